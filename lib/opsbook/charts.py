@@ -1,0 +1,88 @@
+"""Charts with a registered CJK font, so Chinese renders without 'Glyph missing' warnings."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import matplotlib
+import matplotlib.pyplot as plt
+from matplotlib import font_manager
+from matplotlib.ticker import FuncFormatter
+
+FONT_FILES = (
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJKsc-Regular.otf",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/System/Library/Fonts/PingFang.ttc",
+    "C:/Windows/Fonts/msyh.ttc",
+)
+PALETTE = ["#2c3e50", "#e67e22", "#27ae60", "#8e44ad", "#c0392b", "#16a085"]
+
+
+@lru_cache(maxsize=1)
+def setup() -> str:
+    """Register the first CJK font found and make it matplotlib's default; return its family name."""
+    for path in FONT_FILES:
+        if Path(path).is_file():
+            font_manager.fontManager.addfont(path)
+            family = font_manager.FontProperties(fname=path).get_name()
+            break
+    else:
+        raise RuntimeError("未找到中文字体：请安装 fonts-noto-cjk（Debian/Ubuntu: apt-get install fonts-noto-cjk）")
+    plt.rcParams.update({
+        "font.family": "sans-serif", "font.sans-serif": [family, "DejaVu Sans"],
+        "axes.unicode_minus": False, "figure.figsize": (9, 3.6), "figure.dpi": 100,
+        "axes.spines.top": False, "axes.spines.right": False, "axes.prop_cycle": matplotlib.cycler(color=PALETTE),
+    })
+    return family
+
+
+def _finish(fig, ax, title: str, money: bool = False, pct: bool = False):
+    ax.set_title(title, loc="left", fontsize=12, fontweight="bold")
+    if money:
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"¥{v / 10000:,.0f}万" if abs(v) >= 1e4 else f"¥{v:,.0f}"))
+    if pct:
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v * 100:.0f}%"))
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def line(df, x: str, ys: dict[str, str], title: str, money: bool = False, pct: bool = False, hline=None):
+    """Line chart of columns `ys` (column → Chinese legend) against `x`; optional reference line."""
+    setup()
+    fig, ax = plt.subplots()
+    for col, label in ys.items():
+        ax.plot(df[x], df[col], label=label, linewidth=1.6)
+    if hline is not None:
+        value, label = hline
+        ax.axhline(value, color="#c0392b", linestyle="--", linewidth=1, label=label)
+    ax.legend(frameon=False, fontsize=9)
+    return _finish(fig, ax, title, money, pct)
+
+
+def bar(df, x: str, y: str, title: str, money: bool = False, pct: bool = False, hline=None, highlight=None):
+    """Bar chart of `y` per `x`; bars where `highlight` (a boolean column) is true are drawn red."""
+    setup()
+    fig, ax = plt.subplots()
+    colours = [PALETTE[4] if highlight is not None and h else PALETTE[0]
+               for h in (df[highlight] if highlight is not None else [False] * len(df))]
+    ax.bar(df[x].astype(str), df[y], color=colours)
+    if hline is not None:
+        value, label = hline
+        ax.axhline(value, color="#c0392b", linestyle="--", linewidth=1, label=label)
+        ax.legend(frameon=False, fontsize=9)
+    ax.tick_params(axis="x", labelrotation=30, labelsize=8)
+    return _finish(fig, ax, title, money, pct)
+
+
+def funnel(stages: list[str], values: list[float], title: str):
+    """Horizontal funnel with the step conversion printed beside each bar."""
+    setup()
+    fig, ax = plt.subplots(figsize=(9, 0.6 + 0.55 * len(stages)))
+    ax.barh(stages[::-1], values[::-1], color=PALETTE[0])
+    for i, (stage, value) in enumerate(zip(stages, values)):
+        step = f"  {value:,.0f}" + (f"（{value / values[i - 1] * 100:.1f}%）" if i and values[i - 1] else "")
+        ax.text(value, len(stages) - 1 - i, step, va="center", fontsize=9)
+    ax.set_xticks([])
+    return _finish(fig, ax, title)

@@ -1,0 +1,135 @@
+"""The `opsbook` command: list, run, jobs, sample, serve. Exit 0 ok, 1 playbook failed, 2 bad input."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import flags as flags_mod
+from .errors import OpsbookError, ParamError
+
+
+def _parse_pairs(pairs: list[str]) -> dict:
+    values, problems = {}, []
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            problems.append(f"-p {pair!r} 的格式应为 名称=值，例如 -p as_of=2025-06-30")
+        else:
+            values[name.strip()] = value
+    if problems:
+        raise ParamError(problems)
+    return values
+
+
+def cmd_list(args) -> int:
+    """Print every playbook with its Chinese title, roles and parameters."""
+    from . import spec
+    for name in spec.available():
+        s = spec.load(name)
+        print(f"{name} — {s.title}（{s.roles}）\n  {s.purpose}")
+        for p in s.params.values():
+            print(f"    {p.describe()}")
+        print()
+    return 0
+
+
+def _print_result(result) -> None:
+    status = {"ok": "完成", "failed": "失败", "timeout": "超时"}.get(result.status, result.status)
+    counts = flags_mod.counts([flags_mod.Flag(**f) for f in result.flags])
+    summary = "，".join(f"{flags_mod.SEVERITY[s]} {n}" for s, n in counts.items() if n) or "无"
+    print(f"{result.playbook} {status}（{result.seconds.get('total', 0):.1f} 秒）  提示：{summary}")
+    print(f"  报告：{result.report}")
+    if result.error:
+        print(f"  错误：{result.error}", file=sys.stderr)
+
+
+def cmd_run(args) -> int:
+    """Run one playbook through the runner."""
+    from . import jobs, runner
+    params = jobs.parameters_from_file(args.params_file) if args.params_file else {}
+    params.update(_parse_pairs(args.param))
+    result = runner.run(args.playbook, params, out=args.out, timeout=args.timeout)
+    _print_result(result)
+    return result.exit_code
+
+
+def cmd_jobs(args) -> int:
+    """List jobs, check them, or run them all once."""
+    from . import jobs, runner
+    found = jobs.all_jobs()
+    if args.action == "check":
+        print(f"{len(found)} 个任务均有效")
+        return 0
+    if args.action == "run":
+        worst = 0
+        for job in found:
+            if args.names and job.name not in args.names:
+                continue
+            result = runner.run(job.playbook, job.parameters, timeout=job.timeout, trigger="job", job=job.name)
+            _print_result(result)
+            worst = max(worst, result.exit_code)
+        return worst
+    for job in found:
+        print(f"{job.name}: {job.playbook}  计划 {job.schedule or '（手动）'}  参数 {job.parameters}")
+    return 0
+
+
+def cmd_sample(args) -> int:
+    """Generate a sample shop."""
+    from . import sample
+    counts = sample.generate(args.orders, args.out, seed=args.seed)
+    for table, n in counts.items():
+        print(f"{table}: {n:,} 行")
+    print(f"样例数据已写入 {args.out}")
+    return 0
+
+
+def cmd_serve(args) -> int:
+    """Serve the playbook forms with voila."""
+    from . import serve
+    return serve.main(port=args.port, open_browser=args.open)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (Chinese help)."""
+    parser = argparse.ArgumentParser(prog="opsbook", description="电商运营 SOP 剧本：列出、运行、定时、表单")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="列出所有剧本及其参数").set_defaults(func=cmd_list)
+    run = sub.add_parser("run", help="运行一个剧本")
+    run.add_argument("playbook", help="剧本名称，如 user_tiering")
+    run.add_argument("-p", "--param", action="append", default=[], metavar="名称=值", help="参数，可重复")
+    run.add_argument("--params-file", metavar="YAML", help="参数文件（任务文件或“参数名: 值”映射）")
+    run.add_argument("--out", metavar="DIR", help="运行结果目录（默认 runs/）")
+    run.add_argument("--timeout", type=float, metavar="秒", help="整次运行的超时时间")
+    run.set_defaults(func=cmd_run)
+    jobs = sub.add_parser("jobs", help="params/ 中的定时任务：列出、检查、全部运行一次")
+    jobs.add_argument("action", nargs="?", choices=["list", "check", "run"], default="list")
+    jobs.add_argument("names", nargs="*", help="只运行这些任务")
+    jobs.set_defaults(func=cmd_jobs)
+    sample = sub.add_parser("sample", help="生成样例店铺数据")
+    sample.add_argument("--orders", type=int, default=20_000, help="订单行数")
+    sample.add_argument("--out", default="data/sample", help="输出目录")
+    sample.add_argument("--seed", type=int, default=7)
+    sample.set_defaults(func=cmd_sample)
+    serve = sub.add_parser("serve", help="以表单形式提供剧本（voila）")
+    serve.add_argument("--port", type=int, default=8866)
+    serve.add_argument("--open", action="store_true", help="自动打开浏览器")
+    serve.set_defaults(func=cmd_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the command, turning opsbook errors into a Chinese message and exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except OpsbookError as exc:
+        print(exc.message, file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("已中断", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

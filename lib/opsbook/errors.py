@@ -1,0 +1,43 @@
+"""Typed errors whose messages are written for staff, in Chinese."""
+from __future__ import annotations
+
+
+class OpsbookError(Exception):
+    """Base class: an error opsbook explains itself; `problems` lists every finding."""
+
+    exit_code = 2
+    headline = "出错了"
+
+    def __init__(self, problems: list[str] | str, headline: str | None = None):
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        if headline:
+            self.headline = headline
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        """The headline plus one bullet per problem."""
+        lines = [self.headline + "："] + [f"  - {p}" for p in self.problems]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ParamError(OpsbookError):
+    """Bad parameters: nothing was executed."""
+
+    headline = "参数有误，未执行"
+
+
+class DataError(OpsbookError):
+    """Input data that cannot be used safely: nothing was written."""
+
+    headline = "数据有误，未执行"
+
+
+class RunFailed(OpsbookError):
+    """The playbook itself failed while running; its run folder is kept and marked failed."""
+
+    exit_code = 1
+    headline = "运行失败"

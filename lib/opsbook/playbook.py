@@ -1,0 +1,69 @@
+"""The run context a playbook notebook opens after its parameters cell: typed params, flags, metrics, tables."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType, SimpleNamespace
+from typing import Any
+
+import pandas as pd
+from IPython.display import HTML, display
+
+from . import flags as flags_mod
+from . import report, spec as spec_mod
+
+KERNEL_RESULT = "kernel_result.json"
+
+
+@dataclass
+class Run:
+    """What one execution of a playbook has found so far; `finish()` hands it to the runner."""
+
+    spec: spec_mod.Spec
+    values: MappingProxyType
+    out_dir: Path | None = None
+    flags: list[flags_mod.Flag] = field(default_factory=list)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    tables: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def p(self) -> SimpleNamespace:
+        """Validated parameters by attribute (`run.p.as_of` is a `datetime.date`)."""
+        return SimpleNamespace(**self.values)
+
+    def add(self, found: list[flags_mod.Flag]) -> None:
+        """Add flags computed by a domain module."""
+        self.flags.extend(found)
+
+    def metric(self, name: str, value) -> Any:
+        """Record a headline number for result.json (and return it)."""
+        self.metrics[name] = value.item() if hasattr(value, "item") else value
+        return value
+
+    def table(self, stem: str, df: pd.DataFrame, max_rows: int = 30) -> HTML:
+        """Register a result table for download (xlsx + csv) and return its on-page view."""
+        if self.out_dir is not None:
+            self.tables[stem] = report.export(df, self.out_dir, stem)
+        else:
+            self.tables[stem] = []
+        return HTML(report.table_html(df, max_rows))
+
+    def finish(self) -> HTML:
+        """Write what the runner reads (flags, metrics, tables) and return the flags section."""
+        if self.out_dir is not None:
+            payload = {"metrics": self.metrics, "flags": [f.to_dict() for f in self.flags], "tables": self.tables}
+            (self.out_dir / KERNEL_RESULT).write_text(json.dumps(payload, ensure_ascii=False, default=str),
+                                                      encoding="utf-8")
+        return HTML(report.CSS + flags_mod.to_html(self.flags))
+
+
+def begin(name: str, namespace: dict) -> Run:
+    """Validate this notebook's parameter values, show the parameter header and open the Run."""
+    spec = spec_mod.load(name)
+    values = spec.validate({k: namespace[k] for k in spec.params if k in namespace})
+    out_dir = namespace.get("opsbook_run_dir")
+    run = Run(spec, MappingProxyType(values), Path(out_dir) if out_dir else None)
+    labels = {p.name: p.label for p in spec.params.values()}
+    display(HTML(report.params_html(spec.title, labels, {k: spec_mod.to_json(v) for k, v in values.items()})))
+    return run

@@ -1,0 +1,147 @@
+"""Report rendering: ¥ and % formatting, Chinese column labels, HTML tables, xlsx/csv export."""
+from __future__ import annotations
+
+import html
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from . import privacy
+
+CSS = """<style>
+.ob-table{border-collapse:collapse;font-size:13px;margin:6px 0 14px}
+.ob-table th,.ob-table td{border:1px solid #ddd;padding:4px 8px;text-align:right}
+.ob-table th{background:#f4f6f8;text-align:center}
+.ob-table td.ob-text{text-align:left}
+.ob-params{background:#f8f9fb;border-left:4px solid #2c3e50;padding:6px 12px;margin:8px 0 16px}
+.ob-params td{padding:2px 12px 2px 0;font-size:13px}
+.ob-sev{color:#fff;border-radius:3px;padding:1px 8px;font-weight:bold}
+.ob-flags h3{margin:8px 0}
+.ob-kpi{display:inline-block;border:1px solid #ddd;border-radius:6px;padding:8px 14px;margin:4px;min-width:110px}
+.ob-kpi b{display:block;font-size:20px}
+</style>"""
+
+LABELS = {
+    "date": "日期", "week": "周", "month": "月", "period": "周期", "platform": "平台", "sku": "商家编码",
+    "name": "名称", "category": "类目", "customer_id": "客户ID", "phone": "手机号（脱敏）",
+    "province": "省份", "city": "城市", "campaign_id": "活动ID", "campaign": "活动", "channel": "渠道",
+    "uv": "访客数", "pv": "浏览量", "gmv": "成交金额", "orders": "订单数", "buyers": "支付买家数",
+    "aov": "客单价", "conversion": "支付转化率", "bounce_rate": "跳出率", "cart_uv": "加购人数",
+    "new_buyers": "新客数", "repeat_rate": "复购率", "spend": "花费", "roi": "ROI", "impressions": "展现量",
+    "clicks": "点击量", "ctr": "点击率", "recency": "最近购买距今（天）", "frequency": "购买次数",
+    "monetary": "消费金额", "segment": "客户分层", "action": "运营动作", "customers": "客户数",
+    "share": "占比", "last_order": "最近购买日期", "promo_price": "活动价", "min_price_before": "活动前最低价",
+    "target": "目标", "attainment": "达成率", "metric": "指标", "value": "数值", "change": "变化",
+    "redemption": "核销率", "coupons_issued": "发券量", "coupons_used": "核销量", "start_date": "开始日期",
+    "end_date": "结束日期", "kind": "类型", "budget": "预算", "search_share": "搜索流量占比",
+    "live_rate": "直播互动率", "amount": "金额", "stock": "库存", "days": "天数", "stage": "环节",
+    "count": "人数", "rate": "转化率", "r_score": "R", "f_score": "F", "m_score": "M",
+    "monetary_share": "消费额占比", "offer": "满减券", "suggestion": "建议调整为", "severity": "级别",
+}
+MONEY_HINTS = ("gmv", "amount", "aov", "spend", "monetary", "price", "budget", "target", "cost")
+PCT_HINTS = ("rate", "share", "ctr", "conversion", "attainment", "redemption", "margin")
+
+
+def money(x) -> str:
+    """¥1,234.50 (blank for missing)."""
+    return "" if x is None or (isinstance(x, float) and math.isnan(x)) else f"¥{x:,.2f}"
+
+
+def pct(x, digits: int = 1) -> str:
+    """12.3% from a fraction (blank for missing)."""
+    return "" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x * 100:.{digits}f}%"
+
+
+def _formatter(col: str):
+    low = col.lower()
+    if any(h in low for h in PCT_HINTS):
+        return pct
+    if any(h in low for h in MONEY_HINTS):
+        return money
+    return None
+
+
+def labelled(df: pd.DataFrame) -> pd.DataFrame:
+    """Columns renamed to their Chinese labels."""
+    return df.rename(columns={c: LABELS.get(c, c) for c in df.columns})
+
+
+def table_html(df: pd.DataFrame, max_rows: int = 30) -> str:
+    """An HTML table with ¥/% formatting by column name and Chinese headers."""
+    shown = privacy.mask_frame(df.head(max_rows))
+    cells = []
+    for col in shown.columns:
+        fmt = _formatter(str(col)) if pd.api.types.is_numeric_dtype(shown[col]) else None
+        values = shown[col].map(fmt) if fmt else shown[col].map(_plain)
+        cells.append(values.tolist())
+    head = "".join(f"<th>{html.escape(str(LABELS.get(c, c)))}</th>" for c in shown.columns)
+    align = ["" if pd.api.types.is_numeric_dtype(shown[c]) else ' class="ob-text"' for c in shown.columns]
+    body = "".join("<tr>" + "".join(f"<td{a}>{html.escape(str(v))}</td>" for a, v in zip(align, row)) + "</tr>"
+                   for row in zip(*cells)) if cells else ""
+    more = f"<p>（共 {len(df)} 行，显示前 {max_rows} 行；完整数据见下载文件）</p>" if len(df) > max_rows else ""
+    return f'<table class="ob-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}'
+
+
+def _plain(v) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NaT or v is pd.NA:
+        return ""
+    if isinstance(v, float):
+        return f"{v:,.2f}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, pd.Timestamp):
+        return v.strftime("%Y-%m-%d") if v == v.normalize() else v.strftime("%Y-%m-%d %H:%M")
+    return str(v)
+
+
+def kpi_cards(items: dict[str, str]) -> str:
+    """A row of headline numbers (label → formatted value)."""
+    return "".join(f'<div class="ob-kpi">{html.escape(k)}<b>{html.escape(v)}</b></div>' for k, v in items.items())
+
+
+def params_html(title: str, labels: dict[str, str], values: dict) -> str:
+    """The parameter header shown at the top of every report."""
+    rows = "".join(f"<tr><td>{html.escape(labels.get(k, k))}</td><td><code>{html.escape(str(v))}</code></td></tr>"
+                   for k, v in values.items())
+    return f'{CSS}<div class="ob-params"><b>{html.escape(title)} · 运行参数</b><table>{rows}</table></div>'
+
+
+def _safe_cell(v):
+    """Neutralise spreadsheet formulas (cells starting with = + - @) and mask phones."""
+    if isinstance(v, str):
+        v = privacy.mask_phone(v)
+        if v[:1] in ("=", "+", "-", "@"):
+            return "'" + v
+    return v
+
+
+def for_people(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy safe to hand to people: Chinese headers, masked phones, no formula injection, naive times."""
+    out = df.copy()
+    for col in out.columns:
+        if isinstance(out[col].dtype, pd.DatetimeTZDtype):
+            out[col] = out[col].dt.tz_localize(None)
+        elif out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(_safe_cell)
+    return labelled(out)
+
+
+EXCEL_MAX_ROWS = 1_048_575
+
+
+def export(df: pd.DataFrame, folder: Path, stem: str) -> list[str]:
+    """Write `<stem>.csv` (UTF-8 with BOM) and, within Excel's row limit, `<stem>.xlsx`; return their names."""
+    folder.mkdir(parents=True, exist_ok=True)
+    safe = for_people(df)
+    safe.to_csv(folder / f"{stem}.csv", index=False, encoding="utf-8-sig")
+    if len(safe) > EXCEL_MAX_ROWS:
+        return [f"{stem}.csv"]
+    safe.to_excel(folder / f"{stem}.xlsx", index=False, engine="openpyxl")
+    return [f"{stem}.xlsx", f"{stem}.csv"]
+
+
+def show_kpis(items: dict[str, str]):
+    """Display a row of headline numbers."""
+    from IPython.display import HTML
+    return HTML(CSS + kpi_cards(items))

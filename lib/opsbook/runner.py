@@ -1,0 +1,220 @@
+"""The one execution path: validate parameters, execute the playbook with papermill, file an immutable run."""
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import json
+import logging
+import os
+import secrets
+import subprocess
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable
+from zoneinfo import ZoneInfo
+
+import nbformat
+import papermill
+from papermill.exceptions import PapermillExecutionError
+
+from . import flags as flags_mod
+from . import kernels, paths, spec as spec_mod
+from .errors import OpsbookError
+from .playbook import KERNEL_RESULT
+
+TZ = ZoneInfo("Asia/Shanghai")
+INDEX = "index.jsonl"
+DEFAULT_TIMEOUT = 1800
+_INPUT_ERRORS = ("DataError", "ParamError")
+# papermill warns about every injected name its regex cannot see (Literal[...] lines, opsbook_run_dir);
+# parameters are validated against the spec before execution, so those warnings are noise.
+logging.getLogger("papermill").setLevel(logging.ERROR)
+
+
+@dataclass
+class RunResult:
+    """What a run produced; `exit_code` is 0 ok, 1 playbook failed, 2 bad parameters or input."""
+
+    run_id: str
+    playbook: str
+    status: str
+    exit_code: int
+    folder: Path
+    params: dict
+    trigger: str = "cli"
+    job: str | None = None
+    started: str = ""
+    finished: str = ""
+    seconds: dict = field(default_factory=dict)
+    git: str = ""
+    metrics: dict = field(default_factory=dict)
+    flags: list = field(default_factory=list)
+    tables: dict = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the playbook completed."""
+        return self.status == "ok"
+
+    @property
+    def report(self) -> Path:
+        """Path of the HTML report."""
+        return self.folder / "report.html"
+
+    def to_json(self) -> dict:
+        """The content of result.json."""
+        data = asdict(self)
+        data["folder"] = str(self.folder)
+        data["flag_counts"] = flags_mod.counts([flags_mod.Flag(**f) for f in self.flags])
+        return data
+
+
+def new_run_id(now: dt.datetime) -> str:
+    """Sortable, unique run id: 20250630-080000-1a2b3c."""
+    return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+
+
+@lru_cache(maxsize=1)
+def git_revision() -> str:
+    """Short git revision of the checkout (with -dirty), or '' outside git."""
+    try:
+        out = subprocess.run(["git", "describe", "--always", "--dirty", "--abbrev=10"], cwd=paths.root(),
+                             capture_output=True, text=True, timeout=5)
+        return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def run(playbook: str, params: dict | None = None, *, out: str | Path | None = None, timeout: float | None = None,
+        trigger: str = "cli", job: str | None = None,
+        on_progress: Callable[[int, int], None] | None = None) -> RunResult:
+    """Validate, execute and file one run of `playbook`; raises ParamError before executing anything."""
+    spec = spec_mod.load(playbook)
+    values = spec.validate(params or {})
+    t0 = time.perf_counter()
+    now = dt.datetime.now(TZ)
+    run_id = new_run_id(now)
+    parent = Path(out).resolve() / spec.name if out else paths.runs() / spec.name
+    tmp = parent / f".tmp-{run_id}"
+    tmp.mkdir(parents=True)
+    result = RunResult(run_id, spec.name, "failed", 1, parent / run_id, {k: spec_mod.to_json(v) for k, v in values.items()},
+                       trigger=trigger, job=job, started=now.isoformat(timespec="seconds"), git=git_revision())
+    nb = _execute(spec, result, tmp, timeout or DEFAULT_TIMEOUT, on_progress)
+    t1 = time.perf_counter()
+    _collect(result, tmp)
+    if nb is not None:
+        (tmp / "report.html").write_text(render_html(nb, spec.title, result), encoding="utf-8")
+    t2 = time.perf_counter()
+    result.finished = dt.datetime.now(TZ).isoformat(timespec="seconds")
+    result.seconds = {"execute": round(t1 - t0, 3), "render": round(t2 - t1, 3), "total": round(t2 - t0, 3)}
+    (tmp / "result.json").write_text(json.dumps(result.to_json(), ensure_ascii=False, indent=1, default=str),
+                                     encoding="utf-8")
+    os.replace(tmp, result.folder)
+    if result.ok:
+        _point_latest(parent, run_id)
+    _append_index(parent.parent, result)
+    return result
+
+
+def _execute(spec, result: RunResult, tmp: Path, timeout: float, on_progress) -> nbformat.NotebookNode | None:
+    """Run the notebook on a pooled kernel under a whole-run deadline; fill status/exit_code/error."""
+    timed_out = threading.Event()
+    kernel, watchdog, healthy = None, None, False
+    try:
+        kernel = kernels.POOL.acquire()
+
+        def expire():
+            timed_out.set()
+            kernel.interrupt()
+            threading.Timer(5, kernel.kill).start()
+        watchdog = threading.Timer(timeout, expire)
+        watchdog.start()
+        papermill.execute_notebook(
+            str(spec.path), str(tmp / "executed.ipynb"),
+            parameters={**result.params, "opsbook_run_dir": str(tmp)},
+            engine_name="opsbook", kernel=kernel, on_cell=on_progress, execution_timeout=timeout,
+            progress_bar=False, log_output=False, cwd=str(spec.path.parent))
+        result.status, result.exit_code, healthy = "ok", 0, True
+    except PapermillExecutionError as exc:
+        result.error = exc.evalue if exc.ename in _INPUT_ERRORS else f"{exc.ename}: {exc.evalue}"
+        result.exit_code = 2 if exc.ename in _INPUT_ERRORS else 1
+        healthy = exc.ename in _INPUT_ERRORS
+    except Exception as exc:  # noqa: BLE001 - a dead kernel or a kernel that never started must still be filed
+        result.error = f"{type(exc).__name__}: {exc}"
+    finally:
+        if watchdog is not None:
+            watchdog.cancel()
+        if timed_out.is_set():
+            result.status, result.exit_code, healthy = "timeout", 1, False
+            result.error = f"运行超时（超过 {timeout:g} 秒），已终止"
+        if kernel is not None:
+            kernels.POOL.release(kernel, healthy)
+    path = tmp / "executed.ipynb"
+    return nbformat.read(path, as_version=4) if path.is_file() else None
+
+
+def _collect(result: RunResult, tmp: Path) -> None:
+    """Move what the kernel recorded (metrics, flags, tables) into the result."""
+    path = tmp / KERNEL_RESULT
+    if path.is_file():
+        data = json.loads(path.read_text(encoding="utf-8"))
+        result.metrics, result.flags, result.tables = data["metrics"], data["flags"], data["tables"]
+        path.unlink()
+
+
+@lru_cache(maxsize=1)
+def _exporter():
+    from nbconvert import HTMLExporter
+    return HTMLExporter(template_name="report", extra_template_basedirs=[str(Path(__file__).parent / "templates")],
+                        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+
+
+def render_html(nb: nbformat.NotebookNode, title: str, result: RunResult) -> str:
+    """The report: outputs only (no code, no stderr), titled, with a footer naming the run."""
+    nb = nbformat.from_dict(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.outputs if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+    if result.error:
+        nb.cells.insert(1, nbformat.v4.new_markdown_cell(f"> **运行失败**：{result.error}"))
+    footer = f"{result.playbook} · {result.run_id} · {result.started} · {result.git}"
+    body, _ = _exporter().from_notebook_node(nb, resources={"metadata": {"name": f"{title} · {result.run_id}"},
+                                                            "opsbook_footer": footer})
+    return body
+
+
+def _point_latest(parent: Path, run_id: str) -> None:
+    """Atomically point `<playbook>/latest` at the newest good run."""
+    link = parent / f".latest-{run_id}"
+    link.symlink_to(run_id)
+    os.replace(link, parent / "latest")
+
+
+def _append_index(root: Path, result: RunResult) -> None:
+    """Append the run to `runs/index.jsonl` (one JSON object per line, locked for concurrent writers)."""
+    entry = {k: v for k, v in result.to_json().items() if k not in ("flags", "tables")}
+    entry["folder"] = os.path.relpath(result.folder, root)
+    with open(root / INDEX, "a", encoding="utf-8") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        fh.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
+
+
+def read_index(root: Path | None = None) -> list[dict]:
+    """All runs recorded in the index, oldest first."""
+    path = (root or paths.runs()) / INDEX
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def latest(playbook: str, root: Path | None = None) -> Path | None:
+    """Folder of the last good run of a playbook, if any."""
+    link = (root or paths.runs()) / playbook / "latest"
+    return link.resolve() if link.exists() else None
+
+
+__all__ = ["run", "RunResult", "read_index", "latest", "OpsbookError"]

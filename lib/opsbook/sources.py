@@ -1,0 +1,147 @@
+"""Where canonical tables come from: a folder of parquet/csv files or a DuckDB file (registry of kinds)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+import pandas as pd
+
+from . import paths, tables
+from .errors import DataError
+
+_DUCK_TYPES = {"str": "VARCHAR", "int": "BIGINT", "float": "DOUBLE", "bool": "BOOLEAN",
+               "datetime": "TIMESTAMPTZ", "date": "DATE"}
+
+_KINDS: list[tuple[Callable[[str], bool], Callable[[str], "Source"]]] = []
+
+
+def register(matches: Callable[[str], bool]):
+    """Register a Source class for the source strings `matches` accepts (first match wins)."""
+    def wrap(cls):
+        _KINDS.append((matches, cls))
+        return cls
+    return wrap
+
+
+@dataclass
+class Source:
+    """A set of canonical tables reachable through one DuckDB connection with a view per table."""
+
+    location: str
+    _con: duckdb.DuckDBPyConnection | None = field(default=None, repr=False)
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """A DuckDB connection (Asia/Shanghai) with one view per available table."""
+        if self._con is None:
+            con = duckdb.connect()
+            con.execute(f"SET TimeZone = '{tables.TZ}'")
+            for name, relation in self._relations(con).items():
+                present = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()}
+                fill = "".join(f", CAST(NULL AS {_DUCK_TYPES[c.kind]}) AS {c.name}"
+                               for c in tables.SCHEMAS[name].values() if not c.required and c.name not in present)
+                con.execute(f"CREATE VIEW {name} AS SELECT *{fill} FROM {relation}")
+            self._con = con
+        return self._con
+
+    def _relations(self, con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+        """Canonical table name → a DuckDB relation expression for it (optional columns may be absent)."""
+        raise NotImplementedError
+
+    def names(self) -> list[str]:
+        """Canonical tables this source holds."""
+        rows = self.connect().execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()
+        return sorted(r[0] for r in rows if r[0] in tables.SCHEMAS)
+
+    def has(self, name: str) -> bool:
+        """Whether the table is present."""
+        return name in self.names()
+
+    def sql(self, query: str, params: list | None = None) -> pd.DataFrame:
+        """Run a query over the views and return a DataFrame (errors name the source)."""
+        try:
+            return self.connect().execute(query, params or []).df()
+        except duckdb.Error as exc:
+            raise DataError(f"读取数据源 {self.location} 时出错：{_first_line(exc)}") from exc
+
+    def table(self, name: str, where: str = "", params: list | None = None) -> pd.DataFrame:
+        """Load one canonical table (optionally filtered), validated and coerced."""
+        if not self.has(name):
+            raise DataError(f"数据源 {self.location} 中没有 {name} 表（需要 {name}.parquet 或 {name}.csv）")
+        frame = self.sql(f"SELECT * FROM {name} {('WHERE ' + where) if where else ''}", params)
+        return tables.validate(name, frame, origin=self.location)
+
+    def check(self, name: str) -> None:
+        """Cheap whole-table check in DuckDB: required columns present, required values not null."""
+        schema = tables.SCHEMAS[name]
+        cols = {r[0] for r in self.connect().execute(f"DESCRIBE {name}").fetchall()}
+        problems = [f"{self.location} 的 {name} 表缺少必需列 {c.name}（{c.label}）"
+                    for c in schema.values() if c.required and c.name not in cols]
+        if not problems:
+            checks = [c for c in schema.values() if c.required and not c.nullable]
+            counts = self.sql("SELECT " + ", ".join(f"count(*) FILTER (WHERE {c.name} IS NULL)" for c in checks)
+                              + f" FROM {name}").iloc[0].tolist()
+            problems = [f"{self.location} 的 {name} 表列 {c.name}（{c.label}）有 {n} 个空值"
+                        for c, n in zip(checks, counts) if n]
+        if problems:
+            raise DataError(problems, headline=f"{self.location} 数据校验未通过，请修正后重试")
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0]
+
+
+@register(lambda loc: loc.endswith((".duckdb", ".db")))
+class DuckDBFileSource(Source):
+    """A DuckDB database file with canonical tables, attached read-only."""
+
+    def _relations(self, con):
+        path = paths.resolve(self.location)
+        if not path.is_file():
+            raise DataError(f"找不到 DuckDB 数据文件 {self.location}，请检查 source 参数")
+        try:
+            con.execute(f"ATTACH '{_quote(path)}' AS src (READ_ONLY)")
+        except duckdb.Error as exc:
+            raise DataError(f"无法打开 DuckDB 数据文件 {self.location}：{_first_line(exc)}") from exc
+        names = con.execute("SELECT table_name FROM information_schema.tables WHERE table_catalog = 'src'").fetchall()
+        return {name: f"src.main.{name}" for (name,) in names if name in tables.SCHEMAS}
+
+
+@register(lambda loc: True)
+class FolderSource(Source):
+    """A folder with one `<table>.parquet` or `<table>.csv` file per canonical table."""
+
+    def _relations(self, con):
+        folder = paths.resolve(self.location)
+        if not folder.is_dir():
+            raise DataError(f"找不到数据目录 {self.location}，请检查 source 参数（应为包含 orders.parquet 等文件的文件夹）")
+        found = {}
+        for name, schema in tables.SCHEMAS.items():
+            parquet, csv = folder / f"{name}.parquet", folder / f"{name}.csv"
+            if parquet.is_file():
+                found[name] = f"read_parquet('{_quote(parquet)}')"
+            elif csv.is_file():
+                header = _csv_header(csv)
+                types = ", ".join(f"'{c}': '{_DUCK_TYPES[schema[c].kind]}'" for c in header if c in schema)
+                found[name] = f"read_csv('{_quote(csv)}', header = true, types = {{{types}}})"
+        return found
+
+
+def _quote(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def _csv_header(path: Path) -> list[str]:
+    with open(path, encoding="utf-8-sig") as fh:
+        return [c.strip() for c in fh.readline().rstrip("\r\n").split(",")]
+
+
+def open_source(location: str) -> Source:
+    """The Source for a location string, chosen by the first registered kind that accepts it."""
+    location = str(location).strip()
+    for matches, cls in _KINDS:
+        if matches(location):
+            return cls(location)
+    raise DataError(f"无法识别的数据源 {location}")

@@ -1,0 +1,218 @@
+"""Parameter spec read from a notebook's annotated `parameters` cell, and strict validation against it.
+
+A parameter line looks like ``recall_days: int = 30  # 召回天数：说明 [7, 180]`` — the annotation is the
+type (int, float, str, bool, date, Literal[...]), the value the default, the comment's text before
+``：`` the Chinese label, after it the help, and a trailing ``[lo, hi]`` the inclusive bounds.
+papermill's own inspection is regex-based and drops ``Literal[...]`` lines, so the cell is parsed
+with ``ast`` here.
+"""
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import io
+import json
+import re
+import tokenize
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal  # noqa: F401  (re-exported for the notebooks' annotations)
+
+from . import paths
+from .errors import ParamError
+
+date = dt.date
+TYPES = ("int", "float", "str", "bool", "date", "choice")
+_BOUNDS = re.compile(r"\[\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)\s*\]\s*$")
+RESERVED = ("opsbook_run_dir",)
+
+
+@dataclass(frozen=True)
+class Param:
+    """One declared parameter."""
+
+    name: str
+    type: str
+    default: Any
+    label: str
+    help: str = ""
+    choices: tuple = ()
+    min: float | None = None
+    max: float | None = None
+
+    def describe(self) -> str:
+        """A one-line Chinese description for `opsbook list`."""
+        kind = {"int": "整数", "float": "数字", "str": "文本", "bool": "是/否", "date": "日期 YYYY-MM-DD",
+                "choice": "可选 " + "/".join(map(str, self.choices))}[self.type]
+        bounds = f"，范围 {self.min:g}–{self.max:g}" if self.min is not None else ""
+        return f"{self.name}（{self.label}）: {kind}{bounds}，默认 {to_json(self.default)}"
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A playbook's identity and parameters, as declared in its notebook."""
+
+    name: str
+    path: Path
+    title: str
+    purpose: str
+    roles: str
+    params: dict[str, Param] = field(default_factory=dict)
+
+    def defaults(self) -> dict[str, Any]:
+        """Default values by name."""
+        return {p.name: p.default for p in self.params.values()}
+
+    def validate(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Defaults overlaid with `values`, each coerced and checked; raise ParamError listing every problem."""
+        problems = [f"未知参数 {k}（{self.name} 的参数有：{', '.join(self.params)}）"
+                    for k in values if k not in self.params and k not in RESERVED]
+        out = {}
+        for p in self.params.values():
+            raw = values.get(p.name, p.default)
+            try:
+                out[p.name] = coerce(p, raw)
+            except ValueError as exc:
+                problems.append(f"参数 {p.name}（{p.label}）{exc}")
+        if problems:
+            raise ParamError(problems, headline=f"{self.title} 的参数有误，未执行")
+        return out
+
+
+def coerce(p: Param, raw: Any) -> Any:
+    """Convert one value (from YAML, CLI text, JSON or a widget) to the parameter's type, or raise ValueError."""
+    if p.type == "bool":
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in ("true", "1", "yes", "是"):
+            return True
+        if text in ("false", "0", "no", "否"):
+            return False
+        raise ValueError(f"应为 true 或 false，收到 {raw!r}")
+    if p.type == "int":
+        if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
+            raise ValueError(f"应为整数，收到 {raw!r}")
+        try:
+            value = int(str(raw).strip()) if not isinstance(raw, (int, float)) else int(raw)
+        except ValueError:
+            raise ValueError(f"应为整数，收到 {raw!r}") from None
+        return _bounded(p, value)
+    if p.type == "float":
+        if isinstance(raw, bool):
+            raise ValueError(f"应为数字，收到 {raw!r}")
+        try:
+            value = float(str(raw).strip()) if not isinstance(raw, (int, float)) else float(raw)
+        except ValueError:
+            raise ValueError(f"应为数字，收到 {raw!r}") from None
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError(f"应为有限的数字，收到 {raw!r}")
+        return _bounded(p, value)
+    if p.type == "date":
+        if isinstance(raw, dt.datetime):
+            return raw.date()
+        if isinstance(raw, dt.date):
+            return raw
+        try:
+            return dt.date.fromisoformat(str(raw).strip())
+        except ValueError:
+            raise ValueError(f"应为日期（格式 YYYY-MM-DD，如 2025-06-30），收到 {raw!r}") from None
+    if p.type == "choice":
+        if raw in p.choices:
+            return raw
+        for choice in p.choices:
+            if str(choice) == str(raw).strip():
+                return choice
+        raise ValueError(f"只能取 {' / '.join(map(str, p.choices))}，收到 {raw!r}")
+    if not isinstance(raw, str):
+        raise ValueError(f"应为文本，收到 {raw!r}")
+    if p.name == "source" and not raw.strip():
+        raise ValueError("不能为空")
+    return raw
+
+
+def _bounded(p: Param, value):
+    if p.min is not None and not (p.min <= value <= p.max):
+        raise ValueError(f"应在 {p.min:g} 到 {p.max:g} 之间，收到 {value:g}")
+    return value
+
+
+def to_json(value: Any) -> Any:
+    """A JSON-safe form of a parameter value (dates as ISO text)."""
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def parameters_cell(nb: dict) -> str:
+    """Source of the single cell tagged `parameters`."""
+    tagged = [c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if len(tagged) != 1:
+        raise ValueError(f"expected exactly one cell tagged 'parameters', found {len(tagged)}")
+    src = tagged[0]["source"]
+    return "".join(src) if isinstance(src, list) else src
+
+
+def parse_parameters(source: str) -> dict[str, Param]:
+    """Declared parameters of a parameters-cell source (annotated literal assignments with comments)."""
+    comments = {tok.start[0]: tok.string.lstrip("#").strip()
+                for tok in tokenize.generate_tokens(io.StringIO(source).readline) if tok.type == tokenize.COMMENT}
+    params = {}
+    for node in ast.parse(source).body:
+        if not isinstance(node, ast.AnnAssign) or not isinstance(node.target, ast.Name) or node.value is None:
+            raise ValueError(f"parameters cell line {node.lineno}: only `name: type = literal  # 标签：说明` is allowed")
+        name, default = node.target.id, ast.literal_eval(node.value)
+        kind, choices = _annotation(node.annotation)
+        label, help_text, lo, hi = _comment(comments.get(node.lineno, ""))
+        param = Param(name, kind, default, label or name, help_text, choices, lo, hi)
+        param = Param(**{**param.__dict__, "default": coerce(param, default)})
+        params[name] = param
+    return params
+
+
+def _annotation(node: ast.expr) -> tuple[str, tuple]:
+    if isinstance(node, ast.Name) and node.id in ("int", "float", "str", "bool", "date"):
+        return node.id, ()
+    if isinstance(node, ast.Subscript) and getattr(node.value, "id", None) == "Literal":
+        items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        return "choice", tuple(ast.literal_eval(i) for i in items)
+    raise ValueError(f"unsupported parameter type {ast.unparse(node)!r}")
+
+
+def _comment(text: str) -> tuple[str, str, float | None, float | None]:
+    lo = hi = None
+    if m := _BOUNDS.search(text):
+        lo, hi, text = float(m.group(1)), float(m.group(2)), text[: m.start()].strip()
+    label, _, help_text = text.replace(":", "：", 1).partition("：")
+    return label.strip(), help_text.strip(), lo, hi
+
+
+def _read_header(nb: dict) -> tuple[str, str, str]:
+    """Title, one-line purpose and roles from the first markdown cell."""
+    first = nb["cells"][0]
+    text = "".join(first["source"]) if isinstance(first["source"], list) else first["source"]
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    title = re.sub(r"\s*\([a-z_]+\)\s*$", "", lines[0].lstrip("# ").strip()) if lines else ""
+    purpose = lines[1] if len(lines) > 1 else ""
+    roles = next((ln.split("：", 1)[-1].strip() for ln in lines if "适用角色" in ln), "")
+    return title, purpose, roles.strip("* ")
+
+
+@lru_cache(maxsize=64)
+def _load_cached(path: str, mtime: float) -> Spec:
+    nb = json.loads(Path(path).read_text(encoding="utf-8"))
+    title, purpose, roles = _read_header(nb)
+    return Spec(Path(path).stem, Path(path), title, purpose, roles, parse_parameters(parameters_cell(nb)))
+
+
+def load(playbook: str) -> Spec:
+    """The spec of a playbook by name (or notebook path); ParamError if there is no such playbook."""
+    path = Path(playbook) if playbook.endswith(".ipynb") else paths.playbooks() / f"{playbook}.ipynb"
+    if not path.is_file():
+        known = ", ".join(available()) or "（无）"
+        raise ParamError(f"没有名为 {playbook} 的剧本（可用：{known}）")
+    return _load_cached(str(path.resolve()), path.stat().st_mtime)
+
+
+def available() -> list[str]:
+    """Names of all playbooks."""
+    return sorted(p.stem for p in paths.playbooks().glob("*.ipynb") if not p.name.startswith("."))
