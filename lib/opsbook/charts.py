@@ -58,6 +58,7 @@ def line(df, x: str, ys: dict[str, str], title: str, money: bool = False, pct: b
         value, label = hline
         ax.axhline(value, color="#c0392b", linestyle="--", linewidth=1, label=label)
     ax.legend(frameon=False, fontsize=9)
+    ax.tick_params(axis="x", labelrotation=30, labelsize=8)
     return _finish(fig, ax, title, money, pct)
 
 

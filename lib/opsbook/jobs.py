@@ -9,6 +9,16 @@ import yaml
 from . import paths, spec as spec_mod
 from .errors import ParamError
 
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that leaves dates as text, so the spec validates them (with a Chinese message)."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    ch: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
 KEYS = {"playbook", "schedule", "parameters", "timeout", "notify", "description"}
 
 
@@ -28,7 +38,7 @@ class Job:
 def read_yaml(path: Path) -> dict:
     """A YAML mapping, or ParamError in Chinese naming the file."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - a SafeLoader
     except FileNotFoundError:
         raise ParamError(f"找不到参数文件 {path}") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:

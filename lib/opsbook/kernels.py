@@ -7,6 +7,7 @@ What reuse saves is kernel start-up and the imports of pandas, DuckDB and matplo
 """
 from __future__ import annotations
 
+import atexit
 import os
 import secrets
 import signal
@@ -78,12 +79,13 @@ class Kernel:
             proc.kill()
 
     def shutdown(self) -> None:
-        """Stop the client and the kernel."""
+        """Stop the client and the kernel, and remove its connection files."""
         try:
             self.kc.stop_channels()
             run_sync(self.km.shutdown_kernel)(now=True)
         except Exception:  # noqa: BLE001 - a dying kernel must not break the caller
             self.kill()
+            self.km.cleanup_resources()
 
 
 class Pool:
@@ -154,6 +156,7 @@ def reuse_enabled() -> bool:
 
 
 POOL = Pool()
+atexit.register(POOL.close)
 
 
 class PooledEngine(NBClientEngine):

@@ -36,10 +36,9 @@ class Run:
         """Add flags computed by a domain module."""
         self.flags.extend(found)
 
-    def metric(self, name: str, value) -> Any:
-        """Record a headline number for result.json (and return it)."""
+    def metric(self, name: str, value) -> None:
+        """Record a headline number for result.json."""
         self.metrics[name] = value.item() if hasattr(value, "item") else value
-        return value
 
     def table(self, stem: str, df: pd.DataFrame, max_rows: int = 30) -> HTML:
         """Register a result table for download (xlsx + csv) and return its on-page view."""

@@ -5,7 +5,7 @@ import re
 
 import pandas as pd
 
-PHONE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
+PHONE = re.compile(r"(?<![\d.])(1[3-9]\d)\d{4}(\d{4})(?!\d)")  # not the fraction digits of a number
 
 
 def mask_phone(text: str) -> str:

@@ -5,6 +5,7 @@ import html
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import privacy
@@ -28,7 +29,7 @@ LABELS = {
     "province": "省份", "city": "城市", "campaign_id": "活动ID", "campaign": "活动", "channel": "渠道",
     "uv": "访客数", "pv": "浏览量", "gmv": "成交金额", "orders": "订单数", "buyers": "支付买家数",
     "aov": "客单价", "conversion": "支付转化率", "bounce_rate": "跳出率", "cart_uv": "加购人数",
-    "new_buyers": "新客数", "repeat_rate": "复购率", "spend": "花费", "roi": "ROI", "impressions": "展现量",
+    "new_buyers": "新客数", "repeat_rate": "老客占比", "spend": "花费", "roi": "ROI", "impressions": "展现量",
     "clicks": "点击量", "ctr": "点击率", "recency": "最近购买距今（天）", "frequency": "购买次数",
     "monetary": "消费金额", "segment": "客户分层", "action": "运营动作", "customers": "客户数",
     "share": "占比", "last_order": "最近购买日期", "promo_price": "活动价", "min_price_before": "活动前最低价",
@@ -37,20 +38,25 @@ LABELS = {
     "end_date": "结束日期", "kind": "类型", "budget": "预算", "search_share": "搜索流量占比",
     "live_rate": "直播互动率", "amount": "金额", "stock": "库存", "days": "天数", "stage": "环节",
     "count": "人数", "rate": "转化率", "r_score": "R", "f_score": "F", "m_score": "M",
-    "monetary_share": "消费额占比", "offer": "满减券", "suggestion": "建议调整为", "severity": "级别",
+    "monetary_share": "消费额占比", "retention": "上期买家留存率", "cpc": "平均点击花费", "min_stock": "活动期最低库存",
+    "compliant": "合规", "last_year": "去年同期", "order_buyers": "下单买家数", "ad_gmv": "推广成交金额", "offer": "满减券", "suggestion": "建议调整为", "severity": "级别",
 }
 MONEY_HINTS = ("gmv", "amount", "aov", "spend", "monetary", "price", "budget", "target", "cost")
 PCT_HINTS = ("rate", "share", "ctr", "conversion", "attainment", "redemption", "margin")
 
 
 def money(x) -> str:
-    """¥1,234.50 (blank for missing)."""
-    return "" if x is None or (isinstance(x, float) and math.isnan(x)) else f"¥{x:,.2f}"
+    """¥1,234.50 (— for missing)."""
+    return "—" if _missing(x) else f"¥{x:,.2f}"
 
 
 def pct(x, digits: int = 1) -> str:
-    """12.3% from a fraction (blank for missing)."""
-    return "" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x * 100:.{digits}f}%"
+    """12.3% from a fraction (— for missing)."""
+    return "—" if _missing(x) else f"{x * 100:.{digits}f}%"
+
+
+def _missing(x) -> bool:
+    return x is None or x is pd.NA or x is pd.NaT or (isinstance(x, float) and math.isnan(x))
 
 
 def _formatter(col: str):
@@ -72,7 +78,8 @@ def table_html(df: pd.DataFrame, max_rows: int = 30) -> str:
     shown = privacy.mask_frame(df.head(max_rows))
     cells = []
     for col in shown.columns:
-        fmt = _formatter(str(col)) if pd.api.types.is_numeric_dtype(shown[col]) else None
+        numeric = pd.api.types.is_numeric_dtype(shown[col]) and not pd.api.types.is_bool_dtype(shown[col])
+        fmt = _formatter(str(col)) if numeric else None
         values = shown[col].map(fmt) if fmt else shown[col].map(_plain)
         cells.append(values.tolist())
     head = "".join(f"<th>{html.escape(str(LABELS.get(c, c)))}</th>" for c in shown.columns)
@@ -84,8 +91,12 @@ def table_html(df: pd.DataFrame, max_rows: int = 30) -> str:
 
 
 def _plain(v) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NaT or v is pd.NA:
+    if _missing(v):
         return ""
+    if isinstance(v, (bool, np.bool_)):
+        return "是" if v else "否"
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
+        return f"{v:,.0f}"
     if isinstance(v, float):
         return f"{v:,.2f}"
     if isinstance(v, int):
@@ -145,3 +156,11 @@ def show_kpis(items: dict[str, str]):
     """Display a row of headline numbers."""
     from IPython.display import HTML
     return HTML(CSS + kpi_cards(items))
+
+
+def show_notes(sections: dict[str, list[str]]):
+    """Display titled bullet lists (e.g. 亮点 / 问题 / 改进)."""
+    from IPython.display import HTML
+    parts = "".join(f"<h4>{html.escape(title)}</h4><ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in items) + "</ul>"
+                    for title, items in sections.items())
+    return HTML(parts)

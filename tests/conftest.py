@@ -1,0 +1,52 @@
+"""Shared pytest fixtures."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's Chromium driven by Playwright (one browser per test session); skips if either is missing."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not shutil.which(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} not installed")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+# --- runs and personal-data scan -------------------------------------------------------------
+import os  # noqa: E402
+import tempfile  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+# Every run the tests make is filed here (set before any kernel starts), then scanned for phones.
+ARTIFACTS = Path(tempfile.mkdtemp(prefix="opsbook-test-runs-"))
+os.environ["OPSBOOK_RUNS"] = str(ARTIFACTS)
+
+
+@pytest.fixture(scope="session")
+def runs_root() -> Path:
+    """Where runs made by the tests are filed (OPSBOOK_RUNS)."""
+    return ARTIFACTS
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Fail the session if any artifact the tests produced holds an unmasked phone number."""
+    from opsbook import privacy
+    from opsbook.scan import scan_tree
+    leaks = scan_tree(ARTIFACTS) + scan_tree(Path(__file__).parents[1] / "data")
+    if leaks:
+        session.exitstatus = 1
+        print("\n未脱敏的手机号出现在测试产物中：")
+        for path, phones in leaks[:20]:
+            print(f"  {path}: {', '.join(privacy.mask_phone(p) for p in phones[:3])}")

@@ -1,0 +1,226 @@
+"""The voila forms in a real browser: change a parameter, run, see flags, report and downloads; errors in Chinese.
+
+One voila server (started exactly as `opsbook serve` starts it) serves the module, with runs filed
+under a temporary OPSBOOK_RUNS.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import socket
+import statistics
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from opsbook import paths, serve, spec
+
+pytestmark = pytest.mark.browser
+
+FIRST_RUN_MS = 60_000
+PAGE_MS = 60_000
+CHANGES = {"user_tiering": ("method", "quintile")}  # the change each playbook's test makes (else derived)
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, proc: subprocess.Popen, timeout: float = 90) -> None:
+    """Wait until `url` answers 200 (fail early if the server exits)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"voila exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise TimeoutError(f"voila did not answer {url} within {timeout} s")
+
+
+def stop_tree(proc: subprocess.Popen) -> None:
+    """Terminate voila, then kill any kernel it started that outlived it (by pid)."""
+    import psutil
+    try:
+        children = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        children = []
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    _, alive = psutil.wait_procs(children, timeout=10)
+    for child in alive:
+        child.kill()
+
+
+@pytest.fixture(scope="module")
+def forms_server(tmp_path_factory):
+    """voila on a free port, serving freshly written forms; runs go to a temporary OPSBOOK_RUNS."""
+    if not (paths.root() / "data" / "sample" / "orders.parquet").is_file():
+        pytest.skip("data/sample is missing: run `opsbook sample` first")
+    folder = tmp_path_factory.mktemp("forms")
+    runs = tmp_path_factory.mktemp("runs")
+    serve.write_forms(folder)
+    port, token = free_port(), secrets.token_urlsafe(16)
+    log = open(folder.parent / "voila.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(serve.command(port, token, folder), cwd=folder, stdout=log, stderr=subprocess.STDOUT,
+                            env={**os.environ, "OPSBOOK_RUNS": str(runs)})
+    try:
+        wait_http(serve.url(port, token), proc)
+        yield SimpleNamespace(port=port, token=token, runs=runs, log=Path(log.name),
+                              page_url=lambda name: serve.url(port, token, f"voila/render/{name}.ipynb"))
+    finally:
+        stop_tree(proc)
+        log.close()
+
+
+@pytest.fixture
+def page(chromium):
+    """A fresh browser page that accepts downloads (its kernel is shut down when the context closes)."""
+    context = chromium.new_context(accept_downloads=True, viewport={"width": 1280, "height": 1000})
+    tab = context.new_page()
+    yield tab
+    tab.close(run_before_unload=True)  # voila's unload beacon shuts the page's kernel down
+    context.close()
+
+
+def open_form(page, server, name: str) -> None:
+    """Open the form list (the address `opsbook serve` prints), then a playbook's form; wait for 运行."""
+    page.goto(serve.url(server.port, server.token))
+    page.wait_for_selector(f"text={name}.ipynb", timeout=PAGE_MS)  # the list page also sets the _xsrf cookie
+    page.goto(server.page_url(name))
+    page.wait_for_selector("button.ob-run", state="visible", timeout=PAGE_MS)
+
+
+def change_for(name: str) -> tuple[str, object]:
+    """The parameter the test changes and its new value: first choice → another option, else a number."""
+    if name in CHANGES:
+        return CHANGES[name]
+    params = list(spec.load(name).params.values())
+    for p in params:
+        if p.type == "choice" and len(p.choices) > 1:
+            return p.name, next(c for c in p.choices[1:] + p.choices[:1] if c != p.default)
+    for p in params:
+        if p.type == "int":
+            return p.name, p.default + 1 if p.max is None or p.default + 1 <= p.max else p.default - 1
+        if p.type == "float":
+            value = round(p.default * 1.2 if p.default else 0.5, 6)
+            return p.name, value if p.max is None or value <= p.max else round((p.default + p.min) / 2, 6)
+    pytest.skip(f"{name} has no choice or number parameter to change")
+
+
+def set_value(page, name: str, p, value) -> None:
+    """Set one parameter in the browser the way staff would."""
+    hook = f".ob-param-{name}"
+    if p.type == "choice":
+        page.select_option(f"{hook} select", label=str(value))
+    else:
+        field = page.locator(f"{hook} input")
+        field.fill(str(value))
+        field.press("Tab")
+
+
+def run_id_from(page) -> str:
+    """The run id the status line shows after a run."""
+    match = re.search(r"运行编号 (\S+)", page.inner_text(".ob-status"))
+    assert match, page.inner_text(".ob-status")
+    return match.group(1)
+
+
+@pytest.mark.parametrize("name", spec.available())
+def test_form_run_shows_flags_report_and_downloads(forms_server, page, name, tmp_path):
+    param, value = change_for(name)
+    p = spec.load(name).params[param]
+    open_form(page, forms_server, name)
+    set_value(page, param, p, value)
+    page.click("button.ob-run")
+    page.wait_for_selector(".ob-report iframe", state="visible", timeout=FIRST_RUN_MS)
+    page.wait_for_selector(".ob-flags .ob-sev", state="visible", timeout=10_000)
+    assert page.locator(".ob-flags .ob-sev").count() >= 1
+    assert "Traceback" not in page.content()
+    assert page.locator("button.ob-run").is_enabled()
+
+    with page.expect_download(timeout=30_000) as info:
+        page.locator(".ob-downloads a[download$='.xlsx']").first.click()
+    saved = tmp_path / info.value.suggested_filename
+    info.value.save_as(saved)
+    import openpyxl
+    sheet = openpyxl.load_workbook(saved, read_only=True).active
+    assert sheet.max_row >= 2, f"{saved.name} has no data rows"
+
+    run_id = run_id_from(page)
+    result = json.loads((forms_server.runs / name / run_id / "result.json").read_text(encoding="utf-8"))
+    assert result["status"] == "ok" and result["trigger"] == "form"
+    recorded = result["params"][param]
+    assert recorded == pytest.approx(value) if isinstance(value, float) else recorded == value
+
+
+def test_form_errors_are_chinese_and_never_tracebacks(forms_server, page):
+    name = "user_tiering"
+    if name not in spec.available():
+        pytest.skip(f"{name} not present")
+    open_form(page, forms_server, name)
+    recall = page.locator(".ob-param-recall_days input")
+    recall.fill("9999")
+    recall.press("Tab")
+    # The bounded widget clamps in the browser and again in Python: out-of-range numbers never reach a run.
+    page.wait_for_function("() => document.querySelector('.ob-param-recall_days input').value === '180'",
+                           timeout=10_000)
+
+    before = sorted((forms_server.runs / name).glob("2*")) if (forms_server.runs / name).is_dir() else []
+    source = page.locator(".ob-param-source input")
+    source.fill("")
+    source.press("Tab")
+    page.click("button.ob-run")
+    box = page.wait_for_selector(".ob-message .ob-error-box", state="visible", timeout=30_000)
+    assert "不能为空" in box.inner_text() and "数据源" in box.inner_text()
+    after = sorted((forms_server.runs / name).glob("2*")) if (forms_server.runs / name).is_dir() else []
+    assert after == before, "a run was filed although the parameters were invalid"
+
+    source.fill("/nope")
+    source.press("Tab")
+    page.click("button.ob-run")
+    page.wait_for_function("() => (document.querySelector('.ob-message .ob-error-box') || {}).innerText"
+                           "?.includes('/nope')", timeout=FIRST_RUN_MS)
+    text = page.inner_text(".ob-message")
+    assert "运行失败" in text and "数据" in text and "运行记录" in text
+    assert page.locator(".ob-report iframe").count() == 0
+    assert page.locator(".ob-downloads a[download$='.html']").count() == 1  # the failed run's report, as a link
+    assert "Traceback" not in page.inner_text("body") and "Traceback" not in page.content()
+    assert page.locator("button.ob-run").is_enabled()
+
+
+def test_click_to_report_latency(forms_server, page, record_property):
+    """Measure (not assert) click → report visible over 5 clicks on user_tiering."""
+    name = "user_tiering"
+    if name not in spec.available():
+        pytest.skip(f"{name} not present")
+    open_form(page, forms_server, name)
+    page.wait_for_selector(".ob-status:has-text('就绪')", timeout=PAGE_MS)  # kernel warm, as a preheated page is
+    times = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        page.click("button.ob-run")
+        page.wait_for_selector(".ob-report iframe", state="detached", timeout=10_000)
+        page.wait_for_selector(".ob-report iframe", state="visible", timeout=FIRST_RUN_MS)
+        times.append(time.perf_counter() - t0)
+        page.wait_for_selector("button.ob-run:not([disabled])", timeout=30_000)
+    median = statistics.median(times)
+    record_property("click_to_report_s", [round(t, 2) for t in times])
+    print(f"\nclick → report (s): {[round(t, 2) for t in times]}  median {median:.2f}")
