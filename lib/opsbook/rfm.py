@@ -11,6 +11,7 @@ from .sources import Source
 from .tables import PAID_STATUSES
 
 # (R high = recent, F high, M high) → segment; R is better when smaller, so "high" R means recent.
+# The order matters: segment_code = (not R) + 2·(not F) + 4·(not M) indexes this list.
 SEGMENTS = {
     (True, True, True): "重要价值客户",
     (False, True, True): "重要保持客户",
@@ -41,15 +42,19 @@ def _window(as_of: dt.date, lookback_days: int) -> tuple[str, str]:
 
 
 def query(as_of: dt.date, lookback_days: int, method: str, high_score: int = 4) -> tuple[str, list]:
-    """The RFM SQL (one scan of orders) and its parameters."""
+    """The RFM SQL (one scan of orders) and its parameters; segment_code indexes SEGMENT_ORDER."""
     start, end = _window(as_of, lookback_days)
     statuses = ", ".join(f"'{s}'" for s in PAID_STATUSES)
     if method == "mean":
-        split = """recency < avg(recency) OVER () AS r_high,
-                   frequency > avg(frequency) OVER () AS f_high,
-                   monetary > avg(monetary) OVER () AS m_high"""
+        scores, split = "", """recency < avg(recency) OVER () AS r_high, frequency > avg(frequency) OVER () AS f_high,
+                               monetary > avg(monetary) OVER () AS m_high"""
     else:
-        split = f"r_score >= {int(high_score)} AS r_high, f_score >= {int(high_score)} AS f_high, m_score >= {int(high_score)} AS m_high"
+        # percent_rank puts ties together (most customers buy once: they all get F = 1); recency inverted
+        scores = """, 1 + least(4, CAST(floor(percent_rank() OVER (ORDER BY recency DESC) * 5) AS INTEGER)) AS r_score,
+                    1 + least(4, CAST(floor(percent_rank() OVER (ORDER BY frequency) * 5) AS INTEGER)) AS f_score,
+                    1 + least(4, CAST(floor(percent_rank() OVER (ORDER BY monetary) * 5) AS INTEGER)) AS m_score"""
+        h = int(high_score)
+        split = f"r_score >= {h} AS r_high, f_score >= {h} AS f_high, m_score >= {h} AS m_high"
     sql = f"""
     WITH per_order AS (
         SELECT customer_id, order_id, max(pay_time) AS paid_at,
@@ -63,33 +68,24 @@ def query(as_of: dt.date, lookback_days: int, method: str, high_score: int = 4) 
                CAST(floor(epoch(CAST(? AS TIMESTAMPTZ) - max(paid_at)) / 86400) AS INTEGER) AS recency,
                count(*) AS frequency, round(sum(net), 2) AS monetary, max(paid_at) AS last_order
         FROM per_order GROUP BY customer_id
-    ), scored AS (
-        SELECT *,
-               1 + least(4, CAST(floor(percent_rank() OVER (ORDER BY recency DESC) * 5) AS INTEGER)) AS r_score,
-               1 + least(4, CAST(floor(percent_rank() OVER (ORDER BY frequency) * 5) AS INTEGER)) AS f_score,
-               1 + least(4, CAST(floor(percent_rank() OVER (ORDER BY monetary) * 5) AS INTEGER)) AS m_score
-        FROM per_customer
-    )
-    SELECT customer_id, recency, frequency, monetary, last_order, r_score, f_score, m_score, {split}
-    FROM scored
+    ), scored AS (SELECT *{scores} FROM per_customer),
+    split AS (SELECT *, {split} FROM scored)
+    SELECT * EXCLUDE (r_high, f_high, m_high),
+           CAST((CASE WHEN r_high THEN 0 ELSE 1 END) + (CASE WHEN f_high THEN 0 ELSE 2 END)
+                + (CASE WHEN m_high THEN 0 ELSE 4 END) AS TINYINT) AS segment_code
+    FROM split
     """
     return sql, [start, end, end]
 
 
 def compute(src: Source, as_of: dt.date, lookback_days: int = 365, method: str = "mean",
             high_score: int = 4) -> pd.DataFrame:
-    """Per customer: recency (whole days since the last paid order), frequency, monetary, scores, segment."""
+    """Per customer: recency (whole days since the last paid order), frequency, monetary, (scores,) segment."""
     src.check("orders")
     sql, params = query(as_of, lookback_days, method, high_score)
     df = src.sql(sql, params)
-    return label(df)
-
-
-def label(df: pd.DataFrame) -> pd.DataFrame:
-    """Add the Chinese segment and its action from the r/f/m high flags."""
-    keys = list(zip(df["r_high"], df["f_high"], df["m_high"]))
-    segment = pd.Categorical([SEGMENTS[(bool(r), bool(f), bool(m))] for r, f, m in keys], categories=SEGMENT_ORDER)
-    return df.assign(segment=segment, action=pd.Series(segment).map(ACTIONS).astype("str").to_numpy())
+    codes = df.pop("segment_code").to_numpy()
+    return df.assign(segment=pd.Categorical.from_codes(codes, categories=SEGMENT_ORDER))
 
 
 def summary(rfm: pd.DataFrame) -> pd.DataFrame:
@@ -110,22 +106,19 @@ def summary(rfm: pd.DataFrame) -> pd.DataFrame:
 
 def recall_list(rfm: pd.DataFrame, src: Source, recall_days: int) -> pd.DataFrame:
     """Important customers (重要*) without a purchase for more than `recall_days`, with masked phone."""
-    due = rfm[(rfm["recency"] > recall_days) & rfm["segment"].astype("str").str.startswith("重要")]
-    due = due.sort_values("monetary", ascending=False)
-    if due.empty:
-        return due.assign(phone=pd.Series(dtype="str"))[_RECALL_COLUMNS]
-    cols = set(src.sql("DESCRIBE orders")["column_name"])
-    if "phone" in cols:
-        con = src.connect()
-        con.register("_recall_ids", due[["customer_id"]])
+    important = rfm["segment"].cat.codes < 4  # the first four of SEGMENT_ORDER are 重要*
+    due = rfm[important & (rfm["recency"] > recall_days)].sort_values("monetary", ascending=False)
+    con = src.connect()
+    con.register("_recall_ids", due[["customer_id"]])
+    try:
         phones = con.execute("SELECT o.customer_id, arg_max(o.phone, o.order_time) AS phone FROM orders o "
                              "JOIN _recall_ids r USING (customer_id) GROUP BY o.customer_id").df()
+    finally:
         con.unregister("_recall_ids")
-        due = due.merge(phones, on="customer_id", how="left")
-    else:
-        due = due.assign(phone=None)
+    due = due.merge(phones, on="customer_id", how="left")
+    segment = due["segment"].astype("str")
     due = due.assign(last_order=due["last_order"].dt.tz_convert("Asia/Shanghai").dt.strftime("%Y-%m-%d"),
-                     segment=due["segment"].astype("str"))
+                     segment=segment, action=segment.map(ACTIONS))
     return due[_RECALL_COLUMNS].reset_index(drop=True)
 
 

@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from . import paths
 from .tables import PLATFORMS, SCHEMAS, TZ
 
 CHUNK_LINES = 1_000_000
@@ -165,11 +166,11 @@ class _World:
 
 def generate(orders: int, out: str | Path, seed: int = 7, start: str = "2024-07-01",
              end: str = "2026-06-30") -> dict[str, int]:
-    """Write a demo shop of about `orders` order lines into `out` (one parquet per table); return row counts."""
+    """Write a demo shop of about `orders` order lines into folder `out`, a parquet per table; return rows per table."""
     if not 1 <= orders <= 500_000_000:
         raise ValueError("orders must be between 1 and 500,000,000 order lines")
     world = _world(int(orders), seed, start, end)
-    out = Path(out)
+    out = paths.resolve(out)  # relative to the project root, like every source location
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:

@@ -1,6 +1,7 @@
 """Where canonical tables come from: a folder of parquet/csv files or a DuckDB file (registry of kinds)."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -35,7 +36,7 @@ class Source:
     def connect(self) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection (Asia/Shanghai) with one view per available table."""
         if self._con is None:
-            con = duckdb.connect()
+            con = duckdb.connect(config={"memory_limit": os.environ.get("OPSBOOK_DUCKDB_MEMORY", "512MB")})
             con.execute(f"SET TimeZone = '{tables.TZ}'")
             for name, relation in self._relations(con).items():
                 present = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()}
@@ -60,11 +61,16 @@ class Source:
         return name in self.names()
 
     def sql(self, query: str, params: list | None = None) -> pd.DataFrame:
-        """Run a query over the views and return a DataFrame (errors name the source)."""
+        """Run a query over the views and return a DataFrame (errors name the source).
+
+        Rows travel through Arrow, converting column by column and freeing as they go: on millions of
+        rows this is faster than `.df()` and peaks at about half the memory.
+        """
         try:
-            return self.connect().execute(query, params or []).df()
+            table = self.connect().sql(query, params=params or None).to_arrow_table()
         except duckdb.Error as exc:
             raise DataError(f"读取数据源 {self.location} 时出错：{_first_line(exc)}") from exc
+        return table.to_pandas(self_destruct=True, split_blocks=True, date_as_object=False)
 
     def table(self, name: str, where: str = "", params: list | None = None) -> pd.DataFrame:
         """Load one canonical table (optionally filtered), validated and coerced."""

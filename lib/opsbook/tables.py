@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from . import privacy
 from .errors import DataError
 
 TZ = "Asia/Shanghai"
@@ -52,8 +53,8 @@ SCHEMAS: dict[str, dict[str, Column]] = {
             _c("quantity", "int", "数量", min=0),
             _c("unit_price", "float", "成交单价", required=False, min=0),
             _c("amount", "float", "实付金额", min=0),
-            _c("discount", "float", "优惠金额", required=False, min=0),
-            _c("refund_amount", "float", "退款金额", required=False, min=0),
+            _c("discount", "float", "优惠金额", required=False, nullable=True, min=0),
+            _c("refund_amount", "float", "退款金额", required=False, nullable=True, min=0),
             _c("status", "str", "订单状态", choices=ORDER_STATUSES),
             _c("campaign_id", "str", "活动ID", required=False, nullable=True),
             _c("province", "str", "省份", required=False, nullable=True),
@@ -117,21 +118,52 @@ SCHEMAS: dict[str, dict[str, Column]] = {
     }.items()
 }
 
-_PANDAS_KIND = {"str": "str", "int": "Int64", "float": "float64", "bool": "boolean"}
+_TRUTH = {"true": True, "false": False, "1": True, "0": False, "是": True, "否": False}
+_SCIENTIFIC = r"^\s*[-+]?\d+(\.\d+)?[eE][-+]?\d+\s*$"
 
 
 def _examples(df: pd.DataFrame, mask: pd.Series, column: str, limit: int = 3) -> str:
     rows = df.index[mask.to_numpy()][:limit]
-    shown = ", ".join(f"第{int(i) + 2}行={df.at[i, column]!r}" for i in rows)
+    shown = ", ".join(f"第{int(i) + 2}行=“{df.at[i, column]}”" for i in rows)
     return f"共 {int(mask.sum())} 行，例如 {shown}"
+
+
+def _is_id(col: Column) -> bool:
+    return col.name.endswith("_id") or col.name == "sku"
+
+
+def _coerce_str(series: pd.Series, col: Column) -> tuple[pd.Series, pd.Series]:
+    missing = series.isna()
+    if pd.api.types.is_float_dtype(series):  # ids read as numbers: 1001.0 → "1001"
+        series = series.map(lambda v: f"{v:.0f}" if float(v).is_integer() else str(v), na_action="ignore")
+    out = series.astype("str").where(~missing, None).astype("str")
+    if col.name == "phone":
+        out = out.map(privacy.mask_phone, na_action="ignore").astype("str")
+    bad = pd.Series(False, index=series.index)
+    if _is_id(col):
+        out = out.str.strip().str.replace(r"\.0$", "", regex=True)
+        bad = out.str.match(_SCIENTIFIC).fillna(False).astype(bool)
+    return out, bad
+
+
+def _coerce_datetime(series: pd.Series, missing: pd.Series) -> tuple[pd.Series, pd.Series]:
+    if not pd.api.types.is_datetime64_any_dtype(series):
+        if pd.api.types.is_numeric_dtype(series):
+            return pd.Series(pd.NaT, index=series.index, dtype=f"datetime64[ns, {TZ}]"), ~missing
+        try:
+            series = pd.to_datetime(series.astype("str").where(~missing, None), errors="coerce", format="mixed")
+        except (ValueError, TypeError):  # e.g. tz-aware and naive values mixed
+            series = pd.to_datetime(series.astype("str").where(~missing, None), errors="coerce", format="mixed",
+                                    utc=True)
+    out = series.dt.tz_localize(TZ) if series.dt.tz is None else series.dt.tz_convert(TZ)
+    return out, out.isna() & ~missing
 
 
 def _coerce(series: pd.Series, col: Column) -> tuple[pd.Series, pd.Series]:
     """Convert to the canonical kind; return the converted series and a mask of unconvertible cells."""
     missing = series.isna()
     if col.kind == "str":
-        out = series.astype("str").where(~missing, None).astype("str")
-        return out, pd.Series(False, index=series.index)
+        return _coerce_str(series, col)
     if col.kind in ("int", "float"):
         out = pd.to_numeric(series, errors="coerce")
         bad = out.isna() & ~missing
@@ -140,24 +172,48 @@ def _coerce(series: pd.Series, col: Column) -> tuple[pd.Series, pd.Series]:
             out = out.where(~bad).round().astype("Int64")
         return out, bad
     if col.kind == "bool":
-        mapped = series.map(lambda v: v if isinstance(v, bool) else {"true": True, "false": False, "1": True,
-                                                                      "0": False, "是": True, "否": False}.get(str(v).strip().lower()))
-        out = mapped.astype("boolean")
+        if pd.api.types.is_bool_dtype(series):
+            return series.astype("boolean"), pd.Series(False, index=series.index)
+        out = series.astype("str").str.strip().str.lower().map(_TRUTH).astype("boolean")
         return out, out.isna() & ~missing
     if col.kind == "datetime":
-        out = pd.to_datetime(series, errors="coerce", format="mixed") if series.dtype == object or str(series.dtype) == "str" else series
-        if getattr(out.dt, "tz", None) is None:
-            out = out.dt.tz_localize(TZ)
-        else:
-            out = out.dt.tz_convert(TZ)
-        return out, out.isna() & ~missing
+        return _coerce_datetime(series, missing)
     if col.kind == "date":
-        out = pd.to_datetime(series, errors="coerce", format="mixed")
-        if getattr(out.dt, "tz", None) is not None:
-            out = out.dt.tz_convert(TZ).dt.tz_localize(None)
-        out = out.dt.normalize()
-        return out, out.isna() & ~missing
+        out, bad = _coerce_datetime(series, missing)
+        return out.dt.tz_localize(None).dt.normalize(), bad
     raise ValueError(f"unknown column kind {col.kind}")
+
+
+# Row rules across columns: (table, Chinese description, function of the coerced frame → mask of bad rows)
+RULES = [
+    ("orders", "付款时间早于下单时间", lambda f: f["pay_time"] < f["order_time"]),
+    ("orders", "退款金额大于实付金额", lambda f: f["refund_amount"] > f["amount"] + 0.005),
+    ("campaigns", "结束日期早于开始日期", lambda f: f["end_date"] < f["start_date"]),
+    ("traffic_daily", "跳出访客数或加购人数大于访客数", lambda f: (f["bounce_uv"] > f["uv"]) | (f["cart_uv"] > f["uv"])),
+    ("ad_spend", "点击量大于展现量", lambda f: f["clicks"] > f["impressions"]),
+]
+KEYS = {"orders": ["order_id", "line_id"], "products": ["sku"], "campaigns": ["campaign_id"],
+        "campaign_items": ["campaign_id", "sku"], "traffic_daily": ["date", "platform"]}
+
+
+def _row_problems(name: str, frame: pd.DataFrame, where: str) -> list[str]:
+    problems = []
+    for table, text, rule in RULES:
+        if table == name:
+            try:
+                bad = rule(frame).fillna(False).astype(bool)
+            except KeyError:
+                continue
+            if bad.any():
+                problems.append(f"{where}有{text}的行：共 {int(bad.sum())} 行，例如第 "
+                                f"{'、'.join(str(int(i) + 2) for i in frame.index[bad.to_numpy()][:3])} 行")
+    key = [k for k in KEYS.get(name, []) if k in frame.columns]
+    if key and len(key) == len([k for k in KEYS[name] if SCHEMAS[name][k].required or k in frame.columns]):
+        dup = frame.duplicated(subset=key, keep="first")
+        if dup.any():
+            problems.append(f"{where}的 {'+'.join(key)} 有重复：共 {int(dup.sum())} 行，例如第 "
+                            f"{'、'.join(str(int(i) + 2) for i in frame.index[dup.to_numpy()][:3])} 行")
+    return problems
 
 
 def problems_in(name: str, df: pd.DataFrame, origin: str = "") -> tuple[pd.DataFrame, list[str]]:
@@ -175,7 +231,9 @@ def problems_in(name: str, df: pd.DataFrame, origin: str = "") -> tuple[pd.DataF
             continue
         series, bad = _coerce(df[col.name], col)
         if bad.any():
-            problems.append(f"{where}的列 {col.name}（{col.label}）有无法识别为{_KIND_ZH[col.kind]}的值：{_examples(df, bad, col.name)}")
+            hint = "（疑似在 Excel 中打开后保存成了科学计数法：请重新导出，不要用 Excel 另存）" if col.kind == "str" else ""
+            problems.append(f"{where}的列 {col.name}（{col.label}）有无法识别为{_KIND_ZH[col.kind]}的值{hint}："
+                            f"{_examples(df, bad, col.name)}")
         empty = series.isna() & ~bad
         if not col.nullable and empty.any():
             problems.append(f"{where}的列 {col.name}（{col.label}）不能为空：{_examples(df, empty, col.name)}")
@@ -192,6 +250,8 @@ def problems_in(name: str, df: pd.DataFrame, origin: str = "") -> tuple[pd.DataF
     frame = pd.DataFrame(out, index=df.index)
     for c in extra:
         frame[c] = df[c]
+    if not missing_cols:
+        problems += _row_problems(name, frame, where)
     return frame, problems
 
 

@@ -1,0 +1,140 @@
+"""Benchmarks: medians and ratios against a baseline measured in the same run (targets, not assertions).
+
+    python bench/run.py                 # all
+    python bench/run.py runner rfm      # some: runner, rfm, form
+
+- runner: overhead per run of `runner.run` in a long-lived process vs a bare papermill execution of the
+  same minimal notebook (target ≤ 1.3×).
+- rfm: user_tiering's RFM step (`rfm.compute`) on 10M order lines vs a hand-written DuckDB query over the
+  same parquet (target ≤ 1.3×, peak memory ≤ 1 GB); each measured in a fresh process.
+- form: click 运行 → report visible in Chromium on the sample shop (target median ≤ 2 s).
+"""
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIG = ROOT / "data" / "bench" / "10m"
+REPEAT = int(os.environ.get("BENCH_REPEAT", "7"))
+
+
+def median_time(fn, repeat: int = REPEAT) -> float:
+    """Median wall time of `fn()` over `repeat` calls."""
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def minimal_notebook(path: Path) -> Path:
+    """A playbook-shaped notebook that does nothing: title, one parameter, one empty step."""
+    import nbformat
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_markdown_cell("# 空剧本 (empty)\n基准测试用。\n\n- **适用角色**：测试"),
+                nbformat.v4.new_code_cell("x: int = 1  # 参数", metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell("x")]
+    nbformat.write(nb, path)
+    return path
+
+
+def bench_runner() -> None:
+    """Runner overhead vs bare papermill on the same minimal notebook."""
+    import papermill
+    from opsbook import runner
+    tmp = Path(tempfile.mkdtemp(prefix="opsbook-bench-"))
+    nb = minimal_notebook(tmp / "empty.ipynb")
+    os.environ["OPSBOOK_RUNS"] = str(tmp / "runs")
+    runner.run(str(nb), {})  # start and warm the pooled kernel once, as a long-lived process would have
+    bare = median_time(lambda: papermill.execute_notebook(str(nb), str(tmp / "out.ipynb"), progress_bar=False,
+                                                          parameters={"x": 2}))
+    ours = median_time(lambda: runner.run(str(nb), {"x": 2}))
+    print(f"runner: bare papermill {bare:.3f} s, runner.run {ours:.3f} s (median of {REPEAT}) → "
+          f"ratio {ours / bare:.2f}× (target ≤ 1.3×)")
+
+
+RFM_CHILD = """
+import json, resource, sys, time, datetime as dt
+from opsbook import rfm, sources
+kind, folder = sys.argv[1], sys.argv[2]
+as_of = dt.date(2026, 6, 30)
+times = []
+for _ in range(int(sys.argv[3])):
+    t0 = time.perf_counter()
+    if kind == "opsbook":
+        src = sources.open_source(folder)
+        df = rfm.compute(src, as_of, 365, "mean")
+    else:
+        import duckdb
+        con = duckdb.connect()
+        con.execute("SET TimeZone = 'Asia/Shanghai'")
+        df = con.execute(f'''
+            WITH o AS (
+                SELECT customer_id, order_id, max(pay_time) AS t, sum(amount - coalesce(refund_amount, 0)) AS net
+                FROM read_parquet('{folder}/orders.parquet')
+                WHERE status IN ('paid', 'shipped', 'completed', 'refunded') AND NOT coalesce(is_fake, false)
+                  AND pay_time >= TIMESTAMPTZ '2025-07-01' AND pay_time < TIMESTAMPTZ '2026-07-01'
+                GROUP BY ALL),
+            c AS (SELECT customer_id, CAST(floor(epoch(TIMESTAMPTZ '2026-07-01' - max(t)) / 86400) AS INTEGER) AS recency,
+                         count(*) AS frequency, sum(net) AS monetary FROM o GROUP BY customer_id)
+            SELECT *, recency < avg(recency) OVER () AS r_high, frequency > avg(frequency) OVER () AS f_high,
+                   monetary > avg(monetary) OVER () AS m_high FROM c''').df()
+    times.append(time.perf_counter() - t0)
+    rows = len(df)
+    del df
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"times": times, "rows": rows, "peak_mb": rss}))
+"""
+
+
+def bench_rfm() -> None:
+    """RFM step on 10M order lines vs a hand-written DuckDB query (fresh process each)."""
+    if not (BIG / "orders.parquet").is_file():
+        print(f"rfm: generating 10M order lines into {BIG} (once) …", flush=True)
+        from opsbook import sample
+        t0 = time.perf_counter()
+        sample.generate(10_000_000, BIG)
+        print(f"rfm: generated in {time.perf_counter() - t0:.0f} s", flush=True)
+    results = {}
+    for kind in ("duckdb", "opsbook", "duckdb", "opsbook"):  # interleaved to share the machine's noise
+        out = subprocess.run([sys.executable, "-c", RFM_CHILD, kind, str(BIG), str(max(3, REPEAT // 2))],
+                             capture_output=True, text=True, check=True)
+        data = json.loads(out.stdout.strip().splitlines()[-1])
+        results.setdefault(kind, {"times": [], "peak_mb": 0, "rows": data["rows"]})
+        results[kind]["times"] += data["times"]
+        results[kind]["peak_mb"] = max(results[kind]["peak_mb"], data["peak_mb"])
+    base, ours = (statistics.median(results[k]["times"]) for k in ("duckdb", "opsbook"))
+    print(f"rfm: hand-written DuckDB {base:.3f} s, rfm.compute {ours:.3f} s on {results['opsbook']['rows']:,} customers "
+          f"→ ratio {ours / base:.2f}× (target ≤ 1.3×); peak RSS {results['opsbook']['peak_mb']:.0f} MB "
+          f"(baseline {results['duckdb']['peak_mb']:.0f} MB; target ≤ 1024 MB)")
+
+
+def bench_form() -> None:
+    """Median click-to-report time of the user_tiering form in Chromium."""
+    from opsbook import serve
+    if not hasattr(serve, "bench_click_to_report"):
+        print("form: not available")
+        return
+    times = serve.bench_click_to_report("user_tiering", clicks=max(5, REPEAT))
+    print(f"form: click 运行 → report visible: median {statistics.median(times):.2f} s over {len(times)} clicks "
+          f"(min {min(times):.2f}, max {max(times):.2f}; target ≤ 2 s)")
+
+
+def main(argv: list[str]) -> None:
+    """Run the named benchmarks (all by default)."""
+    chosen = argv or ["runner", "rfm", "form"]
+    for name in chosen:
+        {"runner": bench_runner, "rfm": bench_rfm, "form": bench_form}[name]()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
