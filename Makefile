@@ -7,7 +7,7 @@ CJK_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
 
 .PHONY: setup demo test bench sample serve clean fonts
 
-setup: $(STAMP) fonts
+setup: $(STAMP) fonts data/sample.duckdb
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ $(STAMP): pyproject.toml
 	@# strip notebook outputs on commit (filter in .git/config, attributes in .git/info)
 	-$(BIN)/nbstripout --install 2>/dev/null
 	touch $(STAMP)
+
+# the sample shop as a DuckDB file too (a second kind of source; not in git)
+data/sample.duckdb: $(STAMP) $(wildcard data/sample/*.parquet)
+	$(BIN)/opsbook convert data/sample data/sample.duckdb >/dev/null
 
 fonts:
 	@if [ ! -f $(CJK_FONT) ]; then \
@@ -42,6 +46,7 @@ bench: setup
 
 sample: setup
 	$(BIN)/opsbook sample --orders 20000 --out data/sample
+	$(BIN)/opsbook convert data/sample data/sample.duckdb
 
 clean:
 	rm -rf runs .opsbook

@@ -75,7 +75,7 @@ for _ in range(int(sys.argv[3])):
         df = rfm.compute(src, as_of, 365, "mean")
     else:
         import duckdb
-        con = duckdb.connect()
+        con = duckdb.connect(config={"enable_progress_bar": False})
         con.execute("SET TimeZone = 'Asia/Shanghai'")
         df = con.execute(f'''
             WITH o AS (
@@ -108,7 +108,7 @@ def bench_rfm() -> None:
     for kind in ("duckdb", "opsbook", "duckdb", "opsbook"):  # interleaved to share the machine's noise
         out = subprocess.run([sys.executable, "-c", RFM_CHILD, kind, str(BIG), str(max(3, REPEAT // 2))],
                              capture_output=True, text=True, check=True)
-        data = json.loads(out.stdout.strip().splitlines()[-1])
+        data = json.loads(next(ln for ln in reversed(out.stdout.splitlines()) if ln.startswith("{")))
         results.setdefault(kind, {"times": [], "peak_mb": 0, "rows": data["rows"]})
         results[kind]["times"] += data["times"]
         results[kind]["peak_mb"] = max(results[kind]["peak_mb"], data["peak_mb"])

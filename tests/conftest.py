@@ -50,3 +50,14 @@ def pytest_sessionfinish(session, exitstatus):
         print("\n未脱敏的手机号出现在测试产物中：")
         for path, phones in leaks[:20]:
             print(f"  {path}: {', '.join(privacy.mask_phone(p) for p in phones[:3])}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def sample_duckdb():
+    """data/sample.duckdb (the sample shop as a DuckDB file, used by a job) exists and is current."""
+    from opsbook import paths, sources
+    target, folder = paths.root() / "data" / "sample.duckdb", paths.root() / "data" / "sample"
+    newest = max(p.stat().st_mtime for p in folder.glob("*.parquet"))
+    if not target.is_file() or target.stat().st_mtime < newest:
+        sources.to_duckdb(sources.open_source(str(folder)), target)
+    return target

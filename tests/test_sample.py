@@ -211,3 +211,14 @@ def test_no_plain_phone_numbers(shop):
                 assert not hits, (name, col, hits[:3])
     phones = shop[2]["orders"]["phone"].dropna()
     assert phones.str.fullmatch(r"1[3-9]\d\*{4}\d{4}").all()
+
+
+def test_committed_sample_is_what_the_generator_makes(tmp_path):
+    """data/sample is `opsbook sample --orders 20000` (seed 7): regenerate it when the generator changes."""
+    import pandas as pd
+    from opsbook import paths
+    sample.generate(20_000, tmp_path / "fresh")
+    committed = paths.root() / "data" / "sample"
+    for table in tables.SCHEMAS:
+        pd.testing.assert_frame_equal(pd.read_parquet(committed / f"{table}.parquet"),
+                                      pd.read_parquet(tmp_path / "fresh" / f"{table}.parquet"), obj=table)

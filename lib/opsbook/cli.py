@@ -84,6 +84,18 @@ def cmd_sample(args) -> int:
     return 0
 
 
+def cmd_convert(args) -> int:
+    """Copy the canonical tables of a source into a DuckDB file."""
+    from . import sources
+    if not args.dest.endswith((".duckdb", ".db")):
+        raise ParamError(f"目标文件应以 .duckdb 结尾：{args.dest}")
+    counts = sources.to_duckdb(sources.open_source(args.source), args.dest)
+    for table, n in counts.items():
+        print(f"{table}: {n:,} 行")
+    print(f"已写入 {args.dest}，可用 -p source={args.dest} 运行剧本")
+    return 0
+
+
 def cmd_serve(args) -> int:
     """Serve the playbook forms with voila."""
     from . import serve
@@ -111,6 +123,10 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--out", default="data/sample", help="输出目录")
     sample.add_argument("--seed", type=int, default=7)
     sample.set_defaults(func=cmd_sample)
+    convert = sub.add_parser("convert", help="把数据源（目录或 DuckDB）的标准表复制到一个 DuckDB 文件")
+    convert.add_argument("source", help="数据源，如 data/sample")
+    convert.add_argument("dest", help="目标 DuckDB 文件，如 data/sample.duckdb")
+    convert.set_defaults(func=cmd_convert)
     serve = sub.add_parser("serve", help="以表单形式提供剧本（voila）")
     serve.add_argument("--port", type=int, default=8866)
     serve.add_argument("--open", action="store_true", help="自动打开浏览器")

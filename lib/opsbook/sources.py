@@ -32,18 +32,25 @@ class Source:
 
     location: str
     _con: duckdb.DuckDBPyConnection | None = field(default=None, repr=False)
+    _names: list[str] = field(default_factory=list, repr=False)
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection (Asia/Shanghai) with one view per available table."""
         if self._con is None:
-            con = duckdb.connect(config={"memory_limit": os.environ.get("OPSBOOK_DUCKDB_MEMORY", "512MB")})
+            con = duckdb.connect(config={"memory_limit": os.environ.get("OPSBOOK_DUCKDB_MEMORY", "512MB"),
+                                         "enable_progress_bar": False})
             con.execute(f"SET TimeZone = '{tables.TZ}'")
-            for name, relation in self._relations(con).items():
-                present = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()}
+            relations = self._relations(con)
+            for name, relation in relations.items():
+                try:
+                    present = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()}
+                except duckdb.Error as exc:
+                    raise DataError(f"无法读取数据源 {self.location} 的 {name} 表：{_first_line(exc)}"
+                                    "（文件可能已损坏或格式不对，请重新导出）") from exc
                 fill = "".join(f", CAST(NULL AS {_DUCK_TYPES[c.kind]}) AS {c.name}"
                                for c in tables.SCHEMAS[name].values() if not c.required and c.name not in present)
                 con.execute(f"CREATE VIEW {name} AS SELECT *{fill} FROM {relation}")
-            self._con = con
+            self._con, self._names = con, sorted(relations)
         return self._con
 
     def _relations(self, con: duckdb.DuckDBPyConnection) -> dict[str, str]:
@@ -52,9 +59,8 @@ class Source:
 
     def names(self) -> list[str]:
         """Canonical tables this source holds."""
-        rows = self.connect().execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()
-        return sorted(r[0] for r in rows if r[0] in tables.SCHEMAS)
+        self.connect()
+        return list(self._names)
 
     def has(self, name: str) -> bool:
         """Whether the table is present."""
@@ -151,3 +157,22 @@ def open_source(location: str) -> Source:
         if matches(location):
             return cls(location)
     raise DataError(f"无法识别的数据源 {location}")
+
+
+def to_duckdb(src: Source, path: str | os.PathLike) -> dict[str, int]:
+    """Copy every canonical table of `src` into a new DuckDB file at `path` (written aside, then renamed)."""
+    target = paths.resolve(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    con = src.connect()
+    con.execute(f"ATTACH '{_quote(tmp)}' AS dest")
+    try:
+        counts = {}
+        for name in src.names():
+            con.execute(f"CREATE TABLE dest.{name} AS SELECT * FROM {name}")
+            counts[name] = con.execute(f"SELECT count(*) FROM dest.{name}").fetchone()[0]
+    finally:
+        con.execute("DETACH dest")
+    os.replace(tmp, target)
+    return counts
