@@ -75,8 +75,9 @@ for _ in range(int(sys.argv[3])):
         df = rfm.compute(src, as_of, 365, "mean")
     else:
         import duckdb
-        con = duckdb.connect(config={"enable_progress_bar": False})
+        con = duckdb.connect()
         con.execute("SET TimeZone = 'Asia/Shanghai'")
+        con.execute("SET enable_progress_bar = false")
         df = con.execute(f'''
             WITH o AS (
                 SELECT customer_id, order_id, max(pay_time) AS t, sum(amount - coalesce(refund_amount, 0)) AS net

@@ -37,9 +37,9 @@ class Source:
     def connect(self) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection (Asia/Shanghai) with one view per available table."""
         if self._con is None:
-            con = duckdb.connect(config={"memory_limit": os.environ.get("OPSBOOK_DUCKDB_MEMORY", "512MB"),
-                                         "enable_progress_bar": False})
+            con = duckdb.connect(config={"memory_limit": os.environ.get("OPSBOOK_DUCKDB_MEMORY", "512MB")})
             con.execute(f"SET TimeZone = '{tables.TZ}'")
+            con.execute("SET enable_progress_bar = false")  # it would print into reports
             relations = self._relations(con)
             for name, relation in relations.items():
                 try:
