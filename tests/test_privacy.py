@@ -18,3 +18,14 @@ def test_mask_frame_masks_text_columns_only():
     out = privacy.mask_frame(df)
     assert out["phone"].tolist()[0] == "138****5678"
     assert out["n"].tolist()[0] == 13812345678
+
+
+def test_flag_samples_and_exports_are_masked(tmp_path):
+    from opsbook import flags, report
+    rows = pd.DataFrame({"customer_id": ["C1"], "note": ["请回电 13812345678"], "formula": ["=HYPERLINK(1)"]})
+    flag = flags.make("x", "high", "客服", "测试", rows)
+    assert flag.sample[0]["note"] == "请回电 138****5678"
+    names = report.export(rows, tmp_path, "名单")
+    assert sorted(names) == ["名单.csv", "名单.xlsx"]
+    text = (tmp_path / "名单.csv").read_text(encoding="utf-8-sig")
+    assert "138****5678" in text and "13812345678" not in text and "'=HYPERLINK(1)" in text

@@ -34,10 +34,3 @@ class DataError(OpsbookError):
     """Input data that cannot be used safely: nothing was written."""
 
     headline = "数据有误，未执行"
-
-
-class RunFailed(OpsbookError):
-    """The playbook itself failed while running; its run folder is kept and marked failed."""
-
-    exit_code = 1
-    headline = "运行失败"

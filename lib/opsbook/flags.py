@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
+from . import privacy
+
 SEVERITY = {"high": "高", "medium": "中", "low": "低"}
 _COLOURS = {"high": "#c0392b", "medium": "#e67e22", "low": "#2980b9"}
 
@@ -37,10 +39,18 @@ def make(code: str, severity: str, owner: str, message: str, rows: pd.DataFrame 
     return Flag(code, severity, owner, message, 0 if rows is None else len(rows), sample)
 
 
+def _json_value(v):
+    if pd.isna(v):
+        return None
+    if hasattr(v, "isoformat"):
+        return v.isoformat()
+    if hasattr(v, "item"):
+        return v.item()
+    return privacy.mask_phone(v) if isinstance(v, str) else v
+
+
 def _json_rows(df: pd.DataFrame) -> list[dict]:
-    return [{str(k): (None if pd.isna(v) else (v.isoformat() if hasattr(v, "isoformat") else
-                                                v.item() if hasattr(v, "item") else v))
-             for k, v in row.items()} for row in df.to_dict("records")]
+    return [{str(k): _json_value(v) for k, v in row.items()} for row in df.to_dict("records")]
 
 
 def counts(flags: list[Flag]) -> dict[str, int]:

@@ -22,7 +22,6 @@ from papermill.exceptions import PapermillExecutionError
 
 from . import flags as flags_mod
 from . import kernels, paths, spec as spec_mod
-from .errors import OpsbookError
 from .playbook import KERNEL_RESULT
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -216,5 +215,3 @@ def latest(playbook: str, root: Path | None = None) -> Path | None:
     link = (root or paths.runs()) / playbook / "latest"
     return link.resolve() if link.exists() else None
 
-
-__all__ = ["run", "RunResult", "read_index", "latest", "OpsbookError"]

@@ -60,10 +60,6 @@ class Spec:
     roles: str
     params: dict[str, Param] = field(default_factory=dict)
 
-    def defaults(self) -> dict[str, Any]:
-        """Default values by name."""
-        return {p.name: p.default for p in self.params.values()}
-
     def validate(self, values: dict[str, Any]) -> dict[str, Any]:
         """Defaults overlaid with `values`, each coerced and checked; raise ParamError listing every problem."""
         problems = [f"未知参数 {k}（{self.name} 的参数有：{', '.join(self.params)}）"

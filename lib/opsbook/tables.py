@@ -264,8 +264,3 @@ def validate(name: str, df: pd.DataFrame, origin: str = "") -> pd.DataFrame:
     if problems:
         raise DataError(problems, headline=f"{origin or name} 数据校验未通过，请修正后重试")
     return frame
-
-
-def empty(name: str) -> pd.DataFrame:
-    """An empty canonical frame with the right columns."""
-    return pd.DataFrame({c: pd.Series(dtype="object") for c in SCHEMAS[name]})
