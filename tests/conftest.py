@@ -1,6 +1,7 @@
 """Shared pytest fixtures."""
 from __future__ import annotations
 
+import os
 import shutil
 
 import pytest
@@ -13,9 +14,11 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 @pytest.fixture(scope="session")
 def chromium():
     """Debian's Chromium driven by Playwright (one browser per test session); skips if either is missing."""
-    sync_api = pytest.importorskip("playwright.sync_api")
     if not shutil.which(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} not installed")
+        if os.environ.get("OPSBOOK_REQUIRE_BROWSER") == "1":  # CI: a missing browser is a failure, not a skip
+            pytest.fail(f"{CHROMIUM} is required (OPSBOOK_REQUIRE_BROWSER=1): apt-get install chromium")
+        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
+    from playwright import sync_api
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
@@ -25,7 +28,6 @@ def chromium():
 
 
 # --- runs and personal-data scan -------------------------------------------------------------
-import os  # noqa: E402
 import tempfile  # noqa: E402
 from pathlib import Path  # noqa: E402
 

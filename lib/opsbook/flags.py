@@ -65,7 +65,8 @@ def to_html(flags: list[Flag]) -> str:
     order = {s: i for i, s in enumerate(SEVERITY)}
     rows = "".join(
         f'<tr><td><span class="ob-sev" style="background:{_COLOURS[f.severity]}">{SEVERITY[f.severity]}</span></td>'
-        f"<td>{html.escape(f.owner)}</td><td>{html.escape(f.message)}</td><td>{f.rows}</td></tr>"
+        f'<td class="ob-text">{html.escape(f.owner)}</td><td class="ob-text">{html.escape(f.message)}</td>'
+        f"<td>{f.rows}</td></tr>"
         for f in sorted(flags, key=lambda f: order[f.severity]))
     c = counts(flags)
     summary = " · ".join(f"{SEVERITY[s]} {n}" for s, n in c.items() if n)
