@@ -70,12 +70,12 @@ def stop_tree(proc: subprocess.Popen) -> None:
 
 
 @pytest.fixture(scope="module")
-def forms_server(tmp_path_factory):
+def forms_server(tmp_path_factory, runs_root):
     """voila on a free port, serving freshly written forms; runs go to a temporary OPSBOOK_RUNS."""
     if not (paths.root() / "data" / "sample" / "orders.parquet").is_file():
         pytest.skip("data/sample is missing: run `opsbook sample` first")
     folder = tmp_path_factory.mktemp("forms")
-    runs = tmp_path_factory.mktemp("runs")
+    runs = runs_root / "forms"  # under the session's artifacts, so the phone scan covers form runs too
     serve.write_forms(folder)
     port, token = free_port(), secrets.token_urlsafe(16)
     log = open(folder.parent / "voila.log", "wb")  # noqa: SIM115 - closed below

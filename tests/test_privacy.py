@@ -29,3 +29,13 @@ def test_flag_samples_and_exports_are_masked(tmp_path):
     assert sorted(names) == ["名单.csv", "名单.xlsx"]
     text = (tmp_path / "名单.csv").read_text(encoding="utf-8-sig")
     assert "138****5678" in text and "13812345678" not in text and "'=HYPERLINK(1)" in text
+
+
+def test_scan_finds_phones_in_every_kind_of_artifact(tmp_path):
+    from opsbook import scan
+    pd.DataFrame({"a": ["客户 13912345678"]}).to_excel(tmp_path / "t.xlsx", index=False)
+    pd.DataFrame({"a": ["x"], "p": ["15011112222"]}).to_parquet(tmp_path / "t.parquet")
+    (tmp_path / "r.html").write_text("<td>18600001111</td>", encoding="utf-8")
+    (tmp_path / "ok.json").write_text('{"phone": "186****1111", "ratio": 0.13912345678}', encoding="utf-8")
+    found = {p.name: phones for p, phones in scan.scan_tree(tmp_path)}
+    assert found == {"t.xlsx": ["13912345678"], "t.parquet": ["15011112222"], "r.html": ["18600001111"]}

@@ -117,7 +117,8 @@ def main(port: int = 8866, open_browser: bool = False) -> int:
             _stop(proc)
             return 1
         address = url(port, token)
-        print(f"表单已启动：{address}\n  剧本：{', '.join(f.stem for f in forms)}\n  按 Ctrl+C 停止", flush=True)
+        pages = "\n".join(f"  {spec.load(f.stem).title}：{url(port, token, f'voila/render/{f.name}')}" for f in forms)
+        print(f"表单已启动：{address}\n{pages}\n  按 Ctrl+C 停止", flush=True)
         if open_browser:
             webbrowser.open(address)
         code = proc.wait()
