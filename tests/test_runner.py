@@ -105,3 +105,23 @@ def test_every_job_file_runs(job_file):
     result = runner.run(job.playbook, job.parameters, trigger="job", job=job.name)
     assert result.ok, result.error
     assert result.job == job.name
+
+
+def test_interrupted_run_is_filed_as_failed_by_the_next_run(runs_root):
+    import subprocess
+    good = runner.run("campaign_review", {})
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    tmp = runs_root / "campaign_review" / ".tmp-20250101-000000-dead00"
+    tmp.mkdir()
+    (tmp / "result.json").write_text(json.dumps({"run_id": "20250101-000000-dead00", "playbook": "campaign_review",
+                                                 "status": "running", "params": {"min_roi": 2.0}}), encoding="utf-8")
+    (tmp / runner.PID_FILE).write_text(str(dead.pid), encoding="utf-8")
+    runner.run("campaign_review", {})
+    filed = runs_root / "campaign_review" / "20250101-000000-dead00" / "result.json"
+    data = json.loads(filed.read_text(encoding="utf-8"))
+    assert data["status"] == "failed" and "中断" in data["error"] and data["params"] == {"min_roi": 2.0}
+    assert any(e["run_id"] == "20250101-000000-dead00" and e["status"] == "failed" for e in runner.read_index())
+    assert not tmp.exists()
+    assert runner.latest("campaign_review") != filed.parent
+    assert good.ok

@@ -33,6 +33,15 @@ def cmd_list(args) -> int:
     return 0
 
 
+def _progress(done: int, total: int) -> None:
+    """Show cell progress on an interactive terminal (stderr)."""
+    print(f"\r运行中… 第 {done}/{total} 步", end="\n" if done == total else "", file=sys.stderr, flush=True)
+
+
+def _progress_or_none():
+    return _progress if sys.stderr.isatty() else None
+
+
 def _print_result(result) -> None:
     status = {"ok": "完成", "failed": "失败", "timeout": "超时"}.get(result.status, result.status)
     counts = flags_mod.counts([flags_mod.Flag(**f) for f in result.flags])
@@ -48,7 +57,7 @@ def cmd_run(args) -> int:
     from . import jobs, runner
     params = jobs.parameters_from_file(args.params_file) if args.params_file else {}
     params.update(_parse_pairs(args.param))
-    result = runner.run(args.playbook, params, out=args.out, timeout=args.timeout)
+    result = runner.run(args.playbook, params, out=args.out, timeout=args.timeout, on_progress=_progress_or_none())
     _print_result(result)
     return result.exit_code
 
@@ -65,7 +74,8 @@ def cmd_jobs(args) -> int:
         for job in found:
             if args.names and job.name not in args.names:
                 continue
-            result = runner.run(job.playbook, job.parameters, timeout=job.timeout, trigger="job", job=job.name)
+            result = runner.run(job.playbook, job.parameters, timeout=job.timeout, trigger="job", job=job.name,
+                                on_progress=_progress_or_none())
             _print_result(result)
             worst = max(worst, result.exit_code)
         return worst

@@ -26,6 +26,7 @@ from .playbook import KERNEL_RESULT
 
 TZ = ZoneInfo("Asia/Shanghai")
 INDEX = "index.jsonl"
+PID_FILE = ".pid"
 DEFAULT_TIMEOUT = 1800
 _INPUT_ERRORS = ("DataError", "ParamError")
 # papermill warns about every injected name its regex cannot see (Literal[...] lines, opsbook_run_dir);
@@ -100,27 +101,75 @@ def run(playbook: str, params: dict | None = None, *, out: str | Path | None = N
     parent = Path(out).resolve() / spec.name if out else paths.runs() / spec.name
     tmp = parent / f".tmp-{run_id}"
     tmp.mkdir(parents=True)
-    result = RunResult(run_id, spec.name, "failed", 1, parent / run_id, {k: spec_mod.to_json(v) for k, v in values.items()},
+    result = RunResult(run_id, spec.name, "running", 1, parent / run_id, {k: spec_mod.to_json(v) for k, v in values.items()},
                        trigger=trigger, job=job, started=now.isoformat(timespec="seconds"), git=git_revision())
+    _write_result(tmp, result)
+    (tmp / PID_FILE).write_text(str(os.getpid()), encoding="utf-8")
+    file_interrupted(parent)
     nb = _execute(spec, result, tmp, timeout or DEFAULT_TIMEOUT, on_progress)
     t1 = time.perf_counter()
     _collect(result, tmp)
-    if nb is not None:
-        (tmp / "report.html").write_text(render_html(nb, spec.title, result), encoding="utf-8")
+    try:
+        if nb is not None:
+            (tmp / "report.html").write_text(render_html(nb, spec.title, result), encoding="utf-8")
+    except Exception as exc:  # noqa: BLE001 - a report that cannot be rendered fails the run, it is still filed
+        result.status, result.exit_code = "failed", 1
+        result.error = f"报告生成失败：{type(exc).__name__}: {exc}"
     t2 = time.perf_counter()
-    result.finished = dt.datetime.now(TZ).isoformat(timespec="seconds")
     result.seconds = {"execute": round(t1 - t0, 3), "render": round(t2 - t1, 3), "total": round(t2 - t0, 3)}
-    (tmp / "result.json").write_text(json.dumps(result.to_json(), ensure_ascii=False, indent=1, default=str),
-                                     encoding="utf-8")
+    _file(result, tmp)
+    return result
+
+
+def _write_result(folder: Path, result: RunResult) -> None:
+    (folder / "result.json").write_text(json.dumps(result.to_json(), ensure_ascii=False, indent=1, default=str),
+                                        encoding="utf-8")
+
+
+def _file(result: RunResult, tmp: Path) -> None:
+    """Finish a run: final result.json, rename into place, move `latest` if good, append to the index."""
+    result.finished = dt.datetime.now(TZ).isoformat(timespec="seconds")
+    _write_result(tmp, result)
+    (tmp / PID_FILE).unlink(missing_ok=True)
     os.replace(tmp, result.folder)
     if result.ok:
-        _point_latest(parent, run_id)
-    _append_index(parent.parent, result)
-    return result
+        _point_latest(result.folder.parent, result.run_id)
+    _append_index(result.folder.parent.parent, result)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def file_interrupted(parent: Path) -> list[RunResult]:
+    """File as failed the runs under `parent` whose process died before finishing (crash, kill, reboot)."""
+    filed = []
+    for tmp in sorted(parent.glob(".tmp-*")):
+        pid_file = tmp / PID_FILE
+        try:
+            pid = int(pid_file.read_text(encoding="utf-8"))
+            data = json.loads((tmp / "result.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # still being created, or not ours
+        if _alive(pid):
+            continue
+        fields = {k: data[k] for k in ("run_id", "playbook", "params", "trigger", "job", "started", "git") if k in data}
+        result = RunResult(status="failed", exit_code=1, folder=parent / data["run_id"], **fields,
+                           error="运行中断：执行这次运行的进程已退出（被终止或机器重启），没有生成报告")
+        _file(result, tmp)
+        filed.append(result)
+    return filed
 
 
 def _execute(spec, result: RunResult, tmp: Path, timeout: float, on_progress) -> nbformat.NotebookNode | None:
     """Run the notebook on a pooled kernel under a whole-run deadline; fill status/exit_code/error."""
+    result.status = "failed"  # until the notebook completes
     timed_out = threading.Event()
     kernel, watchdog, healthy = None, None, False
     try:
