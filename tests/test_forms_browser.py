@@ -101,13 +101,18 @@ def page(chromium):
 
 
 def open_form(page, server, name: str) -> None:
-    """Open the form list (the address `opsbook serve` prints), then a playbook's form; wait for 运行."""
-    page.goto(serve.url(server.port, server.token))
-    # the list page (JS-rendered) also sets the _xsrf cookie; "attached": its layout settles late under load
-    page.wait_for_selector(f"text={name}.ipynb", state="attached", timeout=PAGE_MS)
-    page.wait_for_load_state("networkidle", timeout=PAGE_MS)
+    """Open a playbook's form (the address `opsbook serve` prints for it); wait for 运行."""
     page.goto(server.page_url(name))
     page.wait_for_selector("button.ob-run", state="visible", timeout=PAGE_MS)
+
+
+def test_form_list_shows_every_playbook(forms_server, page):
+    page.goto(serve.url(forms_server.port, forms_server.token))
+    page.wait_for_selector("#voila-tree-main, .jp-DirListing-content", state="attached", timeout=PAGE_MS)
+    for name in spec.available():
+        page.wait_for_selector(f"text={name}.ipynb", state="attached", timeout=PAGE_MS)
+    listed = page.locator(".jp-DirListing-itemText").all_inner_texts()
+    assert sorted(listed) == sorted(f"{n}.ipynb" for n in spec.available())
 
 
 def change_for(name: str) -> tuple[str, object]:
@@ -203,6 +208,7 @@ def test_form_errors_are_chinese_and_never_tracebacks(forms_server, page):
     text = page.inner_text(".ob-message")
     assert "运行失败" in text and "数据" in text and "运行记录" in text
     assert page.locator(".ob-report iframe").count() == 0
+    page.wait_for_selector(".ob-downloads a[download$='.html']", state="attached", timeout=10_000)
     assert page.locator(".ob-downloads a[download$='.html']").count() == 1  # the failed run's report, as a link
     assert "Traceback" not in page.inner_text("body") and "Traceback" not in page.content()
     assert page.locator("button.ob-run").is_enabled()

@@ -1,5 +1,6 @@
 """Phone masking."""
 import pandas as pd
+import pytest
 
 from opsbook import privacy
 
@@ -39,3 +40,20 @@ def test_scan_finds_phones_in_every_kind_of_artifact(tmp_path):
     (tmp_path / "ok.json").write_text('{"phone": "186****1111", "ratio": 0.13912345678}', encoding="utf-8")
     found = {p.name: phones for p, phones in scan.scan_tree(tmp_path)}
     assert found == {"t.xlsx": ["13912345678"], "t.parquet": ["15011112222"], "r.html": ["18600001111"]}
+
+
+@pytest.mark.parametrize("raw", ["+8613812345678", "8613812345678", "138 1234 5678", "138-1234-5678", "+86 138-1234-5678"])
+def test_written_forms_of_a_phone_are_masked(raw):
+    assert privacy.mask_phone(f"电话 {raw}。") == "电话 138****5678。"
+    assert privacy.find_phones(raw)
+
+
+def test_numeric_phones_are_masked_in_sources_and_exports(tmp_path):
+    from opsbook import report, sources
+    orders = sources.open_source("data/sample").table("orders").head(50)
+    orders["phone"] = 13812345678
+    orders.to_parquet(tmp_path / "orders.parquet")
+    src = sources.open_source(str(tmp_path))
+    assert set(src.sql("SELECT DISTINCT phone FROM orders")["phone"]) == {"138****5678"}
+    out = report.for_people(pd.DataFrame({"buyer_phone": [13812345678]}))
+    assert out.iloc[0, 0] == "138****5678"

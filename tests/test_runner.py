@@ -116,7 +116,7 @@ def test_interrupted_run_is_filed_as_failed_by_the_next_run(runs_root):
     tmp.mkdir()
     (tmp / "result.json").write_text(json.dumps({"run_id": "20250101-000000-dead00", "playbook": "campaign_review",
                                                  "status": "running", "params": {"min_roi": 2.0}}), encoding="utf-8")
-    (tmp / runner.PID_FILE).write_text(str(dead.pid), encoding="utf-8")
+    (tmp / runner.PID_FILE).write_text(f"{dead.pid} 12345", encoding="utf-8")
     runner.run("campaign_review", {})
     filed = runs_root / "campaign_review" / "20250101-000000-dead00" / "result.json"
     data = json.loads(filed.read_text(encoding="utf-8"))

@@ -5,12 +5,11 @@ import datetime as dt
 
 import pandas as pd
 
+from . import report
 from .errors import DataError
 from .flags import Flag, make
 from .sources import Source
-from .tables import PAID_STATUSES
 
-_STATUSES = ", ".join(f"'{s}'" for s in PAID_STATUSES)
 
 
 def pick(src: Source, campaign_id: str, as_of: dt.date) -> pd.Series:
@@ -48,8 +47,7 @@ def results(src: Source, camps: pd.DataFrame) -> pd.DataFrame:
         sales = con.execute(f"""
             SELECT o.campaign_id, round(sum(o.amount), 2) AS gmv, count(DISTINCT o.order_id) AS orders,
                    count(DISTINCT o.customer_id) AS buyers
-            FROM orders o JOIN _camps c USING (campaign_id)
-            WHERE o.status IN ({_STATUSES}) AND NOT coalesce(o.is_fake, false)
+            FROM paid_orders o JOIN _camps c USING (campaign_id)
             GROUP BY 1""").df()
         ads = con.execute("""
             SELECT a.campaign_id, sum(a.spend) AS spend, sum(a.gmv) AS ad_gmv,
@@ -66,11 +64,14 @@ def results(src: Source, camps: pd.DataFrame) -> pd.DataFrame:
     for extra in (ads, traffic):
         if extra is not None:
             out = out.merge(extra, on="campaign_id", how="left")
+    for col in ("spend", "ad_gmv", "impressions", "clicks", "uv", "pv"):  # absent tables leave them empty
+        if col not in out:
+            out[col] = float("nan")
     out["aov"] = out["gmv"] / out["buyers"]
-    out["roi"] = out.get("ad_gmv") / out.get("spend") if "spend" in out else float("nan")
-    out["conversion"] = out["buyers"] / out["uv"] if "uv" in out else float("nan")
-    if "coupons_issued" in out:
-        out["redemption"] = out["coupons_used"] / out["coupons_issued"].where(out["coupons_issued"] > 0)
+    out["roi"] = out["ad_gmv"] / out["spend"].where(out["spend"] > 0)
+    out["conversion"] = out["buyers"] / out["uv"].where(out["uv"] > 0)
+    out["redemption"] = (out["coupons_used"] / out["coupons_issued"].where(out["coupons_issued"] > 0)
+                         if "coupons_issued" in out else float("nan"))
     return out
 
 
@@ -91,31 +92,37 @@ def channels(src: Source, campaign_id: str, min_roi: float) -> pd.DataFrame:
 
 def daily(src: Source, camp: pd.Series, first: dt.date, last: dt.date) -> pd.DataFrame:
     """Per day of the campaign: GMV of its orders and ad spend."""
-    df = src.sql(f"""
+    df = src.sql("""
         SELECT CAST(pay_time AS DATE) AS date, round(sum(amount), 2) AS gmv, count(DISTINCT order_id) AS orders
-        FROM orders WHERE campaign_id = ? AND status IN ({_STATUSES}) AND NOT coalesce(is_fake, false)
-          AND CAST(pay_time AS DATE) BETWEEN ? AND ? GROUP BY 1 ORDER BY 1""", [camp["campaign_id"], first, last])
+        FROM paid_orders WHERE campaign_id = ? AND CAST(pay_time AS DATE) BETWEEN ? AND ?
+        GROUP BY 1 ORDER BY 1""", [camp["campaign_id"], first, last])
     if src.has("ad_spend"):
         spend = src.sql("SELECT date, sum(spend) AS spend FROM ad_spend WHERE campaign_id = ? GROUP BY 1",
                         [camp["campaign_id"]])
         df = df.merge(spend, on="date", how="left")
+    else:
+        df["spend"] = float("nan")
     df["date"] = pd.to_datetime(df["date"])
     return df
 
 
 def price_check(src: Source, camp: pd.Series, window_days: int) -> pd.DataFrame:
-    """Promo prices vs the lowest transaction price of the `window_days` days before the start (same platform)."""
+    """Promo prices vs the lowest price actually paid per unit in the `window_days` days before the start.
+
+    `status` is 合规 (below the baseline), 不合规, or 无基准 (no sale on that platform in the window).
+    """
     if not src.has("campaign_items"):
-        return pd.DataFrame(columns=["sku", "promo_price", "min_price_before", "compliant"])
+        return pd.DataFrame(columns=["sku", "promo_price", "min_price_before", "status"])
     start = camp["start_date"].date()
-    df = src.sql(f"""
-        SELECT i.sku, i.promo_price, min(o.unit_price) AS min_price_before
-        FROM campaign_items i LEFT JOIN orders o
-          ON o.sku = i.sku AND o.platform = ? AND o.status IN ({_STATUSES})
-         AND CAST(o.order_time AS DATE) >= ? AND CAST(o.order_time AS DATE) < ?
+    df = src.sql("""
+        SELECT i.sku, i.promo_price,
+               round(min(coalesce(o.amount / nullif(o.quantity, 0), o.unit_price)), 2) AS min_price_before
+        FROM campaign_items i LEFT JOIN paid_orders o
+          ON o.sku = i.sku AND o.platform = ? AND CAST(o.order_time AS DATE) >= ? AND CAST(o.order_time AS DATE) < ?
         WHERE i.campaign_id = ? GROUP BY i.sku, i.promo_price ORDER BY i.sku""",
                  [camp["platform"], start - dt.timedelta(days=window_days), start, camp["campaign_id"]])
-    df["compliant"] = df["min_price_before"].isna() | (df["promo_price"] < df["min_price_before"])
+    df["status"] = ["无基准" if pd.isna(base) else "合规" if promo < base else "不合规"
+                    for promo, base in zip(df["promo_price"], df["min_price_before"])]
     return df
 
 
@@ -125,8 +132,8 @@ def hot_stock(src: Source, camp: pd.Series, first: dt.date, last: dt.date, top: 
         return pd.DataFrame(columns=["sku", "gmv", "min_stock"])
     return src.sql(f"""
         WITH hot AS (
-            SELECT sku, round(sum(amount), 2) AS gmv FROM orders
-            WHERE campaign_id = ? AND status IN ({_STATUSES}) GROUP BY sku ORDER BY gmv DESC LIMIT {int(top)})
+            SELECT sku, round(sum(amount), 2) AS gmv FROM paid_orders
+            WHERE campaign_id = ? GROUP BY sku ORDER BY gmv DESC LIMIT {int(top)})
         SELECT h.sku, h.gmv, min(i.stock) AS min_stock
         FROM hot h LEFT JOIN inventory i ON i.sku = h.sku AND i.date BETWEEN ? AND ?
         GROUP BY h.sku, h.gmv ORDER BY h.gmv DESC""", [camp["campaign_id"], first, last])
@@ -156,8 +163,8 @@ def notes(hist: pd.DataFrame, chans: pd.DataFrame, prices: pd.DataFrame, found: 
     bad += [f.message for f in found if f.severity in ("high", "medium")]
     if chans["below_line"].any() if len(chans) else False:
         todo.append("把 ROI 低于警戒线的渠道预算转移到高 ROI 渠道，并复查人群与出价")
-    if len(prices) and not prices["compliant"].all():
-        todo.append("活动报名前用 listing_audit 核对活动价低于近 30 天最低成交价")
+    if (prices["status"] == "不合规").any():
+        todo.append("活动报名前核对活动价，须低于活动前最低成交价")
     if pd.notna(cur.get("redemption")) and cur.get("redemption", 1) < 0.1:
         todo.append("降低满减门槛或改为无门槛券，提升核销率")
     return {"亮点": good or ["（无）"], "问题": bad or ["（无）"], "改进": todo or ["保持当前节奏"]}
@@ -172,10 +179,14 @@ def findings(camp: pd.Series, chans: pd.DataFrame, prices: pd.DataFrame, stock: 
         out.append(make("campaign.roi", "high", "运营",
                         f"「{name}」{len(low)} 个推广渠道 ROI 低于警戒线 {min_roi:g}（"
                         + "、".join(f"{r.channel} {r.roi:.2f}" for r in low.itertuples()) + "）：请调整预算分配", low))
-    bad_price = prices[~prices["compliant"]]
+    bad_price = prices[prices["status"] == "不合规"]
     if len(bad_price):
         out.append(make("campaign.price", "high", "运营",
                         f"「{name}」{len(bad_price)} 个商品活动价不低于活动前最低成交价，存在价格违规风险", bad_price))
+    no_base = prices[prices["status"] == "无基准"]
+    if len(no_base):
+        out.append(make("campaign.price_unknown", "low", "运营",
+                        f"「{name}」{len(no_base)} 个活动商品活动前没有成交记录，无法核对活动价", no_base))
     empty = stock[stock["min_stock"].notna() & (stock["min_stock"] <= 0)]
     if len(empty):
         out.append(make("campaign.stockout", "medium", "仓储/供应链",
@@ -185,3 +196,16 @@ def findings(camp: pd.Series, chans: pd.DataFrame, prices: pd.DataFrame, stock: 
         out.append(make("campaign.coupon", "medium", "运营",
                         f"「{name}」优惠券核销率 {cur['redemption'] * 100:.1f}%，低于 {min_redemption * 100:.0f}%：建议降低门槛"))
     return out
+
+
+def headline(camp: pd.Series, this: pd.Series, live: bool) -> tuple[dict, dict[str, str]]:
+    """The campaign's headline metrics (None where missing) and their formatted cards."""
+    def num(v):
+        return None if v is None or pd.isna(v) else float(v)
+    metrics = {"campaign_id": camp["campaign_id"], "gmv": num(this["gmv"]), "spend": num(this["spend"]),
+               "roi": num(this["roi"]), "redemption": num(this.get("redemption"))}
+    roi = "—" if metrics["roi"] is None else f"{metrics['roi']:.2f}"
+    cards = {"活动": f"{camp['name']}（{'进行中' if live else '已结束'}）", "成交金额": report.money(metrics["gmv"]),
+             "推广花费": report.money(metrics["spend"]), "整体 ROI": roi,
+             "支付转化率": report.pct(num(this["conversion"])), "券核销率": report.pct(metrics["redemption"])}
+    return metrics, cards

@@ -5,9 +5,9 @@ import datetime as dt
 
 import pandas as pd
 
+from . import report
 from .flags import Flag, make
 from .sources import Source
-from .tables import PAID_STATUSES
 
 PERIODS = {"日": "day", "周": "week", "月": "month"}
 TRAFFIC = ["uv", "pv", "bounce_uv", "cart_uv", "search_uv", "live_uv", "live_interactions"]
@@ -44,13 +44,11 @@ def order_metrics(src: Source, period: str, first: dt.date, end: dt.date, platfo
     """Per bucket in [first, end]: gmv, orders, buyers, new_buyers, retention, order_buyers, fake orders excluded."""
     unit = PERIODS[period]
     where, args = _platform_filter(platform)
-    statuses = ", ".join(f"'{s}'" for s in PAID_STATUSES)
     sql = f"""
     WITH paid AS (
         SELECT order_id, customer_id, CAST(pay_time AS DATE) AS d, amount,
                CAST(date_trunc('{unit}', CAST(pay_time AS DATE)) AS DATE) AS bucket
-        FROM orders
-        WHERE status IN ({statuses}) AND pay_time IS NOT NULL AND NOT coalesce(is_fake, false){where}
+        FROM paid_orders WHERE true{where}
     ), first_buy AS (SELECT customer_id, min(d) AS first_d FROM paid GROUP BY customer_id),
     in_range AS (SELECT * FROM paid WHERE bucket BETWEEN ? AND ?),
     buyer_bucket AS (SELECT DISTINCT customer_id, bucket FROM paid WHERE bucket BETWEEN ? AND ?),
@@ -62,7 +60,7 @@ def order_metrics(src: Source, period: str, first: dt.date, end: dt.date, platfo
         SELECT CAST(bucket + INTERVAL 1 {unit} AS DATE) AS bucket, count(*) AS prev_buyers FROM buyer_bucket GROUP BY bucket
     ), placed AS (
         SELECT CAST(date_trunc('{unit}', CAST(order_time AS DATE)) AS DATE) AS bucket,
-               count(DISTINCT customer_id) AS order_buyers,
+               count(DISTINCT customer_id) FILTER (WHERE NOT coalesce(is_fake, false)) AS order_buyers,
                count(DISTINCT order_id) FILTER (WHERE coalesce(is_fake, false)) AS fake_orders,
                coalesce(sum(amount) FILTER (WHERE coalesce(is_fake, false)), 0) AS fake_amount
         FROM orders WHERE CAST(order_time AS DATE) BETWEEN ? AND ?{where} GROUP BY 1
@@ -93,9 +91,10 @@ def daily_traffic(src: Source, first: dt.date, last: dt.date, platform: str) -> 
     filled, gaps = [], []
     for name, part in raw.groupby("platform"):
         part = part.set_index("date").reindex(days)
-        missing = part.index[part["uv"].isna()]
+        inside = (part.index >= part["uv"].first_valid_index()) & (part.index <= part["uv"].last_valid_index())
+        missing = part.index[part["uv"].isna() & inside]  # only gaps between a platform's first and last day
         gaps += [{"platform": name, "date": d.date()} for d in missing]
-        part[TRAFFIC] = part[TRAFFIC].astype("float64").interpolate(limit_direction="both").round().astype("Int64")
+        part[TRAFFIC] = part[TRAFFIC].astype("float64").interpolate(limit_area="inside").round().astype("Int64")
         filled.append(part.assign(platform=name).rename_axis("date").reset_index())
     out = pd.concat(filled, ignore_index=True) if filled else raw
     return out, pd.DataFrame(gaps, columns=["platform", "date"])
@@ -116,7 +115,7 @@ def series(src: Source, period: str, report_date: dt.date, history: int, platfor
     if src.has("traffic_daily"):
         traffic, gaps = daily_traffic(src, first_ly, end_day, platform)
         traffic["bucket"] = traffic["date"].dt.date.map(lambda d: bucket_start(d, period))
-        per_bucket = traffic.groupby("bucket")[TRAFFIC].sum().reset_index()
+        per_bucket = traffic.groupby("bucket")[TRAFFIC].sum(min_count=1).reset_index()  # no data stays empty
     else:
         per_bucket, gaps = pd.DataFrame(columns=["bucket"] + TRAFFIC), pd.DataFrame(columns=["platform", "date"])
     df = orders.merge(per_bucket, on="bucket", how="outer").sort_values("bucket").reset_index(drop=True)
@@ -172,32 +171,39 @@ def comparison(kpis: pd.DataFrame, period: str, report_date: dt.date) -> pd.Data
 
 
 def display_comparison(comp: pd.DataFrame) -> pd.DataFrame:
-    """The comparison formatted for people: values as ¥/%/counts, changes as signed %."""
-    def fmt(key, v):
-        if v is None or pd.isna(v):
-            return "—"
-        if key in ("gmv", "aov"):
-            return f"¥{v:,.2f}"
-        if key in ("conversion", "bounce_rate", "repeat_rate", "retention", "search_share", "live_rate"):
-            return f"{v * 100:.1f}%"
-        return f"{v:,.0f}"
+    """The comparison for people: values as ¥/%/counts, changes as signed %."""
+    money_keys, pct_keys = {"gmv", "aov"}, {"conversion", "bounce_rate", "repeat_rate", "retention", "search_share", "live_rate"}
 
-    def change(v):
-        return "—" if v is None or pd.isna(v) else f"{v * 100:+.1f}%"
-    return pd.DataFrame({
-        "指标": comp["metric"],
-        "本期": [fmt(k, v) for k, v in zip(comp["key"], comp["current"])],
-        "上期": [fmt(k, v) for k, v in zip(comp["key"], comp["previous"])],
-        "环比": comp["mom"].map(change),
-        "去年同期": [fmt(k, v) for k, v in zip(comp["key"], comp["last_year"])],
-        "同比": comp["yoy"].map(change),
-    })
+    def fmt(key, v):
+        v = _number(v)
+        return report.money(v) if key in money_keys else report.pct(v) if key in pct_keys else report.count(v)
+    cells = {col: [fmt(k, v) for k, v in zip(comp["key"], comp[col])] for col in ("current", "previous", "last_year")}
+    return pd.DataFrame({"指标": comp["metric"], "本期": cells["current"], "上期": cells["previous"],
+                         "环比": comp["mom"].map(report.change), "去年同期": cells["last_year"],
+                         "同比": comp["yoy"].map(report.change)})
 
 
 def funnel(kpis: pd.DataFrame, period: str, report_date: dt.date) -> tuple[list[str], list[float]]:
-    """Browse → add-to-cart → order → pay for the report's bucket."""
-    row = kpis.set_index("bucket").loc[bucket_start(report_date, period)]
-    return ["访客", "加购", "下单买家", "支付买家"], [float(row.get(k) or 0) for k in ("uv", "cart_uv", "order_buyers", "buyers")]
+    """Browse → add-to-cart → order → pay for the report's bucket (zeros where there is no data)."""
+    rows = kpis.set_index("bucket")
+    key = bucket_start(report_date, period)
+    row = rows.loc[key] if key in rows.index else pd.Series(dtype="float64")
+    return ["访客", "加购", "下单买家", "支付买家"], [_number(row.get(k)) or 0.0 for k in ("uv", "cart_uv", "order_buyers", "buyers")]
+
+
+def _number(v) -> float | None:
+    """A plain float, or None for missing values (NaN, NA, None)."""
+    return None if v is None or pd.isna(v) else float(v)
+
+
+def headline(comp: pd.DataFrame) -> tuple[dict, dict[str, str]]:
+    """The current bucket's headline metrics (None where missing) and their formatted cards."""
+    cur = {k: _number(v) for k, v in zip(comp["key"], comp["current"])}
+    metrics = {"gmv": cur["gmv"], "buyers": cur["buyers"], "conversion": cur["conversion"], "aov": cur["aov"]}
+    cards = {"成交金额": report.money(cur["gmv"]), "支付买家数": report.count(cur["buyers"]),
+             "客单价": report.money(cur["aov"]), "支付转化率": report.pct(cur["conversion"]),
+             "访客数": report.count(cur["uv"]), "新客数": report.count(cur["new_buyers"])}
+    return metrics, cards
 
 
 def findings(kpis: pd.DataFrame, gaps: pd.DataFrame, period: str, report_date: dt.date, *, max_gmv_drop: float,
@@ -212,7 +218,7 @@ def findings(kpis: pd.DataFrame, gaps: pd.DataFrame, period: str, report_date: d
     prev = rows.loc[prev_key] if prev_key in rows.index else None
     name = label(current, period)
     out = []
-    if prev is not None and prev["gmv"] and cur["gmv"] / prev["gmv"] - 1 < -max_gmv_drop:
+    if prev is not None and (_number(prev["gmv"]) or 0) > 0 and cur["gmv"] / prev["gmv"] - 1 < -max_gmv_drop:
         out.append(make("kpi.gmv_drop", "high", "运营主管",
                         f"{name} 成交金额 ¥{cur['gmv']:,.0f}，环比下滑 {(1 - cur['gmv'] / prev['gmv']) * 100:.1f}%"
                         f"（预警线 {max_gmv_drop * 100:.0f}%）：请排查流量、转化与活动节奏"))
@@ -229,7 +235,8 @@ def findings(kpis: pd.DataFrame, gaps: pd.DataFrame, period: str, report_date: d
     if len(gaps):
         out.append(make("kpi.traffic_gaps", "low", "数据分析",
                         f"流量数据缺少 {len(gaps)} 个平台日（已按前后日期插值补齐）：请补导生意参谋数据", gaps))
-    if cur.get("fake_orders", 0):
+    fake = _number(cur.get("fake_orders")) or 0
+    if fake:
         out.append(make("kpi.fake_orders", "low", "数据分析",
-                        f"{name} 已剔除 {int(cur['fake_orders'])} 笔刷单订单（¥{cur['fake_amount']:,.2f}），未计入成交"))
+                        f"{name} 已剔除 {fake:.0f} 笔刷单订单（¥{_number(cur.get('fake_amount')) or 0:,.2f}），未计入成交"))
     return out

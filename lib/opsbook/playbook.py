@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType, SimpleNamespace
@@ -14,6 +15,28 @@ from . import flags as flags_mod
 from . import report, spec as spec_mod
 
 KERNEL_RESULT = "kernel_result.json"
+
+
+def json_safe(value):
+    """Plain JSON values: numpy scalars unwrapped, NaN/NA/inf as null, dates as ISO text."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def json_dumps(value, indent: int | None = None) -> str:
+    """Strict JSON (no NaN) of `value`, Chinese kept readable."""
+    return json.dumps(json_safe(value), ensure_ascii=False, allow_nan=False, indent=indent, default=str)
 
 
 @dataclass
@@ -38,7 +61,7 @@ class Run:
 
     def metric(self, name: str, value) -> None:
         """Record a headline number for result.json."""
-        self.metrics[name] = value.item() if hasattr(value, "item") else value
+        self.metrics[name] = value
 
     def table(self, stem: str, df: pd.DataFrame, max_rows: int = 30) -> HTML:
         """Register a result table for download (xlsx + csv) and return its on-page view."""
@@ -52,8 +75,7 @@ class Run:
         """Write what the runner reads (flags, metrics, tables) and return the flags section."""
         if self.out_dir is not None:
             payload = {"metrics": self.metrics, "flags": [f.to_dict() for f in self.flags], "tables": self.tables}
-            (self.out_dir / KERNEL_RESULT).write_text(json.dumps(payload, ensure_ascii=False, default=str),
-                                                      encoding="utf-8")
+            (self.out_dir / KERNEL_RESULT).write_text(json_dumps(payload), encoding="utf-8")
         return HTML(report.CSS + flags_mod.to_html(self.flags))
 
 

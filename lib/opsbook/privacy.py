@@ -5,7 +5,9 @@ import re
 
 import pandas as pd
 
-PHONE = re.compile(r"(?<![\d.])(1[3-9]\d)\d{4}(\d{4})(?!\d)")  # not the fraction digits of a number
+# mainland mobiles, also written +86 138 1234 5678 / 138-1234-5678; never the fraction digits of a number
+PHONE = re.compile(r"(?<![\d.])(?:\+?86[\s-]?)?(1[3-9]\d)[\s-]?\d{4}[\s-]?(\d{4})(?!\d)")
+PHONE_COLUMNS = re.compile(r"phone|mobile|tel|手机|电话", re.I)
 
 
 def mask_phone(text: str) -> str:
@@ -18,10 +20,19 @@ def find_phones(text: str) -> list[str]:
     return [m.group(0) for m in PHONE.finditer(text)]
 
 
+def _mask_value(v):
+    if isinstance(v, str):
+        return mask_phone(v)
+    return v
+
+
 def mask_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """Mask phone numbers in every text column of a frame."""
+    """Mask phone numbers in every text column, and in phone-named columns whatever their type."""
     out = df.copy()
     for col in out.columns:
-        if pd.api.types.is_string_dtype(out[col]) or out[col].dtype == object:
-            out[col] = out[col].map(lambda v: mask_phone(v) if isinstance(v, str) else v)
+        if PHONE_COLUMNS.search(str(col)) and not pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(lambda v: mask_phone(f"{v:.0f}" if isinstance(v, float) else str(v)),
+                                    na_action="ignore")
+        elif pd.api.types.is_string_dtype(out[col]) or out[col].dtype == object:
+            out[col] = out[col].map(_mask_value)
     return out

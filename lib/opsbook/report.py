@@ -39,7 +39,7 @@ LABELS = {
     "live_rate": "直播互动率", "amount": "金额", "stock": "库存", "days": "天数", "stage": "环节",
     "count": "人数", "rate": "转化率", "r_score": "R", "f_score": "F", "m_score": "M",
     "monetary_share": "消费额占比", "retention": "上期买家留存率", "cpc": "平均点击花费", "min_stock": "活动期最低库存",
-    "compliant": "合规", "last_year": "去年同期", "order_buyers": "下单买家数", "ad_gmv": "推广成交金额", "offer": "满减券", "suggestion": "建议调整为", "severity": "级别",
+    "status": "检查结果", "last_year": "去年同期", "order_buyers": "下单买家数", "ad_gmv": "推广成交金额", "offer": "满减券", "suggestion": "建议调整为", "severity": "级别",
 }
 MONEY_HINTS = ("gmv", "amount", "aov", "spend", "monetary", "price", "budget", "target", "cost")
 PCT_HINTS = ("rate", "share", "ctr", "conversion", "attainment", "redemption", "margin")
@@ -55,8 +55,18 @@ def pct(x, digits: int = 1) -> str:
     return "—" if _missing(x) else f"{x * 100:.{digits}f}%"
 
 
+def count(x) -> str:
+    """1,234 (— for missing)."""
+    return "—" if _missing(x) else f"{x:,.0f}"
+
+
+def change(x) -> str:
+    """+12.3% / -4.5% from a ratio change (— for missing or infinite)."""
+    return "—" if _missing(x) or x in (float("inf"), float("-inf")) else f"{x * 100:+.1f}%"
+
+
 def _missing(x) -> bool:
-    return x is None or x is pd.NA or x is pd.NaT or (isinstance(x, float) and math.isnan(x))
+    return x is None or x is pd.NA or x is pd.NaT or (isinstance(x, (float, np.floating)) and math.isnan(x))
 
 
 def _formatter(col: str):
@@ -119,17 +129,15 @@ def params_html(title: str, labels: dict[str, str], values: dict) -> str:
 
 
 def _safe_cell(v):
-    """Neutralise spreadsheet formulas (cells starting with = + - @) and mask phones."""
-    if isinstance(v, str):
-        v = privacy.mask_phone(v)
-        if v[:1] in ("=", "+", "-", "@"):
-            return "'" + v
+    """Neutralise spreadsheet formulas (cells starting with = + - @)."""
+    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@"):
+        return "'" + v
     return v
 
 
 def for_people(df: pd.DataFrame) -> pd.DataFrame:
     """A copy safe to hand to people: Chinese headers, masked phones, no formula injection, naive times."""
-    out = df.copy()
+    out = privacy.mask_frame(df)
     for col in out.columns:
         if isinstance(out[col].dtype, pd.DatetimeTZDtype):
             out[col] = out[col].dt.tz_localize(None)

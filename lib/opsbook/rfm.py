@@ -8,7 +8,6 @@ import pandas as pd
 
 from .flags import Flag, make
 from .sources import Source
-from .tables import PAID_STATUSES
 
 # (R high = recent, F high, M high) → segment; R is better when smaller, so "high" R means recent.
 # The order matters: segment_code = (not R) + 2·(not F) + 4·(not M) indexes this list.
@@ -44,7 +43,6 @@ def _window(as_of: dt.date, lookback_days: int) -> tuple[str, str]:
 def query(as_of: dt.date, lookback_days: int, method: str, high_score: int = 4) -> tuple[str, list]:
     """The RFM SQL (one scan of orders) and its parameters; segment_code indexes SEGMENT_ORDER."""
     start, end = _window(as_of, lookback_days)
-    statuses = ", ".join(f"'{s}'" for s in PAID_STATUSES)
     if method == "mean":
         scores, split = "", """recency < avg(recency) OVER () AS r_high, frequency > avg(frequency) OVER () AS f_high,
                                monetary > avg(monetary) OVER () AS m_high"""
@@ -59,9 +57,8 @@ def query(as_of: dt.date, lookback_days: int, method: str, high_score: int = 4) 
     WITH per_order AS (
         SELECT customer_id, order_id, max(pay_time) AS paid_at,
                sum(amount - coalesce(refund_amount, 0)) AS net
-        FROM orders
-        WHERE status IN ({statuses}) AND pay_time >= CAST(? AS TIMESTAMPTZ) AND pay_time < CAST(? AS TIMESTAMPTZ)
-          AND NOT coalesce(is_fake, false)
+        FROM paid_orders
+        WHERE pay_time >= CAST(? AS TIMESTAMPTZ) AND pay_time < CAST(? AS TIMESTAMPTZ)
         GROUP BY customer_id, order_id
     ), per_customer AS (
         SELECT customer_id,
@@ -137,28 +134,24 @@ def coupon_suggestion(threshold: float, discount: float, typical_order: float) -
 
 def coupon_review(src: Source, as_of: dt.date, lookback_days: int, min_redemption: float) -> pd.DataFrame:
     """Coupons of campaigns ended in the window: redemption and a suggested offer where it is low."""
+    columns = ["campaign", "offer", "coupons_issued", "coupons_used", "redemption", "suggestion"]
     if not src.has("campaigns"):
-        return pd.DataFrame(columns=["campaign", "offer", "coupons_issued", "coupons_used", "redemption", "suggestion"])
+        return pd.DataFrame(columns=columns)
     start, end = _window(as_of, lookback_days)
     camps = src.sql(
-        "SELECT campaign_id, name, coupon_threshold, coupon_discount, coupons_issued, coupons_used FROM campaigns "
-        "WHERE coupon_threshold IS NOT NULL AND coupons_issued > 0 AND end_date >= CAST(? AS DATE) "
-        "AND end_date < CAST(? AS DATE) ORDER BY end_date", [start[:10], end[:10]])
-    typical = src.sql(
-        f"SELECT median(s) FROM (SELECT order_id, sum(amount) s FROM orders WHERE status IN "
-        f"({', '.join(repr(s) for s in PAID_STATUSES)}) AND pay_time >= CAST(? AS TIMESTAMPTZ) "
-        "AND pay_time < CAST(? AS TIMESTAMPTZ) GROUP BY order_id)", [start, end]).iloc[0, 0]
-    rows = []
-    for c in camps.itertuples():
-        rate = c.coupons_used / c.coupons_issued
-        offer = f"满{c.coupon_threshold:g}减{c.coupon_discount:g}"
-        suggestion = ""
-        if rate < min_redemption:
-            t, d = coupon_suggestion(c.coupon_threshold, c.coupon_discount, float(typical or c.coupon_threshold))
-            suggestion = f"满{t:g}减{d:g}"
-        rows.append({"campaign": c.name, "offer": offer, "coupons_issued": int(c.coupons_issued),
-                     "coupons_used": int(c.coupons_used), "redemption": rate, "suggestion": suggestion})
-    return pd.DataFrame(rows, columns=["campaign", "offer", "coupons_issued", "coupons_used", "redemption", "suggestion"])
+        "SELECT name, coupon_threshold, coupon_discount, coupons_issued, coupons_used FROM campaigns "
+        "WHERE coupon_threshold > 0 AND coupon_discount > 0 AND coupons_issued > 0 AND coupons_used IS NOT NULL "
+        "AND end_date >= CAST(? AS DATE) AND end_date < CAST(? AS DATE) ORDER BY end_date", [start[:10], end[:10]])
+    typical = src.sql("SELECT median(s) FROM (SELECT order_id, sum(amount) s FROM paid_orders "
+                      "WHERE pay_time >= CAST(? AS TIMESTAMPTZ) AND pay_time < CAST(? AS TIMESTAMPTZ) "
+                      "GROUP BY order_id)", [start, end]).iloc[0, 0]
+    out = camps.rename(columns={"name": "campaign"})
+    out["offer"] = [f"满{t:g}减{d:g}" for t, d in zip(out["coupon_threshold"], out["coupon_discount"])]
+    out["redemption"] = out["coupons_used"] / out["coupons_issued"]
+    out["suggestion"] = [
+        "满{:g}减{:g}".format(*coupon_suggestion(t, d, typical if pd.notna(typical) else t)) if r < min_redemption else ""
+        for t, d, r in zip(out["coupon_threshold"], out["coupon_discount"], out["redemption"])]
+    return out[columns].astype({"coupons_issued": "int64", "coupons_used": "int64"})
 
 
 def findings(rfm: pd.DataFrame, recall: pd.DataFrame, coupons: pd.DataFrame, recall_days: int,

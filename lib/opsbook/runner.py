@@ -18,11 +18,12 @@ from zoneinfo import ZoneInfo
 
 import nbformat
 import papermill
+import psutil
 from papermill.exceptions import PapermillExecutionError
 
 from . import flags as flags_mod
 from . import kernels, paths, spec as spec_mod
-from .playbook import KERNEL_RESULT
+from .playbook import KERNEL_RESULT, json_dumps
 
 TZ = ZoneInfo("Asia/Shanghai")
 INDEX = "index.jsonl"
@@ -104,15 +105,17 @@ def run(playbook: str, params: dict | None = None, *, out: str | Path | None = N
     result = RunResult(run_id, spec.name, "running", 1, parent / run_id, {k: spec_mod.to_json(v) for k, v in values.items()},
                        trigger=trigger, job=job, started=now.isoformat(timespec="seconds"), git=git_revision())
     _write_result(tmp, result)
-    (tmp / PID_FILE).write_text(str(os.getpid()), encoding="utf-8")
+    (tmp / PID_FILE).write_text(_process_id(os.getpid()), encoding="utf-8")
     file_interrupted(parent)
-    nb = _execute(spec, result, tmp, timeout or DEFAULT_TIMEOUT, on_progress)
+    _execute(spec, result, tmp, timeout or DEFAULT_TIMEOUT, on_progress)
     t1 = time.perf_counter()
-    _collect(result, tmp)
     try:
-        if nb is not None:
+        _collect(result, tmp)
+        executed = tmp / "executed.ipynb"
+        if executed.is_file():
+            nb = nbformat.read(executed, as_version=4)
             (tmp / "report.html").write_text(render_html(nb, spec.title, result), encoding="utf-8")
-    except Exception as exc:  # noqa: BLE001 - a report that cannot be rendered fails the run, it is still filed
+    except Exception as exc:  # noqa: BLE001 - a run whose outputs cannot be read or rendered still gets filed
         result.status, result.exit_code = "failed", 1
         result.error = f"报告生成失败：{type(exc).__name__}: {exc}"
     t2 = time.perf_counter()
@@ -122,8 +125,7 @@ def run(playbook: str, params: dict | None = None, *, out: str | Path | None = N
 
 
 def _write_result(folder: Path, result: RunResult) -> None:
-    (folder / "result.json").write_text(json.dumps(result.to_json(), ensure_ascii=False, indent=1, default=str),
-                                        encoding="utf-8")
+    (folder / "result.json").write_text(json_dumps(result.to_json(), indent=1), encoding="utf-8")
 
 
 def _file(result: RunResult, tmp: Path) -> None:
@@ -137,37 +139,39 @@ def _file(result: RunResult, tmp: Path) -> None:
     _append_index(result.folder.parent.parent, result)
 
 
-def _alive(pid: int) -> bool:
+def _process_id(pid: int) -> str:
+    """`pid start-time`: survives pid reuse after a reboot (a new process has another start time)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        return f"{pid} {psutil.Process(pid).create_time():.0f}"
+    except psutil.Error:
+        return f"{pid} 0"
 
 
 def file_interrupted(parent: Path) -> list[RunResult]:
     """File as failed the runs under `parent` whose process died before finishing (crash, kill, reboot)."""
     filed = []
     for tmp in sorted(parent.glob(".tmp-*")):
-        pid_file = tmp / PID_FILE
         try:
-            pid = int(pid_file.read_text(encoding="utf-8"))
+            owner = (tmp / PID_FILE).read_text(encoding="utf-8").strip()
             data = json.loads((tmp / "result.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue  # still being created, or not ours
-        if _alive(pid):
+        if owner == _process_id(int(owner.split()[0])):
+            continue  # its process is still running
+        claimed = tmp.with_name(tmp.name.replace(".tmp-", ".filing-", 1))
+        try:
+            os.rename(tmp, claimed)  # only one concurrent run gets to file it
+        except OSError:
             continue
         fields = {k: data[k] for k in ("run_id", "playbook", "params", "trigger", "job", "started", "git") if k in data}
         result = RunResult(status="failed", exit_code=1, folder=parent / data["run_id"], **fields,
                            error="运行中断：执行这次运行的进程已退出（被终止或机器重启），没有生成报告")
-        _file(result, tmp)
+        _file(result, claimed)
         filed.append(result)
     return filed
 
 
-def _execute(spec, result: RunResult, tmp: Path, timeout: float, on_progress) -> nbformat.NotebookNode | None:
+def _execute(spec, result: RunResult, tmp: Path, timeout: float, on_progress) -> None:
     """Run the notebook on a pooled kernel under a whole-run deadline; fill status/exit_code/error."""
     result.status = "failed"  # until the notebook completes
     timed_out = threading.Event()
@@ -201,8 +205,6 @@ def _execute(spec, result: RunResult, tmp: Path, timeout: float, on_progress) ->
             result.error = f"运行超时（超过 {timeout:g} 秒），已终止"
         if kernel is not None:
             kernels.POOL.release(kernel, healthy)
-    path = tmp / "executed.ipynb"
-    return nbformat.read(path, as_version=4) if path.is_file() else None
 
 
 def _collect(result: RunResult, tmp: Path) -> None:
@@ -248,7 +250,7 @@ def _append_index(root: Path, result: RunResult) -> None:
     entry["folder"] = os.path.relpath(result.folder, root)
     with open(root / INDEX, "a", encoding="utf-8") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
-        fh.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
+        fh.write(json_dumps(entry) + "\n")
 
 
 def read_index(root: Path | None = None) -> list[dict]:

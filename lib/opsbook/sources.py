@@ -15,6 +15,10 @@ from .errors import DataError
 _DUCK_TYPES = {"str": "VARCHAR", "int": "BIGINT", "float": "DOUBLE", "bool": "BOOLEAN",
                "datetime": "TIMESTAMPTZ", "date": "DATE"}
 
+# masks 13812345678, +86 138 1234 5678, 138-1234-5678 … as 138****5678 (same rule as privacy.mask_phone)
+_MASK_PHONE = (r"regexp_replace(CAST(phone AS VARCHAR), "
+               r"'(^|[^0-9.])(?:\+?86[ -]?)?(1[3-9][0-9])[ -]?[0-9]{4}[ -]?([0-9]{4})($|[^0-9])', '\1\2****\3\4', 'g')")
+
 _KINDS: list[tuple[Callable[[str], bool], Callable[[str], "Source"]]] = []
 
 
@@ -49,7 +53,14 @@ class Source:
                                     "（文件可能已损坏或格式不对，请重新导出）") from exc
                 fill = "".join(f", CAST(NULL AS {_DUCK_TYPES[c.kind]}) AS {c.name}"
                                for c in tables.SCHEMAS[name].values() if not c.required and c.name not in present)
-                con.execute(f"CREATE VIEW {name} AS SELECT *{fill} FROM {relation}")
+                # phones are masked in the view itself, whatever their type: no query can read them unmasked
+                replace = f" REPLACE ({_MASK_PHONE} AS phone)" if "phone" in present else ""
+                con.execute(f"CREATE VIEW {name} AS SELECT *{replace}{fill} FROM {relation}")
+            if "orders" in relations:
+                statuses = ", ".join(f"'{s}'" for s in tables.PAID_STATUSES)
+                con.execute("CREATE VIEW real_orders AS SELECT * FROM orders WHERE NOT coalesce(is_fake, false)")
+                con.execute(f"CREATE VIEW paid_orders AS SELECT * FROM real_orders "
+                            f"WHERE status IN ({statuses}) AND pay_time IS NOT NULL")
             self._con, self._names = con, sorted(relations)
         return self._con
 
@@ -86,17 +97,25 @@ class Source:
         return tables.validate(name, frame, origin=self.location)
 
     def check(self, name: str) -> None:
-        """Cheap whole-table check in DuckDB: required columns present, required values not null."""
+        """Whole-table check in one DuckDB scan: required columns, empty values, choices, minimums."""
+        if not self.has(name):
+            raise DataError(f"数据源 {self.location} 中没有 {name} 表（需要 {name}.parquet 或 {name}.csv）")
         schema = tables.SCHEMAS[name]
-        cols = {r[0] for r in self.connect().execute(f"DESCRIBE {name}").fetchall()}
+        cols = set(self.sql(f"DESCRIBE {name}")["column_name"])
         problems = [f"{self.location} 的 {name} 表缺少必需列 {c.name}（{c.label}）"
                     for c in schema.values() if c.required and c.name not in cols]
         if not problems:
-            checks = [c for c in schema.values() if c.required and not c.nullable]
-            counts = self.sql("SELECT " + ", ".join(f"count(*) FILTER (WHERE {c.name} IS NULL)" for c in checks)
+            tests = [(f"{c.name} IS NULL", f"列 {c.name}（{c.label}）有 {{n}} 个空值")
+                     for c in schema.values() if c.required and not c.nullable]
+            tests += [(f"{c.name} NOT IN ({', '.join(repr(v) for v in c.choices)})",
+                       f"列 {c.name}（{c.label}）有 {{n}} 行不在 {'/'.join(c.choices)} 之中")
+                      for c in schema.values() if c.choices and c.name in cols]
+            tests += [(f"{c.name} < {c.min}", f"列 {c.name}（{c.label}）有 {{n}} 行小于 {c.min:g}")
+                      for c in schema.values() if c.min is not None and c.name in cols]
+            counts = self.sql("SELECT " + ", ".join(f"count(*) FILTER (WHERE {cond})" for cond, _ in tests)
                               + f" FROM {name}").iloc[0].tolist()
-            problems = [f"{self.location} 的 {name} 表列 {c.name}（{c.label}）有 {n} 个空值"
-                        for c, n in zip(checks, counts) if n]
+            problems = [f"{self.location} 的 {name} 表" + text.format(n=int(n))
+                        for (_, text), n in zip(tests, counts) if n]
         if problems:
             raise DataError(problems, headline=f"{self.location} 数据校验未通过，请修正后重试")
 
