@@ -157,8 +157,7 @@ def bench_form() -> None:
                 page.wait_for_selector("button.ob-run:not([disabled])", timeout=30_000)
             browser.close()
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+        serve.stop(proc)
     print(f"form: click 运行 → report visible: median {statistics.median(times):.2f} s over {len(times)} clicks "
           f"(min {min(times):.2f}, max {max(times):.2f}; target ≤ 2 s)")
 

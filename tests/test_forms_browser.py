@@ -51,24 +51,6 @@ def wait_http(url: str, proc: subprocess.Popen, timeout: float = 90) -> None:
     raise TimeoutError(f"voila did not answer {url} within {timeout} s")
 
 
-def stop_tree(proc: subprocess.Popen) -> None:
-    """Terminate voila, then kill any kernel it started that outlived it (by pid)."""
-    import psutil
-    try:
-        children = psutil.Process(proc.pid).children(recursive=True)
-    except psutil.NoSuchProcess:
-        children = []
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    _, alive = psutil.wait_procs(children, timeout=10)
-    for child in alive:
-        child.kill()
-
-
 @pytest.fixture(scope="module")
 def forms_server(tmp_path_factory, runs_root):
     """voila on a free port, serving freshly written forms; runs go to a temporary OPSBOOK_RUNS."""
@@ -86,7 +68,7 @@ def forms_server(tmp_path_factory, runs_root):
         yield SimpleNamespace(port=port, token=token, runs=runs, log=Path(log.name),
                               page_url=lambda name: serve.url(port, token, f"voila/render/{name}.ipynb"))
     finally:
-        stop_tree(proc)
+        serve.stop(proc)
         log.close()
 
 

@@ -37,7 +37,12 @@ def setup() -> str:
     return family
 
 
-def _finish(fig, ax, title: str, money: bool = False, pct: bool = False):
+def _finish(fig, ax, title: str, money: bool = False, pct: bool = False, hline=None, legend: bool = False):
+    if hline is not None:
+        value, label = hline
+        ax.axhline(value, color="#c0392b", linestyle="--", linewidth=1, label=label)
+    if legend or hline is not None:
+        ax.legend(frameon=False, fontsize=9)
     ax.set_title(title, loc="left", fontsize=12, fontweight="bold")
     if money:
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"¥{v / 10000:,.0f}万" if abs(v) >= 1e4 else f"¥{v:,.0f}"))
@@ -54,12 +59,8 @@ def line(df, x: str, ys: dict[str, str], title: str, money: bool = False, pct: b
     fig, ax = plt.subplots()
     for col, label in ys.items():
         ax.plot(df[x], df[col], label=label, linewidth=1.6)
-    if hline is not None:
-        value, label = hline
-        ax.axhline(value, color="#c0392b", linestyle="--", linewidth=1, label=label)
-    ax.legend(frameon=False, fontsize=9)
     ax.tick_params(axis="x", labelrotation=30, labelsize=8)
-    return _finish(fig, ax, title, money, pct)
+    return _finish(fig, ax, title, money, pct, hline, legend=True)
 
 
 def bar(df, x: str, y: str, title: str, money: bool = False, pct: bool = False, hline=None, highlight=None):
@@ -69,12 +70,8 @@ def bar(df, x: str, y: str, title: str, money: bool = False, pct: bool = False, 
     colours = [PALETTE[4] if highlight is not None and h else PALETTE[0]
                for h in (df[highlight] if highlight is not None else [False] * len(df))]
     ax.bar(df[x].astype(str), df[y], color=colours)
-    if hline is not None:
-        value, label = hline
-        ax.axhline(value, color="#c0392b", linestyle="--", linewidth=1, label=label)
-        ax.legend(frameon=False, fontsize=9)
     ax.tick_params(axis="x", labelrotation=30, labelsize=8)
-    return _finish(fig, ax, title, money, pct)
+    return _finish(fig, ax, title, money, pct, hline)
 
 
 def funnel(stages: list[str], values: list[float], title: str):

@@ -114,7 +114,7 @@ def main(port: int = 8866, open_browser: bool = False) -> int:
     try:
         if not wait_ready(proc, port):
             print(f"表单服务启动失败（端口 {port} 可能已被占用，可用 --port 换一个端口）", file=sys.stderr)
-            _stop(proc)
+            stop(proc)
             return 1
         address = url(port, token)
         pages = "\n".join(f"  {spec.load(f.stem).title}：{url(port, token, f'voila/render/{f.name}')}" for f in forms)
@@ -127,11 +127,16 @@ def main(port: int = 8866, open_browser: bool = False) -> int:
         print("表单服务已停止", file=sys.stderr)
         return 0
     finally:
-        _stop(proc)
+        stop(proc)
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    """Stop voila (SIGTERM, then kill after 10 s)."""
+def stop(proc: subprocess.Popen) -> None:
+    """Stop voila (SIGTERM, then kill after 10 s) and any kernel of its that outlived it."""
+    import psutil
+    try:
+        children = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.Error:
+        children = []
     if proc.poll() is None:
         proc.terminate()
         try:
@@ -139,6 +144,9 @@ def _stop(proc: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+    _, alive = psutil.wait_procs(children, timeout=10)
+    for child in alive:
+        child.kill()
 
 
-__all__ = ["main", "command", "write_forms", "forms_dir", "url"]
+__all__ = ["main", "command", "write_forms", "forms_dir", "url", "stop", "wait_ready"]
