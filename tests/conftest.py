@@ -52,6 +52,8 @@ def pytest_sessionfinish(session, exitstatus):
         print("\n未脱敏的手机号出现在测试产物中：")
         for path, phones in leaks[:20]:
             print(f"  {path}: {', '.join(privacy.mask_phone(p) for p in phones[:3])}")
+    elif session.exitstatus == 0:
+        shutil.rmtree(ARTIFACTS, ignore_errors=True)  # kept when something failed, for a look
 
 
 @pytest.fixture(scope="session", autouse=True)
