@@ -87,3 +87,15 @@ def test_bad_values_in_big_tables_are_caught_before_analysis(tmp_path):
         src.check("orders")
     text = "\n".join(info.value.problems)
     assert "status（订单状态）有 100 行不在" in text and "amount（实付金额）有 5 行小于 0" in text
+
+
+def test_unfinished_period_counts_only_days_up_to_the_report_date():
+    wednesday = dt.date(2026, 6, 24)
+    kpis, _ = kpi.series(SAMPLE, "周", wednesday, 4)
+    current = kpis.set_index("bucket").loc[dt.date(2026, 6, 22)]
+    assert current["days"] == 3 and current["period_share"] == pytest.approx(3 / 7)
+    daily = sum(kpi.series(SAMPLE, "日", dt.date(2026, 6, d), 1)[0].set_index("bucket").loc[dt.date(2026, 6, d), "gmv"]
+                for d in (22, 23, 24))
+    assert current["gmv"] == pytest.approx(daily)
+    _, cards = kpi.headline(kpi.comparison(kpis, "周", wednesday), "周", wednesday)
+    assert cards["统计区间"] == "06-22 至 06-24（本期未结束）"

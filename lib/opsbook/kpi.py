@@ -40,8 +40,9 @@ def _platform_filter(platform: str) -> tuple[str, list]:
     return ("", []) if platform == "全部" else (" AND platform = ?", [platform])
 
 
-def order_metrics(src: Source, period: str, first: dt.date, end: dt.date, platform: str) -> pd.DataFrame:
-    """Per bucket in [first, end]: gmv, orders, buyers, new_buyers, retention, order_buyers, fake orders excluded."""
+def order_metrics(src: Source, period: str, first: dt.date, end: dt.date, platform: str,
+                  until: dt.date | None = None) -> pd.DataFrame:
+    """Per bucket in [first, end], days up to `until`: gmv, orders, buyers, new buyers, retention, order buyers, fakes."""
     unit = PERIODS[period]
     where, args = _platform_filter(platform)
     sql = f"""
@@ -50,8 +51,8 @@ def order_metrics(src: Source, period: str, first: dt.date, end: dt.date, platfo
                CAST(date_trunc('{unit}', CAST(pay_time AS DATE)) AS DATE) AS bucket
         FROM paid_orders WHERE true{where}
     ), first_buy AS (SELECT customer_id, min(d) AS first_d FROM paid GROUP BY customer_id),
-    in_range AS (SELECT * FROM paid WHERE bucket BETWEEN ? AND ?),
-    buyer_bucket AS (SELECT DISTINCT customer_id, bucket FROM paid WHERE bucket BETWEEN ? AND ?),
+    in_range AS (SELECT * FROM paid WHERE bucket BETWEEN ? AND ? AND d <= ?),
+    buyer_bucket AS (SELECT DISTINCT customer_id, bucket FROM paid WHERE bucket BETWEEN ? AND ? AND d <= ?),
     retained AS (
         SELECT cur.bucket, count(*) AS kept FROM buyer_bucket cur JOIN buyer_bucket prev
           ON cur.customer_id = prev.customer_id AND prev.bucket = CAST(cur.bucket - INTERVAL 1 {unit} AS DATE)
@@ -76,7 +77,8 @@ def order_metrics(src: Source, period: str, first: dt.date, end: dt.date, platfo
     GROUP BY r.bucket ORDER BY r.bucket
     """
     last = shift(end, period, 1) - dt.timedelta(days=1)
-    df = src.sql(sql, args + [first, end, shift(first, period, -1), end, first, last] + args)
+    until = min(last, until or last)
+    df = src.sql(sql, args + [first, end, until, shift(first, period, -1), end, until, first, until] + args)
     df["bucket"] = pd.to_datetime(df["bucket"]).dt.date
     return df
 
@@ -110,8 +112,8 @@ def series(src: Source, period: str, report_date: dt.date, history: int, platfor
     current = bucket_start(report_date, period)
     first = shift(current, period, -(history - 1))
     first_ly = bucket_start(_year_before(first), period)
-    end_day = shift(current, period, 1) - dt.timedelta(days=1)
-    orders = order_metrics(src, period, first_ly, current, platform)
+    end_day = min(shift(current, period, 1) - dt.timedelta(days=1), report_date)  # nothing after the report date
+    orders = order_metrics(src, period, first_ly, current, platform, until=end_day)
     if src.has("traffic_daily"):
         traffic, gaps = daily_traffic(src, first_ly, end_day, platform)
         traffic["bucket"] = traffic["date"].dt.date.map(lambda d: bucket_start(d, period))
@@ -125,7 +127,9 @@ def series(src: Source, period: str, report_date: dt.date, history: int, platfor
     df["repeat_rate"] = 1 - df["new_buyers"] / df["buyers"]
     df["search_share"] = df["search_uv"] / df["uv"]
     df["live_rate"] = df["live_interactions"] / df["live_uv"]
-    days = df["bucket"].map(lambda b: (shift(b, period, 1) - b).days)
+    days = df["bucket"].map(lambda b: (min(shift(b, period, 1) - dt.timedelta(days=1), end_day) - b).days + 1)
+    df["days"] = days  # days counted: fewer than the period's in a period that has not ended
+    df["period_share"] = days / df["bucket"].map(lambda b: (shift(b, period, 1) - b).days)
     df["target"] = annual_target * days / 365 if annual_target else float("nan")
     df["attainment"] = df["gmv"] / df["target"]
     df["period"] = df["bucket"].map(lambda b: label(b, period))
@@ -196,11 +200,14 @@ def _number(v) -> float | None:
     return None if v is None or pd.isna(v) else float(v)
 
 
-def headline(comp: pd.DataFrame) -> tuple[dict, dict[str, str]]:
+def headline(comp: pd.DataFrame, period: str, report_date: dt.date) -> tuple[dict, dict[str, str]]:
     """The current bucket's headline metrics (None where missing) and their formatted cards."""
     cur = {k: _number(v) for k, v in zip(comp["key"], comp["current"])}
     metrics = {"gmv": cur["gmv"], "buyers": cur["buyers"], "conversion": cur["conversion"], "aov": cur["aov"]}
-    cards = {"成交金额": report.money(cur["gmv"]), "支付买家数": report.count(cur["buyers"]),
+    start = bucket_start(report_date, period)
+    end = shift(start, period, 1) - dt.timedelta(days=1)
+    span = f"{start:%m-%d} 至 {min(end, report_date):%m-%d}" + ("（本期未结束）" if report_date < end else "")
+    cards = {"统计区间": span if PERIODS[period] != "day" else f"{report_date:%Y-%m-%d}", "成交金额": report.money(cur["gmv"]), "支付买家数": report.count(cur["buyers"]),
              "客单价": report.money(cur["aov"]), "支付转化率": report.pct(cur["conversion"]),
              "访客数": report.count(cur["uv"]), "新客数": report.count(cur["new_buyers"])}
     return metrics, cards
@@ -218,9 +225,12 @@ def findings(kpis: pd.DataFrame, gaps: pd.DataFrame, period: str, report_date: d
     prev = rows.loc[prev_key] if prev_key in rows.index else None
     name = label(current, period)
     out = []
-    if prev is not None and (_number(prev["gmv"]) or 0) > 0 and cur["gmv"] / prev["gmv"] - 1 < -max_gmv_drop:
+    # a period that has not ended is compared with the same share of the previous one
+    baseline = (_number(prev["gmv"]) or 0) * cur["period_share"] if prev is not None else 0
+    if baseline > 0 and cur["gmv"] / baseline - 1 < -max_gmv_drop:
+        partial = f"（本期前 {cur['days']} 天，按比例对比）" if cur["period_share"] < 1 else ""
         out.append(make("kpi.gmv_drop", "high", "运营主管",
-                        f"{name} 成交金额 ¥{cur['gmv']:,.0f}，环比下滑 {(1 - cur['gmv'] / prev['gmv']) * 100:.1f}%"
+                        f"{name} 成交金额 ¥{cur['gmv']:,.0f}，环比下滑 {(1 - cur['gmv'] / baseline) * 100:.1f}%{partial}"
                         f"（预警线 {max_gmv_drop * 100:.0f}%）：请排查流量、转化与活动节奏"))
     if pd.notna(cur.get("attainment")) and cur["attainment"] < min_attainment:
         out.append(make("kpi.target", "medium", "运营主管",
