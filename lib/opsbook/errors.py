@@ -34,3 +34,9 @@ class DataError(OpsbookError):
     """Input data that cannot be used safely: nothing was written."""
 
     headline = "数据有误，未执行"
+
+
+class IntakeError(DataError):
+    """A marketplace export that cannot be read safely: rejected whole, nothing written."""
+
+    headline = "文件无法导入，未写入任何数据"

@@ -1,0 +1,85 @@
+"""Cleaning rules for marketplace exports (issue 3, first slice): property tests and quirks."""
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from opsbook import privacy
+from opsbook.errors import IntakeError
+from opsbook.intake import clean
+
+digits = st.text(alphabet="0123456789", min_size=1, max_size=20).filter(lambda d: not d.startswith("0") or d == "0")
+
+
+@given(digits, st.sampled_from(['="{}"', "'{}", "`{}", "\t{}", "{}.0", " {} ", "={}"]))
+def test_ids_stay_strings_and_round_trip(d, wrapper):
+    assert clean.clean_id(wrapper.format(d)) == d
+    assert clean.clean_id(clean.clean_id(wrapper.format(d))) == d
+
+
+def test_leading_zeros_survive():
+    assert clean.clean_id('="000123"') == "000123"
+
+
+@pytest.mark.parametrize("value", ["2.58E+18", "2.58e18", "1E+15"])
+def test_scientific_ids_are_flagged(value):
+    ids, bad = clean.clean_ids(pd.Series([value, "2580000000000000001"]))
+    assert bad.tolist() == [True, False]
+
+
+@given(st.decimals(min_value=-10**9, max_value=10**9, places=2, allow_nan=False))
+def test_numbers_with_separators_and_currency_parse(x):
+    for text in (f"{x:,.2f}", f"¥{x:,.2f}", f"￥{x}", f"{x}元"):
+        assert clean.parse_number(text) == pytest.approx(float(x))
+
+
+@given(st.decimals(min_value=0, max_value=1000, places=1))
+def test_percent_becomes_a_fraction(x):
+    assert clean.parse_number(f"{x}%") == pytest.approx(float(x) / 100)
+
+
+@pytest.mark.parametrize("value", ["", "-", "--", None, float("nan")])
+def test_dash_and_empty_are_missing(value):
+    assert clean.parse_number(value) is None
+
+
+def test_bad_numbers_are_masked_not_raised():
+    values, bad = clean.parse_numbers(pd.Series(["12.5", "abc", "-", "1,234"]))
+    assert bad.tolist() == [False, True, False, False]
+    assert values.tolist()[3] == 1234.0
+
+
+@given(st.sampled_from("3456789"), st.text(alphabet="0123456789", min_size=9, max_size=9),
+       st.sampled_from(["{}", "+86{}", "86 {}", "{} 备注", "手机:{}"]))
+def test_masking_never_shows_more_than_seven_digits_and_is_idempotent(second, rest, template):
+    phone = f"1{second}{rest}"
+    masked = privacy.mask_phone(template.format(phone))
+    assert sum(ch.isdigit() for ch in masked) <= 7
+    assert privacy.mask_phone(masked) == masked
+    assert not privacy.find_phones(masked)
+
+
+def test_decode_utf8_bom_and_gbk():
+    text = "订单编号,买家会员名\n1,张三\n"
+    assert clean.decode(("\ufeff" + text).encode("utf-8")) == (text, "utf-8-sig")
+    assert clean.decode(text.encode("gbk")) == (text, "gb18030")
+
+
+@pytest.mark.parametrize("raw, message", [(b"", "空文件"), (b"   \n", "空文件"), (b"\xff\xfe\x00\xd8\x00\xdc" * 3, "编码无法识别")])
+def test_decode_rejects_empty_and_undecodable(raw, message):
+    with pytest.raises(IntakeError, match=message):
+        clean.decode(raw, "x.csv")
+
+
+def test_find_header_below_metadata_lines():
+    rows = [["【生意参谋平台】商品_全部"], ["统计日期：2026-06-01 ~ 2026-06-30"], [],
+            ["统计日期", "商品ID", "商品名称", "商品访客数 "], ["2026-06-01", "1", "a", "3"]]
+    assert clean.find_header(rows, {"商品ID", "商品名称", "商品访客数"}) == 3
+    assert clean.find_header([["x"]], {"商品ID"}) is None
+
+
+def test_summary_and_repeated_header_rows():
+    df = pd.DataFrame({"订单编号": ["1", "订单编号", "合计", "2"], "金额": ["3", "金额", "5", "6"]})
+    summary, repeated = clean.noise_rows(df)
+    assert summary.tolist() == [False, False, True, False]
+    assert repeated.tolist() == [False, True, False, False]
