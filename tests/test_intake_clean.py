@@ -83,3 +83,55 @@ def test_summary_and_repeated_header_rows():
     summary, repeated = clean.noise_rows(df)
     assert summary.tolist() == [False, False, True, False]
     assert repeated.tolist() == [False, True, False, False]
+
+
+# --- reading files --------------------------------------------------------------------------------
+from opsbook.intake import read  # noqa: E402
+
+TB_SIGNATURE = [["订单编号", "买家会员名", "订单状态", "买家实际支付金额"]]
+
+
+def tb_csv(tmp_path, encoding="gbk", lines_above=0):
+    rows = ["导出时间：2026-06-30 10:00", ""][:lines_above] + [
+        "订单编号 ,买家会员名,订单状态,买家实际支付金额,联系手机",
+        '="2580123456789012345",tb_张三,交易成功,"1,299.00",\'13812345678',
+        '="2580123456789012346",tb_李四,"买家已付款，等待卖家发货",￥99.5,',
+        "订单编号,买家会员名,订单状态,买家实际支付金额,联系手机",
+        "合计,,,1398.50,"]
+    path = tmp_path / "ExportOrderList202606301000.csv"
+    path.write_bytes("\n".join(rows).encode(encoding))
+    return path
+
+
+@pytest.mark.parametrize("encoding, lines_above", [("gbk", 0), ("utf-8-sig", 2), ("utf-8", 0)])
+def test_csv_export_is_read_as_text_with_noise_removed(tmp_path, encoding, lines_above):
+    table = read.read_export_table(tb_csv(tmp_path, encoding, lines_above), TB_SIGNATURE)
+    assert table.header_row == lines_above and table.format == "csv"
+    assert table.encoding == ("gb18030" if encoding == "gbk" else "utf-8-sig")
+    assert list(table.frame.columns)[:2] == ["订单编号", "买家会员名"]  # trailing space stripped
+    assert len(table.frame) == 2 and table.skipped == {"汇总行": 1, "重复表头": 1}
+    ids, bad = clean.clean_ids(table.frame["订单编号"])
+    assert ids.tolist() == ["2580123456789012345", "2580123456789012346"] and not bad.any()
+    assert clean.parse_numbers(table.frame["买家实际支付金额"])[0].tolist() == [1299.0, 99.5]
+
+
+def test_xlsx_export_with_metadata_rows(tmp_path):
+    path = tmp_path / "【生意参谋平台】商品_全部_2026-06-01_2026-06-30.xlsx"
+    rows = [["【生意参谋平台】商品_全部", "", "", ""], ["统计日期：2026-06-01 ~ 2026-06-30", "", "", ""], [""] * 4,
+            ["统计日期", "商品ID", "商品名称", "商品访客数"], ["2026-06-01", "612345678901", "连衣裙", "1,024"]]
+    pd.DataFrame(rows).to_excel(path, header=False, index=False)
+    table = read.read_export_table(path, [["商品ID", "商品名称", "商品访客数"]])
+    assert table.header_row == 3 and table.frame["商品ID"].tolist() == ["612345678901"]
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("a.csv", b"", "空文件"),
+    ("a.csv", "随便写点什么\n没有表头".encode("gbk"), "找不到表头"),
+    ("a.xls", b"\xd0\xcf\x11\xe0", "另存为 .xlsx"),
+    ("a.xlsx", b"not a zip", "无法作为 Excel 文件打开"),
+])
+def test_unreadable_exports_are_rejected_in_chinese(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(IntakeError, match=message):
+        read.read_export_table(path, TB_SIGNATURE)

@@ -94,6 +94,38 @@ def cmd_sample(args) -> int:
     return 0
 
 
+def cmd_ingest(args) -> int:
+    """Read marketplace exports and merge them into a warehouse folder (or explain their columns)."""
+    from .intake import exports, read, warehouse
+    from .paths import resolve
+    into = resolve(args.into)
+    worst = 0
+    for path in args.files:
+        try:
+            if args.explain:
+                raw = read.read_export_table(path, [k.signature for k in exports.kinds().values()])
+                kind = exports.detect(raw.frame.columns, args.platform, args.kind)
+                print(f"{path}：{kind.kind}（{kind.platform}），表头在第 {raw.header_row + 1} 行")
+                print("\n".join("  " + line for line in exports.explain(raw.frame.columns, kind)))
+                continue
+            result = exports.read_export(path, args.platform, args.kind, warehouse=into)
+            print(f"{path}：{result.kind.kind}（{result.platform}），{result.format}/{result.encoding}，读取 {result.rows_read} 行")
+            skipped = "，".join(f"{k} {v} 行" for k, v in result.skipped.items() if v)
+            if skipped:
+                print(f"  跳过：{skipped}")
+            for table, frame in result.tables.items():
+                counts = warehouse.merge(into, table, frame)
+                print(f"  写入 {table}：新增 {counts['added']} 行，更新 {counts['updated']} 行（共 {counts['total']} 行）")
+            if len(result.rejected):
+                print(f"  拒绝 {len(result.rejected)} 行：")
+                for row in result.rejected.head(10).itertuples():
+                    print(f"    第 {row.row} 行：{row.reason}")
+        except OpsbookError as exc:
+            print(f"{path}：{exc.message}", file=sys.stderr)
+            worst = max(worst, exc.exit_code)
+    return worst
+
+
 def cmd_convert(args) -> int:
     """Copy the canonical tables of a source into a DuckDB file."""
     from . import sources
@@ -133,6 +165,13 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--out", default="data/sample", help="输出目录")
     sample.add_argument("--seed", type=int, default=7)
     sample.set_defaults(func=cmd_sample)
+    ingest = sub.add_parser("ingest", help="导入后台导出的订单等文件（CSV/Excel，UTF-8/GBK）到数据仓库目录")
+    ingest.add_argument("files", nargs="+", help="导出文件")
+    ingest.add_argument("--into", default="data/warehouse", help="数据仓库目录（默认 data/warehouse）")
+    ingest.add_argument("--platform", choices=["TB", "TM", "JD", "DY", "PDD"], help="指定平台（默认按内容识别）")
+    ingest.add_argument("--kind", help="指定导出类型（默认按内容识别）")
+    ingest.add_argument("--explain", action="store_true", help="只说明各列如何对应，不导入")
+    ingest.set_defaults(func=cmd_ingest)
     convert = sub.add_parser("convert", help="把数据源（目录或 DuckDB）的标准表复制到一个 DuckDB 文件")
     convert.add_argument("source", help="数据源，如 data/sample")
     convert.add_argument("dest", help="目标 DuckDB 文件，如 data/sample.duckdb")

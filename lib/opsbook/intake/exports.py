@@ -1,0 +1,178 @@
+"""Known exports (data/reference/exports.yaml): detection by content, mapping to canonical tables, pseudonyms."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from .. import paths, privacy, tables
+from ..errors import IntakeError
+from . import clean
+from .read import RawTable, read_export_table
+
+SECRET_FILE = ".opsbook-secret"
+
+
+@dataclass(frozen=True)
+class ExportKind:
+    """One kind of export: its platform, Chinese name, target table, signature and column aliases."""
+
+    name: str
+    platform: str
+    kind: str
+    table: str
+    signature: tuple[str, ...]
+    columns: dict
+    customer: tuple[str, ...] = ()
+    drop: tuple[str, ...] = ()
+    statuses: dict = field(default_factory=dict)
+    refunded_when: dict = field(default_factory=dict)
+
+
+@lru_cache(maxsize=1)
+def kinds() -> dict[str, ExportKind]:
+    """Every known export kind, by name."""
+    data = yaml.safe_load((paths.root() / "data" / "reference" / "exports.yaml").read_text(encoding="utf-8"))
+    return {name: ExportKind(name, d["platform"], d["kind"], d["table"], tuple(d["signature"]), d["columns"],
+                             tuple(d.get("customer", ())), tuple(d.get("drop", ())), d.get("statuses", {}),
+                             d.get("refunded_when", {})) for name, d in data.items()}
+
+
+def detect(columns, platform: str | None = None, kind: str | None = None) -> ExportKind:
+    """The export kind whose signature the columns hold best (all signature columns must be present)."""
+    present = set(columns)
+    candidates = [k for k in kinds().values()
+                  if (platform is None or k.platform == platform) and (kind is None or kind in (k.name, k.kind))]
+    scored = sorted(((len(present & set(k.signature)) / len(k.signature), k) for k in candidates),
+                    key=lambda t: t[0], reverse=True)
+    if not scored or scored[0][0] < 1:
+        known = "、".join(f"{k.kind}（{k.platform}）" for k in kinds().values())
+        near = f"；最接近的是{scored[0][1].kind}，缺少列 {'、'.join(sorted(set(scored[0][1].signature) - present))}" \
+            if scored and scored[0][0] > 0 else ""
+        raise IntakeError(f"无法识别的导出文件（支持：{known}）{near}")
+    return scored[0][1]
+
+
+def warehouse_secret(folder: Path) -> bytes:
+    """The per-warehouse key for pseudonyms, created on first use (kept in the warehouse, never in git)."""
+    path = folder / SECRET_FILE
+    if not path.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return path.read_text().strip().encode()
+
+
+def pseudonym(secret: bytes, platform: str, value: str) -> str:
+    """A stable customer id that cannot be turned back into the buyer without the key."""
+    return "C" + hmac.new(secret, f"{platform}:{value}".encode(), hashlib.sha256).hexdigest()[:16]
+
+
+@dataclass
+class ExportResult:
+    """What one file yielded: its platform and kind, canonical tables, rejected rows with reasons."""
+
+    path: Path
+    kind: ExportKind
+    encoding: str
+    format: str
+    rows_read: int
+    skipped: dict[str, int]
+    tables: dict[str, pd.DataFrame]
+    rejected: pd.DataFrame
+
+    @property
+    def platform(self) -> str:
+        """Platform code (TB, JD, DY, PDD …)."""
+        return self.kind.platform
+
+
+def _pick(raw: pd.DataFrame, aliases) -> str | None:
+    return next((a for a in aliases if a in raw.columns), None)
+
+
+def explain(raw_columns, kind: ExportKind) -> list[str]:
+    """For each canonical column, which source column feeds it (or the aliases tried)."""
+    lines = []
+    schema = tables.SCHEMAS[kind.table]
+    for target, aliases in kind.columns.items():
+        source = next((a for a in aliases if a in raw_columns), None)
+        need = "必需" if target in schema and schema[target].required else "可选"
+        lines.append(f"{target}（{need}）← {source}" if source else f"{target}（{need}）← 未找到（尝试过：{'、'.join(aliases)}）")
+    return lines
+
+
+def to_orders(raw: RawTable, kind: ExportKind, secret: bytes, name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Canonical order lines from a raw export, and the rejected rows with their reasons."""
+    df = raw.frame
+    cols = {target: _pick(df, aliases) for target, aliases in kind.columns.items()}
+    missing = [t for t in ("order_id", "sku", "quantity", "amount", "order_time", "status")
+               if cols.get(t) is None]
+    if missing:
+        tried = "；".join(f"{t}（尝试过：{'、'.join(kind.columns.get(t, []))}）" for t in missing)
+        raise IntakeError(f"{name} 缺少必需列：{tried}")
+    out = pd.DataFrame(index=df.index)
+    reasons = pd.Series("", index=df.index)
+    ids, sci = clean.clean_ids(df[cols["order_id"]])
+    if sci.any():
+        raise IntakeError(f"{name} 的订单编号被改成了科学计数法（如 {df.loc[sci, cols['order_id']].iloc[0]}），"
+                          "原编号已无法恢复：请从后台重新导出，不要用 Excel 打开后另存")
+    out["order_id"] = ids
+    out["line_id"] = clean.clean_ids(df[cols["line_id"]])[0] if cols.get("line_id") else ids
+    out["platform"] = kind.platform
+    out["sku"] = clean.clean_ids(df[cols["sku"]])[0]
+    for target in ("quantity", "unit_price", "amount", "discount"):
+        if cols.get(target):
+            values, bad = clean.parse_numbers(df[cols[target]])
+            out[target] = values
+            reasons = reasons.mask(bad & (reasons == ""), f"{cols[target]} 不是数字")
+    for target in ("order_time", "pay_time"):
+        if cols.get(target):
+            text = df[cols[target]].map(lambda v: None if clean.clean_id(v) is None else str(v).strip())
+            stamp = pd.to_datetime(text, errors="coerce", format="mixed")
+            reasons = reasons.mask(stamp.isna() & text.notna() & (reasons == ""), f"{cols[target]} 不是时间")
+            out[target] = stamp.dt.tz_localize(tables.TZ)
+    status_text = df[cols["status"]].str.strip()
+    out["status"] = status_text.map(kind.statuses)
+    reasons = reasons.mask(out["status"].isna() & (reasons == ""), "未知的订单状态 " + status_text)
+    for target, words in kind.refunded_when.items():
+        if cols.get(target):
+            out.loc[df[cols[target]].str.strip().isin(words), "status"] = "refunded"
+    out.loc[out["status"].eq("unpaid"), "pay_time"] = pd.NaT
+    key = _pick(df, kind.customer)
+    who = df[key].map(clean.clean_id) if key else out["order_id"]
+    out["customer_id"] = [pseudonym(secret, kind.platform, w) if w else None for w in who]
+    reasons = reasons.mask(out["customer_id"].isna() & (reasons == ""), "缺少买家标识")
+    if cols.get("phone"):
+        out["phone"] = df[cols["phone"]].map(lambda v: privacy.mask_phone(clean.clean_id(v) or "") or None)
+    for target in ("province", "city"):
+        if cols.get(target):
+            out[target] = df[cols[target]].map(lambda v: None if clean.clean_id(v) in (None, "****") else str(v).strip())
+    out["is_fake"] = False
+    rejected = df.loc[reasons != "", []].assign(row=(df.index[reasons != ""] + raw.header_row + 2),
+                                                reason=reasons[reasons != ""])
+    return out[reasons == ""].reset_index(drop=True), rejected.reset_index(drop=True)
+
+
+def read_export(path: str | Path, platform: str | None = None, kind: str | None = None,
+                warehouse: str | Path | None = None) -> ExportResult:
+    """Read one export: detect its kind, clean it, map it to canonical tables; IntakeError if unsafe."""
+    path = Path(path)
+    folder = paths.resolve(warehouse or "data/warehouse")
+    signatures = [k.signature for k in kinds().values()]
+    raw = read_export_table(path, signatures)
+    found = detect(raw.frame.columns, platform, kind)
+    frame, rejected = to_orders(raw, found, warehouse_secret(folder), path.name)
+    frame, problems = tables.problems_in(found.table, frame, origin=path.name)
+    if problems:
+        raise IntakeError(problems, headline=f"{path.name} 无法导入，未写入任何数据")
+    return ExportResult(path, found, raw.encoding, raw.format, len(raw.frame), raw.skipped,
+                        {found.table: frame}, rejected)

@@ -1,0 +1,36 @@
+"""Merging canonical rows into a warehouse folder: no duplicates, later exports update, atomic per file."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from .. import tables
+
+KEYS = {"orders": ["platform", "order_id", "line_id"]}
+
+
+def merge(folder: Path, table: str, new: pd.DataFrame) -> dict[str, int]:
+    """Merge rows into `<folder>/<table>.parquet`; return counts of added and updated rows.
+
+    A later export wins where it has a value and keeps the stored value where it has none, so nothing
+    already stored is lost. The file is written aside and renamed: a failure leaves the old file as it was.
+    """
+    key = KEYS[table]
+    target = folder / f"{table}.parquet"
+    old = pd.read_parquet(target) if target.is_file() else new.iloc[0:0]
+    new = new.drop_duplicates(subset=key, keep="last").set_index(key)
+    old = old.set_index(key)
+    merged = new.combine_first(old)
+    added = int((~new.index.isin(old.index)).sum())
+    before = old.reindex(new.index.intersection(old.index))
+    after = merged.reindex(before.index)[before.columns]
+    updated = int((~(before.eq(after) | (before.isna() & after.isna()))).any(axis=1).sum())
+    columns = list(dict.fromkeys(key + list(new.columns) + list(old.columns)))
+    merged = tables.validate(table, merged.reset_index()[columns])
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{table}.parquet.tmp"
+    merged.to_parquet(tmp, index=False)
+    os.replace(tmp, target)
+    return {"added": added, "updated": updated, "total": len(merged)}

@@ -1,0 +1,151 @@
+"""Marketplace export intake (issue 3, first slice): Douyin and Pinduoduo orders into a warehouse folder."""
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from opsbook import runner, scan, sources
+from opsbook.errors import IntakeError
+from opsbook.intake import exports, warehouse
+
+DY_HEADER = ["主订单编号", "子订单编号", "支付方式", "选购商品", "商品ID", "商家编码", "商品规格", "商品数量", "商品单价",
+             "商品金额", "订单应付金额", "运费", "优惠总金额", "订单提交时间", "支付完成时间", "发货时间", "订单完成时间",
+             "订单状态", "售后状态", "收件人", "收件人手机号", "省", "市", "区", "街道", "详细地址"]
+
+
+def dy_rows(status="已完成", n=3):
+    rows = []
+    for i in range(n):
+        rows.append(["\t69213%07d" % i, "`69213%07d1" % i, "抖音支付", "运动手表", "'3712345%d" % i, "DY-02-M-2603",
+                     "黑色", "1", "299.00", "299.00", "279.00", "0", "20.00", "2026/6/1 10:0%d:00" % i,
+                     "2026/6/1 10:1%d:00" % i, "-", "-", status, "-", "张%d" % i, "1391234567%d" % i, "浙江省",
+                     "杭州市", "西湖区", "文三路", "文三路 %d 号" % i])
+    return rows
+
+
+def write(path, header, rows, encoding="utf-8-sig"):
+    if path.suffix == ".xlsx":
+        pd.DataFrame(rows, columns=header).to_excel(path, index=False)
+    else:
+        text = "\n".join(",".join(f'"{c}"' if "," in c else c for c in row) for row in [header] + rows)
+        path.write_bytes(text.encode(encoding))
+    return path
+
+
+@pytest.fixture
+def wh(tmp_path):
+    return tmp_path / "warehouse"
+
+
+@pytest.mark.parametrize("name, encoding", [("1719800000_orders.csv", "gbk"), ("orders.csv", "utf-8-sig"),
+                                            ("orders.xlsx", None)])
+def test_douyin_orders_are_read_cleaned_and_masked(tmp_path, wh, name, encoding):
+    path = write(tmp_path / name, DY_HEADER, dy_rows(), encoding)
+    result = exports.read_export(path, warehouse=wh)
+    assert (result.platform, result.kind.kind) == ("DY", "抖店订单")
+    orders = result.tables["orders"]
+    assert orders["order_id"].tolist() == ["692130000000", "692130000001", "692130000002"]
+    assert orders["line_id"].iloc[0] == "6921300000001"
+    assert orders["status"].unique().tolist() == ["completed"]
+    assert orders["amount"].tolist() == [279.0] * 3 and orders["quantity"].tolist() == [1] * 3
+    assert orders["phone"].tolist()[0] == "139****5670" and orders["province"].iloc[0] == "浙江省"
+    assert orders["customer_id"].str.fullmatch(r"C[0-9a-f]{16}").all() and orders["customer_id"].nunique() == 3
+    assert not {"收件人", "详细地址", "街道"} & set(orders.columns)
+    assert str(orders["order_time"].dt.tz) == "Asia/Shanghai"
+
+
+def test_ingest_is_idempotent_updates_and_keeps_what_is_stored(tmp_path, wh):
+    first = exports.read_export(write(tmp_path / "a.csv", DY_HEADER, dy_rows("已发货")), warehouse=wh)
+    assert warehouse.merge(wh, "orders", first.tables["orders"]) == {"added": 3, "updated": 0, "total": 3}
+    again = exports.read_export(write(tmp_path / "a.csv", DY_HEADER, dy_rows("已发货")), warehouse=wh)
+    assert warehouse.merge(wh, "orders", again.tables["orders"]) == {"added": 0, "updated": 0, "total": 3}
+    header = [c for c in DY_HEADER if c not in ("收件人手机号",)]
+    later_rows = [[v for c, v in zip(DY_HEADER, row) if c != "收件人手机号"] for row in dy_rows("已完成", 4)]
+    later = exports.read_export(write(tmp_path / "b.csv", header, later_rows), warehouse=wh)
+    counts = warehouse.merge(wh, "orders", later.tables["orders"])
+    stored = pd.read_parquet(wh / "orders.parquet")
+    assert counts["added"] == 1 and counts["total"] == 4 and counts["updated"] >= 3
+    assert set(stored["status"]) == {"completed"}
+    assert stored.set_index("order_id").loc["692130000000", "phone"] == "139****5670"  # not lost
+
+
+def test_a_failed_merge_leaves_the_warehouse_as_it_was(tmp_path, wh, monkeypatch):
+    result = exports.read_export(write(tmp_path / "a.csv", DY_HEADER, dy_rows()), warehouse=wh)
+    warehouse.merge(wh, "orders", result.tables["orders"])
+    before = (wh / "orders.parquet").read_bytes()
+    more = exports.read_export(write(tmp_path / "b.csv", DY_HEADER, dy_rows("已完成", 5)), warehouse=wh)
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", crash)
+    with pytest.raises(OSError):
+        warehouse.merge(wh, "orders", more.tables["orders"])
+    assert (wh / "orders.parquet").read_bytes() == before
+
+
+def test_pseudonyms_are_stable_per_warehouse_and_secret_stays_private(tmp_path, wh):
+    a = exports.read_export(write(tmp_path / "a.csv", DY_HEADER, dy_rows()), warehouse=wh).tables["orders"]
+    b = exports.read_export(write(tmp_path / "b.xlsx", DY_HEADER, dy_rows()), warehouse=wh).tables["orders"]
+    other = exports.read_export(write(tmp_path / "c.csv", DY_HEADER, dy_rows()), warehouse=tmp_path / "w2")
+    assert a["customer_id"].tolist() == b["customer_id"].tolist()
+    assert a["customer_id"].tolist() != other.tables["orders"]["customer_id"].tolist()
+    assert oct((wh / exports.SECRET_FILE).stat().st_mode & 0o777) == "0o600"
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda h, r: (h, [[("2.58E+11" if c == "主订单编号" else v) for c, v in zip(h, row)] for row in r]), "科学计数法"),
+    (lambda h, r: ([c if c != "订单提交时间" else "x" for c in h], r), "无法识别的导出文件.*缺少列 订单提交时间"),
+    (lambda h, r: (["随便", "什么"], [["1", "2"]]), "找不到表头"),
+])
+def test_unsafe_files_are_rejected_whole(tmp_path, wh, mutate, message):
+    header, rows = mutate(DY_HEADER, dy_rows())
+    with pytest.raises(IntakeError, match=message):
+        exports.read_export(write(tmp_path / "bad.csv", header, rows), warehouse=wh)
+    assert not (wh / "orders.parquet").exists()
+
+
+def test_bad_rows_are_rejected_with_reasons(tmp_path, wh):
+    rows = dy_rows(n=3)
+    rows[1][DY_HEADER.index("订单应付金额")] = "abc"
+    rows[2][DY_HEADER.index("订单状态")] = "火星状态"
+    result = exports.read_export(write(tmp_path / "a.csv", DY_HEADER, rows), warehouse=wh)
+    assert len(result.tables["orders"]) == 1
+    assert result.rejected["row"].tolist() == [3, 4]
+    assert "不是数字" in result.rejected["reason"].iloc[0] and "未知的订单状态" in result.rejected["reason"].iloc[1]
+
+
+PDD_HEADER = ["订单成交时间", "商品", "订单号", "订单状态", "商品总价(元)", "邮费(元)", "店铺优惠折扣(元)", "平台优惠折扣(元)",
+              "用户实付金额(元)", "商家实收金额(元)", "商品数量(件)", "发货时间", "确认收货时间", "商品id", "商品规格",
+              "商家编码-规格维度", "售后状态", "快递单号", "收货人", "手机", "省", "市"]
+
+
+def test_pinduoduo_orders_with_refunds_and_hidden_provinces(tmp_path, wh):
+    rows = [["2026-06-01 09:00:00", "纸巾", "260601-1234567890", "已签收", "39.90", "0", "5", "2", "32.90", "30.00", "1",
+             "2026-06-01 18:00:00", "2026-06-03 10:00:00", "44556677", "10包", "PDD-05-10P-2601", "无售后或售后取消",
+             "YT123", "王五", "13700001111", "****", "****"],
+            ["2026-06-02 09:00:00", "纸巾", "260602-1234567891", "已签收", "39.90", "0", "5", "2", "32.90", "30.00", "1",
+             "-", "-", "44556677", "10包", "PDD-05-10P-2601", "退款成功", "-", "赵六", "13700002222", "广东省", "深圳市"]]
+    result = exports.read_export(write(tmp_path / "pdd.csv", PDD_HEADER, rows, "gbk"), warehouse=wh)
+    orders = result.tables["orders"]
+    assert result.platform == "PDD" and orders["status"].tolist() == ["completed", "refunded"]
+    assert orders["province"].isna().tolist() == [True, False]
+    assert "收货人" not in orders.columns and orders["phone"].tolist() == ["137****1111", "137****2222"]
+
+
+def test_cli_ingest_then_a_playbook_reads_the_warehouse(tmp_path, wh):
+    dy = write(tmp_path / "dy.csv", DY_HEADER, dy_rows(n=3), "gbk")
+    bad = write(tmp_path / "bad.csv", ["x"], [["1"]])
+    cmd = [sys.executable, "-m", "opsbook.cli", "ingest", str(dy), str(bad), "--into", str(wh)]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2
+    assert "抖店订单（DY）" in out.stdout and "新增 3 行" in out.stdout and "找不到表头" in out.stderr
+    assert "Traceback" not in out.stderr
+    explain = subprocess.run([sys.executable, "-m", "opsbook.cli", "ingest", "--explain", str(dy)],
+                             capture_output=True, text=True, timeout=120)
+    assert "order_id（必需）← 主订单编号" in explain.stdout
+    assert not scan.scan_tree(wh)
+    result = runner.run("user_tiering", {"source": str(wh), "as_of": "2026-06-30"})
+    assert result.ok, result.error
+    assert result.metrics["customers"] == 3
+    assert len(sources.open_source(str(wh)).table("orders")) == 3
