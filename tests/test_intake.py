@@ -149,3 +149,58 @@ def test_cli_ingest_then_a_playbook_reads_the_warehouse(tmp_path, wh):
     assert result.ok, result.error
     assert result.metrics["customers"] == 3
     assert len(sources.open_source(str(wh)).table("orders")) == 3
+
+
+JD_HEADER = ["订单号", "商品ID", "商品名称", "订购数量", "下单时间", "京东价", "订单金额", "结算金额", "应付金额", "订单状态",
+             "下单帐号", "客户姓名", "客户地址", "联系电话", "付款确认时间", "货号"]
+
+
+def test_jd_orders_with_several_lines_per_order(tmp_path, wh):
+    rows = [["301234567890", "100012345678", "咖啡豆", "2", "2026-06-18 00:01:00", "59.00", "118.00", "110.00", "108.00",
+             "完成", "jd_abc", "钱七", "广东省深圳市南山区科技园 1 号", "13600001111", "2026-06-18 00:02:00", "JD-04-500G-2601"],
+            ["301234567890", "100012345679", "滤纸", "1", "2026-06-18 00:01:00", "9.90", "9.90", "9.90", "9.90",
+             "完成", "jd_abc", "钱七", "广东省深圳市南山区科技园 1 号", "13600001111", "2026-06-18 00:02:00", "JD-04-100P-2601"]]
+    orders = exports.read_export(write(tmp_path / "jd.csv", JD_HEADER, rows, "gbk"), warehouse=wh).tables["orders"]
+    assert orders["line_id"].nunique() == 2 and orders["customer_id"].nunique() == 1
+    assert orders[["province", "city"]].iloc[0].tolist() == ["广东省", "深圳市"]
+    assert "客户姓名" not in orders.columns and "客户地址" not in orders.columns
+
+
+TB_HEADER = ["订单编号", "买家会员名", "买家支付宝账号", "买家实际支付金额", "订单状态", "收货人姓名", "收货地址 ", "联系手机",
+             "订单创建时间", "订单付款时间 ", "宝贝标题 ", "宝贝总数量", "商家编码", "店铺名称"]
+
+
+@pytest.mark.parametrize("platform", [None, "TM"])
+def test_taobao_order_list(tmp_path, wh, platform):
+    rows = [['="2580123456789012345"', "tb_小明", "xm@example.com", "1,299.00", "交易成功", "孙八",
+             "浙江省 杭州市 西湖区 文三路 1 号(310000)", "'13812345678", "2026-06-18 00:00:05", "2026-06-18 00:00:30",
+             "连衣裙", "1", "TM-01-M-2403", "某某旗舰店"],
+            ['="2580123456789012346"', "tb_小红", "xh@example.com", "99.00", "买家已付款，等待卖家发货", "周九",
+             "北京 北京市 朝阳区 建国路 2 号(100000)", "'13912345678", "2026-06-18 00:01:05", "2026-06-18 00:01:30",
+             "袜子", "2", "TM-01-F-2403", "某某旗舰店"]]
+    result = exports.read_export(write(tmp_path / "ExportOrderList202606180100.csv", TB_HEADER, rows, "gbk"),
+                                 platform=platform, warehouse=wh)
+    orders = result.tables["orders"]
+    assert result.platform == (platform or "TB") and orders["platform"].unique().tolist() == [platform or "TB"]
+    assert orders["order_id"].tolist() == ["2580123456789012345", "2580123456789012346"]
+    assert orders["status"].tolist() == ["completed", "paid"]
+    assert orders["city"].tolist() == ["杭州市", "北京市"] and orders["phone"].tolist() == ["138****5678", "139****5678"]
+    text = orders.astype(str).to_string()
+    assert "孙八" not in text and "文三路" not in text and "xm@example.com" not in text and "tb_小明" not in text
+
+
+def test_ad_reports_into_ad_spend_without_the_total_row(tmp_path, wh):
+    header = ["日期", "计划ID", "主体ID", "花费", "展现量", "点击量", "总成交金额", "直接成交金额", "间接成交金额"]
+    rows = [["2026-06-01", "5001", "1", "1,000.50", "20000", "400", "3,500.00", "3000", "500"],
+            ["2026-06-02", "5001", "1", "800.00", "18000", "350", "2,400.00", "2000", "400"],
+            ["合计", "", "", "1800.50", "38000", "750", "5900.00", "5000", "900"]]
+    result = exports.read_export(write(tmp_path / "wxt.xlsx", header, rows), warehouse=wh)
+    ads = result.tables["ad_spend"]
+    assert result.kind.kind == "万相台推广报表" and len(ads) == 2 and result.skipped["汇总行"] == 1
+    assert ads["spend"].sum() == pytest.approx(1800.5) and set(ads["channel"]) == {"万相台"}
+    assert warehouse.merge(wh, "ad_spend", ads)["added"] == 2
+    assert warehouse.merge(wh, "ad_spend", ads)["added"] == 0
+    pdd = write(tmp_path / "pdd_ads.csv", ["日期", "推广计划", "花费(元)", "曝光量", "点击量", "交易额(元)"],
+                [["2026-06-01", "搜索-纸巾", "50", "1000", "30", "120"], ["总计", "", "50", "1000", "30", "120"]], "gbk")
+    pdd_ads = exports.read_export(pdd, warehouse=wh).tables["ad_spend"]
+    assert len(pdd_ads) == 1 and pdd_ads["spend"].sum() == 50  # the 总计 row would double spend

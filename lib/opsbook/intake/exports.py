@@ -1,7 +1,9 @@
 """Known exports (data/reference/exports.yaml): detection by content, mapping to canonical tables, pseudonyms."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import re
 import hmac
 import os
 import secrets
@@ -31,9 +33,10 @@ class ExportKind:
     signature: tuple[str, ...]
     columns: dict
     customer: tuple[str, ...] = ()
-    drop: tuple[str, ...] = ()
     statuses: dict = field(default_factory=dict)
     refunded_when: dict = field(default_factory=dict)
+    platforms: tuple[str, ...] = ()
+    channel: str = ""
 
 
 @lru_cache(maxsize=1)
@@ -41,23 +44,43 @@ def kinds() -> dict[str, ExportKind]:
     """Every known export kind, by name."""
     data = yaml.safe_load((paths.root() / "data" / "reference" / "exports.yaml").read_text(encoding="utf-8"))
     return {name: ExportKind(name, d["platform"], d["kind"], d["table"], tuple(d["signature"]), d["columns"],
-                             tuple(d.get("customer", ())), tuple(d.get("drop", ())), d.get("statuses", {}),
-                             d.get("refunded_when", {})) for name, d in data.items()}
+                             tuple(d.get("customer", ())), d.get("statuses", {}),
+                             d.get("refunded_when", {}), tuple(d.get("platforms", [d["platform"]])),
+                             d.get("channel", "")) for name, d in data.items()}
 
 
 def detect(columns, platform: str | None = None, kind: str | None = None) -> ExportKind:
-    """The export kind whose signature the columns hold best (all signature columns must be present)."""
+    """The export kind whose signature the columns hold best (all signature columns must be present).
+
+    `platform` and `kind` narrow the choice (`--platform TM` also sets the platform of a TB/TM export).
+    """
     present = set(columns)
     candidates = [k for k in kinds().values()
-                  if (platform is None or k.platform == platform) and (kind is None or kind in (k.name, k.kind))]
+                  if (platform is None or platform in k.platforms) and (kind is None or kind in (k.name, k.kind))]
     scored = sorted(((len(present & set(k.signature)) / len(k.signature), k) for k in candidates),
                     key=lambda t: t[0], reverse=True)
+    if scored and scored[0][0] >= 1 and platform and platform != scored[0][1].platform:
+        return dataclasses.replace(scored[0][1], platform=platform)
     if not scored or scored[0][0] < 1:
         known = "、".join(f"{k.kind}（{k.platform}）" for k in kinds().values())
         near = f"；最接近的是{scored[0][1].kind}，缺少列 {'、'.join(sorted(set(scored[0][1].signature) - present))}" \
             if scored and scored[0][0] > 0 else ""
         raise IntakeError(f"无法识别的导出文件（支持：{known}）{near}")
     return scored[0][1]
+
+
+_PLACE = re.compile(r"^(.+?(?:省|自治区|特别行政区))(.+?(?:市|自治州|地区|盟))?")
+_MUNICIPALITIES = ("北京", "上海", "天津", "重庆")
+
+
+def province_city(address: object) -> tuple[str | None, str | None]:
+    """Province and city from a Chinese address (street, house number and name are dropped)."""
+    text = re.sub(r"\s+", "", str(address or ""))  # Taobao writes 省 市 区 详细地址(邮编)
+    for city in _MUNICIPALITIES:
+        if text.startswith(city):
+            return f"{city}市", f"{city}市"
+    m = _PLACE.match(text)
+    return (m.group(1), m.group(2)) if m else (None, None)
 
 
 def warehouse_secret(folder: Path) -> bytes:
@@ -126,9 +149,10 @@ def to_orders(raw: RawTable, kind: ExportKind, secret: bytes, name: str) -> tupl
         raise IntakeError(f"{name} 的订单编号被改成了科学计数法（如 {df.loc[sci, cols['order_id']].iloc[0]}），"
                           "原编号已无法恢复：请从后台重新导出，不要用 Excel 打开后另存")
     out["order_id"] = ids
-    out["line_id"] = clean.clean_ids(df[cols["line_id"]])[0] if cols.get("line_id") else ids
     out["platform"] = kind.platform
     out["sku"] = clean.clean_ids(df[cols["sku"]])[0]
+    # exports without a line id have one row per order and product
+    out["line_id"] = clean.clean_ids(df[cols["line_id"]])[0] if cols.get("line_id") else ids + "-" + out["sku"]
     for target in ("quantity", "unit_price", "amount", "discount"):
         if cols.get(target):
             values, bad = clean.parse_numbers(df[cols[target]])
@@ -156,10 +180,40 @@ def to_orders(raw: RawTable, kind: ExportKind, secret: bytes, name: str) -> tupl
     for target in ("province", "city"):
         if cols.get(target):
             out[target] = df[cols[target]].map(lambda v: None if clean.clean_id(v) in (None, "****") else str(v).strip())
+    if cols.get("address") and not cols.get("province"):  # keep only province and city of a full address
+        place = df[cols["address"]].map(province_city)
+        out["province"], out["city"] = place.str[0], place.str[1]
     out["is_fake"] = False
     rejected = df.loc[reasons != "", []].assign(row=(df.index[reasons != ""] + raw.header_row + 2),
                                                 reason=reasons[reasons != ""])
     return out[reasons == ""].reset_index(drop=True), rejected.reset_index(drop=True)
+
+
+def to_ad_spend(raw: RawTable, kind: ExportKind, secret: bytes, name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Canonical ad spend rows (one per day and plan) from an ad report, and the rejected rows."""
+    df = raw.frame
+    cols = {target: _pick(df, aliases) for target, aliases in kind.columns.items()}
+    missing = [t for t in ("date", "spend", "impressions", "clicks", "gmv") if cols.get(t) is None]
+    if missing:
+        tried = "；".join(f"{t}（尝试过：{'、'.join(kind.columns.get(t, []))}）" for t in missing)
+        raise IntakeError(f"{name} 缺少必需列：{tried}")
+    out = pd.DataFrame(index=df.index)
+    reasons = pd.Series("", index=df.index)
+    dates = pd.to_datetime(df[cols["date"]].str.strip(), errors="coerce", format="mixed")
+    reasons = reasons.mask(dates.isna(), f"{cols['date']} 不是日期")
+    out["date"] = dates.dt.normalize()
+    out["campaign_id"] = clean.clean_ids(df[cols["campaign_id"]])[0] if cols.get("campaign_id") else "未分计划"
+    out["platform"], out["channel"] = kind.platform, kind.channel
+    for target in ("spend", "impressions", "clicks", "gmv"):
+        values, bad = clean.parse_numbers(df[cols[target]])
+        out[target] = values.fillna(0)
+        reasons = reasons.mask(bad & (reasons == ""), f"{cols[target]} 不是数字")
+    rejected = df.loc[reasons != "", []].assign(row=(df.index[reasons != ""] + raw.header_row + 2),
+                                                reason=reasons[reasons != ""])
+    return out[reasons == ""].reset_index(drop=True), rejected.reset_index(drop=True)
+
+
+MAPPERS = {"orders": to_orders, "ad_spend": to_ad_spend}
 
 
 def read_export(path: str | Path, platform: str | None = None, kind: str | None = None,
@@ -170,7 +224,7 @@ def read_export(path: str | Path, platform: str | None = None, kind: str | None 
     signatures = [k.signature for k in kinds().values()]
     raw = read_export_table(path, signatures)
     found = detect(raw.frame.columns, platform, kind)
-    frame, rejected = to_orders(raw, found, warehouse_secret(folder), path.name)
+    frame, rejected = MAPPERS[found.table](raw, found, warehouse_secret(folder), path.name)
     frame, problems = tables.problems_in(found.table, frame, origin=path.name)
     if problems:
         raise IntakeError(problems, headline=f"{path.name} 无法导入，未写入任何数据")
