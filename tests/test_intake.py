@@ -204,3 +204,10 @@ def test_ad_reports_into_ad_spend_without_the_total_row(tmp_path, wh):
                 [["2026-06-01", "搜索-纸巾", "50", "1000", "30", "120"], ["总计", "", "50", "1000", "30", "120"]], "gbk")
     pdd_ads = exports.read_export(pdd, warehouse=wh).tables["ad_spend"]
     assert len(pdd_ads) == 1 and pdd_ads["spend"].sum() == 50  # the 总计 row would double spend
+
+
+def test_missing_required_column_names_the_aliases_tried(tmp_path, wh):
+    header = [c for c in DY_HEADER if c not in ("商家编码", "商品ID")]
+    rows = [[v for c, v in zip(DY_HEADER, row) if c not in ("商家编码", "商品ID")] for row in dy_rows()]
+    with pytest.raises(IntakeError, match=r"缺少必需列：sku（尝试过：商家编码、商品ID）"):
+        exports.read_export(write(tmp_path / "a.csv", header, rows), warehouse=wh)

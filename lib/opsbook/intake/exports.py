@@ -133,15 +133,27 @@ def explain(raw_columns, kind: ExportKind) -> list[str]:
     return lines
 
 
-def to_orders(raw: RawTable, kind: ExportKind, secret: bytes, name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Canonical order lines from a raw export, and the rejected rows with their reasons."""
-    df = raw.frame
+def _columns(df: pd.DataFrame, kind: ExportKind, required: tuple[str, ...], name: str) -> dict[str, str | None]:
+    """Canonical column → source column; IntakeError naming each required one missing and the aliases tried."""
     cols = {target: _pick(df, aliases) for target, aliases in kind.columns.items()}
-    missing = [t for t in ("order_id", "sku", "quantity", "amount", "order_time", "status")
-               if cols.get(t) is None]
+    missing = [t for t in required if cols.get(t) is None]
     if missing:
         tried = "；".join(f"{t}（尝试过：{'、'.join(kind.columns.get(t, []))}）" for t in missing)
         raise IntakeError(f"{name} 缺少必需列：{tried}")
+    return cols
+
+
+def _split(out: pd.DataFrame, reasons: pd.Series, raw: RawTable) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Good rows, and rejected rows as (file row number, reason)."""
+    bad = reasons != ""
+    rejected = pd.DataFrame({"row": raw.frame.index[bad] + raw.header_row + 2, "reason": reasons[bad]})
+    return out[~bad].reset_index(drop=True), rejected.reset_index(drop=True)
+
+
+def to_orders(raw: RawTable, kind: ExportKind, secret: bytes, name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Canonical order lines from a raw export, and the rejected rows with their reasons."""
+    df = raw.frame
+    cols = _columns(df, kind, ("order_id", "sku", "quantity", "amount", "order_time", "status"), name)
     out = pd.DataFrame(index=df.index)
     reasons = pd.Series("", index=df.index)
     ids, sci = clean.clean_ids(df[cols["order_id"]])
@@ -184,19 +196,13 @@ def to_orders(raw: RawTable, kind: ExportKind, secret: bytes, name: str) -> tupl
         place = df[cols["address"]].map(province_city)
         out["province"], out["city"] = place.str[0], place.str[1]
     out["is_fake"] = False
-    rejected = df.loc[reasons != "", []].assign(row=(df.index[reasons != ""] + raw.header_row + 2),
-                                                reason=reasons[reasons != ""])
-    return out[reasons == ""].reset_index(drop=True), rejected.reset_index(drop=True)
+    return _split(out, reasons, raw)
 
 
 def to_ad_spend(raw: RawTable, kind: ExportKind, secret: bytes, name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Canonical ad spend rows (one per day and plan) from an ad report, and the rejected rows."""
     df = raw.frame
-    cols = {target: _pick(df, aliases) for target, aliases in kind.columns.items()}
-    missing = [t for t in ("date", "spend", "impressions", "clicks", "gmv") if cols.get(t) is None]
-    if missing:
-        tried = "；".join(f"{t}（尝试过：{'、'.join(kind.columns.get(t, []))}）" for t in missing)
-        raise IntakeError(f"{name} 缺少必需列：{tried}")
+    cols = _columns(df, kind, ("date", "spend", "impressions", "clicks", "gmv"), name)
     out = pd.DataFrame(index=df.index)
     reasons = pd.Series("", index=df.index)
     dates = pd.to_datetime(df[cols["date"]].str.strip(), errors="coerce", format="mixed")
@@ -208,9 +214,7 @@ def to_ad_spend(raw: RawTable, kind: ExportKind, secret: bytes, name: str) -> tu
         values, bad = clean.parse_numbers(df[cols[target]])
         out[target] = values.fillna(0)
         reasons = reasons.mask(bad & (reasons == ""), f"{cols[target]} 不是数字")
-    rejected = df.loc[reasons != "", []].assign(row=(df.index[reasons != ""] + raw.header_row + 2),
-                                                reason=reasons[reasons != ""])
-    return out[reasons == ""].reset_index(drop=True), rejected.reset_index(drop=True)
+    return _split(out, reasons, raw)
 
 
 MAPPERS = {"orders": to_orders, "ad_spend": to_ad_spend}
