@@ -211,3 +211,51 @@ def test_missing_required_column_names_the_aliases_tried(tmp_path, wh):
     rows = [[v for c, v in zip(DY_HEADER, row) if c not in ("商家编码", "商品ID")] for row in dy_rows()]
     with pytest.raises(IntakeError, match=r"缺少必需列：sku（尝试过：商家编码、商品ID）"):
         exports.read_export(write(tmp_path / "a.csv", header, rows), warehouse=wh)
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from opsbook.errors import DataError  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.one_of(st.binary(max_size=400),
+                 st.lists(st.lists(st.text(max_size=12), max_size=8), max_size=6).map(
+                     lambda rows: "\n".join(",".join(r) for r in [DY_HEADER[:8]] + rows).encode("utf-8"))),
+       st.sampled_from(["x.csv", "x.xlsx", "x.txt"]))
+def test_malformed_input_only_ever_raises_opsbook_errors(tmp_path_factory, content, name):
+    folder = tmp_path_factory.mktemp("fuzz")
+    (folder / name).write_bytes(content)
+    try:
+        exports.read_export(folder / name, warehouse=folder / "wh")
+    except DataError:
+        pass  # IntakeError is a DataError: a Chinese message, exit code 2
+
+
+KILL_SCRIPT = """
+import sys, pandas as pd
+from pathlib import Path
+from opsbook.intake import warehouse
+frame = pd.read_parquet(sys.argv[1])
+big = frame.loc[frame.index.repeat(100000)].reset_index(drop=True)
+big["order_id"] = big["order_id"] + "-" + pd.Series(range(len(big))).astype(str)
+print("ready", flush=True)
+warehouse.merge(Path(sys.argv[2]), "orders", big)
+"""
+
+
+def test_killed_merge_leaves_the_old_file_whole(tmp_path, wh):
+    result = exports.read_export(write(tmp_path / "a.csv", DY_HEADER, dy_rows()), warehouse=wh)
+    warehouse.merge(wh, "orders", result.tables["orders"])
+    before = (wh / "orders.parquet").read_bytes()
+    proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(wh / "orders.parquet"), str(wh)],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    import time
+    time.sleep(0.5)  # inside the merge (validating and writing 300,000 rows take seconds)
+    proc.kill()
+    proc.wait()
+    assert proc.returncode == -9, "the merge finished before it could be killed: make the frame bigger"
+    assert (wh / "orders.parquet").read_bytes() == before  # untouched, never torn
+    assert len(pd.read_parquet(wh / "orders.parquet")) == 3
