@@ -259,3 +259,25 @@ def test_killed_merge_leaves_the_old_file_whole(tmp_path, wh):
     assert proc.returncode == -9, "the merge finished before it could be killed: make the frame bigger"
     assert (wh / "orders.parquet").read_bytes() == before  # untouched, never torn
     assert len(pd.read_parquet(wh / "orders.parquet")) == 3
+
+
+def test_refund_export_updates_stored_orders(tmp_path, wh):
+    orders = exports.read_export(write(tmp_path / "dy.csv", DY_HEADER, dy_rows()), warehouse=wh).tables["orders"]
+    warehouse.merge(wh, "orders", orders)
+    refunds = write(tmp_path / "refunds.csv", ["订单编号", "退款状态", "退款申请时间", "退款完结时间", "买家退款原因", "售后类型", "退款总额"],
+                    [["692130000001", "退款成功", "2026-06-05 10:00", "2026-06-06 10:00", "不想要了", "仅退款", "279.00"],
+                     ["999", "退款成功", "2026-06-05 10:00", "2026-06-06 10:00", "质量问题", "退货退款", "10.00"]], "gbk")
+    result = exports.read_export(refunds, platform="DY", warehouse=wh)
+    assert result.kind.kind == "售后/退款单"
+    assert warehouse.apply_refunds(wh, result.tables["refunds"]) == {"updated": 1, "unmatched": 1}
+    stored = pd.read_parquet(wh / "orders.parquet").set_index("order_id")
+    assert stored.loc["692130000001", "status"] == "refunded" and stored.loc["692130000001", "refund_amount"] == 279.0
+    assert stored.loc["692130000000", "status"] == "completed"
+
+
+def test_cli_refunds_before_orders_say_what_to_do(tmp_path, wh):
+    refunds = write(tmp_path / "refunds.csv", ["订单编号", "退款状态", "退款申请时间", "退款总额"],
+                    [["692130000001", "退款成功", "2026-06-05 10:00", "279.00"]], "gbk")
+    out = subprocess.run([sys.executable, "-m", "opsbook.cli", "ingest", str(refunds), "--platform", "DY",
+                          "--into", str(wh)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "1 单在数据仓库中找不到（请先导入订单，再导入退款单）" in out.stdout

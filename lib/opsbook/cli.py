@@ -114,6 +114,11 @@ def cmd_ingest(args) -> int:
             if skipped:
                 print(f"  跳过：{skipped}")
             for table, frame in result.tables.items():
+                if table == "refunds":
+                    counts = warehouse.apply_refunds(into, frame)
+                    print(f"  更新订单退款：{counts['updated']} 单" + (
+                        f"；{counts['unmatched']} 单在数据仓库中找不到（请先导入订单，再导入退款单）" if counts["unmatched"] else ""))
+                    continue
                 counts = warehouse.merge(into, table, frame)
                 print(f"  写入 {table}：新增 {counts['added']} 行，更新 {counts['updated']} 行（共 {counts['total']} 行）")
             if len(result.rejected):

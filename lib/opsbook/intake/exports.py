@@ -217,7 +217,22 @@ def to_ad_spend(raw: RawTable, kind: ExportKind, secret: bytes, name: str) -> tu
     return _split(out, reasons, raw)
 
 
-MAPPERS = {"orders": to_orders, "ad_spend": to_ad_spend}
+def to_refunds(raw: RawTable, kind: ExportKind, secret: bytes, name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Refunds per order (amount, and whether completed) from an after-sales export, and the rejected rows."""
+    df = raw.frame
+    cols = _columns(df, kind, ("order_id", "refund_amount", "refund_status"), name)
+    out = pd.DataFrame(index=df.index)
+    out["platform"] = kind.platform
+    out["order_id"] = clean.clean_ids(df[cols["order_id"]])[0]
+    amount, bad = clean.parse_numbers(df[cols["refund_amount"]])
+    out["refund_amount"] = amount.fillna(0)
+    out["refunded"] = df[cols["refund_status"]].str.strip().isin(kind.refunded_when.get("refund_status", []))
+    reasons = pd.Series("", index=df.index).mask(bad, f"{cols['refund_amount']} 不是数字")
+    reasons = reasons.mask(out["order_id"].isna() & (reasons == ""), "缺少订单编号")
+    return _split(out, reasons, raw)
+
+
+MAPPERS = {"orders": to_orders, "ad_spend": to_ad_spend, "refunds": to_refunds}
 
 
 def read_export(path: str | Path, platform: str | None = None, kind: str | None = None,
@@ -229,8 +244,9 @@ def read_export(path: str | Path, platform: str | None = None, kind: str | None 
     raw = read_export_table(path, signatures)
     found = detect(raw.frame.columns, platform, kind)
     frame, rejected = MAPPERS[found.table](raw, found, warehouse_secret(folder), path.name)
-    frame, problems = tables.problems_in(found.table, frame, origin=path.name)
-    if problems:
-        raise IntakeError(problems, headline=f"{path.name} 无法导入，未写入任何数据")
+    if found.table in tables.SCHEMAS:
+        frame, problems = tables.problems_in(found.table, frame, origin=path.name)
+        if problems:
+            raise IntakeError(problems, headline=f"{path.name} 无法导入，未写入任何数据")
     return ExportResult(path, found, raw.encoding, raw.format, len(raw.frame), raw.skipped,
                         {found.table: frame}, rejected)

@@ -34,3 +34,32 @@ def merge(folder: Path, table: str, new: pd.DataFrame) -> dict[str, int]:
     merged.to_parquet(tmp, index=False)
     os.replace(tmp, target)
     return {"added": added, "updated": updated, "total": len(merged)}
+
+
+def apply_refunds(folder: Path, refunds: pd.DataFrame) -> dict[str, int]:
+    """Set refund amounts (spread over an order's lines by amount) and 已退款 status on stored orders.
+
+    Returns counts of updated orders and of refunds whose order is not in the warehouse yet (import
+    the order export first, then the refunds again).
+    """
+    target = folder / "orders.parquet"
+    orders = pd.read_parquet(target) if target.is_file() else None
+    per_order = refunds.groupby(["platform", "order_id"], as_index=False).agg(
+        refund_amount=("refund_amount", "sum"), refunded=("refunded", "any"))
+    if orders is None:
+        return {"updated": 0, "unmatched": len(per_order)}
+    if "refund_amount" not in orders:
+        orders["refund_amount"] = float("nan")
+    keys = orders.set_index(["platform", "order_id"]).index
+    matched = per_order.set_index(["platform", "order_id"]).index.isin(keys)
+    hits = per_order[matched]
+    merged = orders.merge(hits, on=["platform", "order_id"], how="left", suffixes=("", "_new"))
+    has = merged["refund_amount_new"].notna()
+    share = merged["amount"] / merged.groupby(["platform", "order_id"])["amount"].transform("sum").replace(0, 1)
+    merged.loc[has, "refund_amount"] = (merged.loc[has, "refund_amount_new"] * share[has]).round(2)
+    merged.loc[has & merged["refunded"].fillna(False).astype(bool), "status"] = "refunded"
+    updated = tables.validate("orders", merged.drop(columns=["refund_amount_new", "refunded"]))
+    tmp = folder / ".orders.parquet.tmp"
+    updated.to_parquet(tmp, index=False)
+    os.replace(tmp, target)
+    return {"updated": len(hits), "unmatched": int((~matched).sum())}
