@@ -17,6 +17,7 @@ import urllib.request
 from pathlib import Path
 from types import SimpleNamespace
 
+import pandas as pd
 import pytest
 
 from opsbook import paths, serve, spec
@@ -99,7 +100,7 @@ def open_form(page, server, name: str) -> None:
 def test_form_list_shows_every_playbook(forms_server, page):
     # voila's list page is built by JavaScript that now and then fails to start on a loaded machine:
     # reload up to three times before calling the list broken
-    expected = sorted(f"{n}.ipynb" for n in spec.available())
+    expected = sorted(f"{n}.ipynb" for n in spec.available() + [serve.IMPORT_FORM])
     listed = []
     for _ in range(3):
         page.goto(serve.url(forms_server.port, forms_server.token))
@@ -229,3 +230,25 @@ def test_server_needs_its_token(forms_server):
         url = f"http://127.0.0.1:{forms_server.port}/voila/render/user_tiering.ipynb{token}"
         with urllib.request.urlopen(url, timeout=30) as resp:
             assert "/login" in resp.url and b"ob-run" not in resp.read()
+
+
+def test_import_form_uploads_exports_into_a_warehouse(forms_server, page, tmp_path, runs_root):
+    from test_intake import DY_HEADER, dy_rows, write
+    good = write(tmp_path / "抖店订单.csv", DY_HEADER, dy_rows(n=3), "gbk")
+    bad = write(tmp_path / "随便.csv", ["x"], [["1"]])
+    target = runs_root / "import-warehouse"
+    page.goto(forms_server.page_url(serve.IMPORT_FORM))
+    page.wait_for_selector("button.ob-import", state="visible", timeout=PAGE_MS)
+    field = page.locator(".ob-param-into input")
+    field.fill(str(target))
+    field.press("Tab")
+    with page.expect_file_chooser(timeout=30_000) as chooser:  # FileUpload opens a chooser like a real click
+        page.click(".ob-upload")
+    chooser.value.set_files([str(good), str(bad)])
+    page.wait_for_selector(".ob-upload:has-text('2')", timeout=30_000)  # the button counts the chosen files
+    page.click("button.ob-import")
+    page.wait_for_selector(".ob-import-result li:has-text('新增 3 行')", timeout=60_000)
+    text = page.inner_text(".ob-import-result")
+    assert "抖店订单（DY）" in text and "找不到表头" in text and "Traceback" not in page.content()
+    stored = pd.read_parquet(target / "orders.parquet")
+    assert len(stored) == 3 and stored["phone"].str.contains(r"\*\*\*\*").all()

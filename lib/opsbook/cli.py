@@ -96,38 +96,28 @@ def cmd_sample(args) -> int:
 
 def cmd_ingest(args) -> int:
     """Read marketplace exports and merge them into a warehouse folder (or explain their columns)."""
-    from .intake import exports, read, warehouse
+    from .intake import exports, ingest_file, read
     from .paths import resolve
     into = resolve(args.into)
     worst = 0
     for path in args.files:
-        try:
-            if args.explain:
+        if args.explain:
+            try:
                 raw = read.read_export_table(path, [k.signature for k in exports.kinds().values()])
                 kind = exports.detect(raw.frame.columns, args.platform, args.kind)
-                print(f"{path}：{kind.kind}（{kind.platform}），表头在第 {raw.header_row + 1} 行")
-                print("\n".join("  " + line for line in exports.explain(raw.frame.columns, kind)))
+            except OpsbookError as exc:
+                print(f"{path}：{exc.message}", file=sys.stderr)
+                worst = max(worst, exc.exit_code)
                 continue
-            result = exports.read_export(path, args.platform, args.kind, warehouse=into)
-            print(f"{path}：{result.kind.kind}（{result.platform}），{result.format}/{result.encoding}，读取 {result.rows_read} 行")
-            skipped = "，".join(f"{k} {v} 行" for k, v in result.skipped.items() if v)
-            if skipped:
-                print(f"  跳过：{skipped}")
-            for table, frame in result.tables.items():
-                if table == "refunds":
-                    counts = warehouse.apply_refunds(into, frame)
-                    print(f"  更新订单退款：{counts['updated']} 单" + (
-                        f"；{counts['unmatched']} 单在数据仓库中找不到（请先导入订单，再导入退款单）" if counts["unmatched"] else ""))
-                    continue
-                counts = warehouse.merge(into, table, frame)
-                print(f"  写入 {table}：新增 {counts['added']} 行，更新 {counts['updated']} 行（共 {counts['total']} 行）")
-            if len(result.rejected):
-                print(f"  拒绝 {len(result.rejected)} 行：")
-                for row in result.rejected.head(10).itertuples():
-                    print(f"    第 {row.row} 行：{row.reason}")
-        except OpsbookError as exc:
-            print(f"{path}：{exc.message}", file=sys.stderr)
-            worst = max(worst, exc.exit_code)
+            print(f"{path}：{kind.kind}（{kind.platform}），表头在第 {raw.header_row + 1} 行")
+            print("\n".join("  " + line for line in exports.explain(raw.frame.columns, kind)))
+            continue
+        report = ingest_file(path, into, args.platform, args.kind, name=path)
+        if report.error:
+            print(f"{path}：{report.error.message}", file=sys.stderr)
+            worst = max(worst, report.error.exit_code)
+        else:
+            print(f"{path}：" + "\n  ".join(report.lines))
     return worst
 
 

@@ -23,7 +23,8 @@ POOL_SIZE = 1            # pre-heated voila kernels per form page
 CELL_TIMEOUT = 120       # seconds a form notebook cell may take while the page is rendered
 CULL_IDLE = 3600         # seconds of inactivity before a page's kernel is shut down
 CULL_INTERVAL = 300      # how often voila looks for idle kernels
-READY_TIMEOUT = 60       # seconds to wait for voila to answer at start-up
+READY_TIMEOUT = 60
+IMPORT_FORM = "data_import"  # the 数据导入 page, served beside the playbook forms       # seconds to wait for voila to answer at start-up
 
 
 def forms_dir() -> Path:
@@ -32,10 +33,12 @@ def forms_dir() -> Path:
 
 
 def form_notebook(name: str) -> dict:
-    """The nbformat-4 JSON of the one-cell form notebook of a playbook."""
+    """The nbformat-4 JSON of the one-cell form notebook of a playbook (or of the 数据导入 form)."""
+    source = ("from opsbook.forms import import_form\nimport_form()" if name == IMPORT_FORM
+              else f"from opsbook.forms import form\nform({name!r})")
     return {
         "cells": [{"cell_type": "code", "execution_count": None, "id": "form", "metadata": {}, "outputs": [],
-                   "source": f"from opsbook.forms import form\nform({name!r})"}],
+                   "source": source}],
         "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
                      "language_info": {"name": "python"}},
         "nbformat": 4, "nbformat_minor": 5,
@@ -46,7 +49,7 @@ def write_forms(folder: str | Path | None = None) -> list[Path]:
     """Write one form notebook per playbook into `folder` (removing stale ones); return their paths."""
     folder = Path(folder) if folder else forms_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    names = spec.available()
+    names = spec.available() + [IMPORT_FORM]
     for old in folder.glob("*.ipynb"):
         if old.stem not in names:
             old.unlink()
@@ -117,7 +120,8 @@ def main(port: int = 8866, open_browser: bool = False) -> int:
             stop(proc)
             return 1
         address = url(port, token)
-        pages = "\n".join(f"  {spec.load(f.stem).title}：{url(port, token, f'voila/render/{f.name}')}" for f in forms)
+        titles = {f.stem: "数据导入" if f.stem not in spec.available() else spec.load(f.stem).title for f in forms}
+        pages = "\n".join(f"  {titles[f.stem]}：{url(port, token, f'voila/render/{f.name}')}" for f in forms)
         print(f"表单已启动：{address}\n{pages}\n  按 Ctrl+C 停止", flush=True)
         if open_browser:
             webbrowser.open(address)

@@ -1,1 +1,44 @@
-"""Marketplace export intake: read seller back-end exports (Taobao/Tmall, JD, Douyin, Pinduoduo, 生意参谋) safely."""
+"""Marketplace export intake: read seller back-end exports (Taobao/Tmall, JD, Douyin, Pinduoduo …) safely."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import OpsbookError
+
+
+@dataclass
+class FileReport:
+    """What importing one file did, as Chinese lines for staff; `error` set when it was rejected whole."""
+
+    name: str
+    lines: list[str] = field(default_factory=list)
+    error: OpsbookError | None = None
+
+
+def ingest_file(path: str | Path, into: Path, platform: str | None = None, kind: str | None = None,
+                name: str | None = None) -> FileReport:
+    """Read one export and merge it into the warehouse folder `into` (nothing written if it is rejected)."""
+    from . import exports, warehouse
+    report = FileReport(name or Path(path).name)
+    try:
+        result = exports.read_export(path, platform, kind, warehouse=into)
+    except OpsbookError as exc:
+        report.error = exc
+        return report
+    report.lines.append(f"{result.kind.kind}（{result.platform}），{result.format}/{result.encoding}，读取 {result.rows_read} 行")
+    skipped = "，".join(f"{k} {v} 行" for k, v in result.skipped.items() if v)
+    if skipped:
+        report.lines.append(f"跳过：{skipped}")
+    for table, frame in result.tables.items():
+        if table == "refunds":
+            counts = warehouse.apply_refunds(into, frame)
+            report.lines.append(f"更新订单退款：{counts['updated']} 单" + (
+                f"；{counts['unmatched']} 单在数据仓库中找不到（请先导入订单，再导入退款单）" if counts["unmatched"] else ""))
+        else:
+            counts = warehouse.merge(into, table, frame)
+            report.lines.append(f"写入 {table}：新增 {counts['added']} 行，更新 {counts['updated']} 行（共 {counts['total']} 行）")
+    if len(result.rejected):
+        report.lines.append(f"拒绝 {len(result.rejected)} 行：" + "；".join(
+            f"第 {r.row} 行 {r.reason}" for r in result.rejected.head(10).itertuples()))
+    return report
