@@ -281,3 +281,23 @@ def test_cli_refunds_before_orders_say_what_to_do(tmp_path, wh):
     out = subprocess.run([sys.executable, "-m", "opsbook.cli", "ingest", str(refunds), "--platform", "DY",
                           "--into", str(wh)], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "1 单在数据仓库中找不到（请先导入订单，再导入退款单）" in out.stdout
+
+
+def test_sycm_product_report_below_metadata_lines(tmp_path, wh):
+    header = ["统计日期", "商品ID", "商品名称", "商品访客数", "商品浏览量", "支付买家数", "支付金额", "成功退款金额",
+              "商品收藏人数", "商品加购人数", "下单买家数", "下单金额", "搜索引导访客数", "搜索引导支付买家数"]
+    rows = [["【生意参谋平台】商品_全部_2026-06-01_2026-06-02"] + [""] * 13, ["统计周期：2026-06-01~2026-06-02"] + [""] * 13,
+            header,
+            ["2026-06-01", "612345678901", "针织开衫", "1,024", "3,001", "31", "2,899.00", "0", "12", "88", "35", "3,200.00",
+             "412", "15"],
+            ["2026-06-02", "612345678901", "针织开衫", "980", "2,870", "-", "2,100.50", "99.00", "9", "80", "30", "2,300.00",
+             "400", "12"]]
+    path = tmp_path / "【生意参谋平台】商品_全部_2026-06-01_2026-06-02.xlsx"
+    pd.DataFrame(rows).to_excel(path, header=False, index=False)
+    result = exports.read_export(path, platform="TM", warehouse=wh)
+    traffic = result.tables["product_traffic"]
+    assert result.kind.kind == "生意参谋商品报表" and set(traffic["platform"]) == {"TM"}
+    assert traffic["uv"].tolist() == [1024, 980] and traffic["pay_buyers"].tolist() == [31, 0]
+    assert traffic["product_id"].tolist() == ["612345678901"] * 2
+    assert warehouse.merge(wh, "product_traffic", traffic)["added"] == 2
+    assert sources.open_source(str(wh)).has("product_traffic")

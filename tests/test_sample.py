@@ -219,6 +219,6 @@ def test_committed_sample_is_what_the_generator_makes(tmp_path):
     from opsbook import paths
     sample.generate(20_000, tmp_path / "fresh")
     committed = paths.root() / "data" / "sample"
-    for table in tables.SCHEMAS:
+    for table in NAMES:
         pd.testing.assert_frame_equal(pd.read_parquet(committed / f"{table}.parquet"),
                                       pd.read_parquet(tmp_path / "fresh" / f"{table}.parquet"), obj=table)

@@ -110,6 +110,23 @@ SCHEMAS: dict[str, dict[str, Column]] = {
             _c("clicks", "int", "点击量", min=0),
             _c("gmv", "float", "成交金额", min=0),
         ],
+        "product_traffic": [
+            _c("date", "date", "统计日期"),
+            _c("platform", "str", "平台", choices=PLATFORMS),
+            _c("product_id", "str", "商品ID"),
+            _c("name", "str", "商品名称", required=False, nullable=True),
+            _c("uv", "int", "商品访客数", min=0),
+            _c("pv", "int", "商品浏览量", required=False, min=0),
+            _c("pay_buyers", "int", "支付买家数", min=0),
+            _c("pay_amount", "float", "支付金额", min=0),
+            _c("refund_amount", "float", "成功退款金额", required=False, min=0),
+            _c("fav_uv", "int", "商品收藏人数", required=False, min=0),
+            _c("cart_uv", "int", "商品加购人数", required=False, min=0),
+            _c("order_buyers", "int", "下单买家数", required=False, min=0),
+            _c("order_amount", "float", "下单金额", required=False, min=0),
+            _c("search_uv", "int", "搜索引导访客数", required=False, min=0),
+            _c("search_pay_buyers", "int", "搜索引导支付买家数", required=False, min=0),
+        ],
         "inventory": [
             _c("date", "date", "日期"),
             _c("sku", "str", "商家编码"),
@@ -193,7 +210,8 @@ RULES = [
     ("ad_spend", "点击量大于展现量", lambda f: f["clicks"] > f["impressions"]),
 ]
 KEYS = {"orders": ["order_id", "line_id"], "products": ["sku"], "campaigns": ["campaign_id"],
-        "campaign_items": ["campaign_id", "sku"], "traffic_daily": ["date", "platform"]}
+        "campaign_items": ["campaign_id", "sku"], "traffic_daily": ["date", "platform"],
+        "product_traffic": ["date", "platform", "product_id"]}
 
 
 def _row_problems(name: str, frame: pd.DataFrame, where: str) -> list[str]:

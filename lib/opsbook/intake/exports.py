@@ -36,7 +36,8 @@ class ExportKind:
     statuses: dict = field(default_factory=dict)
     refunded_when: dict = field(default_factory=dict)
     platforms: tuple[str, ...] = ()
-    channel: str = ""
+    constants: dict = field(default_factory=dict)
+    defaults: dict = field(default_factory=dict)
 
 
 @lru_cache(maxsize=1)
@@ -46,7 +47,7 @@ def kinds() -> dict[str, ExportKind]:
     return {name: ExportKind(name, d["platform"], d["kind"], d["table"], tuple(d["signature"]), d["columns"],
                              tuple(d.get("customer", ())), d.get("statuses", {}),
                              d.get("refunded_when", {}), tuple(d.get("platforms", [d["platform"]])),
-                             d.get("channel", "")) for name, d in data.items()}
+                             d.get("constants", {}), d.get("defaults", {})) for name, d in data.items()}
 
 
 def detect(columns, platform: str | None = None, kind: str | None = None) -> ExportKind:
@@ -199,21 +200,32 @@ def to_orders(raw: RawTable, kind: ExportKind, secret: bytes, name: str) -> tupl
     return _split(out, reasons, raw)
 
 
-def to_ad_spend(raw: RawTable, kind: ExportKind, secret: bytes, name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Canonical ad spend rows (one per day and plan) from an ad report, and the rejected rows."""
+def to_report(raw: RawTable, kind: ExportKind, secret: bytes, name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Canonical rows of a report (ad spend, product traffic …) typed by the table's schema, and the rejected rows."""
     df = raw.frame
-    cols = _columns(df, kind, ("date", "spend", "impressions", "clicks", "gmv"), name)
+    schema = tables.SCHEMAS[kind.table]
+    cols = _columns(df, kind, tuple(t for t in kind.columns if schema[t].required and t not in kind.defaults), name)
     out = pd.DataFrame(index=df.index)
     reasons = pd.Series("", index=df.index)
-    dates = pd.to_datetime(df[cols["date"]].str.strip(), errors="coerce", format="mixed")
-    reasons = reasons.mask(dates.isna(), f"{cols['date']} 不是日期")
-    out["date"] = dates.dt.normalize()
-    out["campaign_id"] = clean.clean_ids(df[cols["campaign_id"]])[0] if cols.get("campaign_id") else "未分计划"
-    out["platform"], out["channel"] = kind.platform, kind.channel
-    for target in ("spend", "impressions", "clicks", "gmv"):
-        values, bad = clean.parse_numbers(df[cols[target]])
-        out[target] = values.fillna(0)
-        reasons = reasons.mask(bad & (reasons == ""), f"{cols[target]} 不是数字")
+    for target, source in cols.items():
+        col = schema[target]
+        if source is None:
+            if target in kind.defaults:
+                out[target] = kind.defaults[target]
+            continue
+        if col.kind in ("date", "datetime"):
+            stamp = pd.to_datetime(df[source].str.strip(), errors="coerce", format="mixed")
+            reasons = reasons.mask(stamp.isna() & (reasons == ""), f"{source} 不是日期")
+            out[target] = stamp.dt.normalize() if col.kind == "date" else stamp.dt.tz_localize(tables.TZ)
+        elif col.kind in ("int", "float"):
+            values, bad = clean.parse_numbers(df[source])
+            out[target] = values.fillna(0) if col.required else values
+            reasons = reasons.mask(bad & (reasons == ""), f"{source} 不是数字")
+        else:
+            out[target] = clean.clean_ids(df[source])[0]
+    out["platform"] = kind.platform
+    for target, value in kind.constants.items():
+        out[target] = value
     return _split(out, reasons, raw)
 
 
@@ -232,7 +244,7 @@ def to_refunds(raw: RawTable, kind: ExportKind, secret: bytes, name: str) -> tup
     return _split(out, reasons, raw)
 
 
-MAPPERS = {"orders": to_orders, "ad_spend": to_ad_spend, "refunds": to_refunds}
+MAPPERS = {"orders": to_orders, "refunds": to_refunds}  # other tables: to_report, typed by their schema
 
 
 def read_export(path: str | Path, platform: str | None = None, kind: str | None = None,
@@ -243,7 +255,7 @@ def read_export(path: str | Path, platform: str | None = None, kind: str | None 
     signatures = [k.signature for k in kinds().values()]
     raw = read_export_table(path, signatures)
     found = detect(raw.frame.columns, platform, kind)
-    frame, rejected = MAPPERS[found.table](raw, found, warehouse_secret(folder), path.name)
+    frame, rejected = MAPPERS.get(found.table, to_report)(raw, found, warehouse_secret(folder), path.name)
     if found.table in tables.SCHEMAS:
         frame, problems = tables.problems_in(found.table, frame, origin=path.name)
         if problems:

@@ -8,7 +8,8 @@ import pandas as pd
 
 from .. import tables
 
-KEYS = {"orders": ["platform", "order_id", "line_id"], "ad_spend": ["platform", "channel", "campaign_id", "date"]}
+KEYS = {"orders": ["platform", "order_id", "line_id"], "ad_spend": ["platform", "channel", "campaign_id", "date"],
+        "product_traffic": ["platform", "product_id", "date"]}
 
 
 def merge(folder: Path, table: str, new: pd.DataFrame) -> dict[str, int]:
