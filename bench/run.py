@@ -8,6 +8,8 @@
 - rfm: user_tiering's RFM step (`rfm.compute`) on 10M order lines vs a hand-written DuckDB query over the
   same parquet (target ≤ 1.3×, peak memory ≤ 1 GB); each measured in a fresh process.
 - form: click 运行 → report visible in Chromium on the sample shop (target median ≤ 2 s).
+- ingest: a 1M-row GBK Taobao order export through `read_export` vs a bare `pandas.read_csv` of the same file
+  (issue 3's targets: ≤ 3 s, ≤ 2.5×; not met yet).
 """
 from __future__ import annotations
 
@@ -162,11 +164,48 @@ def bench_form() -> None:
           f"(min {min(times):.2f}, max {max(times):.2f}; target ≤ 2 s)")
 
 
+def taobao_export(path: Path, rows: int) -> Path:
+    """A GBK Taobao order-list export of `rows` orders (quirks included: ="…" ids, ' phones, a 合计 row)."""
+    import numpy as np
+    import pandas as pd
+    rng = np.random.default_rng(7)
+    ids = 2580000000000000000 + np.arange(rows)
+    statuses = np.array(["交易成功", "交易关闭", "买家已付款，等待卖家发货", "卖家已发货，等待买家确认"])
+    created = pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.integers(0, 180 * 86400, rows), unit="s")
+    frame = pd.DataFrame({
+        "订单编号": [f'="{i}"' for i in ids], "买家会员名": [f"tb_{i % (rows // 3)}" for i in range(rows)],
+        "买家实际支付金额": [f"{v:,.2f}" for v in rng.uniform(9, 2000, rows)],
+        "订单状态": statuses[rng.integers(0, 4, rows)], "收货人姓名": "张三",
+        "收货地址 ": "浙江省 杭州市 西湖区 文三路 1 号(310000)",
+        "联系手机": [f"'1{rng.integers(3, 10)}{n:09d}" for n in rng.integers(0, 10**9, rows)],
+        "订单创建时间": created.strftime("%Y-%m-%d %H:%M:%S"),
+        "订单付款时间 ": (created + pd.Timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M:%S"),
+        "宝贝标题 ": "针织开衫", "宝贝总数量": rng.integers(1, 4, rows).astype(str), "商家编码": "TM-01-M-2403"})
+    frame.to_csv(path, index=False, encoding="gb18030")
+    with open(path, "a", encoding="gb18030") as fh:
+        fh.write("合计,,,,,,,,,,,\n")
+    return path
+
+
+def bench_ingest() -> None:
+    """Ingest a 1M-row GBK Taobao order export vs a bare pandas read of the same file (issue 3's target)."""
+    import pandas as pd
+    from opsbook.intake import exports
+    rows = int(os.environ.get("BENCH_INGEST_ROWS", "1000000"))
+    tmp = Path(tempfile.mkdtemp(prefix="opsbook-bench-ingest-"))
+    path = taobao_export(tmp / "ExportOrderList202607010000.csv", rows)
+    repeat = max(3, REPEAT // 2)
+    bare = median_time(lambda: pd.read_csv(path, encoding="gb18030", dtype=str), repeat)
+    ours = median_time(lambda: exports.read_export(path, warehouse=tmp / "wh"), repeat)
+    print(f"ingest: {rows:,} rows GBK — bare read_csv {bare:.2f} s, read_export {ours:.2f} s → ratio {ours / bare:.2f}× "
+          f"(targets: ≤ 3 s, ≤ 2.5×)")
+
+
 def main(argv: list[str]) -> None:
     """Run the named benchmarks (all by default)."""
-    chosen = argv or ["runner", "rfm", "form"]
+    chosen = argv or ["runner", "rfm", "form", "ingest"]
     for name in chosen:
-        {"runner": bench_runner, "rfm": bench_rfm, "form": bench_form}[name]()
+        {"runner": bench_runner, "rfm": bench_rfm, "form": bench_form, "ingest": bench_ingest}[name]()
 
 
 if __name__ == "__main__":

@@ -135,3 +135,20 @@ def test_unreadable_exports_are_rejected_in_chinese(tmp_path, name, content, mes
     path.write_bytes(content)
     with pytest.raises(IntakeError, match=message):
         read.read_export_table(path, TB_SIGNATURE)
+
+
+@given(st.lists(st.one_of(st.text(max_size=15), digits.map(lambda d: f'="{d}"'), digits.map(lambda d: f"'{d}.0"),
+                          st.sampled_from(["", "-", " 12 ", "`99", "\t0012", "1,234", "12%", "¥3.5", "2.5E+18"])),
+                max_size=30))
+def test_vectorised_cleaning_matches_the_scalar_rules(values):
+    series = pd.Series(values, dtype="str")
+    ids, _ = clean.clean_ids(series)
+    assert [None if pd.isna(v) else v for v in ids] == [clean.clean_id(v) for v in values]
+    numbers, bad = clean.parse_numbers(series)
+    for v, n, b in zip(values, numbers, bad):
+        try:
+            expected = clean.parse_number(v)
+        except ValueError:
+            assert b
+            continue
+        assert not b and (pd.isna(n) if expected is None else n == pytest.approx(expected))

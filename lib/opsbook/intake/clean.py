@@ -5,6 +5,8 @@ import re
 from collections.abc import Iterable
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..errors import IntakeError
 
@@ -63,9 +65,18 @@ def clean_id(value: object) -> str | None:
 
 
 def clean_ids(series: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Ids as text, and a mask of ids in scientific notation (re-saved in Excel: unrecoverable)."""
-    out = series.map(clean_id).astype("str")
-    bad = out.str.match(_SCIENTIFIC).fillna(False).astype(bool)
+    """Ids as text (`clean_id` on every cell, in Arrow), and a mask of ids in scientific notation."""
+    if pd.api.types.is_float_dtype(series) or pd.api.types.is_object_dtype(series):
+        series = series.map(lambda v: v if isinstance(v, str) else clean_id(v), na_action="ignore")
+    text = pa.array(series.astype("str"))
+    text = pc.replace_substring_regex(text, r'^\s*="(.*)"\s*$', r"\1")
+    text = pc.replace_substring_regex(text, r"^\s*=(.*)$", r"\1")
+    text = pc.utf8_trim_whitespace(pc.utf8_ltrim(pc.utf8_trim_whitespace(text), characters="'`\t"))
+    text = pc.replace_substring_regex(text, r"^(\d+)\.0$", r"\1")
+    text = pc.if_else(pc.is_in(text, value_set=pa.array(sorted(MISSING))), pa.scalar(None, pa.string()), text)
+    out = pd.Series(pd.array(text, dtype="str"), index=series.index)
+    bad = pd.Series(pc.fill_null(pc.match_substring_regex(text, _SCIENTIFIC.pattern), False).to_numpy(zero_copy_only=False),
+                    index=series.index)
     return out, bad
 
 
@@ -84,16 +95,24 @@ def parse_number(value: object) -> float | None:
 
 
 def parse_numbers(series: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Numbers as floats, and a mask of cells that are not numbers."""
-    values, bad = [], []
-    for v in series.tolist():
-        try:
-            values.append(parse_number(v))
-            bad.append(False)
-        except ValueError:
-            values.append(None)
-            bad.append(True)
-    return pd.Series(values, index=series.index, dtype="float64"), pd.Series(bad, index=series.index)
+    """Numbers as floats (`parse_number` on every cell, in Arrow), and a mask of cells that are not numbers."""
+    if pd.api.types.is_numeric_dtype(series):
+        return series.astype("float64"), pd.Series(False, index=series.index)
+    text, _ = clean_ids(series)
+    arrow = pc.replace_substring_regex(pa.array(text), r"[,，¥￥\s元]", "")
+    missing = pc.or_kleene(pc.is_null(arrow), pc.is_in(arrow, value_set=pa.array(sorted(MISSING))))
+    percent = pc.fill_null(pc.ends_with(arrow, "%"), False)
+    digits = pd.Series(pd.array(pc.utf8_rtrim(arrow, characters="%"), dtype="str"), index=series.index)
+    missing, percent = (pd.Series(m.to_numpy(zero_copy_only=False), index=series.index) for m in (missing, percent))
+    values = pd.to_numeric(digits.mask(missing), errors="coerce").astype("float64")
+    bad = values.isna() & ~missing
+    return values.where(~percent, values / 100), bad
+
+
+def map_unique(series: pd.Series, fn) -> pd.Series:
+    """`series.map(fn)` computed once per distinct value (exports repeat buyers, addresses, statuses)."""
+    values = series.dropna().unique()
+    return series.map(dict(zip(values, map(fn, values))))
 
 
 def noise_rows(df: pd.DataFrame) -> tuple[pd.Series, pd.Series]:

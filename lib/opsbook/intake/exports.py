@@ -185,8 +185,8 @@ def to_orders(raw: RawTable, kind: ExportKind, secret: bytes, name: str) -> tupl
             out.loc[df[cols[target]].str.strip().isin(words), "status"] = "refunded"
     out.loc[out["status"].eq("unpaid"), "pay_time"] = pd.NaT
     key = _pick(df, kind.customer)
-    who = df[key].map(clean.clean_id) if key else out["order_id"]
-    out["customer_id"] = [pseudonym(secret, kind.platform, w) if w else None for w in who]
+    who = clean.clean_ids(df[key])[0] if key else out["order_id"]
+    out["customer_id"] = clean.map_unique(who, lambda w: pseudonym(secret, kind.platform, w))
     reasons = reasons.mask(out["customer_id"].isna() & (reasons == ""), "缺少买家标识")
     if cols.get("phone"):
         out["phone"] = df[cols["phone"]].map(lambda v: privacy.mask_phone(clean.clean_id(v) or "") or None)
@@ -194,8 +194,9 @@ def to_orders(raw: RawTable, kind: ExportKind, secret: bytes, name: str) -> tupl
         if cols.get(target):
             out[target] = df[cols[target]].map(lambda v: None if clean.clean_id(v) in (None, "****") else str(v).strip())
     if cols.get("address") and not cols.get("province"):  # keep only province and city of a full address
-        place = df[cols["address"]].map(province_city)
-        out["province"], out["city"] = place.str[0], place.str[1]
+        place = clean.map_unique(df[cols["address"]], province_city)
+        out["province"] = place.map(lambda p: p[0], na_action="ignore")
+        out["city"] = place.map(lambda p: p[1], na_action="ignore")
     out["is_fake"] = False
     return _split(out, reasons, raw)
 
