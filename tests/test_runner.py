@@ -77,7 +77,9 @@ def _notebook(path, code):
 def test_playbook_error_is_exit_1_with_error(tmp_path):
     result = runner.run(_notebook(tmp_path / "probe.ipynb", "raise RuntimeError('boom')"), {})
     assert result.status == "failed" and result.exit_code == 1 and "boom" in result.error
-    assert (result.folder / "report.html").is_file()
+    html = (result.folder / "report.html").read_text(encoding="utf-8")
+    assert "运行失败" in html and "boom" in html
+    assert "Traceback" not in html and "Cell In[" not in html and "site-packages" not in html
 
 
 def test_whole_run_timeout_is_recorded(tmp_path):

@@ -24,7 +24,8 @@ from papermill.engines import NBClientEngine, papermill_engines
 
 from . import paths
 
-WARMUP = "import opsbook.playbook, opsbook.sources, opsbook.charts, pandas, duckdb\nopsbook.charts.setup()"
+WARMUP = ("import opsbook.playbook, opsbook.sources, opsbook.charts, opsbook.kpi, opsbook.campaign, opsbook.rfm, "
+          "pandas, duckdb\nopsbook.charts.setup()")
 # sys.last_* would keep the frames (and data) of the last error alive across runs
 RESET = ("%reset -f\nimport os as _os, sys as _sys, matplotlib.pyplot as _plt\n_plt.close('all')\n"
          "_sys.last_type = _sys.last_value = _sys.last_traceback = None\n"

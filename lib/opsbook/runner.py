@@ -228,7 +228,9 @@ def render_html(nb: nbformat.NotebookNode, title: str, result: RunResult) -> str
     nb = nbformat.from_dict(nb)
     for cell in nb.cells:
         if cell.cell_type == "code":
-            cell.outputs = [o for o in cell.outputs if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+            # no warnings and no tracebacks for staff: the error is summarised in Chinese below the title
+            cell.outputs = [o for o in cell.outputs if o.get("output_type") != "error"
+                            and not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
     if result.error:
         nb.cells.insert(1, nbformat.v4.new_markdown_cell(f"> **运行失败**：{result.error}"))
     footer = f"{result.playbook} · {result.run_id} · {result.started} · {result.git}"

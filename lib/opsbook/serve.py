@@ -21,10 +21,11 @@ from . import paths, spec
 HOST = "127.0.0.1"
 POOL_SIZE = 1            # pre-heated voila kernels per form page
 CELL_TIMEOUT = 120       # seconds a form notebook cell may take while the page is rendered
-CULL_IDLE = 3600         # seconds of inactivity before a page's kernel is shut down
+CULL_IDLE = 900          # seconds of inactivity before a page's kernel is shut down (voila's close-tab
+                         # shutdown needs the _xsrf cookie of the list page, so direct links rely on culling)
 CULL_INTERVAL = 300      # how often voila looks for idle kernels
-READY_TIMEOUT = 60
-IMPORT_FORM = "data_import"  # the 数据导入 page, served beside the playbook forms       # seconds to wait for voila to answer at start-up
+READY_TIMEOUT = 60       # seconds to wait for voila to answer at start-up
+IMPORT_FORM = "data_import"  # the 数据导入 page, served beside the playbook forms
 
 
 def forms_dir() -> Path:
@@ -46,7 +47,7 @@ def form_notebook(name: str) -> dict:
 
 
 def write_forms(folder: str | Path | None = None) -> list[Path]:
-    """Write one form notebook per playbook into `folder` (removing stale ones); return their paths."""
+    """Write one form notebook per playbook, plus the 数据导入 form, into `folder` (removing stale ones)."""
     folder = Path(folder) if folder else forms_dir()
     folder.mkdir(parents=True, exist_ok=True)
     names = spec.available() + [IMPORT_FORM]
