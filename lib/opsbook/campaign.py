@@ -44,20 +44,20 @@ def results(src: Source, camps: pd.DataFrame) -> pd.DataFrame:
     con = src.connect()
     con.register("_camps", camps[["campaign_id", "platform", "start_date", "end_date"]])
     try:
-        sales = con.execute(f"""
+        sales = src.sql("""
             SELECT o.campaign_id, round(sum(o.amount), 2) AS gmv, count(DISTINCT o.order_id) AS orders,
                    count(DISTINCT o.customer_id) AS buyers
             FROM paid_orders o JOIN _camps c USING (campaign_id)
-            GROUP BY 1""").df()
-        ads = con.execute("""
+            GROUP BY 1""")
+        ads = src.sql("""
             SELECT a.campaign_id, sum(a.spend) AS spend, sum(a.gmv) AS ad_gmv,
                    CAST(sum(a.impressions) AS BIGINT) AS impressions, CAST(sum(a.clicks) AS BIGINT) AS clicks
-            FROM ad_spend a JOIN _camps c USING (campaign_id) GROUP BY 1""").df() if src.has("ad_spend") else None
-        traffic = con.execute("""
+            FROM ad_spend a JOIN _camps c USING (campaign_id) GROUP BY 1""") if src.has("ad_spend") else None
+        traffic = src.sql("""
             SELECT c.campaign_id, CAST(sum(t.uv) AS BIGINT) AS uv, CAST(sum(t.pv) AS BIGINT) AS pv
             FROM traffic_daily t JOIN _camps c ON t.platform = c.platform
              AND t.date BETWEEN CAST(c.start_date AS DATE) AND CAST(c.end_date AS DATE)
-            GROUP BY 1""").df() if src.has("traffic_daily") else None
+            GROUP BY 1""") if src.has("traffic_daily") else None
     finally:
         con.unregister("_camps")
     out = camps.merge(sales, on="campaign_id", how="left")

@@ -108,8 +108,8 @@ def recall_list(rfm: pd.DataFrame, src: Source, recall_days: int) -> pd.DataFram
     con = src.connect()
     con.register("_recall_ids", due[["customer_id"]])
     try:
-        phones = con.execute("SELECT o.customer_id, arg_max(o.phone, o.order_time) AS phone FROM orders o "
-                             "JOIN _recall_ids r USING (customer_id) GROUP BY o.customer_id").df()
+        phones = src.sql("SELECT o.customer_id, arg_max(o.phone, o.order_time) AS phone FROM orders o "
+                         "JOIN _recall_ids r USING (customer_id) GROUP BY o.customer_id")
     finally:
         con.unregister("_recall_ids")
     due = due.merge(phones, on="customer_id", how="left")
