@@ -64,24 +64,93 @@ def cmd_run(args) -> int:
 
 def cmd_jobs(args) -> int:
     """List jobs, check them, or run them all once."""
+    import datetime as dt
     from . import jobs, runner
     found = jobs.all_jobs()
+    now = dt.datetime.now(runner.TZ)
     if args.action == "check":
         print(f"{len(found)} 个任务均有效")
         return 0
     if args.action == "run":
         worst = 0
+        today = now.date()
         for job in found:
             if args.names and job.name not in args.names:
                 continue
-            result = runner.run(job.playbook, job.parameters, timeout=job.timeout, trigger="job", job=job.name,
+            result = runner.run(job.playbook, job.parameters_on(today), timeout=job.timeout, trigger="job", job=job.name,
                                 on_progress=_progress_or_none())
             _print_result(result)
             worst = max(worst, result.exit_code)
         return worst
     for job in found:
-        print(f"{job.name}: {job.playbook}  计划 {job.schedule or '（手动）'}  参数 {job.parameters}")
+        nxt = job.next_slot(now)
+        when = f"{job.schedule}（北京时间），下次 {nxt:%Y-%m-%d %H:%M}" if nxt else "手动"
+        print(f"{job.name}: {job.playbook}  {job.description}\n  计划 {when}  重试 {job.retries} 次  "
+              f"错过时 {jobs.CATCH_UP[job.catch_up]}  提醒 {', '.join(job.notify) or '无'}\n  参数 {job.parameters}")
     return 0
+
+
+def cmd_schedule(args) -> int:
+    """Run the scheduler, or one pass of it with --once."""
+    from . import schedule
+    return schedule.main(once=args.once, workers=args.workers, names=args.names)
+
+
+def _runs_table(found: list[dict]) -> None:
+    from . import history
+    print(f"{'运行编号':<24}{'开始时间':<18}{'任务/剧本':<34}{'状态':<6}{'耗时':>8}  提示 高/中/低")
+    for e in found:
+        counts = e.get("flag_counts", {})
+        who = f"{e.get('job') or '手动'}/{e['playbook']}"
+        print(f"{e['run_id']:<24}{e['started'][:16].replace('T', ' '):<18}{who:<34}"
+              f"{history.STATUS.get(e['status'], e['status']):<6}{e.get('seconds', {}).get('total', 0):>7.1f}s  "
+              f"{counts.get('high', 0)}/{counts.get('medium', 0)}/{counts.get('low', 0)}"
+              + (f"  新增 {len(e['new'])}" if e["new"] else "") + (f"  消除 {len(e['resolved'])}" if e["resolved"] else ""))
+
+
+def cmd_runs(args) -> int:
+    """List runs (filtered) or show one."""
+    import datetime as dt
+    from . import history, paths
+    if args.action == "show":
+        if not args.run_id:
+            raise ParamError("请给出运行编号：opsbook runs show <运行编号>")
+        entry = history.find(args.run_id)
+        result = history.result_of(entry)
+        print(f"{entry['run_id']}  {entry['playbook']}  {history.STATUS.get(entry['status'], entry['status'])}"
+              f"  任务 {entry.get('job') or '手动'}  触发 {entry.get('trigger')}  第 {entry.get('attempt', 1)} 次")
+        print(f"  开始 {entry['started']}  结束 {entry.get('finished')}  耗时 {entry.get('seconds', {}).get('total', 0):.1f} 秒")
+        print(f"  参数 {entry['params']}")
+        if entry.get("error"):
+            print(f"  错误：{entry['error']}")
+        for f in result.get("flags", []):
+            mark = "（新增）" if f["code"] in entry["new"] else ""
+            print(f"  [{flags_mod.SEVERITY[f['severity']]}]{mark} {f['message']}（{f['owner']}，{f['rows']} 行）")
+        for code in entry["resolved"]:
+            print(f"  已消除：{code}")
+        print(f"  报告：{paths.runs() / entry['folder'] / 'report.html'}")
+        return 0
+    try:
+        since = dt.date.fromisoformat(args.since) if args.since else None
+        until = dt.date.fromisoformat(args.until) if args.until else None
+    except ValueError:
+        raise ParamError("--since/--until 应为日期，如 2026-06-01") from None
+    found = history.select(history.entries(), args.job, args.playbook, args.status, since, until)[: args.limit]
+    if not found:
+        print("没有符合条件的运行")
+        return 0
+    _runs_table(found)
+    return 0
+
+
+def cmd_rerun(args) -> int:
+    """Run a recorded run again with the same (literal) parameters."""
+    from . import history, runner
+    entry = history.find(args.run_id)
+    result = runner.run(entry["playbook"], entry["params"], timeout=args.timeout, trigger="rerun", job=entry.get("job"),
+                        on_progress=_progress_or_none())
+    _print_result(result)
+    return result.exit_code
 
 
 def cmd_sample(args) -> int:
@@ -151,10 +220,29 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", metavar="DIR", help="运行结果目录（默认 runs/）")
     run.add_argument("--timeout", type=float, metavar="秒", help="整次运行的超时时间")
     run.set_defaults(func=cmd_run)
-    jobs = sub.add_parser("jobs", help="params/ 中的定时任务：列出、检查、全部运行一次")
+    jobs = sub.add_parser("jobs", help="params/ 中的定时任务：列出（含下次运行时间）、检查、全部运行一次")
     jobs.add_argument("action", nargs="?", choices=["list", "check", "run"], default="list")
     jobs.add_argument("names", nargs="*", help="只运行这些任务")
     jobs.set_defaults(func=cmd_jobs)
+    schedule = sub.add_parser("schedule", help="定时调度：按 params/ 中的计划运行任务（--once 只运行当前到期的）")
+    schedule.add_argument("--once", action="store_true", help="运行当前到期的任务后退出（配合 cron/systemd 使用）")
+    schedule.add_argument("--workers", type=int, default=2, help="同时运行的任务数（默认 2）")
+    schedule.add_argument("names", nargs="*", help="只调度这些任务")
+    schedule.set_defaults(func=cmd_schedule)
+    runs = sub.add_parser("runs", help="运行记录：列出（可筛选）或查看一次运行")
+    runs.add_argument("action", nargs="?", choices=["list", "show"], default="list")
+    runs.add_argument("run_id", nargs="?", help="运行编号（show 时需要，可只写开头）")
+    runs.add_argument("--job", help="只看这个任务")
+    runs.add_argument("--playbook", help="只看这个剧本")
+    runs.add_argument("--status", choices=["ok", "failed", "timeout"], help="只看这个状态")
+    runs.add_argument("--since", metavar="日期", help="开始日期（含），如 2026-06-01")
+    runs.add_argument("--until", metavar="日期", help="结束日期（含）")
+    runs.add_argument("--limit", type=int, default=30, help="最多显示多少条（默认 30）")
+    runs.set_defaults(func=cmd_runs)
+    rerun = sub.add_parser("rerun", help="用相同参数重新运行一次（新的运行记录）")
+    rerun.add_argument("run_id", help="运行编号（可只写开头）")
+    rerun.add_argument("--timeout", type=float, metavar="秒", help="整次运行的超时时间")
+    rerun.set_defaults(func=cmd_rerun)
     sample = sub.add_parser("sample", help="生成样例店铺数据")
     sample.add_argument("--orders", type=int, default=20_000, help="订单行数")
     sample.add_argument("--out", default="data/sample", help="输出目录")

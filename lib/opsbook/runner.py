@@ -55,6 +55,9 @@ class RunResult:
     flags: list = field(default_factory=list)
     tables: dict = field(default_factory=dict)
     error: str | None = None
+    retryable: bool = False  # another try may pass: anything but bad parameters or data
+    slot: str | None = None  # the scheduled fire time this run is for (scheduler runs only)
+    attempt: int = 1
 
     @property
     def ok(self) -> bool:
@@ -91,7 +94,7 @@ def git_revision() -> str:
 
 
 def run(playbook: str, params: dict | None = None, *, out: str | Path | None = None, timeout: float | None = None,
-        trigger: str = "cli", job: str | None = None,
+        trigger: str = "cli", job: str | None = None, slot: str | None = None, attempt: int = 1,
         on_progress: Callable[[int, int], None] | None = None) -> RunResult:
     """Validate, execute and file one run of `playbook`; raises ParamError before executing anything."""
     spec = spec_mod.load(playbook)
@@ -103,7 +106,8 @@ def run(playbook: str, params: dict | None = None, *, out: str | Path | None = N
     tmp = parent / f".tmp-{run_id}"
     tmp.mkdir(parents=True)
     result = RunResult(run_id, spec.name, "running", 1, parent / run_id, {k: spec_mod.to_json(v) for k, v in values.items()},
-                       trigger=trigger, job=job, started=now.isoformat(timespec="seconds"), git=git_revision())
+                       trigger=trigger, job=job, started=now.isoformat(timespec="seconds"), git=git_revision(),
+                       slot=slot, attempt=attempt)
     _write_result(tmp, result)
     (tmp / PID_FILE).write_text(_process_id(os.getpid()), encoding="utf-8")
     file_interrupted(parent)
@@ -116,7 +120,7 @@ def run(playbook: str, params: dict | None = None, *, out: str | Path | None = N
             nb = nbformat.read(executed, as_version=4)
             (tmp / "report.html").write_text(render_html(nb, spec.title, result), encoding="utf-8")
     except Exception as exc:  # noqa: BLE001 - a run whose outputs cannot be read or rendered still gets filed
-        result.status, result.exit_code = "failed", 1
+        result.status, result.exit_code, result.retryable = "failed", 1, True
         result.error = f"报告生成失败：{type(exc).__name__}: {exc}"
     t2 = time.perf_counter()
     result.seconds = {"execute": round(t1 - t0, 3), "render": round(t2 - t1, 3), "total": round(t2 - t0, 3)}
@@ -137,6 +141,16 @@ def _file(result: RunResult, tmp: Path) -> None:
     if result.ok:
         _point_latest(result.folder.parent, result.run_id)
     _append_index(result.folder.parent.parent, result)
+    _write_history(result.folder.parent.parent)
+
+
+def _write_history(root: Path) -> None:
+    """Refresh runs/index.html; a page that cannot be written never fails the run it describes."""
+    from . import history
+    try:
+        history.write_page(root)
+    except Exception:  # noqa: BLE001
+        logging.getLogger("opsbook.history").exception("运行记录页面 runs/index.html 未能更新")
 
 
 def _process_id(pid: int) -> str:
@@ -163,8 +177,9 @@ def file_interrupted(parent: Path) -> list[RunResult]:
             os.rename(tmp, claimed)  # only one concurrent run gets to file it
         except OSError:
             continue
-        fields = {k: data[k] for k in ("run_id", "playbook", "params", "trigger", "job", "started", "git") if k in data}
-        result = RunResult(status="failed", exit_code=1, folder=parent / data["run_id"], **fields,
+        fields = {k: data[k] for k in ("run_id", "playbook", "params", "trigger", "job", "started", "git", "slot", "attempt")
+                  if k in data}
+        result = RunResult(status="failed", exit_code=1, folder=parent / data["run_id"], **fields, retryable=True,
                            error="运行中断：执行这次运行的进程已退出（被终止或机器重启），没有生成报告")
         _file(result, claimed)
         filed.append(result)
@@ -195,13 +210,14 @@ def _execute(spec, result: RunResult, tmp: Path, timeout: float, on_progress) ->
         result.error = exc.evalue if exc.ename in _INPUT_ERRORS else f"{exc.ename}: {exc.evalue}"
         result.exit_code = 2 if exc.ename in _INPUT_ERRORS else 1
         healthy = exc.ename in _INPUT_ERRORS
+        result.retryable = not healthy  # bad parameters or data fail the same way every time
     except Exception as exc:  # noqa: BLE001 - a dead kernel or a kernel that never started must still be filed
-        result.error = f"{type(exc).__name__}: {exc}"
+        result.error, result.retryable = f"{type(exc).__name__}: {exc}", True
     finally:
         if watchdog is not None:
             watchdog.cancel()
         if timed_out.is_set():
-            result.status, result.exit_code, healthy = "timeout", 1, False
+            result.status, result.exit_code, healthy, result.retryable = "timeout", 1, False, True
             result.error = f"运行超时（超过 {timeout:g} 秒），已终止"
         if kernel is not None:
             kernels.POOL.release(kernel, healthy)
@@ -250,6 +266,7 @@ def _append_index(root: Path, result: RunResult) -> None:
     """Append the run to `runs/index.jsonl` (one JSON object per line, locked for concurrent writers)."""
     entry = {k: v for k, v in result.to_json().items() if k not in ("flags", "tables")}
     entry["folder"] = os.path.relpath(result.folder, root)
+    entry["flag_codes"] = {f["code"]: f["severity"] for f in result.flags}  # for new/resolved flags between runs
     with open(root / INDEX, "a", encoding="utf-8") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         fh.write(json_dumps(entry) + "\n")
