@@ -20,7 +20,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from opsbook import paths, serve, spec
+from opsbook import paths, runner, serve, spec
 
 pytestmark = pytest.mark.browser
 
@@ -100,7 +100,7 @@ def open_form(page, server, name: str) -> None:
 def test_form_list_shows_every_playbook(forms_server, page):
     # voila's list page is built by JavaScript that now and then fails to start on a loaded machine:
     # reload up to three times before calling the list broken
-    expected = sorted(f"{n}.ipynb" for n in spec.available() + [serve.IMPORT_FORM])
+    expected = sorted(f"{n}.ipynb" for n in spec.available() + list(serve.PAGES))
     listed = []
     for _ in range(3):
         page.goto(serve.url(forms_server.port, forms_server.token))
@@ -252,3 +252,41 @@ def test_import_form_uploads_exports_into_a_warehouse(forms_server, page, tmp_pa
     assert "抖店订单（DY）" in text and "找不到表头" in text and "Traceback" not in page.content()
     stored = pd.read_parquet(target / "orders.parquet")
     assert len(stored) == 3 and stored["phone"].str.contains(r"\*\*\*\*").all()
+
+
+def test_history_page_lists_runs_and_opens_a_report(forms_server, page):
+    good = runner.run("kpi_report", {"period": "日", "report_date": "2026-06-29"}, out=forms_server.runs, job="kpi_daily")
+    bad = runner.run("kpi_report", {"source": "/nonexistent/shop"}, out=forms_server.runs, job="kpi_daily")
+    assert good.ok and bad.exit_code == 2
+    page.goto(forms_server.page_url(serve.HISTORY_FORM))
+    page.wait_for_selector("iframe.ob-history-frame", state="attached", timeout=PAGE_MS)
+    frame = page.frame_locator("iframe.ob-history-frame")
+    assert frame.locator(f"tr[data-run='{good.run_id}'] .st-ok").inner_text() == "成功"
+    assert "找不到数据目录" in frame.locator(f"tr[data-run='{bad.run_id}']").inner_text()
+    page.locator(".ob-param-status select").select_option(label="成功")
+    page.wait_for_function("() => !document.querySelector('.ob-history-frame').srcdoc.includes('data-status=\"failed\"')",
+                           timeout=30_000)
+    page.locator(".ob-param-run select").select_option(index=0)  # newest first: the good run made above
+    page.click("button.ob-open")
+    page.wait_for_selector(".ob-detail iframe.ob-report-frame", state="attached", timeout=30_000)
+    assert "核心数据" in page.frame_locator(".ob-detail iframe.ob-report-frame").locator("h1").first.inner_text()
+    assert "Traceback" not in page.content()
+
+
+def test_static_history_page_renders_and_filters(chromium, tmp_path):
+    out = tmp_path / "runs"
+    good = runner.run("kpi_report", {"period": "日", "report_date": "2026-06-29"}, out=out, job="kpi_daily")
+    runner.run("kpi_report", {"source": "/nonexistent/shop"}, out=out, job="kpi_daily")
+    page = chromium.new_page()
+    try:
+        page.goto((out / "index.html").as_uri())
+        assert page.locator("tr.ob-run").count() == 2 and page.locator("h1").inner_text() == "运行记录"
+        assert page.locator("tr.ob-run[data-status='failed'] .st-failed").inner_text().startswith("失败")
+        page.fill("#ob-filter", "成功")
+        assert page.locator("tr.ob-run:visible").count() == 1
+        page.fill("#ob-filter", "")
+        page.click(f"tr[data-run='{good.run_id}'] a")
+        page.wait_for_load_state()
+        assert page.url.endswith(f"{good.run_id}/report.html") and "核心数据" in page.locator("h1").first.inner_text()
+    finally:
+        page.close()

@@ -308,7 +308,6 @@ class ImportForm:
     def on_click(self, _button=None) -> None:
         """Save the uploads to a temporary folder and import each; a Chinese summary per file, never a traceback."""
         from . import intake
-        from .paths import resolve
         files = list(self.upload.value)
         if not files:
             self.result.value = error_box("请先选择要导入的文件")
@@ -322,7 +321,7 @@ class ImportForm:
                     path = Path(tmp) / name
                     path.write_bytes(bytes(item["content"]))
                     try:
-                        report = intake.ingest_file(path, resolve(self.into.value.strip() or "data/warehouse"),
+                        report = intake.ingest_file(path, self.into.value.strip() or "data/warehouse",
                                                     self.platform.value, name=name)
                     except Exception as exc:  # noqa: BLE001 - staff get a short message; developers get the log
                         log.exception("import of %s failed", name)
@@ -341,3 +340,93 @@ class ImportForm:
 def import_form() -> None:
     """Build and display the 数据导入 form (what its voila page calls)."""
     display(ImportForm().widget())
+
+
+@dataclass
+class HistoryPage:
+    """运行记录: every run with status, flag counts and new/resolved flags; pick one to read its report."""
+
+    job: w.Dropdown = field(default_factory=lambda: w.Dropdown(description="任务", style=_LABEL_STYLE, layout=_WIDE))
+    status: w.Dropdown = field(default_factory=lambda: w.Dropdown(
+        options=[("全部", None), ("成功", "ok"), ("失败", "failed"), ("超时", "timeout")], description="状态",
+        style=_LABEL_STYLE, layout=_WIDE))
+    run: w.Dropdown = field(default_factory=lambda: w.Dropdown(description="运行", style=_LABEL_STYLE, layout=_WIDE))
+    refresh: w.Button = field(default_factory=lambda: w.Button(description="刷新", icon="refresh"))
+    open: w.Button = field(default_factory=lambda: w.Button(description="查看报告", button_style="primary"))
+    table: w.HTML = field(default_factory=w.HTML)
+    detail: w.HTML = field(default_factory=w.HTML)
+
+    def __post_init__(self):
+        for widget, hook in ((self.job, "ob-param-job"), (self.status, "ob-param-status"), (self.run, "ob-param-run"),
+                             (self.refresh, "ob-refresh"), (self.open, "ob-open"), (self.table, "ob-history"),
+                             (self.detail, "ob-detail")):
+            widget.add_class(hook)
+        self.refresh.on_click(lambda _b: self.load())
+        self.open.on_click(lambda _b: self.show())
+        self.job.observe(lambda _c: self.load(), "value")
+        self.status.observe(lambda _c: self.load(), "value")
+        self.load()
+
+    def widget(self) -> w.VBox:
+        """The whole page as one box."""
+        head = w.HTML(f"{CSS}<h2>运行记录</h2><p>定时任务和表单的每次运行：状态、耗时、提示数，以及与同一任务上次运行相比"
+                      "新增或消除的提示。选择一次运行查看报告。</p>")
+        box = w.VBox([head, w.HBox([self.job, self.status, self.refresh]), self.table, w.HBox([self.run, self.open]),
+                      self.detail])
+        box.add_class("ob-form")
+        return box
+
+    def load(self) -> None:
+        """Re-read the runs index and show the runs that match the filters."""
+        from . import history
+        try:
+            found = history.entries()
+        except (OSError, ValueError) as exc:
+            self.table.value = error_box(f"运行记录读取失败：{short(str(exc))}")
+            return
+        jobs_seen = sorted({e.get("job") or "" for e in found} - {""})
+        options = [("全部", None)] + [(j, j) for j in jobs_seen]
+        if self.job.options != tuple(options):
+            current = self.job.value
+            self.job.options = options
+            self.job.value = current if current in jobs_seen else None
+        rows = history.select(found, job=self.job.value, status=self.status.value)[:200]
+        self.run.options = [(f"{e['started'][:16].replace('T', ' ')} {e.get('job') or e['playbook']} "
+                             f"{history.STATUS.get(e['status'], e['status'])}", e["run_id"]) for e in rows]
+        if not rows:
+            self.table.value = '<p class="ob-note">没有符合条件的运行。</p>'
+            return
+        self.table.value = (f'<iframe class="ob-history-frame" title="运行记录" srcdoc="{html.escape(history.render(_page_rows(rows), links=False), quote=True)}" '
+                            'style="width:100%;height:420px;border:1px solid #ddd;border-radius:4px"></iframe>')
+
+    def show(self) -> None:
+        """The chosen run's flags and report."""
+        from . import history
+        if not self.run.value:
+            self.detail.value = error_box("请先选择一次运行")
+            return
+        entry = history.find(self.run.value)
+        result = history.result_of(entry)
+        path = paths.runs() / entry["folder"] / "report.html"
+        parts = [flags_html(result.get("flags", []))] if result.get("flags") else []
+        if entry.get("error"):
+            parts.append(error_box(entry["error"]))
+        parts.append(report_html(path) if path.is_file() else error_box("这次运行没有生成报告"))
+        self.detail.value = "".join(parts)
+
+
+def _page_rows(entries: list[dict]) -> list[dict]:
+    """History page rows for already-selected index entries."""
+    from . import history
+    wanted = {e["run_id"] for e in entries}
+    return [r for r in history.page_rows() if r["run_id"] in wanted]
+
+
+def history_form() -> None:
+    """Build and display the 运行记录 page (what its voila page calls)."""
+    from voila.utils import wait_for_request
+    wait_for_request()  # a pre-heated kernel must read the runs when the page is opened, not when voila started
+    try:
+        display(HistoryPage().widget())
+    except OpsbookError as exc:
+        display(w.HTML(CSS + error_box(exc.message)))

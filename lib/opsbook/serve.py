@@ -26,6 +26,8 @@ CULL_IDLE = 900          # seconds of inactivity before a page's kernel is shut 
 CULL_INTERVAL = 300      # how often voila looks for idle kernels
 READY_TIMEOUT = 60       # seconds to wait for voila to answer at start-up
 IMPORT_FORM = "data_import"  # the 数据导入 page, served beside the playbook forms
+HISTORY_FORM = "run_history"  # the 运行记录 page: runs, their flags and reports
+PAGES = {IMPORT_FORM: ("import_form", "数据导入"), HISTORY_FORM: ("history_form", "运行记录")}  # name: (function, title)
 
 
 def forms_dir() -> Path:
@@ -35,7 +37,7 @@ def forms_dir() -> Path:
 
 def form_notebook(name: str) -> dict:
     """The nbformat-4 JSON of the one-cell form notebook of a playbook (or of the 数据导入 form)."""
-    source = ("from opsbook.forms import import_form\nimport_form()" if name == IMPORT_FORM
+    source = (f"from opsbook.forms import {PAGES[name][0]}\n{PAGES[name][0]}()" if name in PAGES
               else f"from opsbook.forms import form\nform({name!r})")
     return {
         "cells": [{"cell_type": "code", "execution_count": None, "id": "form", "metadata": {}, "outputs": [],
@@ -47,10 +49,10 @@ def form_notebook(name: str) -> dict:
 
 
 def write_forms(folder: str | Path | None = None) -> list[Path]:
-    """Write one form notebook per playbook, plus the 数据导入 form, into `folder` (removing stale ones)."""
+    """Write one form notebook per playbook, plus 数据导入 and 运行记录, into `folder` (removing stale ones)."""
     folder = Path(folder) if folder else forms_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    names = spec.available() + [IMPORT_FORM]
+    names = spec.available() + list(PAGES)
     for old in folder.glob("*.ipynb"):
         if old.stem not in names:
             old.unlink()
@@ -121,7 +123,7 @@ def main(port: int = 8866, open_browser: bool = False) -> int:
             stop(proc)
             return 1
         address = url(port, token)
-        titles = {f.stem: "数据导入" if f.stem not in spec.available() else spec.load(f.stem).title for f in forms}
+        titles = {f.stem: PAGES[f.stem][1] if f.stem in PAGES else spec.load(f.stem).title for f in forms}
         pages = "\n".join(f"  {titles[f.stem]}：{url(port, token, f'voila/render/{f.name}')}" for f in forms)
         print(f"表单已启动：{address}\n{pages}\n  按 Ctrl+C 停止", flush=True)
         if open_browser:
