@@ -201,11 +201,61 @@ def bench_ingest() -> None:
           f"(targets: ≤ 3 s, ≤ 2.5×)")
 
 
+def sample_jobs(count: int):
+    """`count` daily KPI jobs of the sample shop, each for another report date, all due at the same slot."""
+    import datetime as dt
+    from opsbook import jobs
+    first = dt.date(2026, 6, 29)
+    return [jobs.Job(f"kpi_{i:03d}", "kpi_report", {"period": "日", "report_date": (first - dt.timedelta(days=i)).isoformat(),
+                                                    "history": 14}, "0 8 * * *") for i in range(count)]
+
+
+def run_scheduled(job_list, workers: int) -> float:
+    """Wall time of one scheduler pass firing every job of `job_list` (fresh state, clock at the slot)."""
+    import datetime as dt
+    from opsbook import schedule
+    from opsbook.runner import TZ
+    with tempfile.TemporaryDirectory() as tmp:
+        state = schedule.State(Path(tmp) / "state.sqlite")
+        with state.transaction() as db:
+            db.executemany("INSERT INTO cursor VALUES (?, '2026-06-30T07:00:00+08:00')", [(j.name,) for j in job_list])
+        s = schedule.Scheduler(job_list, executor=schedule.LocalExecutor(workers), state=state, echo=lambda _: None,
+                               clock=lambda: dt.datetime(2026, 6, 30, 8, 0, 1, tzinfo=TZ))
+        t0 = time.perf_counter()
+        code = s.run_once()
+        seconds = time.perf_counter() - t0
+        s.executor.shutdown()
+    assert code == 0 and len(s.outcomes) == len(job_list), "every scheduled run should succeed"
+    return seconds
+
+
+def bench_schedule(count: int = 100, overhead_jobs: int = 20) -> None:
+    """100 due jobs through the scheduler (2 workers) vs 100 × a single run; scheduler overhead per run."""
+    from opsbook import runner
+    os.environ["OPSBOOK_RUNS"] = tempfile.mkdtemp(prefix="opsbook-bench-runs-")
+    job_list = sample_jobs(count)
+    runner.run(job_list[0].playbook, job_list[0].parameters)  # warm kernel and caches for both sides
+    singles = []
+    for job in job_list[:overhead_jobs]:
+        t0 = time.perf_counter()
+        runner.run(job.playbook, job.parameters, trigger="job", job=job.name)
+        singles.append(time.perf_counter() - t0)
+    single = statistics.median(singles)
+    one_worker = run_scheduled(job_list[:overhead_jobs], workers=1)
+    overhead = (one_worker - sum(singles)) / overhead_jobs
+    print(f"scheduler overhead per run (1 worker, {overhead_jobs} jobs): {overhead:+.3f} s "
+          f"above runner.run (median single run {single:.3f} s; target ≤ 0.2 s)")
+    total = run_scheduled(job_list, workers=2)
+    print(f"{count} due jobs, 2 workers: {total:.1f} s wall vs {count} × single run {count * single:.1f} s "
+          f"→ {total / (count * single):.2f}×")
+
+
 def main(argv: list[str]) -> None:
     """Run the named benchmarks (all by default)."""
-    chosen = argv or ["runner", "rfm", "form", "ingest"]
+    chosen = argv or ["runner", "rfm", "form", "ingest", "schedule"]
     for name in chosen:
-        {"runner": bench_runner, "rfm": bench_rfm, "form": bench_form, "ingest": bench_ingest}[name]()
+        {"runner": bench_runner, "rfm": bench_rfm, "form": bench_form, "ingest": bench_ingest,
+         "schedule": bench_schedule}[name]()
 
 
 if __name__ == "__main__":

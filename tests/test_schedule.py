@@ -407,3 +407,29 @@ def test_runs_cli_filters_shows_and_reruns_with_same_values(state):
     missing = cli("runs", "show", "nope")
     assert missing.returncode == 2 and "找不到运行编号" in missing.stderr
     assert cli("runs", "--since", "yesterday").returncode == 2
+
+
+def test_schedule_command_starts_lists_jobs_and_stops_cleanly_on_sigterm():
+    proc = subprocess.Popen([sys.executable, "-m", "opsbook.cli", "schedule", "--workers", "1"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        first = proc.stdout.readline()
+        assert "调度器已启动" in first, first + proc.stderr.read()
+        listed = [proc.stdout.readline() for _ in jobs.all_jobs()]
+        assert any("kpi_daily" in line and "0 8 * * *" in line for line in listed)
+        time.sleep(1)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        proc.kill()
+
+
+def test_jobs_check_warns_about_missing_alert_secrets(tmp_path):
+    home = tmp_path / "home"
+    (home / "params").mkdir(parents=True)
+    (home / "playbooks").symlink_to(paths.playbooks())
+    (home / "params" / "daily.yaml").write_text('playbook: kpi_report\nnotify: ["dingtalk:ops"]\n', encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPSBOOK_DINGTALK")}
+    out = subprocess.run([sys.executable, "-m", "opsbook.cli", "jobs", "check"], capture_output=True, text=True,
+                         env={**env, "OPSBOOK_HOME": str(home)})
+    assert out.returncode == 0 and "OPSBOOK_DINGTALK_WEBHOOK_OPS" in out.stderr

@@ -69,7 +69,11 @@ def cmd_jobs(args) -> int:
     found = jobs.all_jobs()
     now = dt.datetime.now(runner.TZ)
     if args.action == "check":
+        from . import notify
         print(f"{len(found)} 个任务均有效")
+        for job in found:
+            for line in notify.missing_secrets(job.notify):
+                print(f"提醒未配置（{job.name}）：{line}", file=sys.stderr)
         return 0
     if args.action == "run":
         worst = 0
@@ -164,10 +168,8 @@ def cmd_sample(args) -> int:
 
 
 def cmd_ingest(args) -> int:
-    """Read marketplace exports and merge them into a warehouse folder (or explain their columns)."""
+    """Read marketplace exports and merge them into a warehouse folder or PostgreSQL URL (or explain their columns)."""
     from .intake import exports, ingest_file, read
-    from .paths import resolve
-    into = resolve(args.into)
     worst = 0
     for path in args.files:
         if args.explain:
@@ -181,7 +183,7 @@ def cmd_ingest(args) -> int:
             print(f"{path}：{kind.kind}（{kind.platform}），表头在第 {raw.header_row + 1} 行")
             print("\n".join("  " + line for line in exports.explain(raw.frame.columns, kind)))
             continue
-        report = ingest_file(path, into, args.platform, args.kind, name=path)
+        report = ingest_file(path, args.into, args.platform, args.kind, name=path)
         if report.error:
             print(f"{path}：{report.error.message}", file=sys.stderr)
             worst = max(worst, report.error.exit_code)
@@ -250,7 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
     sample.set_defaults(func=cmd_sample)
     ingest = sub.add_parser("ingest", help="导入后台导出的订单等文件（CSV/Excel，UTF-8/GBK）到数据仓库目录")
     ingest.add_argument("files", nargs="+", help="导出文件")
-    ingest.add_argument("--into", default="data/warehouse", help="数据仓库目录（默认 data/warehouse）")
+    ingest.add_argument("--into", default="data/warehouse",
+                        help="数据仓库目录（默认 data/warehouse）或 PostgreSQL 地址 postgresql://用户名@服务器/数据库")
     ingest.add_argument("--platform", choices=["TB", "TM", "JD", "DY", "PDD"], help="指定平台（默认按内容识别）")
     ingest.add_argument("--kind", help="指定导出类型（默认按内容识别）")
     ingest.add_argument("--explain", action="store_true", help="只说明各列如何对应，不导入")
