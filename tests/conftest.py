@@ -65,3 +65,62 @@ def sample_duckdb():
     if not target.is_file() or target.stat().st_mtime < newest:
         sources.to_duckdb(sources.open_source(str(folder)), target)
     return target
+
+
+# --- a throwaway PostgreSQL server -----------------------------------------------------------
+import glob  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import time  # noqa: E402
+
+
+def _postgres_bindir() -> Path | None:
+    """Folder holding initdb and pg_ctl: `pg_config --bindir`, else the newest /usr/lib/postgresql/<n>/bin."""
+    found = [subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True).stdout.strip()] \
+        if shutil.which("pg_config") else []
+    found += sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True,
+                    key=lambda p: int(Path(p).parent.name) if Path(p).parent.name.isdigit() else 0)
+    return next((Path(d) for d in found if d and (Path(d) / "initdb").is_file()), None)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """URL of a throwaway PostgreSQL server on 127.0.0.1 (own data folder, random port), stopped after the session.
+
+    Trust authentication: the URL holds no password, so none ends up in the run records of playbook runs.
+    PostgreSQL refuses to run as root, so as root the server runs as the `postgres` user.
+    """
+    bindir = _postgres_bindir()
+    if bindir is None:
+        if os.environ.get("OPSBOOK_REQUIRE_POSTGRES") == "1":  # CI: a missing server is a failure, not a skip
+            pytest.fail("PostgreSQL is required (OPSBOOK_REQUIRE_POSTGRES=1): apt-get install postgresql")
+        pytest.skip("PostgreSQL not installed (apt-get install postgresql)")
+    started = time.perf_counter()
+    home = Path(tempfile.mkdtemp(prefix="opsbook-pg-"))
+    as_server = []
+    if os.geteuid() == 0:
+        shutil.chown(home, "postgres")
+        as_server = ["runuser", "-u", "postgres", "--"]
+    port, data = _free_port(), home / "data"
+
+    def pg(*args):
+        subprocess.run(as_server + [str(bindir / args[0]), *args[1:]], cwd=home, check=True, capture_output=True)
+
+    pg("initdb", "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync",
+       "--no-instructions")
+    pg("pg_ctl", "-D", data, "-l", home / "server.log", "-w", "-o",
+       f"-k {home} -h 127.0.0.1 -p {port} -c fsync=off -c full_page_writes=off", "start")
+    try:
+        pg("createdb", "-h", home, "-p", str(port), "-U", "postgres", "opsbook")
+        url = f"postgresql://postgres@127.0.0.1:{port}/opsbook"
+        print(f"\nPostgreSQL test server ready in {time.perf_counter() - started:.1f} s: {url}")
+        yield url
+    finally:
+        pg("pg_ctl", "-D", data, "-m", "immediate", "-w", "stop")
+        shutil.rmtree(home, ignore_errors=True)

@@ -1,4 +1,4 @@
-"""Where canonical tables come from: a folder of parquet/csv files or a DuckDB file (registry of kinds)."""
+"""Where canonical tables come from: a folder of parquet/csv files, a DuckDB file, a PostgreSQL URL (a registry)."""
 from __future__ import annotations
 
 import os
@@ -68,6 +68,14 @@ class Source:
         """Canonical table name → a DuckDB relation expression for it (optional columns may be absent)."""
         raise NotImplementedError
 
+    def _require(self, name: str) -> None:
+        """DataError unless the table is present, saying how to provide it."""
+        if not self.has(name):
+            raise DataError(f"数据源 {self.location} 中没有 {name} 表（{self._how_to_add(name)}）")
+
+    def _how_to_add(self, name: str) -> str:
+        return f"需要 {name}.parquet 或 {name}.csv"
+
     def names(self) -> list[str]:
         """Canonical tables this source holds."""
         self.connect()
@@ -91,15 +99,13 @@ class Source:
 
     def table(self, name: str, where: str = "", params: list | None = None) -> pd.DataFrame:
         """Load one canonical table (optionally filtered), validated and coerced."""
-        if not self.has(name):
-            raise DataError(f"数据源 {self.location} 中没有 {name} 表（需要 {name}.parquet 或 {name}.csv）")
+        self._require(name)
         frame = self.sql(f"SELECT * FROM {name} {('WHERE ' + where) if where else ''}", params)
         return tables.validate(name, frame, origin=self.location)
 
     def check(self, name: str) -> None:
         """Whole-table check in one DuckDB scan: required columns, empty values, choices, minimums."""
-        if not self.has(name):
-            raise DataError(f"数据源 {self.location} 中没有 {name} 表（需要 {name}.parquet 或 {name}.csv）")
+        self._require(name)
         schema = tables.SCHEMAS[name]
         cols = set(self.sql(f"DESCRIBE {name}")["column_name"])
         problems = [f"{self.location} 的 {name} 表缺少必需列 {c.name}（{c.label}）"
@@ -122,6 +128,42 @@ class Source:
 
 def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0]
+
+
+def is_postgres(location: str) -> bool:
+    """Whether a location is a PostgreSQL URL (postgresql://… or postgres://…)."""
+    return str(location).strip().startswith(("postgresql://", "postgres://"))
+
+
+@register(is_postgres)
+@dataclass
+class PostgresSource(Source):
+    """The canonical tables of a PostgreSQL schema, copied into DuckDB on connect (see `opsbook.postgres`).
+
+    `location` is the URL with its password masked, so messages and reprs never show it.
+    """
+
+    _url: str = field(default="", repr=False)
+
+    def __post_init__(self):
+        from .postgres import masked
+        self._url, self.location = self.location, masked(self.location)
+
+    def _relations(self, con):
+        from . import postgres
+        db = postgres.Database.parse(self._url)
+        with postgres.connect(db) as pg:
+            names = postgres.table_names(pg, db)
+            if not names:
+                raise DataError(f"{db.where}中没有任何标准表（{'、'.join(tables.SCHEMAS)}）：请检查数据库名和 "
+                                "?schema= 参数，或先用 opsbook ingest 导出文件 --into 该地址 导入数据")
+            con.execute("CREATE SCHEMA pg")
+            for name in names:
+                postgres.fetch(pg, db, postgres.select(db, name), name, con, f"pg.{name}")
+        return {name: f"pg.{name}" for name in names}
+
+    def _how_to_add(self, name: str) -> str:
+        return f"请用 opsbook ingest 导出文件 --into 该地址 导入，或在数据库中建立 {name} 表"
 
 
 @register(lambda loc: loc.endswith((".duckdb", ".db")))
@@ -149,19 +191,28 @@ class FolderSource(Source):
         if not folder.is_dir():
             raise DataError(f"找不到数据目录 {self.location}，请检查 source 参数（应为包含 orders.parquet 等文件的文件夹）")
         found = {}
-        for name, schema in tables.SCHEMAS.items():
+        for name in tables.SCHEMAS:
             parquet, csv = folder / f"{name}.parquet", folder / f"{name}.csv"
             if parquet.is_file():
                 found[name] = f"read_parquet('{_quote(parquet)}')"
             elif csv.is_file():
-                header = _csv_header(csv)
-                types = ", ".join(f"'{c}': '{_DUCK_TYPES[schema[c].kind]}'" for c in header if c in schema)
-                found[name] = f"read_csv('{_quote(csv)}', header = true, types = {{{types}}})"
+                found[name] = csv_relation(csv, name)
         return found
 
 
 def _quote(path: Path) -> str:
     return str(path).replace("'", "''")
+
+
+def csv_relation(path: Path, table: str, quoted_nulls: bool = True) -> str:
+    """A DuckDB `read_csv` of a file with a header, canonical columns typed by the schema of `table`.
+
+    `quoted_nulls=False` keeps a quoted empty field as an empty string (COPY writes NULL unquoted).
+    """
+    schema = tables.SCHEMAS[table]
+    types = ", ".join(f"'{c}': '{_DUCK_TYPES[schema[c].kind]}'" for c in _csv_header(path) if c in schema)
+    return (f"read_csv('{_quote(path)}', header = true, types = {{{types}}}"
+            f"{'' if quoted_nulls else ', allow_quoted_nulls = false'})")
 
 
 def _csv_header(path: Path) -> list[str]:

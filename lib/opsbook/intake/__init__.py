@@ -3,8 +3,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import OpsbookError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .warehouse import Target
 
 
 @dataclass
@@ -16,13 +22,20 @@ class FileReport:
     error: OpsbookError | None = None
 
 
-def ingest_file(path: str | Path, into: Path, platform: str | None = None, kind: str | None = None,
+def ingest_file(path: str | Path, into: str | Path, platform: str | None = None, kind: str | None = None,
                 name: str | None = None) -> FileReport:
-    """Read one export and merge it into the warehouse folder `into` (nothing written if it is rejected)."""
+    """Read one export and merge it into the warehouse at `into` (a folder or a PostgreSQL URL).
+
+    All the tables of the file are merged in one transaction: if the file is rejected or anything fails,
+    nothing is written.
+    """
     from . import exports, warehouse
     report = FileReport(name or Path(path).name)
     try:
-        result = exports.read_export(path, platform, kind, warehouse=into)
+        target = warehouse.open_target(into)
+        result = exports.read_export(path, platform, kind, warehouse=target.secret_home)
+        with target.transaction():
+            merged = [_merge(target, table, frame) for table, frame in result.tables.items()]
     except OpsbookError as exc:
         report.error = exc
         return report
@@ -30,15 +43,19 @@ def ingest_file(path: str | Path, into: Path, platform: str | None = None, kind:
     skipped = "，".join(f"{k} {v} 行" for k, v in result.skipped.items() if v)
     if skipped:
         report.lines.append(f"跳过：{skipped}")
-    for table, frame in result.tables.items():
-        if table == "refunds":
-            counts = warehouse.apply_refunds(into, frame)
-            report.lines.append(f"更新订单退款：{counts['updated']} 单" + (
-                f"；{counts['unmatched']} 单在数据仓库中找不到（请先导入订单，再导入退款单）" if counts["unmatched"] else ""))
-        else:
-            counts = warehouse.merge(into, table, frame)
-            report.lines.append(f"写入 {table}：新增 {counts['added']} 行，更新 {counts['updated']} 行（共 {counts['total']} 行）")
+    report.lines += merged
     if len(result.rejected):
         report.lines.append(f"拒绝 {len(result.rejected)} 行：" + "；".join(
             f"第 {r.row} 行 {r.reason}" for r in result.rejected.head(10).itertuples()))
     return report
+
+
+def _merge(target: Target, table: str, frame: pd.DataFrame) -> str:
+    """Merge one table of an export (refunds update stored orders); the Chinese line saying what changed."""
+    from . import warehouse
+    if table == "refunds":
+        counts = warehouse.apply_refunds(target, frame)
+        return f"更新订单退款：{counts['updated']} 单" + (
+            f"；{counts['unmatched']} 单在数据仓库中找不到（请先导入订单，再导入退款单）" if counts["unmatched"] else "")
+    counts = warehouse.merge(target, table, frame)
+    return f"写入 {table}：新增 {counts['added']} 行，更新 {counts['updated']} 行（共 {counts['total']} 行）"

@@ -1,66 +1,212 @@
-"""Merging canonical rows into a warehouse folder: no duplicates, later exports update, atomic per file."""
+"""Merging canonical rows into a warehouse (folder or PostgreSQL): no duplicates, later exports update, atomic."""
 from __future__ import annotations
 
+import hashlib
 import os
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pandas as pd
 
-from .. import tables
+from .. import paths, tables
 
 KEYS = {"orders": ["platform", "order_id", "line_id"], "ad_spend": ["platform", "channel", "campaign_id", "date"],
         "product_traffic": ["platform", "product_id", "date"]}
 
 
-def merge(folder: Path, table: str, new: pd.DataFrame) -> dict[str, int]:
-    """Merge rows into `<folder>/<table>.parquet`; return counts of added and updated rows.
+class Target:
+    """Where merged rows are kept: stored rows by key, rows replaced by key, one transaction per file.
 
-    A later export wins where it has a value and keeps the stored value where it has none, so nothing
-    already stored is lost. The file is written aside and renamed: a failure leaves the old file as it was.
+    `secret_home` is the folder whose `.opsbook-secret` keys the pseudonyms (`exports.warehouse_secret`).
     """
-    key = KEYS[table]
-    target = folder / f"{table}.parquet"
-    old = pd.read_parquet(target) if target.is_file() else new.iloc[0:0]
-    new = new.drop_duplicates(subset=key, keep="last").set_index(key)
-    old = old.set_index(key)
+
+    secret_home: Path
+
+    def transaction(self) -> AbstractContextManager[Target]:
+        """Make every `put` inside visible together at the end, or none if anything fails."""
+        raise NotImplementedError
+
+    def stored(self, table: str, on: list[str], keys: pd.DataFrame) -> pd.DataFrame | None:
+        """Stored rows whose `on` columns equal those of a row of `keys` (None when the table does not exist)."""
+        raise NotImplementedError
+
+    def put(self, table: str, key: list[str], rows: pd.DataFrame) -> None:
+        """Replace the stored rows with the keys of `rows` by `rows` (inserting those not stored yet)."""
+        raise NotImplementedError
+
+    def count(self, table: str) -> int:
+        """Rows stored in a table."""
+        raise NotImplementedError
+
+
+class FolderTarget(Target):
+    """A folder with `<table>.parquet` per table: files are written aside and renamed once the whole file merged."""
+
+    def __init__(self, folder: Path):
+        self.folder = self.secret_home = folder
+        self._written: dict[str, pd.DataFrame] = {}
+
+    @contextmanager
+    def transaction(self) -> Iterator[FolderTarget]:
+        """Rename the files written aside once the block succeeds; remove them otherwise."""
+        self._written = {}
+        try:
+            yield self
+            for table in self._written:
+                os.replace(self._aside(table), self.folder / f"{table}.parquet")
+        finally:
+            for table in self._written:
+                self._aside(table).unlink(missing_ok=True)
+            self._written = {}
+
+    def _aside(self, table: str) -> Path:
+        return self.folder / f".{table}.parquet.tmp"
+
+    def _whole(self, table: str) -> pd.DataFrame | None:
+        if table in self._written:
+            return self._written[table]
+        path = self.folder / f"{table}.parquet"
+        return pd.read_parquet(path) if path.is_file() else None
+
+    def stored(self, table, on, keys):
+        """Rows of the parquet file (or of this transaction's pending version) with those keys."""
+        whole = self._whole(table)
+        return None if whole is None else whole[_index(whole, on).isin(_index(keys, on))]
+
+    def put(self, table, key, rows):
+        """Write the whole table, these rows replacing the stored ones with their keys, aside until commit."""
+        whole = self._whole(table)
+        if whole is not None:
+            rows = pd.concat([whole[~_index(whole, key).isin(_index(rows, key))], rows], ignore_index=True)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        rows.to_parquet(self._aside(table), index=False)
+        self._written[table] = rows
+
+    def count(self, table):
+        """Rows in the table as this transaction will leave it."""
+        whole = self._whole(table)
+        return 0 if whole is None else len(whole)
+
+
+class PostgresTarget(Target):
+    """A PostgreSQL schema given by URL (see `opsbook.postgres`); a file's tables merge in one database transaction.
+
+    The pseudonym secret stays off the database, where everyone who may read reports could read it: it is kept
+    on this machine in `.opsbook/secrets/<hash of server, port, database and schema>/.opsbook-secret` (mode 600,
+    ignored by git). Copy that file to ingest into the same database from another machine.
+    """
+
+    def __init__(self, url: str):
+        from .. import postgres
+        self.db = postgres.Database.parse(url)
+        digest = hashlib.sha256(self.db.identity.encode()).hexdigest()[:16]
+        self.secret_home = paths.root() / ".opsbook" / "secrets" / digest
+        self._conn = None
+
+    @contextmanager
+    def transaction(self) -> Iterator[PostgresTarget]:
+        """One database transaction: committed when the block succeeds, rolled back otherwise."""
+        from .. import postgres
+        with postgres.connect(self.db) as conn:
+            self._conn = conn
+            try:
+                yield self
+            finally:
+                self._conn = None
+
+    def stored(self, table, on, keys):
+        """Matching rows, the table locked against other writers until commit."""
+        from .. import postgres
+        if not postgres.columns(self._conn, self.db, table):
+            return None
+        postgres.lock(self._conn, self.db, table)
+        postgres.stage(self._conn, self.db, table, "opsbook_keys", keys[on].drop_duplicates())
+        return postgres.fetch_frame(self._conn, self.db, postgres.matching(self.db, table, on, "opsbook_keys"), table)
+
+    def put(self, table, key, rows):
+        """Create the table or its missing columns, then delete the rows with these keys and insert these."""
+        from .. import postgres
+        postgres.ensure_table(self._conn, self.db, table, key, list(rows.columns))
+        postgres.stage(self._conn, self.db, table, "opsbook_rows", rows)
+        postgres.replace(self._conn, self.db, table, key, "opsbook_rows", list(rows.columns))
+
+    def count(self, table):
+        """Rows in the table as this transaction sees it."""
+        from .. import postgres
+        return postgres.count(self._conn, self.db, table)
+
+
+def open_target(location: str | os.PathLike) -> Target:
+    """The warehouse at a location: a PostgreSQL URL, else a folder (relative to the project root)."""
+    from ..sources import is_postgres
+    return PostgresTarget(str(location)) if is_postgres(str(location)) else FolderTarget(paths.resolve(location))
+
+
+@contextmanager
+def _within(into: Target | str | os.PathLike) -> Iterator[Target]:
+    """The caller's target (inside its transaction), or a location's target in a transaction of its own."""
+    if isinstance(into, Target):
+        yield into
+    else:
+        with open_target(into).transaction() as target:
+            yield target
+
+
+def _index(frame: pd.DataFrame, columns: list[str]) -> pd.MultiIndex:
+    return pd.MultiIndex.from_frame(frame[columns])
+
+
+def combine(new: pd.DataFrame, old: pd.DataFrame, key: list[str]) -> tuple[pd.DataFrame, dict[str, int]]:
+    """New rows with stored values kept where they have none, and the counts of added and updated rows."""
+    new, old = new.set_index(key), old.set_index(key)
     merged = new.combine_first(old)
     added = int((~new.index.isin(old.index)).sum())
     before = old.reindex(new.index.intersection(old.index))
     after = merged.reindex(before.index)[before.columns]
     updated = int((~(before.eq(after) | (before.isna() & after.isna()))).any(axis=1).sum())
     columns = list(dict.fromkeys(key + list(new.columns) + list(old.columns)))
-    merged = tables.validate(table, merged.reset_index()[columns])
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{table}.parquet.tmp"
-    merged.to_parquet(tmp, index=False)
-    os.replace(tmp, target)
-    return {"added": added, "updated": updated, "total": len(merged)}
+    return merged.reset_index()[columns], {"added": added, "updated": updated}
 
 
-def apply_refunds(folder: Path, refunds: pd.DataFrame) -> dict[str, int]:
+def merge(into: Target | str | os.PathLike, table: str, new: pd.DataFrame) -> dict[str, int]:
+    """Merge rows into a warehouse table; return counts of added, updated and stored rows.
+
+    A later export wins where it has a value and keeps the stored value where it has none, so nothing
+    already stored is lost. Given a location rather than a target, the merge is a transaction of its own:
+    a failure leaves the warehouse as it was.
+    """
+    key = KEYS[table]
+    new = new.drop_duplicates(subset=key, keep="last")
+    with _within(into) as target:
+        old = target.stored(table, key, new)
+        merged, counts = combine(new, new.iloc[0:0] if old is None else old, key)
+        target.put(table, key, tables.validate(table, merged))
+        return counts | {"total": target.count(table)}
+
+
+def apply_refunds(into: Target | str | os.PathLike, refunds: pd.DataFrame) -> dict[str, int]:
     """Set refund amounts (spread over an order's lines by amount) and 已退款 status on stored orders.
 
     Returns counts of updated orders and of refunds whose order is not in the warehouse yet (import
     the order export first, then the refunds again).
     """
-    target = folder / "orders.parquet"
-    orders = pd.read_parquet(target) if target.is_file() else None
     per_order = refunds.groupby(["platform", "order_id"], as_index=False).agg(
         refund_amount=("refund_amount", "sum"), refunded=("refunded", "any"))
-    if orders is None:
-        return {"updated": 0, "unmatched": len(per_order)}
-    if "refund_amount" not in orders:
-        orders["refund_amount"] = float("nan")
-    keys = orders.set_index(["platform", "order_id"]).index
-    matched = per_order.set_index(["platform", "order_id"]).index.isin(keys)
-    hits = per_order[matched]
-    merged = orders.merge(hits, on=["platform", "order_id"], how="left", suffixes=("", "_new"))
-    has = merged["refund_amount_new"].notna()
-    share = merged["amount"] / merged.groupby(["platform", "order_id"])["amount"].transform("sum").replace(0, 1)
-    merged.loc[has, "refund_amount"] = (merged.loc[has, "refund_amount_new"] * share[has]).round(2)
-    merged.loc[has & merged["refunded"].fillna(False).astype(bool), "status"] = "refunded"
-    updated = tables.validate("orders", merged.drop(columns=["refund_amount_new", "refunded"]))
-    tmp = folder / ".orders.parquet.tmp"
-    updated.to_parquet(tmp, index=False)
-    os.replace(tmp, target)
+    with _within(into) as target:
+        orders = target.stored("orders", ["platform", "order_id"], per_order)
+        if orders is None:
+            return {"updated": 0, "unmatched": len(per_order)}
+        if "refund_amount" not in orders:
+            orders["refund_amount"] = float("nan")
+        keys = orders.set_index(["platform", "order_id"]).index
+        matched = per_order.set_index(["platform", "order_id"]).index.isin(keys)
+        hits = per_order[matched]
+        merged = orders.merge(hits, on=["platform", "order_id"], how="left", suffixes=("", "_new"))
+        has = merged["refund_amount_new"].notna()
+        share = merged["amount"] / merged.groupby(["platform", "order_id"])["amount"].transform("sum").replace(0, 1)
+        merged.loc[has, "refund_amount"] = (merged.loc[has, "refund_amount_new"] * share[has]).round(2)
+        merged.loc[has & merged["refunded"].fillna(False).astype(bool), "status"] = "refunded"
+        updated = tables.validate("orders", merged.drop(columns=["refund_amount_new", "refunded"]))
+        target.put("orders", KEYS["orders"], updated)
     return {"updated": len(hits), "unmatched": int((~matched).sum())}
