@@ -127,3 +127,12 @@ def test_interrupted_run_is_filed_as_failed_by_the_next_run(runs_root):
     assert not tmp.exists()
     assert runner.latest("campaign_review") != filed.parent
     assert good.ok
+
+
+def test_passwords_in_addresses_are_refused_before_anything_is_recorded(runs_root):
+    before = runner.read_index()
+    with pytest.raises(ParamError, match="source：地址中含有密码.*PGPASSWORD"):
+        runner.run("kpi_report", {"source": "postgresql://ops:hunter2@127.0.0.1:5432/shop"})
+    assert runner.read_index() == before
+    assert "hunter2" not in "".join(p.read_text(encoding="utf-8", errors="ignore")
+                                    for p in runs_root.rglob("*.json*"))

@@ -6,6 +6,7 @@ import fcntl
 import json
 import logging
 import os
+import re
 import secrets
 import subprocess
 import threading
@@ -23,6 +24,7 @@ from papermill.exceptions import PapermillExecutionError
 
 from . import flags as flags_mod
 from . import kernels, paths, spec as spec_mod
+from .errors import ParamError
 from .playbook import KERNEL_RESULT, json_dumps
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -99,6 +101,7 @@ def run(playbook: str, params: dict | None = None, *, out: str | Path | None = N
     """Validate, execute and file one run of `playbook`; raises ParamError before executing anything."""
     spec = spec_mod.load(playbook)
     values = spec.validate(params or {})
+    _refuse_passwords(values)
     t0 = time.perf_counter()
     now = dt.datetime.now(TZ)
     run_id = new_run_id(now)
@@ -126,6 +129,17 @@ def run(playbook: str, params: dict | None = None, *, out: str | Path | None = N
     result.seconds = {"execute": round(t1 - t0, 3), "render": round(t2 - t1, 3), "total": round(t2 - t0, 3)}
     _file(result, tmp)
     return result
+
+
+_PASSWORD_IN_URL = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@:\s]*:[^/@\s]+@", re.IGNORECASE)
+
+
+def _refuse_passwords(values: dict) -> None:
+    """Parameters are recorded in every run; a password in a database address would be stored with them."""
+    found = [name for name, value in values.items() if isinstance(value, str) and _PASSWORD_IN_URL.match(value)]
+    if found:
+        raise ParamError([f"{name}：地址中含有密码，运行记录会保存参数，所以不接受密码；请去掉密码，改用环境变量 "
+                          "PGPASSWORD 或 ~/.pgpass" for name in found])
 
 
 def _write_result(folder: Path, result: RunResult) -> None:

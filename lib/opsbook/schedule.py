@@ -58,9 +58,11 @@ class Task:
 class Executor(Protocol):
     """Runs tasks somewhere; the future's value is the run's result.json content."""
 
-    def submit(self, task: Task) -> cf.Future: ...
+    def submit(self, task: Task) -> cf.Future:
+        """Start `task`; the future resolves to its result.json content."""
 
-    def shutdown(self, wait: bool = True) -> None: ...
+    def shutdown(self, wait: bool = True) -> None:
+        """Release the executor's workers."""
 
 
 def execute(task: Task) -> dict:
