@@ -312,3 +312,13 @@ def test_message_status_in_chinese(status, word):
     title, body = notify.message(failed_event(status=status, flags=[], error=None, seconds=3.0, attempt=1))
     assert title == f"opsbook：kpi_daily 运行{word}" and f"**{word}**" in body and "3.0 秒" in body
     assert "错误" not in body and "尝试" not in body
+
+
+def test_data_text_cannot_leak_half_a_phone_or_inject_links():
+    event = notify.Event(job="j", playbook="p", status="failed", run_id="r", started="2026-01-01T08:00:00+08:00",
+                         error="x" * 490 + " 手机号 13812345678 [点此](javascript:alert(1))",
+                         flags=[{"code": "c", "severity": "high", "owner": "运营", "rows": 1,
+                                 "message": "y" * 110 + " 13812345678"}])
+    title, body = notify.message(event)
+    assert "1381234567" not in body and "138**" in body
+    assert "](javascript:" not in body and "javascript:" not in notify._html(title, body).split("href=")[-1][:20]

@@ -116,11 +116,20 @@ def test_job_file_problems_are_listed_together(tmp_path):
         parameters:
           report_date: "@nextyear"
     """), encoding="utf-8")
+    (tmp_path / "worse.yaml").write_text(textwrap.dedent("""
+        playbook: kpi_report
+        schedule: "0 0 8 * * *"
+        catch_up: [latest]
+        parameters:
+          source: "postgresql://ops@db.example/shop?password=hunter2"
+    """), encoding="utf-8")
     with pytest.raises(ParamError) as info:
         jobs.all_jobs(tmp_path)
     text = "\n".join(info.value.problems)
-    for needle in ("cron 表达式", "retries", "timeout", "catch_up", "slack", "not-an-address", "@nextyear"):
+    for needle in ("bad.yaml：schedule", "retries", "timeout", "catch_up", "slack", "not-an-address", "@nextyear",
+                   "worse.yaml：schedule '0 0 8 * * *' 不是有效的 5 段 cron", "worse.yaml：catch_up", "source：地址中含有密码"):
         assert needle in text, needle
+    assert "hunter2" not in text
 
 
 def test_job_with_relative_dates_and_policies_loads(tmp_path):
@@ -191,7 +200,7 @@ def test_skip_policy_still_runs_slots_that_are_on_time(tmp_path, state):
     job = jobs.Job("probe_on_time", probe(tmp_path), {}, "0 8 * * *", catch_up="skip")
     s = scheduler([job], state, clock)
     s.tick()
-    clock.now = at(10, 8, 2)
+    clock.now = at(10, 8, 14)  # a tick held up by slow work (or cron running --once every 15 minutes)
     assert s.run_once() == 0 and [o.state for o in s.outcomes] == ["ok"]
 
 
@@ -433,3 +442,33 @@ def test_jobs_check_warns_about_missing_alert_secrets(tmp_path):
     out = subprocess.run([sys.executable, "-m", "opsbook.cli", "jobs", "check"], capture_output=True, text=True,
                          env={**env, "OPSBOOK_HOME": str(home)})
     assert out.returncode == 0 and "OPSBOOK_DINGTALK_WEBHOOK_OPS" in out.stderr
+
+
+def test_a_run_filed_just_before_its_scheduler_died_is_not_run_again(tmp_path, state):
+    job = jobs.Job("probe_filed", probe(tmp_path), {}, "0 8 * * *", retries=0, notify=())
+    slot = "2026-11-14T08:00:00+08:00"
+    with state.transaction() as db:  # claimed by a scheduler process that no longer exists
+        db.execute("INSERT INTO slots (job, slot, state, attempt, owner, updated) VALUES (?, ?, 'running', 1, ?, ?)",
+                   (job.name, slot, "999999999 1", slot))
+    schedule.execute(schedule.Task(job.playbook, {}, None, job.name, slot, 1))  # the run it had finished
+    s = scheduler([job], state, Clock(at(14, 8, 5)))
+    assert s.tick() == []
+    (row,) = schedule.state_rows(state)
+    assert row["state"] == "ok" and row["run_id"] == runs_of("probe_filed")[0]["run_id"]
+    assert len(runs_of("probe_filed")) == 1
+
+
+def test_history_survives_overlapping_runs_and_reruns(tmp_path):
+    def entry(run_id, started, codes, trigger="schedule"):
+        return {"run_id": run_id, "playbook": "p", "job": "j", "status": "ok", "started": started, "trigger": trigger,
+                "folder": f"p/{run_id}", "flag_codes": dict.fromkeys(codes, "high"), "seconds": {"total": 1},
+                "flag_counts": {}}
+    lines = [entry("a", "2026-01-01T10:00:00", ["x"]), entry("c", "2026-01-02T10:01:00", ["x", "y"]),
+             entry("b", "2026-01-02T10:00:00", []),  # started before c, filed after it
+             entry("old", "2025-10-01T10:00:00", ["z"], trigger="rerun"), entry("d", "2026-01-03T10:00:00", [])]
+    (tmp_path / "index.jsonl").write_text("\n".join(json.dumps(e) for e in lines) + "\n{torn", encoding="utf-8")
+    found = {e["run_id"]: e for e in history.entries(tmp_path)}
+    assert found["c"]["new"] == ["y"] and found["b"]["resolved"] == ["x", "y"] and found["b"]["previous"] == "c"
+    assert found["old"]["new"] == ["z"] and found["d"]["previous"] == "b" and found["d"]["new"] == []
+    assert len(history.page_rows(tmp_path)) == 5
+    assert "opsbook" in history.write_page(tmp_path).read_text(encoding="utf-8")

@@ -381,7 +381,8 @@ class HistoryPage:
         from . import history
         try:
             found = history.entries()
-        except (OSError, ValueError) as exc:
+        except Exception as exc:  # noqa: BLE001 - staff see a short message, never a traceback
+            log.exception("history page failed")
             self.table.value = error_box(f"运行记录读取失败：{short(str(exc))}")
             return
         jobs_seen = sorted({e.get("job") or "" for e in found} - {""})
@@ -396,7 +397,7 @@ class HistoryPage:
         if not rows:
             self.table.value = '<p class="ob-note">没有符合条件的运行。</p>'
             return
-        self.table.value = (f'<iframe class="ob-history-frame" title="运行记录" srcdoc="{html.escape(history.render(_page_rows(rows), links=False), quote=True)}" '
+        self.table.value = (f'<iframe class="ob-history-frame" title="运行记录" sandbox="allow-scripts" srcdoc="{html.escape(history.render(history.page_rows(found=rows), links=False), quote=True)}" '
                             'style="width:100%;height:420px;border:1px solid #ddd;border-radius:4px"></iframe>')
 
     def show(self) -> None:
@@ -415,11 +416,6 @@ class HistoryPage:
         self.detail.value = "".join(parts)
 
 
-def _page_rows(entries: list[dict]) -> list[dict]:
-    """History page rows for already-selected index entries."""
-    from . import history
-    wanted = {e["run_id"] for e in entries}
-    return [r for r in history.page_rows() if r["run_id"] in wanted]
 
 
 def history_form() -> None:

@@ -22,12 +22,14 @@ def entries(root: Path | None = None) -> list[dict]:
     """Every filed run, newest first, each with `new` and `resolved` flag codes since its job's previous good run."""
     found = runner.read_index(root)
     previous: dict[str, dict] = {}
-    for entry in found:  # oldest first: the previous good run of the same job (or playbook, for manual runs)
+    for entry in found:  # in filing order: the previous good run of the same job (or playbook, for manual runs)
         key = entry.get("job") or entry["playbook"]
         before, now = previous.get(key, {}).get("flag_codes", {}), entry.get("flag_codes", {})
-        entry["new"] = sorted(set(now) - set(before)) if entry["status"] == "ok" else []
-        entry["resolved"] = sorted(set(before) - set(now)) if entry["status"] == "ok" and key in previous else []
-        if entry["status"] == "ok":
+        ok = entry["status"] == "ok"
+        entry["new"] = sorted(set(now) - set(before)) if ok else []
+        entry["resolved"] = sorted(set(before) - set(now)) if ok and key in previous else []
+        entry["previous"] = previous[key]["run_id"] if ok and key in previous else None
+        if ok and entry.get("trigger") != "rerun":  # a rerun of an old date must not become the baseline
             previous[key] = entry
     return found[::-1]
 
@@ -82,19 +84,16 @@ def _flag_messages(entry: dict, codes: list[str], source: dict) -> list[dict]:
     return [by_code.get(c, {"code": c, "severity": entry.get("flag_codes", {}).get(c, "low"), "message": c}) for c in codes]
 
 
-def page_rows(root: Path | None = None, limit: int = PAGE_RUNS) -> list[dict]:
+def page_rows(root: Path | None = None, limit: int = PAGE_RUNS, found: list[dict] | None = None) -> list[dict]:
     """The newest runs for the history page, with new and resolved flags spelled out."""
     root = root or paths.runs()
-    found = entries(root)
+    found = entries(root) if found is None else found
+    by_id = {e["run_id"]: e for e in found}
     rows = []
     for entry in found[:limit]:
         result = result_of(entry, root) if entry["new"] else {}
-        before = {}
-        if entry["resolved"]:
-            key = entry.get("job") or entry["playbook"]
-            previous = next(e for e in found if (e.get("job") or e["playbook"]) == key and e["status"] == "ok"
-                            and e["started"] <= entry["started"] and e["run_id"] != entry["run_id"])
-            before = result_of(previous, root)
+        previous = by_id.get(entry.get("previous") or "")
+        before = result_of(previous, root) if entry["resolved"] and previous else {}
         rows.append(dict(entry, status_text=STATUS.get(entry["status"], entry["status"]),
                          report=f"{entry['folder']}/report.html",
                          new_flags=_flag_messages(entry, entry["new"], result),

@@ -94,15 +94,16 @@ def _schedule_problems(name: str, data: dict) -> list[str]:
     """Chinese problems with the schedule, timeout, retries, catch-up and notify keys of a job file."""
     problems = []
     schedule = data.get("schedule")
-    if schedule is not None and (not isinstance(schedule, str) or not croniter.is_valid(schedule)):
-        problems.append(f"{name}：schedule {schedule!r} 不是有效的 cron 表达式（如 \"0 8 * * *\" 表示每天 8:00，北京时间）")
+    if schedule is not None and (not isinstance(schedule, str) or len(schedule.split()) != 5
+                                 or not croniter.is_valid(schedule)):
+        problems.append(f"{name}：schedule {schedule!r} 不是有效的 5 段 cron 表达式（分 时 日 月 周，如 \"0 8 * * *\" 表示每天 8:00，北京时间）")
     for key, low in (("timeout", 1), ("retries", 0), ("retry_delay", 0)):
         value = data.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < low):
             problems.append(f"{name}：{key} 应为不小于 {low} 的数字（秒/次数），而不是 {value!r}")
     if data.get("retries") is not None and isinstance(data["retries"], float):
         problems.append(f"{name}：retries 应为整数")
-    if data.get("catch_up", "latest") not in CATCH_UP:
+    if not isinstance(data.get("catch_up", "latest"), str) or data.get("catch_up", "latest") not in CATCH_UP:
         problems.append(f"{name}：catch_up 应为 " + " 或 ".join(f"{k}（{v}）" for k, v in CATCH_UP.items()))
     notify = data.get("notify") or []
     if not isinstance(notify, list) or not all(isinstance(t, str) for t in notify):
@@ -143,7 +144,9 @@ def load(path: str | Path) -> Job:
     if "playbook" in data:
         try:
             today = dt.datetime.now(TZ).date()
-            spec_mod.load(str(data["playbook"])).validate({k: resolve_date(v, today) for k, v in params.items()})
+            values = spec_mod.load(str(data["playbook"])).validate({k: resolve_date(v, today) for k, v in params.items()})
+            from .runner import refuse_passwords
+            refuse_passwords(values)
         except ParamError as exc:
             problems += [f"{path.name}：{p}" for p in exc.problems]
     if problems:

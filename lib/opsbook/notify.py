@@ -155,6 +155,11 @@ def _duration(seconds: float) -> str:
     return f"{minutes} 分 {rest} 秒"
 
 
+def _plain(text: object, limit: int) -> str:
+    """Data-derived text for the card: phones masked before cutting, markdown link brackets neutralised."""
+    return _clip(_mask(str(text)), limit).replace("[", "［").replace("]", "］")
+
+
 def _mask(text: str) -> str:
     """`text` with mobile numbers masked."""
     # imported here because privacy pulls in pandas; `problems()` must stay cheap for `jobs check`
@@ -177,12 +182,12 @@ def message(event) -> tuple[str, str]:
     if counts:
         lines.append(f"- 提示数：{counts}")
     if event.error:
-        lines += ["", f"**错误**：{_clip(str(event.error), 500)}"]
+        lines += ["", f"**错误**：{_plain(event.error, 500)}"]
     if highs:
         lines += ["", f"**新增高级别提示（{len(highs)} 条）**"]
         for i, flag in enumerate(highs[:TOP_FLAGS], 1):
             rows = f"（涉及 {flag['rows']} 行）" if flag.get("rows") else ""
-            lines.append(f"{i}. 【{flag.get('owner') or '未指定'}】{_clip(str(flag.get('message', '')), 120)}{rows}")
+            lines.append(f"{i}. 【{flag.get('owner') or '未指定'}】{_plain(flag.get('message', ''), 120)}{rows}")
         if len(highs) > TOP_FLAGS:
             lines.append(f"另有 {len(highs) - TOP_FLAGS} 条，见报告")
     if event.link:
@@ -196,7 +201,7 @@ def _html(title: str, body: str) -> str:
     out = [f"<h3>{html.escape(title)}</h3>"]
     for line in body.splitlines():
         text = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", html.escape(line))
-        text = re.sub(r"\[(.+?)\]\((\S+?)\)", r'<a href="\2">\1</a>', text)
+        text = re.sub(r"\[(.+?)\]\((https?://\S+?)\)", r'<a href="\2">\1</a>', text)
         out.append(f"<p style=\"margin:4px 0\">{text}</p>" if text else "")
     return "<html><body>" + "\n".join(out) + "</body></html>"
 

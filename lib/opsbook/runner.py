@@ -6,7 +6,6 @@ import fcntl
 import json
 import logging
 import os
-import re
 import secrets
 import subprocess
 import threading
@@ -101,7 +100,7 @@ def run(playbook: str, params: dict | None = None, *, out: str | Path | None = N
     """Validate, execute and file one run of `playbook`; raises ParamError before executing anything."""
     spec = spec_mod.load(playbook)
     values = spec.validate(params or {})
-    _refuse_passwords(values)
+    refuse_passwords(values)
     t0 = time.perf_counter()
     now = dt.datetime.now(TZ)
     run_id = new_run_id(now)
@@ -131,12 +130,10 @@ def run(playbook: str, params: dict | None = None, *, out: str | Path | None = N
     return result
 
 
-_PASSWORD_IN_URL = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@:\s]*:[^/@\s]+@", re.IGNORECASE)
-
-
-def _refuse_passwords(values: dict) -> None:
+def refuse_passwords(values: dict) -> None:
     """Parameters are recorded in every run; a password in a database address would be stored with them."""
-    found = [name for name, value in values.items() if isinstance(value, str) and _PASSWORD_IN_URL.match(value)]
+    from .postgres import masked
+    found = [name for name, value in values.items() if isinstance(value, str) and masked(value) != value]
     if found:
         raise ParamError([f"{name}：地址中含有密码，运行记录会保存参数，所以不接受密码；请去掉密码，改用环境变量 "
                           "PGPASSWORD 或 ~/.pgpass" for name in found])
@@ -291,7 +288,15 @@ def read_index(root: Path | None = None) -> list[dict]:
     path = (root or paths.runs()) / INDEX
     if not path.is_file():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    found = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            found.append(json.loads(line))
+        except ValueError:  # a line cut by a crash mid-write: skip it, keep the history readable
+            logging.getLogger("opsbook.runner").warning("%s 第 %d 行不是完整的 JSON，已跳过", path, number)
+    return found
 
 
 def latest(playbook: str, root: Path | None = None) -> Path | None:

@@ -20,13 +20,13 @@ from pathlib import Path
 from typing import Callable, Protocol
 
 from . import history, jobs as jobs_mod, paths, runner, spec
-from .errors import OpsbookError
+from .errors import OpsbookError, ParamError
 from .playbook import json_dumps
 from .runner import TZ
 
 log = logging.getLogger("opsbook.schedule")
 STATE_FILE = "scheduler.sqlite"
-GRACE = dt.timedelta(minutes=5)  # a slot fired within this of its time is on time, not missed
+GRACE = dt.timedelta(minutes=15)  # a slot found within this of its time is on time (a busy tick, cron --once every 15 min)
 MAX_SLEEP = 30.0
 ALERT_TRIES = 5
 STATUS = {"ok": "成功", "failed": "失败", "timeout": "超时", "retry": "等待重试", "running": "运行中", "skipped": "已跳过"}
@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS slots (
 CREATE TABLE IF NOT EXISTS alerts (
     id INTEGER PRIMARY KEY, job TEXT NOT NULL, slot TEXT NOT NULL, target TEXT NOT NULL, event TEXT NOT NULL,
     ok INTEGER NOT NULL DEFAULT 0, tries INTEGER NOT NULL DEFAULT 0, error TEXT, updated TEXT NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS one_alert ON alerts (job, slot, target, event);
 """
 
 
@@ -73,6 +74,13 @@ def execute(task: Task) -> dict:
     except OpsbookError as exc:  # bad parameters: nothing ran, and another try cannot help
         return failure(task, exc.message, retryable=False, exit_code=exc.exit_code)
     return result.to_json()
+
+
+def filed_result(task: Task) -> dict | None:
+    """The result.json of the run the runner filed for this task's slot and attempt, if any."""
+    entry = next((e for e in reversed(runner.read_index()) if e.get("job") == task.job and e.get("slot") == task.slot
+                  and e.get("attempt", 1) == task.attempt), None)
+    return history.result_of(entry) if entry else None
 
 
 def failure(task: Task, error: str, retryable: bool, exit_code: int = 1) -> dict:
@@ -174,7 +182,10 @@ class Scheduler:
         tasks = [t for job in self.jobs.values() for t in self._claim_due(job, now)] + self._claim_retries(now)
         for task in tasks:
             self.echo(f"[{now:%Y-%m-%d %H:%M:%S}] 开始 {task.job}（{task.slot[:16].replace('T', ' ')} 档，第 {task.attempt} 次）")
-            self.running[self.executor.submit(task)] = task
+            try:
+                self.running[self.executor.submit(task)] = task
+            except Exception as exc:  # noqa: BLE001 - an executor that refuses work is a failed attempt, not a stuck slot
+                self._file(task, failure(task, f"执行器出错：{type(exc).__name__}: {exc}", retryable=True), now)
         self._send_pending_alerts()
         return tasks
 
@@ -195,7 +206,7 @@ class Scheduler:
             for slot in slots:
                 if slot is not due:
                     db.execute("INSERT OR IGNORE INTO slots (job, slot, state, error, updated) VALUES (?, ?, 'skipped', ?, ?)",
-                               (job.name, _iso(slot), "错过的时间点（调度器未运行），按 catch_up 设置未补跑", _iso(now)))
+                               (job.name, _iso(slot), f"错过的时间点，按 catch_up: {job.catch_up} 未补跑", _iso(now)))
             if due is None:
                 return []
             claimed = db.execute("INSERT OR IGNORE INTO slots (job, slot, state, attempt, owner, updated) "
@@ -208,7 +219,7 @@ class Scheduler:
         """Claim the slots whose retry time has come."""
         tasks = []
         for row in self.state.rows("SELECT job, slot, attempt FROM slots WHERE state = 'retry' AND next_try <= ?", _iso(now)):
-            if row["job"] not in self.jobs:
+            if row["job"] not in self.jobs:  # another scheduler's job, or one removed from params/
                 continue
             with self.state.transaction() as db:
                 claimed = db.execute("UPDATE slots SET state = 'running', attempt = attempt + 1, owner = ?, updated = ? "
@@ -226,14 +237,14 @@ class Scheduler:
         """File as failed the slots left running by a scheduler that died; retry them if the job allows."""
         count = 0
         for row in self.state.rows("SELECT job, slot, attempt, owner FROM slots WHERE state = 'running'"):
-            if row["owner"] == self.owner or _owner_alive(row["owner"]):
-                continue
             job = self.jobs.get(row["job"])
-            if job is not None:
-                runner.file_interrupted(paths.runs() / spec.load(job.playbook).name)
-            task = Task(job.playbook if job else "", {}, None, row["job"], row["slot"], row["attempt"])
-            self._file(task, failure(task, "运行中断：调度器在运行期间退出（被终止或机器重启）", retryable=True), now,
-                       expect_owner=row["owner"])
+            if job is None or row["owner"] == self.owner or _owner_alive(row["owner"]):
+                continue
+            runner.file_interrupted(paths.runs() / spec.load(job.playbook).name)
+            task = Task(job.playbook, {}, None, row["job"], row["slot"], row["attempt"])
+            filed = filed_result(task)  # the run may have finished just before its scheduler died
+            self._file(task, filed or failure(task, "运行中断：调度器在运行期间退出（被终止或机器重启）", retryable=True),
+                       now, expect_owner=row["owner"])
             count += 1
         return count
 
@@ -264,11 +275,15 @@ class Scheduler:
             next_try = _iso(now + dt.timedelta(seconds=(job.retry_delay if job else 60) * 2 ** (task.attempt - 1)))
         else:
             state, next_try = "failed", None
-        with self.state.transaction() as db:
+        event = self._alert_event(job, task, state, result) if job is not None and job.notify else None
+        with self.state.transaction() as db:  # the outcome and its alerts are recorded together, or not at all
             updated = db.execute("UPDATE slots SET state = ?, next_try = ?, run_id = ?, error = ?, owner = NULL, updated = ? "
                                  "WHERE job = ? AND slot = ? AND state = 'running' AND owner = ?",
                                  (state, next_try, result.get("run_id"), result.get("error"), _iso(now), task.job,
                                   task.slot, expect_owner or self.owner))
+            if updated.rowcount and event:
+                db.executemany("INSERT OR IGNORE INTO alerts (job, slot, target, event, updated) VALUES (?, ?, ?, ?, ?)",
+                               [(job.name, task.slot, target, json_dumps(event), _iso(now)) for target in job.notify])
         if not updated.rowcount:
             return None
         label = STATUS[state] + (f"，{next_try[11:16]} 重试" if next_try else "")
@@ -276,27 +291,21 @@ class Scheduler:
                   + (f"：{result['error']}" if result.get("error") else ""))
         outcome = Outcome(task.job, task.slot, task.attempt, state, result)
         self.outcomes.append(outcome)
-        if job is not None and job.notify:
-            self._queue_alert(job, outcome)
         return outcome
 
-    def _queue_alert(self, job: jobs_mod.Job, outcome: Outcome) -> None:
-        """Queue an alert for a final failure, or for new high-severity flags since the job's previous run."""
-        result = outcome.result
+    @staticmethod
+    def _alert_event(job: jobs_mod.Job, task: Task, state: str, result: dict) -> dict | None:
+        """The alert for a final failure, or for high-severity flags new since the job's previous run; else None."""
         new_high = []
-        if outcome.state == "ok" and result.get("run_id"):
+        if state == "ok" and result.get("run_id"):
             change = history.changes_for(result["run_id"])
             new_high = [f for f in result.get("flags", []) if f["severity"] == "high" and f["code"] in change["new"]]
-        if outcome.state != "failed" and not new_high:
-            return
-        event = {"job": job.name, "playbook": job.playbook, "status": result["status"], "run_id": result.get("run_id") or "",
-                 "started": result.get("started") or outcome.slot, "seconds": (result.get("seconds") or {}).get("total"),
-                 "error": result.get("error"), "flags": new_high, "flag_counts": result.get("flag_counts") or {},
-                 "link": history.report_link(result), "attempt": outcome.attempt}
-        with self.state.transaction() as db:
-            for target in job.notify:
-                db.execute("INSERT INTO alerts (job, slot, target, event, updated) VALUES (?, ?, ?, ?, ?)",
-                           (job.name, outcome.slot, target, json_dumps(event), _iso(self.clock())))
+        if state != "failed" and not new_high:
+            return None
+        return {"job": job.name, "playbook": job.playbook, "status": result["status"], "run_id": result.get("run_id") or "",
+                "started": result.get("started") or task.slot, "seconds": (result.get("seconds") or {}).get("total"),
+                "error": result.get("error"), "flags": new_high, "flag_counts": result.get("flag_counts") or {},
+                "link": history.report_link(result), "attempt": task.attempt}
 
     def _send_pending_alerts(self) -> None:
         """Send queued alerts; a failing notifier is logged and retried on later ticks, never fails a run."""
@@ -304,8 +313,13 @@ class Scheduler:
         if not pending:
             return
         from . import notify
-        send = self.notifier or notify.send
+        send = self.notifier or (lambda targets, event: notify.send(targets, event, attempts=1, timeout=5))
         for row in pending:
+            with self.state.transaction() as db:  # claim it: another scheduler must not send the same alert
+                claimed = db.execute("UPDATE alerts SET tries = tries + 1, updated = ? WHERE id = ? AND ok = 0 AND tries = ?",
+                                     (_iso(self.clock()), row["id"], row["tries"]))
+            if not claimed.rowcount:
+                continue
             event = notify.Event(**json.loads(row["event"]))
             try:
                 delivery = send([row["target"]], event)[0]
@@ -315,7 +329,7 @@ class Scheduler:
             if not ok:
                 log.warning("提醒发送失败（%s，第 %d 次）：%s", row["target"], row["tries"] + 1, error)
             with self.state.transaction() as db:
-                db.execute("UPDATE alerts SET ok = ?, tries = tries + 1, error = ?, updated = ? WHERE id = ?",
+                db.execute("UPDATE alerts SET ok = ?, error = ?, updated = ? WHERE id = ?",
                            (int(ok), error, _iso(self.clock()), row["id"]))
 
     # -- loops ----------------------------------------------------------------------------------------------
@@ -332,7 +346,7 @@ class Scheduler:
         now = self.clock()
         times = [j.next_slot(now) for j in self.jobs.values() if j.schedule]
         times += [dt.datetime.fromisoformat(r["next_try"]) for r in self.state.rows(
-            "SELECT next_try FROM slots WHERE state = 'retry'")]
+            "SELECT job, next_try FROM slots WHERE state = 'retry'") if r["job"] in self.jobs]
         soonest = min([(t - now).total_seconds() for t in times if t] + [MAX_SLEEP])
         return max(0.2, soonest)
 
@@ -348,6 +362,7 @@ class Scheduler:
             self.echo(f"正在等待 {len(self.running)} 个运行结束后退出…")
         while self.running:
             self.collect(timeout=None)
+        self._send_pending_alerts()
 
 
 def state_rows(state: State | None = None) -> list[dict]:
@@ -359,6 +374,10 @@ def state_rows(state: State | None = None) -> list[dict]:
 def main(once: bool = False, workers: int = 2, names: list[str] | None = None) -> int:
     """`opsbook schedule`: run the scheduler (or one pass with `once`)."""
     found = [j for j in jobs_mod.all_jobs() if not names or j.name in names]
+    unknown = sorted(set(names or ()) - {j.name for j in found})
+    if unknown or workers < 1:
+        raise ParamError([f"没有名为 {n} 的任务（用 opsbook jobs 查看）" for n in unknown]
+                         + (["--workers 至少为 1"] if workers < 1 else []))
     scheduler = Scheduler(found, executor=LocalExecutor(workers))
     try:
         if once:
@@ -374,5 +393,7 @@ def main(once: bool = False, workers: int = 2, names: list[str] | None = None) -
         scheduler.serve_forever(stop)
         return 0
     finally:
+        while scheduler.running:  # runs still going when something failed above: file them before leaving
+            scheduler.collect(timeout=None)
         scheduler.executor.shutdown(wait=True)
 
