@@ -472,3 +472,13 @@ def test_history_survives_overlapping_runs_and_reruns(tmp_path):
     assert found["old"]["new"] == ["z"] and found["d"]["previous"] == "b" and found["d"]["new"] == []
     assert len(history.page_rows(tmp_path)) == 5
     assert "opsbook" in history.write_page(tmp_path).read_text(encoding="utf-8")
+
+
+def test_jobs_list_shows_next_fire_time_and_the_last_slot_even_without_a_run():
+    state = schedule.State(paths.runs() / schedule.STATE_FILE)
+    with state.transaction() as db:
+        db.execute("INSERT OR REPLACE INTO slots (job, slot, state, error, updated) VALUES "
+                   "('kpi_weekly', '2030-01-07T08:30:00+08:00', 'skipped', '错过的时间点，按 catch_up: skip 未补跑', 'x')")
+    out = subprocess.run([sys.executable, "-m", "opsbook.cli", "jobs"], capture_output=True, text=True)
+    assert out.returncode == 0 and "下次 20" in out.stdout
+    assert "上次 2030-01-07 08:30 已跳过：错过的时间点" in out.stdout

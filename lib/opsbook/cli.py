@@ -86,11 +86,19 @@ def cmd_jobs(args) -> int:
             _print_result(result)
             worst = max(worst, result.exit_code)
         return worst
+    from . import schedule
+    last = {}
+    for row in schedule.state_rows():  # newest first: slots that made no run (skipped, bad parameters) show here too
+        last.setdefault(row["job"], row)
     for job in found:
         nxt = job.next_slot(now)
         when = f"{job.schedule}（北京时间），下次 {nxt:%Y-%m-%d %H:%M}" if nxt else "手动"
         print(f"{job.name}: {job.playbook}  {job.description}\n  计划 {when}  重试 {job.retries} 次  "
               f"错过时 {jobs.CATCH_UP[job.catch_up]}  提醒 {', '.join(job.notify) or '无'}\n  参数 {job.parameters}")
+        if job.name in last:
+            row = last[job.name]
+            print(f"  上次 {row['slot'][:16].replace('T', ' ')} {schedule.STATUS.get(row['state'], row['state'])}"
+                  + (f"：{row['error'].splitlines()[0]}" if row["error"] else ""))
     return 0
 
 
