@@ -1,5 +1,7 @@
 """The runner: run folders, result.json, the index, failures that keep the last good report, timeouts."""
 import json
+import os
+import time
 
 import nbformat
 import pytest
@@ -123,6 +125,7 @@ def test_interrupted_run_is_filed_as_failed_by_the_next_run(runs_root):
     filed = runs_root / "campaign_review" / "20250101-000000-dead00" / "result.json"
     data = json.loads(filed.read_text(encoding="utf-8"))
     assert data["status"] == "failed" and "中断" in data["error"] and data["params"] == {"min_roi": 2.0}
+    assert data["started"] == "2025-01-01T00:00:00+08:00"  # its record had none: taken from the run id
     assert any(e["run_id"] == "20250101-000000-dead00" and e["status"] == "failed" for e in runner.read_index())
     assert not tmp.exists()
     assert runner.latest("campaign_review") != filed.parent
@@ -136,3 +139,16 @@ def test_passwords_in_addresses_are_refused_before_anything_is_recorded(runs_roo
     assert runner.read_index() == before
     assert "hunter2" not in "".join(p.read_text(encoding="utf-8", errors="ignore")
                                     for p in runs_root.rglob("*.json*"))
+
+
+def test_half_made_run_folders_are_removed_once_abandoned(runs_root):
+    """A run killed while its folder was being made leaves `.new-*`: never filed as a run, removed after a while."""
+    parent = runs_root / "campaign_review"
+    parent.mkdir(exist_ok=True)
+    old, fresh = parent / ".new-20250101-000000-aaaaaa", parent / ".new-20250101-000000-bbbbbb"
+    old.mkdir(), fresh.mkdir()
+    os.utime(old, (time.time() - runner.ABANDONED_AFTER - 5,) * 2)
+    before = len(runner.read_index())
+    assert runner.file_interrupted(parent) == []
+    assert not old.exists() and fresh.is_dir() and len(runner.read_index()) == before
+    fresh.rmdir()

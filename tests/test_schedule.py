@@ -290,7 +290,7 @@ def test_scheduler_killed_mid_run_is_filed_failed_and_retried(tmp_path, runs_roo
     proc = subprocess.Popen([sys.executable, "-c", script], env=os.environ.copy(), start_new_session=True)
     state = schedule.State(state_path)
     deadline = time.monotonic() + 60
-    while not list((runs_root / "probe").glob(".tmp-*")):  # the run has started
+    while not list((runs_root / "probe").glob(".tmp-*")):  # the run has started (its folder appears with its owner)
         assert time.monotonic() < deadline and proc.poll() is None
         time.sleep(0.1)
     time.sleep(0.5)
@@ -472,6 +472,18 @@ def test_history_survives_overlapping_runs_and_reruns(tmp_path):
     assert found["old"]["new"] == ["z"] and found["d"]["previous"] == "b" and found["d"]["new"] == []
     assert len(history.page_rows(tmp_path)) == 5
     assert "opsbook" in history.write_page(tmp_path).read_text(encoding="utf-8")
+
+
+def test_history_reads_records_without_a_start_time(tmp_path):
+    """Records filed by older versions may lack `started`: listed, left out only by date filters."""
+    lines = [{"run_id": "x", "playbook": "p", "job": "j", "status": "failed", "folder": "p/x"},
+             {"run_id": "y", "playbook": "p", "job": "j", "status": "ok", "started": "2026-01-02T10:00:00",
+              "folder": "p/y"}]
+    (tmp_path / "index.jsonl").write_text("\n".join(json.dumps(e) for e in lines) + "\n", encoding="utf-8")
+    found = history.entries(tmp_path)
+    assert [e["run_id"] for e in history.select(found, job="j")] == ["y", "x"]
+    assert [e["run_id"] for e in history.select(found, since=dt.date(2026, 1, 1))] == ["y"]
+    assert "p/x/report.html" in history.write_page(tmp_path).read_text(encoding="utf-8")
 
 
 def test_jobs_list_shows_next_fire_time_and_the_last_slot_even_without_a_run():

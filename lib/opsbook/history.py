@@ -38,11 +38,19 @@ def select(found: list[dict], job: str | None = None, playbook: str | None = Non
            since: dt.date | None = None, until: dt.date | None = None) -> list[dict]:
     """The runs matching every given filter (dates compare with the run's start day)."""
     def keep(e: dict) -> bool:
-        day = dt.date.fromisoformat(e["started"][:10])
+        day = started_day(e)
         return ((job is None or e.get("job") == job) and (playbook is None or e["playbook"] == playbook)
-                and (status is None or e["status"] == status) and (since is None or day >= since)
-                and (until is None or day <= until))
+                and (status is None or e["status"] == status) and (since is None or (day is not None and day >= since))
+                and (until is None or (day is not None and day <= until)))
     return [e for e in found if keep(e)]
+
+
+def started_day(entry: dict) -> dt.date | None:
+    """The day a run started, None for a record without a start time (written by an older version)."""
+    try:
+        return dt.date.fromisoformat((entry.get("started") or "")[:10])
+    except ValueError:
+        return None
 
 
 def find(run_id: str, root: Path | None = None) -> dict:
@@ -94,7 +102,7 @@ def page_rows(root: Path | None = None, limit: int = PAGE_RUNS, found: list[dict
         result = result_of(entry, root) if entry["new"] else {}
         previous = by_id.get(entry.get("previous") or "")
         before = result_of(previous, root) if entry["resolved"] and previous else {}
-        rows.append(dict(entry, status_text=STATUS.get(entry["status"], entry["status"]),
+        rows.append(dict({"seconds": {}, "flag_counts": {}}, **entry, status_text=STATUS.get(entry["status"], entry["status"]),
                          report=f"{entry['folder']}/report.html",
                          new_flags=_flag_messages(entry, entry["new"], result),
                          resolved_flags=_flag_messages(entry, entry["resolved"], before)))

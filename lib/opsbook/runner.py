@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import secrets
+import shutil
 import subprocess
 import threading
 import time
@@ -30,6 +31,7 @@ TZ = ZoneInfo("Asia/Shanghai")
 INDEX = "index.jsonl"
 PID_FILE = ".pid"
 DEFAULT_TIMEOUT = 1800
+ABANDONED_AFTER = 600  # seconds after which a half-made run folder (`.new-*`) is removed
 _INPUT_ERRORS = ("DataError", "ParamError")
 # papermill warns about every injected name its regex cannot see (Literal[...] lines, opsbook_run_dir);
 # parameters are validated against the spec before execution, so those warnings are noise.
@@ -105,13 +107,10 @@ def run(playbook: str, params: dict | None = None, *, out: str | Path | None = N
     now = dt.datetime.now(TZ)
     run_id = new_run_id(now)
     parent = Path(out).resolve() / spec.name if out else paths.runs() / spec.name
-    tmp = parent / f".tmp-{run_id}"
-    tmp.mkdir(parents=True)
     result = RunResult(run_id, spec.name, "running", 1, parent / run_id, {k: spec_mod.to_json(v) for k, v in values.items()},
                        trigger=trigger, job=job, started=now.isoformat(timespec="seconds"), git=git_revision(),
                        slot=slot, attempt=attempt)
-    _write_result(tmp, result)
-    (tmp / PID_FILE).write_text(_process_id(os.getpid()), encoding="utf-8")
+    tmp = _open_run_folder(parent, result)
     file_interrupted(parent)
     _execute(spec, result, tmp, timeout or DEFAULT_TIMEOUT, on_progress)
     t1 = time.perf_counter()
@@ -137,6 +136,19 @@ def refuse_passwords(values: dict) -> None:
     if found:
         raise ParamError([f"{name}：地址中含有密码，运行记录会保存参数，所以不接受密码；请去掉密码，改用环境变量 "
                           "PGPASSWORD 或 ~/.pgpass" for name in found])
+
+
+def _open_run_folder(parent: Path, result: RunResult) -> Path:
+    """Create `.tmp-<id>` holding result.json and the owner's pid, all at once: it is made aside and renamed, so a
+    process killed at any moment leaves either nothing visible or a folder `file_interrupted` can file."""
+    parent.mkdir(parents=True, exist_ok=True)
+    making = parent / f".new-{result.run_id}"
+    making.mkdir()
+    _write_result(making, result)
+    (making / PID_FILE).write_text(_process_id(os.getpid()), encoding="utf-8")
+    tmp = parent / f".tmp-{result.run_id}"
+    os.rename(making, tmp)
+    return tmp
 
 
 def _write_result(folder: Path, result: RunResult) -> None:
@@ -175,6 +187,13 @@ def _process_id(pid: int) -> str:
 def file_interrupted(parent: Path) -> list[RunResult]:
     """File as failed the runs under `parent` whose process died before finishing (crash, kill, reboot)."""
     filed = []
+    for making in parent.glob(".new-*"):  # a run killed while its folder was being made: nothing ran yet
+        try:
+            abandoned = time.time() - making.stat().st_mtime > ABANDONED_AFTER
+        except OSError:
+            continue  # renamed into place meanwhile
+        if abandoned:
+            shutil.rmtree(making, ignore_errors=True)
     for tmp in sorted(parent.glob(".tmp-*")):
         try:
             owner = (tmp / PID_FILE).read_text(encoding="utf-8").strip()
@@ -190,11 +209,20 @@ def file_interrupted(parent: Path) -> list[RunResult]:
             continue
         fields = {k: data[k] for k in ("run_id", "playbook", "params", "trigger", "job", "started", "git", "slot", "attempt")
                   if k in data}
+        fields.setdefault("started", _started_from_id(data["run_id"]))
         result = RunResult(status="failed", exit_code=1, folder=parent / data["run_id"], **fields, retryable=True,
                            error="运行中断：执行这次运行的进程已退出（被终止或机器重启），没有生成报告")
         _file(result, claimed)
         filed.append(result)
     return filed
+
+
+def _started_from_id(run_id: str) -> str:
+    """The start time a run id carries (`20250630-080000-…`), for records that lack it; '' if it carries none."""
+    try:
+        return dt.datetime.strptime(run_id[:15], "%Y%m%d-%H%M%S").replace(tzinfo=TZ).isoformat(timespec="seconds")
+    except ValueError:
+        return ""
 
 
 def _execute(spec, result: RunResult, tmp: Path, timeout: float, on_progress) -> None:
@@ -293,8 +321,10 @@ def read_index(root: Path | None = None) -> list[dict]:
         if not line.strip():
             continue
         try:
-            found.append(json.loads(line))
-        except ValueError:  # a line cut by a crash mid-write: skip it, keep the history readable
+            entry = json.loads(line)
+            entry["started"] = entry.get("started") or ""  # records filed by older versions may lack it
+            found.append(entry)
+        except (ValueError, TypeError, AttributeError):  # a line cut by a crash mid-write: skip it, keep the history readable
             logging.getLogger("opsbook.runner").warning("%s 第 %d 行不是完整的 JSON，已跳过", path, number)
     return found
 
