@@ -1,13 +1,13 @@
-"""Marketplace export intake (issue 3, first slice): Douyin and Pinduoduo orders into a warehouse folder."""
+"""Marketplace export intake (issue 3): Douyin, Pinduoduo, JD and Taobao/Tmall exports into a warehouse folder."""
 import subprocess
 import sys
 
 import pandas as pd
 import pytest
 
-from opsbook import runner, scan, sources
+from opsbook import runner, scan, sources, tables
 from opsbook.errors import IntakeError
-from opsbook.intake import exports, warehouse
+from opsbook.intake import exports, ingest_file, warehouse
 
 DY_HEADER = ["主订单编号", "子订单编号", "支付方式", "选购商品", "商品ID", "商家编码", "商品规格", "商品数量", "商品单价",
              "商品金额", "订单应付金额", "运费", "优惠总金额", "订单提交时间", "支付完成时间", "发货时间", "订单完成时间",
@@ -301,3 +301,173 @@ def test_sycm_product_report_below_metadata_lines(tmp_path, wh):
     assert traffic["product_id"].tolist() == ["612345678901"] * 2
     assert warehouse.merge(wh, "product_traffic", traffic)["added"] == 2
     assert sources.open_source(str(wh)).has("product_traffic")
+
+
+def test_rejected_rows_keep_their_file_row_numbers_after_noise_rows(tmp_path, wh):
+    rows = dy_rows(n=3)
+    rows[2][DY_HEADER.index("订单应付金额")] = "abc"
+    rows.insert(1, list(DY_HEADER))  # a repeated header row (exports pasted together) on file line 3
+    result = exports.read_export(write(tmp_path / "a.csv", DY_HEADER, rows), warehouse=wh)
+    assert result.skipped["重复表头"] == 1 and result.rejected["row"].tolist() == [5]
+
+
+# --- Taobao/Tmall order detail (订单明细): product lines that take their order fields from the order list ---------
+TB_LIST_ROWS = [['="2580123456789012345"', "tb_小明", "xm@example.com", "1,299.00", "交易成功", "孙八",
+                 "浙江省 杭州市 西湖区 文三路 1 号(310000)", "'13812345678", "2026-06-18 00:00:05", "2026-06-18 00:00:30",
+                 "连衣裙", "3", "TM-01-M-2403", "某某旗舰店"],
+                ['="2580123456789012346"', "tb_小红", "xh@example.com", "99.00", "卖家已发货，等待买家确认", "周九",
+                 "北京 北京市 朝阳区 建国路 2 号(100000)", "'13912345678", "2026-06-18 00:01:05", "2026-06-18 00:01:30",
+                 "袜子", "2", "TM-02-F-2403", "某某旗舰店"]]
+DETAIL_LAYOUTS = {  # the older export, and the newer one with sub-order ids, amounts and refunds
+    "旧版": (["订单编号", "标题", "价格", "购买数量", "外部系统编号", "商品属性", "套餐信息", "备注", "订单状态", "商家编码"],
+           [['="2580123456789012345"', "连衣裙", "1,200.00", "1", "612345678901", "颜色:红;尺码:M", "", "", "交易成功",
+             "TM-01-M-RED"],
+            ['="2580123456789012345"', "袜子", "49.50", "2", "612345678902", "颜色:白", "", "", "交易成功", "TM-02-F-WHT"],
+            ['="2580123456789012346"', "袜子", "49.50", "2", "612345678902", "颜色:黑", "", "", "卖家已发货，等待买家确认",
+             "TM-02-F-BLK"]]),
+    "新版": (["子订单编号", "主订单编号", "标题", "价格", "购买数量", "外部系统编号", "商品属性", "订单状态", "商家编码",
+            "买家实际支付金额", "退款状态", "退款金额", "订单创建时间", "订单付款时间"],
+           [['="2580123456789012345001"', '="2580123456789012345"', "连衣裙", "1,200.00", "1", "612345678901", "颜色:红",
+             "交易成功", "TM-01-M-RED", "1,200.00", "没有申请退款", "0", "2026-06-18 00:00:05", "2026-06-18 00:00:30"],
+            ['="2580123456789012345002"', '="2580123456789012345"', "袜子", "49.50", "2", "612345678902", "颜色:白",
+             "交易成功", "TM-02-F-WHT", "99.00", "没有申请退款", "0", "2026-06-18 00:00:05", "2026-06-18 00:00:30"],
+            ['="2580123456789012346001"', '="2580123456789012346"', "袜子", "49.50", "2", "612345678902", "颜色:黑",
+             "卖家已发货，等待买家确认", "TM-02-F-BLK", "99.00", "没有申请退款", "0", "2026-06-18 00:01:05",
+             "2026-06-18 00:01:30"]]),
+}
+
+
+def tb_files(tmp_path, suffix=".csv", layout="旧版"):
+    """The order list and the order detail of the same two orders (three product lines), GBK csv or xlsx."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    header, rows = DETAIL_LAYOUTS[layout]
+    if suffix == ".xlsx":  # ="…" guards ids in csv only; in a workbook it would be a formula
+        unwrap = (lambda rows: [[c[2:-1] if c.startswith('="') else c for c in row] for row in rows])
+    else:
+        unwrap = (lambda rows: rows)
+    return (write(tmp_path / f"ExportOrderList202606180100{suffix}", TB_HEADER, unwrap(TB_LIST_ROWS), "gbk"),
+            write(tmp_path / f"ExportOrderDetailList202606180100{suffix}", header, unwrap(rows), "gbk"))
+
+
+def stored_orders(wh):
+    return pd.read_parquet(wh / "orders.parquet").sort_values("line_id").reset_index(drop=True)
+
+
+@pytest.mark.parametrize("layout", DETAIL_LAYOUTS)
+def test_taobao_order_detail_alone_waits_for_its_order_list(tmp_path, wh, layout):
+    _, detail = tb_files(tmp_path, layout=layout)
+    result = exports.read_export(detail, warehouse=wh)
+    lines = result.tables["order_lines"]
+    assert (result.kind.kind, result.platform) == ("淘宝/天猫订单明细", "TB")
+    assert lines["order_id"].tolist() == ["2580123456789012345"] * 2 + ["2580123456789012346"]
+    assert lines["sku"].tolist() == ["TM-01-M-RED", "TM-02-F-WHT", "TM-02-F-BLK"]
+    assert lines["quantity"].tolist() == [1, 2, 2] and lines["unit_price"].tolist() == [1200.0, 49.5, 49.5]
+    assert lines["amount"].tolist() == [1200.0, 99.0, 99.0] and lines["line_id"].nunique() == 3
+    report = ingest_file(detail, wh)
+    assert report.error is None and "3 行明细的订单还不在 orders 中" in "\n".join(report.lines)
+    assert len(pd.read_parquet(wh / "order_lines.parquet")) == 3 and not (wh / "orders.parquet").exists()
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+@pytest.mark.parametrize("order", [("list", "detail"), ("detail", "list")], ids=["list first", "detail first"])
+def test_order_list_and_detail_give_product_lines_with_order_fields(tmp_path, wh, suffix, order):
+    files = dict(zip(("list", "detail"), tb_files(tmp_path, suffix)))
+    for name in order:
+        report = ingest_file(files[name], wh)
+        assert report.error is None, report.error
+    lines = stored_orders(wh)
+    listed = exports.read_export(files["list"], warehouse=wh).tables["orders"].set_index("order_id")
+    assert lines["sku"].tolist() == ["TM-01-M-RED", "TM-02-F-WHT", "TM-02-F-BLK"]  # no order-level row left
+    assert lines[["quantity", "unit_price", "amount"]].values.tolist() == [[1, 1200.0, 1200.0], [2, 49.5, 99.0],
+                                                                          [2, 49.5, 99.0]]
+    for field in ("customer_id", "status", "province", "city", "phone", "pay_time", "order_time"):
+        assert lines[field].tolist() == listed.loc[lines["order_id"], field].tolist(), field
+    assert lines["status"].tolist() == ["completed", "completed", "shipped"] and lines["phone"].iloc[0] == "138****5678"
+    assert not {"收货人姓名", "买家会员名"} & set(lines.columns) and "tb_小明" not in lines.astype(str).to_string()
+    assert tables.validate("orders", lines) is not None
+
+
+def test_reingesting_list_or_detail_duplicates_nothing(tmp_path, wh):
+    order_list, detail = tb_files(tmp_path)
+    ingest_file(order_list, wh), ingest_file(detail, wh)
+    once = stored_orders(wh)
+    again = [ingest_file(order_list, wh), ingest_file(detail, wh), ingest_file(order_list, wh)]
+    assert [r.error for r in again] == [None] * 3
+    assert "写入 orders：新增 0 行，更新 0 行（共 3 行）" in again[0].lines
+    assert "写入 order_lines：新增 0 行，更新 0 行（共 3 行）；其中 3 行已按订单列表补全并写入 orders" in again[1].lines
+    pd.testing.assert_frame_equal(stored_orders(wh), once)
+    assert len(pd.read_parquet(wh / "order_lines.parquet")) == 3
+
+
+def test_a_detail_export_replaces_the_lines_of_its_orders(tmp_path, wh):
+    order_list, older = tb_files(tmp_path / "a", layout="旧版")
+    _, newer = tb_files(tmp_path / "b", layout="新版")  # the same lines under sub-order ids
+    for path in (order_list, older, newer):
+        assert ingest_file(path, wh).error is None
+    lines = stored_orders(wh)
+    assert lines["line_id"].tolist() == ["2580123456789012345001", "2580123456789012345002", "2580123456789012346001"]
+    assert len(pd.read_parquet(wh / "order_lines.parquet")) == 3
+
+
+@pytest.mark.parametrize("column, message", [("购买数量", "quantity（尝试过：购买数量）"),
+                                             ("订单编号", "order_id（尝试过：主订单编号、订单编号）")])
+def test_detail_missing_a_required_column_is_rejected_whole(tmp_path, wh, column, message):
+    header, rows = DETAIL_LAYOUTS["旧版"]
+    keep = [i for i, c in enumerate(header) if c != column]
+    path = write(tmp_path / "ExportOrderDetailList.csv", [header[i] for i in keep],
+                 [[row[i] for i in keep] for row in rows], "gbk")
+    report = ingest_file(path, wh)
+    assert report.error is not None and report.error.exit_code == 2
+    assert f"缺少必需列：{message}" in report.error.message
+    assert not wh.exists() or not any(wh.glob("*.parquet"))
+
+
+KILL_AMONG_RENAMES = """
+import os, signal, sys
+from pathlib import Path
+from opsbook.intake import ingest_file
+real_replace, renamed = os.replace, []
+
+def replace_then_die(src, dst):
+    real_replace(src, dst)
+    if str(dst).endswith(".parquet"):
+        renamed.append(dst)
+        if len(renamed) == 1:  # one table renamed, the other not yet: the worst moment to die
+            os.kill(os.getpid(), signal.SIGKILL)
+os.replace = replace_then_die
+ingest_file(Path(sys.argv[1]), Path(sys.argv[2]))
+"""
+
+
+def test_an_ingest_killed_among_its_renames_is_completed_before_anyone_reads(tmp_path, wh):
+    """Detail lines change order_lines and orders: a kill between the two renames never leaves them half-new."""
+    order_list, detail = tb_files(tmp_path)
+    assert ingest_file(order_list, wh).error is None
+    before = stored_orders(wh)
+    proc = subprocess.run([sys.executable, "-c", KILL_AMONG_RENAMES, str(detail), str(wh)])
+    assert proc.returncode == -9
+    assert (wh / warehouse.JOURNAL).exists()
+    # on disk, half-done: the new lines renamed, orders still the order-level rows
+    assert len(pd.read_parquet(wh / "order_lines.parquet")) == 3
+    pd.testing.assert_frame_equal(stored_orders(wh), before)
+    skus = sources.open_source(str(wh)).sql("SELECT sku FROM orders")["sku"]  # reading completes the commit first
+    assert sorted(skus) == ["TM-01-M-RED", "TM-02-F-BLK", "TM-02-F-WHT"] and not (wh / warehouse.JOURNAL).exists()
+    assert len(pd.read_parquet(wh / "order_lines.parquet")) == 3
+
+
+def test_a_failure_writing_the_second_table_leaves_both_as_they_were(tmp_path, wh, monkeypatch):
+    order_list, detail = tb_files(tmp_path)
+    assert ingest_file(order_list, wh).error is None
+    before = (wh / "orders.parquet").read_bytes()
+    real, calls = pd.DataFrame.to_parquet, []
+
+    def second_fails(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        return real(self, *args, **kwargs)
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", second_fails)
+    with pytest.raises(OSError):
+        warehouse.merge(wh, "order_lines", exports.read_export(detail, warehouse=wh).tables["order_lines"])
+    assert (wh / "orders.parquet").read_bytes() == before and not (wh / "order_lines.parquet").exists()
+    assert not list(wh.glob(".*.tmp")) and not (wh / warehouse.JOURNAL).exists()

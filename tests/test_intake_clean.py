@@ -1,7 +1,11 @@
 """Cleaning rules for marketplace exports (issue 3, first slice): property tests and quirks."""
+import csv
+import datetime as dt
+import io
+
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from opsbook import privacy
@@ -137,18 +141,142 @@ def test_unreadable_exports_are_rejected_in_chinese(tmp_path, name, content, mes
         read.read_export_table(path, TB_SIGNATURE)
 
 
-@given(st.lists(st.one_of(st.text(max_size=15), digits.map(lambda d: f'="{d}"'), digits.map(lambda d: f"'{d}.0"),
-                          st.sampled_from(["", "-", " 12 ", "`99", "\t0012", "1,234", "12%", "¥3.5", "2.5E+18"])),
-                max_size=30))
-def test_vectorised_cleaning_matches_the_scalar_rules(values):
-    series = pd.Series(values, dtype="str")
+CELLS = st.lists(st.one_of(st.none(), st.text(max_size=15), digits.map(lambda d: f'="{d}"'),
+                          digits.map(lambda d: f"'{d}.0"), digits.map(lambda d: f"'{d}"), digits.map(lambda d: f"{d}.0"),
+                          st.sampled_from(["", "-", " 12 ", "`99", "\t0012", "1,234", "12%", "¥3.5", "2.5E+18", "1,2,3",
+                                           "-5", "+5", "007", "12.50", "1,234,567.5", "\u3000 7", "７", "nan"])),
+                max_size=30)
+SHAPES = {"per cell": 1, "per distinct value": 3}  # repeated cells go the `_once_per_value` way
+
+
+def repeated_cells(values, shape, monkeypatch):
+    """The cells as a `str` series, repeated so that the per-distinct-value path runs when `shape` asks for it."""
+    if SHAPES[shape] > 1:
+        monkeypatch.setattr(clean, "REPEATS_FROM", 0)
+    return pd.Series(values * SHAPES[shape], dtype="str")
+
+
+def cell_list(series):
+    return [None if pd.isna(v) else v for v in series]
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=CELLS)
+def test_vectorised_cleaning_matches_the_scalar_rules(values, shape, monkeypatch):
+    series = repeated_cells(values, shape, monkeypatch)
     ids, _ = clean.clean_ids(series)
-    assert [None if pd.isna(v) else v for v in ids] == [clean.clean_id(v) for v in values]
+    assert cell_list(ids) == [clean.clean_id(v) for v in series]
     numbers, bad = clean.parse_numbers(series)
-    for v, n, b in zip(values, numbers, bad):
+    for v, n, b in zip(series, numbers, bad):
         try:
-            expected = clean.parse_number(v)
+            expected = clean.parse_number(None if pd.isna(v) else v)
         except ValueError:
             assert b
             continue
-        assert not b and (pd.isna(n) if expected is None else n == pytest.approx(expected))
+        assert not b and (pd.isna(n) if expected is None or expected != expected else n == expected)
+
+
+LAYOUTS = ["%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y/%-m/%-d %-H:%M:%S", "%Y-%m-%d", "%Y/%m/%d", "%Y/%-m/%-d",
+           "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M", "%m/%d/%Y", "%Y%m%d", " %Y-%m-%d %H:%M:%S "]
+TIMES = st.lists(st.one_of(
+    st.builds(lambda t, layout: t.strftime(layout), st.datetimes(dt.datetime(1990, 1, 1), dt.datetime(2040, 1, 1)),
+              st.sampled_from(LAYOUTS)),
+    st.text(alphabet="0123456789-/: T.", max_size=20), st.none(),
+    st.sampled_from(["", "-", "--", "2026/2/30", "2026-02-30 00:00:00", "2026/6/1 24:00:00", "'2026-06-01", "abc",
+                     '="2026-06-01"', "2026-06-01 10:00:00.123456"])), max_size=20)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@given(values=TIMES)
+def test_vectorised_times_match_the_scalar_rule(values, shape, monkeypatch):
+    series = repeated_cells(values, shape, monkeypatch)
+    stamps, bad = clean.parse_times(series)
+    expected = [pd.NaT if v is None else clean.parse_time(v) for v in cell_list(series)]
+    assert [None if pd.isna(t) else t for t in stamps] == [None if pd.isna(t) else t for t in expected]
+    assert bad.tolist() == [pd.isna(t) and v is not None and clean.clean_id(v) is not None
+                            for v, t in zip(cell_list(series), expected)]
+    # and as the whole column was read before (one mixed-format pass over the stripped cells)
+    before = pd.to_datetime(pd.Series([None if clean.clean_id(v) is None else v.strip() for v in cell_list(series)],
+                                      dtype=object), format="mixed", errors="coerce")
+    assert [None if pd.isna(t) else t for t in stamps] == [None if pd.isna(t) else t for t in before]
+
+
+PHONES = st.lists(st.one_of(
+    st.none(), st.text(max_size=20),
+    st.builds(lambda second, rest, template: template.format(f"1{second}{rest}"), st.sampled_from("3456789"),
+              st.text(alphabet="0123456789", min_size=9, max_size=9),
+              st.sampled_from(["{}", "+86{}", "86 {}", "{} 备注", "手机:{}", "{}5", "1.{}", "{}\n", "138****{}"])),
+    st.sampled_from(["138****5678", "13812345678", "１３８１２３４５６７８", "138 1234 5678", "138\u30001234\u30005678"])),
+    max_size=20)
+
+
+@given(PHONES)
+def test_masking_a_column_matches_mask_phone(values):
+    masked = privacy.mask_phones(pd.Series(values, dtype="str"))
+    assert cell_list(masked) == [None if v is None else privacy.mask_phone(v) for v in values]
+
+
+@given(st.binary(min_size=1, max_size=64), st.sampled_from(["TB", "JD"]), st.lists(st.text(max_size=12), max_size=10))
+def test_pseudonyms_of_a_column_match_the_scalar_rule(secret, platform, buyers):
+    from opsbook.intake import exports
+    pseudonym_of = exports.pseudonymizer(secret, platform)
+    assert [pseudonym_of(b) for b in buyers] == [exports.pseudonym(secret, platform, b) for b in buyers]
+
+
+@given(st.lists(st.one_of(st.none(), st.sampled_from(["浙江省 杭州市 西湖区", "北京 北京市", "x", ""])), max_size=20))
+def test_map_unique_is_map(values):
+    from opsbook.intake.exports import province_city
+    series = pd.Series(values, dtype="str")
+    assert cell_list(clean.map_unique(series, len)) == [None if v is None else len(v) for v in values]
+    places = clean.map_unique(series, province_city, ["province", "city"])
+    assert [tuple(cell_list(r)) for _, r in places.iterrows()] == [
+        (None, None) if v is None else province_city(v) for v in values]
+
+
+# --- reading csv files: Arrow reads what pandas read -----------------------------------------------
+CSV_TEXT = st.text(alphabet='ab1 ,"\n\r\'=-.订单号中文，。\t', max_size=8)
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@given(rows=st.lists(st.lists(CSV_TEXT, min_size=3, max_size=3), max_size=15),
+       encoding=st.sampled_from(["gbk", "utf-8-sig", "utf-8"]),
+       style=st.sampled_from([("\r\n", csv.QUOTE_MINIMAL), ("\n", csv.QUOTE_ALL)]))  # line breaks in cells quoted
+def test_csv_cells_are_read_as_pandas_reads_them(tmp_path, rows, encoding, style):
+    path = tmp_path / "ExportOrderList.csv"
+    text = io.StringIO()
+    csv.writer(text, lineterminator=style[0], quoting=style[1]).writerows([["订单编号 ", "买家会员名", "订单状态"], *rows])
+    path.write_bytes(text.getvalue().encode(encoding))
+    table = read.read_export_table(path, TB_SIGNATURE)
+    expected = pd.read_csv(path, encoding="gb18030" if encoding == "gbk" else "utf-8-sig", dtype=str,
+                           keep_default_na=False)
+    expected.columns = [clean.clean_header(c) for c in expected.columns]
+    summary, repeated = clean.noise_rows(expected)
+    expected = expected[~(summary | repeated)]
+    pd.testing.assert_frame_equal(table.frame, expected)
+
+
+def test_a_file_ascii_at_first_and_gbk_later_is_gbk(tmp_path):
+    path = tmp_path / "big.csv"
+    body = "".join(f'="25800000000{i:08d}",tb_{i},paid\n' for i in range(50_000))
+    path.write_bytes(("id,buyer,status\n" + body).encode("ascii") + "9,张三,交易关闭\n".encode("gbk"))
+    assert path.stat().st_size > read.HEAD_BYTES
+    table = read.read_export_table(path, [["id", "buyer", "status"]])
+    assert table.encoding == "gb18030"  # as decoding the whole file says (its first MiB alone looks like UTF-8)
+    assert table.frame["buyer"].iloc[-1] == "张三" and len(table.frame) == 50_001
+
+
+def test_a_cell_that_is_not_gbk_rejects_the_file(tmp_path):
+    path = tmp_path / "big.csv"
+    body = "".join(f'="25800000000{i:08d}",买家{i},交易成功\n' for i in range(40_000)).encode("gbk")
+    path.write_bytes("订单编号,买家会员名,订单状态\n".encode("gbk") + body + b"1,\xff\xfe,x\n")
+    with pytest.raises(IntakeError, match="编码无法识别"):
+        read.read_export_table(path, TB_SIGNATURE)
+
+
+def test_ragged_rows_are_read_as_pandas_reads_them(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_bytes("订单编号,买家会员名,订单状态\n1,tb_a,交易成功\n2,tb_b\n".encode("gbk"))
+    frame = read.read_export_table(path, TB_SIGNATURE).frame
+    pd.testing.assert_frame_equal(frame, pd.read_csv(path, encoding="gb18030", dtype=str, keep_default_na=False))

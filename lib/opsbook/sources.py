@@ -190,6 +190,12 @@ class FolderSource(Source):
         folder = paths.resolve(self.location)
         if not folder.is_dir():
             raise DataError(f"找不到数据目录 {self.location}，请检查 source 参数（应为包含 orders.parquet 等文件的文件夹）")
+        from .intake import warehouse
+        try:
+            warehouse.finish_commit(folder)  # an import killed among its renames: its tables are made whole first
+        except OSError as exc:
+            raise DataError(f"数据目录 {self.location} 中有一次未完成的导入，无法补完（{exc.strerror}）："
+                            "请检查目录的写入权限后重新运行 opsbook ingest") from exc
         found = {}
         for name in tables.SCHEMAS:
             parquet, csv = folder / f"{name}.parquet", folder / f"{name}.csv"

@@ -62,6 +62,20 @@ SCHEMAS: dict[str, dict[str, Column]] = {
             _c("phone", "str", "手机号（脱敏）", required=False, nullable=True),
             _c("is_fake", "bool", "刷单标记", required=False),
         ],
+        # lines of item-level exports (淘宝/天猫订单明细) as imported; they enter `orders` with their order list's fields
+        "order_lines": [
+            _c("order_id", "str", "订单编号"),
+            _c("line_id", "str", "子订单编号", required=False),
+            _c("platform", "str", "平台", choices=PLATFORMS),
+            _c("sku", "str", "商家编码"),
+            _c("quantity", "int", "数量", min=0),
+            _c("unit_price", "float", "成交单价", min=0),
+            _c("amount", "float", "实付金额", required=False, min=0),  # price × quantity when the export has none
+            _c("refund_amount", "float", "退款金额", required=False, nullable=True, min=0),
+            _c("status", "str", "订单状态", required=False, nullable=True, choices=ORDER_STATUSES),
+            _c("order_time", "datetime", "下单时间", required=False, nullable=True),
+            _c("pay_time", "datetime", "付款时间", required=False, nullable=True),
+        ],
         "products": [
             _c("sku", "str", "商家编码"),
             _c("name", "str", "商品名称"),
@@ -136,7 +150,7 @@ SCHEMAS: dict[str, dict[str, Column]] = {
 }
 
 _TRUTH = {"true": True, "false": False, "1": True, "0": False, "是": True, "否": False}
-_SCIENTIFIC = r"^\s*[-+]?\d+(\.\d+)?[eE][-+]?\d+\s*$"
+_SCIENTIFIC = rf"^[{privacy.SPACE}]*[-+]?\d+(\.\d+)?[eE][-+]?\d+[{privacy.SPACE}]*$"  # \s spelled out: Arrow runs it
 
 
 def _examples(df: pd.DataFrame, mask: pd.Series, column: str, limit: int = 3) -> str:
@@ -155,10 +169,12 @@ def _coerce_str(series: pd.Series, col: Column) -> tuple[pd.Series, pd.Series]:
         series = series.map(lambda v: f"{v:.0f}" if float(v).is_integer() else str(v), na_action="ignore")
     out = series.astype("str").where(~missing, None).astype("str")
     if col.name == "phone":
-        out = out.map(privacy.mask_phone, na_action="ignore").astype("str")
+        out = privacy.mask_phones(out)
     bad = pd.Series(False, index=series.index)
     if _is_id(col):
-        out = out.str.strip().str.replace(r"\.0$", "", regex=True)
+        out = out.str.strip()
+        if out.str.endswith(".0").any():  # the regex pass is slow, and most id columns have no such id
+            out = out.str.replace(r"\.0$", "", regex=True)
         bad = out.str.match(_SCIENTIFIC).fillna(False).astype(bool)
     return out, bad
 
@@ -209,8 +225,8 @@ RULES = [
     ("traffic_daily", "跳出访客数或加购人数大于访客数", lambda f: (f["bounce_uv"] > f["uv"]) | (f["cart_uv"] > f["uv"])),
     ("ad_spend", "点击量大于展现量", lambda f: f["clicks"] > f["impressions"]),
 ]
-KEYS = {"orders": ["order_id", "line_id"], "products": ["sku"], "campaigns": ["campaign_id"],
-        "campaign_items": ["campaign_id", "sku"], "traffic_daily": ["date", "platform"],
+KEYS = {"orders": ["order_id", "line_id"], "order_lines": ["order_id", "line_id"], "products": ["sku"],
+        "campaigns": ["campaign_id"], "campaign_items": ["campaign_id", "sku"], "traffic_daily": ["date", "platform"],
         "product_traffic": ["date", "platform", "product_id"]}
 
 

@@ -58,4 +58,9 @@ def _merge(target: Target, table: str, frame: pd.DataFrame) -> str:
         return f"更新订单退款：{counts['updated']} 单" + (
             f"；{counts['unmatched']} 单在数据仓库中找不到（请先导入订单，再导入退款单）" if counts["unmatched"] else "")
     counts = warehouse.merge(target, table, frame)
-    return f"写入 {table}：新增 {counts['added']} 行，更新 {counts['updated']} 行（共 {counts['total']} 行）"
+    line = f"写入 {table}：新增 {counts['added']} 行，更新 {counts['updated']} 行（共 {counts['total']} 行）"
+    if counts.get("placed"):  # detail lines (order_lines) go into orders with the fields of their order list
+        line += f"；其中 {counts['placed']} 行已按订单列表补全并写入 orders"
+    if counts.get("waiting"):
+        line += f"；{counts['waiting']} 行明细的订单还不在 orders 中，导入对应的订单列表后自动写入"
+    return line

@@ -7,11 +7,13 @@ import re
 import hmac
 import os
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import yaml
 
 from .. import paths, privacy, tables
@@ -100,6 +102,17 @@ def pseudonym(secret: bytes, platform: str, value: str) -> str:
     return "C" + hmac.new(secret, f"{platform}:{value}".encode(), hashlib.sha256).hexdigest()[:16]
 
 
+def pseudonymizer(secret: bytes, platform: str):
+    """`pseudonym` of one platform's values, the keyed hash set up once (HMAC reads `platform:` then the value)."""
+    keyed = hmac.new(secret, f"{platform}:".encode(), hashlib.sha256)
+
+    def pseudonym_of(value: str) -> str:
+        digest = keyed.copy()
+        digest.update(value.encode())
+        return "C" + digest.hexdigest()[:16]
+    return pseudonym_of
+
+
 @dataclass
 class ExportResult:
     """What one file yielded: its platform and kind, canonical tables, rejected rows with reasons."""
@@ -148,56 +161,114 @@ def _split(out: pd.DataFrame, reasons: pd.Series, raw: RawTable) -> tuple[pd.Dat
     """Good rows, and rejected rows as (file row number, reason)."""
     bad = reasons != ""
     rejected = pd.DataFrame({"row": raw.frame.index[bad] + raw.header_row + 2, "reason": reasons[bad]})
-    return out[~bad].reset_index(drop=True), rejected.reset_index(drop=True)
+    good = out[~bad] if bad.any() else out
+    return good.reset_index(drop=True), rejected.reset_index(drop=True)
 
 
-def to_orders(raw: RawTable, kind: ExportKind, secret: bytes, name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Canonical order lines from a raw export, and the rejected rows with their reasons."""
-    df = raw.frame
-    cols = _columns(df, kind, ("order_id", "sku", "quantity", "amount", "order_time", "status"), name)
+def _reject(reasons: pd.Series, bad: pd.Series, reason: str | pd.Series) -> pd.Series:
+    """`reasons` with `reason` given to the `bad` rows that have none yet."""
+    return reasons.mask(bad & (reasons == ""), reason) if bad.any() else reasons
+
+
+def _order_keys(df: pd.DataFrame, cols: dict, kind: ExportKind, name: str) -> pd.DataFrame:
+    """order_id, platform, sku and line_id of every row; IntakeError if Excel turned the order ids into 2.58E+18."""
     out = pd.DataFrame(index=df.index)
-    reasons = pd.Series("", index=df.index)
     ids, sci = clean.clean_ids(df[cols["order_id"]])
     if sci.any():
         raise IntakeError(f"{name} 的订单编号被改成了科学计数法（如 {df.loc[sci, cols['order_id']].iloc[0]}），"
                           "原编号已无法恢复：请从后台重新导出，不要用 Excel 打开后另存")
     out["order_id"] = ids
     out["platform"] = kind.platform
-    out["sku"] = clean.clean_ids(df[cols["sku"]])[0]
+    out["sku"] = clean.clean_id_column(df[cols["sku"]])
     # exports without a line id have one row per order and product
-    out["line_id"] = clean.clean_ids(df[cols["line_id"]])[0] if cols.get("line_id") else ids + "-" + out["sku"]
-    for target in ("quantity", "unit_price", "amount", "discount"):
+    out["line_id"] = clean.clean_id_column(df[cols["line_id"]]) if cols.get("line_id") else ids + "-" + out["sku"]
+    return out
+
+
+def _add_numbers(out: pd.DataFrame, reasons: pd.Series, df: pd.DataFrame, cols: dict, targets) -> pd.Series:
+    """Parse the numeric columns into `out`; the reasons with rows holding a non-number rejected."""
+    for target in targets:
         if cols.get(target):
-            values, bad = clean.parse_numbers(df[cols[target]])
-            out[target] = values
-            reasons = reasons.mask(bad & (reasons == ""), f"{cols[target]} 不是数字")
+            out[target], bad = clean.parse_numbers(df[cols[target]])
+            reasons = _reject(reasons, bad, f"{cols[target]} 不是数字")
+    return reasons
+
+
+def _add_times(out: pd.DataFrame, reasons: pd.Series, df: pd.DataFrame, cols: dict) -> pd.Series:
+    """Parse order and pay times into `out` (China time); the reasons with rows holding a non-time rejected."""
     for target in ("order_time", "pay_time"):
         if cols.get(target):
-            text = df[cols[target]].map(lambda v: None if clean.clean_id(v) is None else str(v).strip())
-            stamp = pd.to_datetime(text, errors="coerce", format="mixed")
-            reasons = reasons.mask(stamp.isna() & text.notna() & (reasons == ""), f"{cols[target]} 不是时间")
+            stamp, bad = clean.parse_times(df[cols[target]])
             out[target] = stamp.dt.tz_localize(tables.TZ)
+            reasons = _reject(reasons, bad, f"{cols[target]} 不是时间")
+    return reasons
+
+
+def _add_status(out: pd.DataFrame, reasons: pd.Series, df: pd.DataFrame, cols: dict, kind: ExportKind) -> pd.Series:
+    """Map the platform's status words (and refund columns) into `out`; the reasons with unknown statuses rejected."""
     status_text = df[cols["status"]].str.strip()
-    out["status"] = status_text.map(kind.statuses)
-    reasons = reasons.mask(out["status"].isna() & (reasons == ""), "未知的订单状态 " + status_text)
+    out["status"] = clean.map_unique(status_text, kind.statuses.get)
+    reasons = _reject(reasons, out["status"].isna(), "未知的订单状态 " + status_text)
     for target, words in kind.refunded_when.items():
         if cols.get(target):
             out.loc[df[cols[target]].str.strip().isin(words), "status"] = "refunded"
-    out.loc[out["status"].eq("unpaid"), "pay_time"] = pd.NaT
-    key = _pick(df, kind.customer)
-    who = clean.clean_ids(df[key])[0] if key else out["order_id"]
-    out["customer_id"] = clean.map_unique(who, lambda w: pseudonym(secret, kind.platform, w))
-    reasons = reasons.mask(out["customer_id"].isna() & (reasons == ""), "缺少买家标识")
+    if "pay_time" in out:
+        out.loc[out["status"].eq("unpaid"), "pay_time"] = pd.NaT
+    return reasons
+
+
+def _add_contact(out: pd.DataFrame, df: pd.DataFrame, cols: dict) -> None:
+    """The masked phone and the province and city into `out` (street, house number and name are dropped)."""
     if cols.get("phone"):
-        out["phone"] = df[cols["phone"]].map(lambda v: privacy.mask_phone(clean.clean_id(v) or "") or None)
+        out["phone"] = privacy.mask_phones(clean.clean_id_column(df[cols["phone"]]))
     for target in ("province", "city"):
         if cols.get(target):
-            out[target] = df[cols[target]].map(lambda v: None if clean.clean_id(v) in (None, "****") else str(v).strip())
+            place = clean.clean_id_column(df[cols[target]])
+            out[target] = df[cols[target]].str.strip().where(place.notna() & (place != "****"))
     if cols.get("address") and not cols.get("province"):  # keep only province and city of a full address
-        place = clean.map_unique(df[cols["address"]], province_city)
-        out["province"] = place.map(lambda p: p[0], na_action="ignore")
-        out["city"] = place.map(lambda p: p[1], na_action="ignore")
+        out[["province", "city"]] = clean.map_unique(df[cols["address"]], province_city, ["province", "city"])
+
+
+def _customers(who: pd.Series, pseudonym_of) -> pd.Series:
+    """Pseudonyms of the buyer cells (cleaned as ids), once per distinct buyer; missing where there is no buyer."""
+    return clean.map_unique(clean.clean_id_column(who), pseudonym_of)
+
+
+def to_orders(raw: RawTable, kind: ExportKind, secret: bytes, name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Canonical order lines from a raw export, and the rejected rows with their reasons."""
+    df = raw.frame
+    cols = _columns(df, kind, ("order_id", "sku", "quantity", "amount", "order_time", "status"), name)
+    key = _pick(df, kind.customer)
+    with ThreadPoolExecutor(max_workers=1) as pool:  # hashing buyers holds the GIL, Arrow below mostly does not
+        customers = pool.submit(_customers, df[key if key else cols["order_id"]], pseudonymizer(secret, kind.platform))
+        out = _order_keys(df, cols, kind, name)
+        reasons = _add_numbers(out, pd.Series("", index=df.index), df, cols,
+                               ("quantity", "unit_price", "amount", "discount"))
+        reasons = _add_times(out, reasons, df, cols)
+        reasons = _add_status(out, reasons, df, cols, kind)
+        _add_contact(out, df, cols)
+        out["customer_id"] = customers.result()
+    reasons = _reject(reasons, out["customer_id"].isna(), "缺少买家标识")
     out["is_fake"] = False
+    return _split(out, reasons, raw)
+
+
+def to_order_lines(raw: RawTable, kind: ExportKind, secret: bytes, name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Product lines of an item-level export (淘宝/天猫订单明细), and the rejected rows.
+
+    The lines carry no buyer, address or phone: the warehouse gives them the order fields of the order list
+    (`warehouse.merge`), and keeps them aside until that list is imported.
+    """
+    df = raw.frame
+    cols = _columns(df, kind, ("order_id", "sku", "quantity", "unit_price"), name)
+    out = _order_keys(df, cols, kind, name)
+    reasons = _add_numbers(out, pd.Series("", index=df.index), df, cols,
+                           ("quantity", "unit_price", "amount", "refund_amount"))
+    if not cols.get("amount"):  # older exports: price and quantity only
+        out["amount"] = (out["unit_price"] * out["quantity"]).round(2)
+    reasons = _add_times(out, reasons, df, cols)
+    if cols.get("status"):
+        reasons = _add_status(out, reasons, df, cols, kind)
     return _split(out, reasons, raw)
 
 
@@ -223,7 +294,7 @@ def to_report(raw: RawTable, kind: ExportKind, secret: bytes, name: str) -> tupl
             out[target] = values.fillna(0) if col.required else values
             reasons = reasons.mask(bad & (reasons == ""), f"{source} 不是数字")
         else:
-            out[target] = clean.clean_ids(df[source])[0]
+            out[target] = clean.clean_id_column(df[source])
     out["platform"] = kind.platform
     for target, value in kind.constants.items():
         out[target] = value
@@ -236,7 +307,7 @@ def to_refunds(raw: RawTable, kind: ExportKind, secret: bytes, name: str) -> tup
     cols = _columns(df, kind, ("order_id", "refund_amount", "refund_status"), name)
     out = pd.DataFrame(index=df.index)
     out["platform"] = kind.platform
-    out["order_id"] = clean.clean_ids(df[cols["order_id"]])[0]
+    out["order_id"] = clean.clean_id_column(df[cols["order_id"]])
     amount, bad = clean.parse_numbers(df[cols["refund_amount"]])
     out["refund_amount"] = amount.fillna(0)
     out["refunded"] = df[cols["refund_status"]].str.strip().isin(kind.refunded_when.get("refund_status", []))
@@ -245,7 +316,8 @@ def to_refunds(raw: RawTable, kind: ExportKind, secret: bytes, name: str) -> tup
     return _split(out, reasons, raw)
 
 
-MAPPERS = {"orders": to_orders, "refunds": to_refunds}  # other tables: to_report, typed by their schema
+# other tables: to_report, typed by their schema
+MAPPERS = {"orders": to_orders, "order_lines": to_order_lines, "refunds": to_refunds}
 
 
 def read_export(path: str | Path, platform: str | None = None, kind: str | None = None,
@@ -254,12 +326,20 @@ def read_export(path: str | Path, platform: str | None = None, kind: str | None 
     path = Path(path)
     folder = paths.resolve(warehouse or "data/warehouse")
     signatures = [k.signature for k in kinds().values()]
-    raw = read_export_table(path, signatures)
+    # only the columns the export's kind reads are read: names, notes, accounts never leave the file
+    raw = read_export_table(path, signatures, keep=lambda header: _sources(detect(header, platform, kind)))
     found = detect(raw.frame.columns, platform, kind)
     frame, rejected = MAPPERS.get(found.table, to_report)(raw, found, warehouse_secret(folder), path.name)
+    read_as = (raw.encoding, raw.format, len(raw.frame), raw.skipped)
+    del raw
+    pa.default_memory_pool().release_unused()  # give the raw cells back before checking makes a copy of the rows
     if found.table in tables.SCHEMAS:
         frame, problems = tables.problems_in(found.table, frame, origin=path.name)
         if problems:
             raise IntakeError(problems, headline=f"{path.name} 无法导入，未写入任何数据")
-    return ExportResult(path, found, raw.encoding, raw.format, len(raw.frame), raw.skipped,
-                        {found.table: frame}, rejected)
+    return ExportResult(path, found, *read_as, {found.table: frame}, rejected)
+
+
+def _sources(kind: ExportKind) -> set[str]:
+    """Every column name the kind may read or needs to be recognised."""
+    return set(kind.signature).union(kind.customer, *kind.columns.values())

@@ -1,7 +1,9 @@
 """Merging canonical rows into a warehouse (folder or PostgreSQL): no duplicates, later exports update, atomic."""
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import json
 import os
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -12,7 +14,10 @@ import pandas as pd
 from .. import paths, tables
 
 KEYS = {"orders": ["platform", "order_id", "line_id"], "ad_spend": ["platform", "channel", "campaign_id", "date"],
-        "product_traffic": ["platform", "product_id", "date"]}
+        "product_traffic": ["platform", "product_id", "date"], "order_lines": ["platform", "order_id", "line_id"]}
+ORDER = ["platform", "order_id"]
+# what an order list (one row per order) gives each product line of an item-level export (订单明细)
+ORDER_FIELDS = ["customer_id", "order_time", "pay_time", "status", "province", "city", "phone", "is_fake"]
 
 
 class Target:
@@ -41,7 +46,13 @@ class Target:
 
 
 class FolderTarget(Target):
-    """A folder with `<table>.parquet` per table: files are written aside and renamed once the whole file merged."""
+    """A folder with `<table>.parquet` per table: files are written aside and renamed once the whole file merged.
+
+    A file that changes several tables (a detail export writes order_lines and orders) lists them in a commit
+    journal before the first rename; a process killed among the renames leaves the journal, and the next
+    transaction (or source) on the folder finishes them, so the tables are seen all old or all new.
+    One writer at a time: the transaction holds a lock on the folder.
+    """
 
     def __init__(self, folder: Path):
         self.folder = self.secret_home = folder
@@ -50,15 +61,41 @@ class FolderTarget(Target):
     @contextmanager
     def transaction(self) -> Iterator[FolderTarget]:
         """Rename the files written aside once the block succeeds; remove them otherwise."""
-        self._written = {}
-        try:
-            yield self
-            for table in self._written:
-                os.replace(self._aside(table), self.folder / f"{table}.parquet")
-        finally:
-            for table in self._written:
-                self._aside(table).unlink(missing_ok=True)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with _locked(self.folder):
+            self._finish_commit()
             self._written = {}
+            try:
+                yield self
+                if self._written:
+                    self._commit(list(self._written))
+            finally:
+                if not (self.folder / JOURNAL).exists():  # a journal's files are kept for the next one to finish
+                    for table in self._written:
+                        self._aside(table).unlink(missing_ok=True)
+                self._written = {}
+
+    def _commit(self, written: list[str]) -> None:
+        for table in written:
+            _fsync(self._aside(table))
+        journal = self.folder / JOURNAL
+        aside = journal.with_name(journal.name + ".tmp")
+        aside.write_text(json.dumps(written), encoding="utf-8")
+        _fsync(aside)
+        os.replace(aside, journal)  # from here on the commit happens, even if this process dies
+        self._finish_commit()
+
+    def _finish_commit(self) -> None:
+        """Complete the renames a commit journal lists, then drop the journal; without one, drop stale files."""
+        journal = self.folder / JOURNAL
+        if not journal.exists():
+            for stale in self.folder.glob(".*.parquet.tmp"):  # written by a transaction that never committed
+                stale.unlink(missing_ok=True)
+            return
+        for table in json.loads(journal.read_text(encoding="utf-8")):
+            if self._aside(table).exists():
+                os.replace(self._aside(table), self.folder / f"{table}.parquet")
+        journal.unlink()
 
     def _aside(self, table: str) -> Path:
         return self.folder / f".{table}.parquet.tmp"
@@ -137,6 +174,34 @@ class PostgresTarget(Target):
         return postgres.count(self._conn, self.db, table)
 
 
+JOURNAL = ".opsbook-commit"
+LOCK = ".opsbook-lock"
+
+
+@contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """Hold the folder's writer lock (concurrent ingests into one folder wait for each other)."""
+    with open(folder / LOCK, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def finish_commit(folder: Path) -> None:
+    """Complete a commit a killed ingest left half-done in a warehouse folder (a no-op when there is none)."""
+    if (folder / JOURNAL).exists():
+        target = FolderTarget(folder)
+        with _locked(folder):
+            target._finish_commit()
+
+
 def open_target(location: str | os.PathLike) -> Target:
     """The warehouse at a location: a PostgreSQL URL, else a folder (relative to the project root)."""
     from ..sources import is_postgres
@@ -179,10 +244,45 @@ def merge(into: Target | str | os.PathLike, table: str, new: pd.DataFrame) -> di
     key = KEYS[table]
     new = new.drop_duplicates(subset=key, keep="last")
     with _within(into) as target:
+        has_lines = _has_staged_lines(target, new) if table == "orders" else pd.Series(False, index=new.index)
+        listed, new = new[has_lines], new[~has_lines]
         old = target.stored(table, key, new)
         merged, counts = combine(new, new.iloc[0:0] if old is None else old, key)
-        target.put(table, key, tables.validate(table, merged))
+        # a detail export holds every line of its orders: staged lines it no longer has go (a table is made by key)
+        replaced = ORDER if table == "order_lines" and old is not None else key
+        target.put(table, replaced, tables.validate(table, merged))
+        if table == "orders" and len(listed):
+            placed = _place_lines(target, listed, listed)
+            counts = {k: counts[k] + placed[k] for k in ("added", "updated")}
+        elif table == "order_lines":
+            counts |= {k: v for k, v in _place_lines(target, new, None).items() if k in ("placed", "waiting")}
         return counts | {"total": target.count(table)}
+
+
+def _has_staged_lines(target: Target, orders: pd.DataFrame) -> pd.Series:
+    """Which rows of `orders` belong to an order with detail lines in `order_lines`."""
+    lines = target.stored("order_lines", ORDER, orders)
+    staged = lines is not None and len(lines) > 0
+    return pd.Series(_index(orders, ORDER).isin(_index(lines, ORDER)) if staged else False, index=orders.index)
+
+
+def _place_lines(target: Target, orders: pd.DataFrame, headers: pd.DataFrame | None) -> dict[str, int]:
+    """Write the staged detail lines of these orders into `orders`, each with the order fields of its order row
+    (`headers`, else the order's stored rows); they replace every stored row of the order, the order-list row too.
+
+    Returns counts of added and updated order lines, lines placed, and lines waiting for their order row.
+    """
+    lines = target.stored("order_lines", ORDER, orders)
+    headers = target.stored("orders", ORDER, orders) if headers is None else headers
+    if lines is None or headers is None or headers.empty:
+        return {"added": 0, "updated": 0, "placed": 0, "waiting": 0 if lines is None else len(lines)}
+    fields = [f for f in ORDER_FIELDS if f in headers]
+    header = headers.drop_duplicates(ORDER, keep="last")[ORDER + fields]
+    placed = lines.drop(columns=[f for f in fields if f in lines]).merge(header, on=ORDER)
+    before = target.stored("orders", KEYS["orders"], placed)
+    merged, counts = combine(placed, placed.iloc[0:0] if before is None else before, KEYS["orders"])
+    target.put("orders", ORDER, tables.validate("orders", merged))
+    return counts | {"placed": len(placed), "waiting": len(lines) - len(placed)}
 
 
 def apply_refunds(into: Target | str | os.PathLike, refunds: pd.DataFrame) -> dict[str, int]:
