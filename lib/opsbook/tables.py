@@ -175,7 +175,9 @@ def _coerce_str(series: pd.Series, col: Column) -> tuple[pd.Series, pd.Series]:
         out = out.str.strip()
         if out.str.endswith(".0").any():  # the regex pass is slow, and most id columns have no such id
             out = out.str.replace(r"\.0$", "", regex=True)
-        bad = out.str.match(_SCIENTIFIC).fillna(False).astype(bool)
+        maybe = out.str.contains("e", case=False, regex=False).fillna(False).astype(bool)  # cheap: no regex
+        if maybe.any():
+            bad = out[maybe].str.match(_SCIENTIFIC).fillna(False).astype(bool).reindex(out.index, fill_value=False)
     return out, bad
 
 
