@@ -471,3 +471,41 @@ def test_a_failure_writing_the_second_table_leaves_both_as_they_were(tmp_path, w
         warehouse.merge(wh, "order_lines", exports.read_export(detail, warehouse=wh).tables["order_lines"])
     assert (wh / "orders.parquet").read_bytes() == before and not (wh / "order_lines.parquet").exists()
     assert not list(wh.glob(".*.tmp")) and not (wh / warehouse.JOURNAL).exists()
+
+
+def test_refunds_survive_a_later_order_list_or_detail_export(tmp_path, wh):
+    """A refund once stored stays when an overlapping list (no refund column) or detail (没有申请退款) comes again."""
+    order_list, detail = tb_files(tmp_path / "f", layout="新版")
+    refunds = write(tmp_path / "refunds.csv", ["订单编号", "退款状态", "退款申请时间", "退款总额"],
+                    [['="2580123456789012346"', "退款成功", "2026-06-20", "99.00"]], "gbk")
+    for path in (detail, order_list, refunds):
+        assert ingest_file(path, wh).error is None
+    refunded = stored_orders(wh).set_index("order_id").loc["2580123456789012346"]
+    assert (refunded["status"], refunded["refund_amount"]) == ("refunded", 99.0)
+    for path in (order_list, detail):
+        report = ingest_file(path, wh)
+        assert report.error is None and "新增 0 行，更新 0 行" in "\n".join(report.lines)
+        again = stored_orders(wh).set_index("order_id").loc["2580123456789012346"]
+        assert (again["status"], again["refund_amount"]) == ("refunded", 99.0), path.name
+
+
+def test_one_warehouse_holds_several_platforms(tmp_path, wh):
+    """Douyin lines carry a unit price, a Taobao order list does not: it gets amount ÷ quantity."""
+    assert ingest_file(write(tmp_path / "dy.csv", DY_HEADER, dy_rows(), "gbk"), wh).error is None
+    report = ingest_file(write(tmp_path / "tb.csv", TB_HEADER, TB_LIST_ROWS, "gbk"), wh)
+    assert report.error is None, report.error
+    stored = pd.read_parquet(wh / "orders.parquet")
+    assert sorted(stored["platform"].unique()) == ["DY", "TB"] and stored["unit_price"].notna().all()
+    assert stored.set_index("order_id").loc["2580123456789012345", "unit_price"] == 433.0  # 1,299.00 ÷ 3
+
+
+def test_ragged_file_with_a_multiline_note_above_the_header(tmp_path, wh):
+    """Rows of unequal length send the file to pandas, which must start at the same header line as Arrow."""
+    path = tmp_path / "ExportOrderList.csv"
+    lines = ['"导出说明：\n仅含近三个月订单"', ",".join(TB_HEADER)]
+    lines += [",".join(r) if i else ",".join(r[:-1]) for i, r in
+              enumerate([[c.replace(",", "") for c in row] for row in TB_LIST_ROWS])]  # the first row one cell short
+    path.write_bytes(("\n".join(lines) + "\n").encode("gbk"))
+    result = exports.read_export(path, warehouse=wh)
+    assert result.kind.kind == "淘宝/天猫订单列表" and len(result.tables["orders"]) == 2
+    assert result.tables["orders"]["order_id"].tolist() == ["2580123456789012345", "2580123456789012346"]

@@ -184,7 +184,7 @@ TIMES = st.lists(st.one_of(
               st.sampled_from(LAYOUTS)),
     st.text(alphabet="0123456789-/: T.", max_size=20), st.none(),
     st.sampled_from(["", "-", "--", "2026/2/30", "2026-02-30 00:00:00", "2026/6/1 24:00:00", "'2026-06-01", "abc",
-                     '="2026-06-01"', "2026-06-01 10:00:00.123456"])), max_size=20)
+                     '="2026-06-01"', "2026-06-01 10:00:00.123456", "6/1/2026 10:00:00.500", "now", "today"])), max_size=20)
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -197,10 +197,38 @@ def test_vectorised_times_match_the_scalar_rule(values, shape, monkeypatch):
     assert [None if pd.isna(t) else t for t in stamps] == [None if pd.isna(t) else t for t in expected]
     assert bad.tolist() == [pd.isna(t) and v is not None and clean.clean_id(v) is not None
                             for v, t in zip(cell_list(series), expected)]
-    # and as the whole column was read before (one mixed-format pass over the stripped cells)
-    before = pd.to_datetime(pd.Series([None if clean.clean_id(v) is None else v.strip() for v in cell_list(series)],
+    # and as the whole column was read before (one mixed-format pass over the stripped cells), but for words
+    before = pd.to_datetime(pd.Series([None if clean.clean_id(v) is None or not any(c.isdigit() for c in v)
+                                       else v.strip() for v in cell_list(series)],
                                       dtype=object), format="mixed", errors="coerce")
     assert [None if pd.isna(t) else t for t in stamps] == [None if pd.isna(t) else t for t in before]
+
+
+def test_times_with_fractions_offsets_or_no_digits():
+    """Fractions in other layouts, offsets (converted to China time) and words like "now" (not a time)."""
+    cells = ["6/1/2026 10:00:00.500", "2026-06-01T10:00:00+08:00", "2026-06-01T02:00:00Z", "now", "2026-06-01 10:00:00",
+             "", None]
+    for values in (cells, cells[1:4]):  # with and without cells Arrow's ISO pass reads
+        stamps, bad = clean.parse_times(pd.Series(values, dtype="str"))
+        expected = {"6/1/2026 10:00:00.500": pd.Timestamp("2026-06-01 10:00:00.5"), "now": None, "": None, None: None}
+        assert [None if pd.isna(t) else t for t in stamps] == [expected.get(v, pd.Timestamp("2026-06-01 10:00"))
+                                                               for v in values]
+        assert bad.tolist() == [v == "now" for v in values]
+
+
+@pytest.mark.parametrize("address, place", [
+    ("浙江省 杭州市 西湖区 文三路 1 号(310000)", ("浙江省", "杭州市")),
+    ("北京 北京市 朝阳区 建国路 2 号", ("北京市", "北京市")),
+    ("广西壮族自治区南宁市青秀区民族大道", ("广西壮族自治区", "南宁市")),
+    ("新疆乌鲁木齐市天山区", ("新疆维吾尔自治区", "乌鲁木齐市")),
+    ("湖北省恩施土家族苗族自治州恩施市", ("湖北省", "恩施土家族苗族自治州")),
+    ("广东广州市天河区天河路省人民医院", ("广东省", "广州市")),
+    ("浙江省西湖区文三路超市", ("浙江省", None)),  # no city before the street: none, never the street
+    ("张三 13812345678 浙江省杭州市西湖区", (None, None)),  # name and phone first: nothing is taken
+    ("火星基地 1 号", (None, None))])
+def test_province_and_city_only_from_known_places(address, place):
+    from opsbook.intake.exports import province_city
+    assert province_city(address) == place
 
 
 PHONES = st.lists(st.one_of(

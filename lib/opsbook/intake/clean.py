@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 
 from ..errors import IntakeError
 from ..privacy import SPACE
+from ..tables import TZ
 
 ENCODINGS = ("utf-8-sig", "gb18030")  # gb18030 is a superset of GBK
 HEADER_SCAN_ROWS = 30
@@ -31,6 +32,7 @@ _PLAIN_ID = f"(?s)^[^{SPACE}'`=](.*[^{SPACE}])?$"  # nothing for `clean_id` to u
 _PLAIN_NUMBER = r"^[-+]?(?:[0-9]+|[0-9]{1,3}(?:,[0-9]{3})+)(?:\.[0-9]+)?$"
 _MISSING = pa.array(sorted(MISSING), pa.large_string())
 _ID_MARKS = pa.array(["'", "`", "\t"], pa.large_string())  # what exports put before a long number to keep it text
+TIME_UNIT = "datetime64[us]"
 _SLASH_LAYOUTS = ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d")  # Excel re-saves times as 2026/9/22 10:11:12
 
 
@@ -229,15 +231,23 @@ def parse_numbers(series: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def parse_time(value: object) -> pd.Timestamp:
-    """A time as exports write it (`pd.to_datetime(…, format="mixed")` of the stripped text); NaT if empty or not."""
-    return pd.NaT if clean_id(value) is None else pd.to_datetime(str(value).strip(), format="mixed", errors="coerce")
+    """A time as exports write it (`pd.to_datetime(…, format="mixed")` of the stripped text), in China time without
+    a zone (a time with an offset is converted); NaT if empty or not a time."""
+    text = clean_id(value)
+    if text is None or not any(c.isdigit() for c in text):  # words like "now" or "today" are no export's time
+        return pd.NaT
+    try:
+        stamp = pd.to_datetime(str(value).strip(), format="mixed")
+    except (ValueError, TypeError, OverflowError):
+        return pd.NaT
+    return stamp.tz_convert(TZ).tz_localize(None) if stamp.tzinfo is not None else stamp
 
 
 def parse_times(series: pd.Series) -> tuple[pd.Series, pd.Series]:
     """`parse_time` of every cell, and a mask of cells that are not empty but not times either.
 
     ISO layouts (what exports write) are read in one vectorised pass, then `Y/M/D` layouts; only the cells left go
-    through the mixed parser, once per distinct value.
+    through `parse_time`, once per distinct value.
     """
     text = series.astype("str")
     stamps = _iso_times(text)
@@ -246,14 +256,15 @@ def parse_times(series: pd.Series) -> tuple[pd.Series, pd.Series]:
         return stamps, rest
     distinct = pd.Series(text[rest].unique())
     present = distinct.map(clean_id).notna()
-    cells = distinct.where(present).map(str.strip, na_action="ignore")
-    found = pd.Series(pd.NaT, index=distinct.index, dtype=stamps.dtype)
+    timelike = present & distinct.str.contains(r"\d", regex=True, na=False)  # pandas reads "now" as a time
+    cells = distinct.where(timelike).map(str.strip, na_action="ignore")
+    found = pd.Series(pd.NaT, index=distinct.index, dtype=TIME_UNIT)
     for layout in _SLASH_LAYOUTS:
-        todo = found.isna() & present
-        found = found.where(~todo, pd.to_datetime(cells.where(todo), format=layout, errors="coerce"))
-    todo = found.isna() & present
+        todo = found.isna() & timelike
+        found = found.where(~todo, pd.to_datetime(cells.where(todo), format=layout, errors="coerce").astype(TIME_UNIT))
+    todo = found.isna() & timelike
     if todo.any():
-        found[todo] = pd.to_datetime(cells[todo].tolist(), format="mixed", errors="coerce")
+        found[todo] = pd.Series([parse_time(v) for v in cells[todo]], index=cells[todo].index, dtype=TIME_UNIT)
     by_value = pd.Series(found.to_numpy(), index=distinct)
     stamps = stamps.where(~rest, text[rest].map(by_value))
     not_time = pd.Series(distinct[present & found.isna()])
@@ -261,13 +272,20 @@ def parse_times(series: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def _iso_times(text: pd.Series) -> pd.Series:
-    """Times in ISO layouts, NaT for other cells: Arrow's strict ISO parser when it reads every cell, else pandas'."""
+    """Times in ISO layouts without an offset, NaT for other cells: Arrow's strict ISO parser when it reads every
+    cell, else pandas'; cells with an offset are left to `parse_time`."""
     cells = arrow_text(text)
     try:
         stamps = pc.cast(pc.if_else(pc.equal(cells, ""), pa.scalar(None, cells.type), cells), pa.timestamp("us"))
+        return pd.Series(stamps.to_numpy(zero_copy_only=False), index=text.index).astype(TIME_UNIT)
     except pa.ArrowInvalid:
-        return pd.to_datetime(text, format="ISO8601", errors="coerce")
-    return pd.Series(stamps.to_numpy(zero_copy_only=False), index=text.index)
+        pass
+    offset = text.str.contains(r"(?:[+-]\d\d:?\d\d|Z)$", regex=True, na=False)
+    naive = text.where(~offset & text.str.contains(r"\d", regex=True, na=False))  # pandas reads "now" as a time
+    try:
+        return pd.to_datetime(naive, format="ISO8601", errors="coerce").astype(TIME_UNIT)
+    except (ValueError, TypeError):  # a layout ISO8601 parsing chokes on: every cell goes to parse_time
+        return pd.Series(pd.NaT, index=text.index, dtype=TIME_UNIT)
 
 
 def map_unique(series: pd.Series, fn: Callable, columns: list[str] | None = None) -> pd.Series | pd.DataFrame:
@@ -305,4 +323,4 @@ def _maybe_noise(df: pd.DataFrame, width: int, headers: list[str]) -> pd.Series:
     if not any(h and not h.isascii() for h in headers):
         return pd.Series(True, index=df.index)
     cells = (arrow_text(df.iloc[:, i]) for i in range(width))
-    return _to_mask(functools.reduce(pc.or_, (pc.invert(pc.string_is_ascii(c)) for c in cells)), df.index)
+    return _to_mask(functools.reduce(pc.or_kleene, (pc.invert(pc.string_is_ascii(c)) for c in cells)), df.index)

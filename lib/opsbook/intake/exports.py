@@ -72,18 +72,32 @@ def detect(columns, platform: str | None = None, kind: str | None = None) -> Exp
     return scored[0][1]
 
 
-_PLACE = re.compile(r"^(.+?(?:省|自治区|特别行政区))(.+?(?:市|自治州|地区|盟))?")
-_MUNICIPALITIES = ("北京", "上海", "天津", "重庆")
+# the 34 provincial-level divisions, by the short name addresses start with (the full name follows it, or not)
+PROVINCES = {**{short: f"{short}省" for short in (
+    "河北", "山西", "辽宁", "吉林", "黑龙江", "江苏", "浙江", "安徽", "福建", "江西", "山东", "河南", "湖北", "湖南", "广东",
+    "海南", "四川", "贵州", "云南", "陕西", "甘肃", "青海", "台湾")},
+    **{short: f"{short}市" for short in ("北京", "上海", "天津", "重庆")},
+    "内蒙古": "内蒙古自治区", "广西": "广西壮族自治区", "西藏": "西藏自治区", "宁夏": "宁夏回族自治区",
+    "新疆": "新疆维吾尔自治区", "香港": "香港特别行政区", "澳门": "澳门特别行政区"}
+_PROVINCE = re.compile("^(" + "|".join(sorted(PROVINCES, key=len, reverse=True)) + ")"
+                       r"(省|市|壮族自治区|回族自治区|维吾尔自治区|自治区|特别行政区)?")
+_CITY = re.compile(r"^([^区县旗路街道巷弄号栋楼室\d]{1,8}?(?:市|自治州|地区|盟))")
 
 
 def province_city(address: object) -> tuple[str | None, str | None]:
-    """Province and city from a Chinese address (street, house number and name are dropped)."""
+    """Province and city from a Chinese address (street, house number and name are dropped).
+
+    Only a known province at the very start counts, so a name or phone written before the address never passes.
+    """
     text = re.sub(r"\s+", "", str(address or ""))  # Taobao writes 省 市 区 详细地址(邮编)
-    for city in _MUNICIPALITIES:
-        if text.startswith(city):
-            return f"{city}市", f"{city}市"
-    m = _PLACE.match(text)
-    return (m.group(1), m.group(2)) if m else (None, None)
+    m = _PROVINCE.match(text)
+    if not m:
+        return None, None
+    province = PROVINCES[m.group(1)]
+    if province.endswith("市"):  # 直辖市: the city is the province
+        return province, province
+    city = _CITY.match(text[m.end():])
+    return province, city.group(1) if city else None
 
 
 def warehouse_secret(folder: Path) -> bytes:
@@ -244,6 +258,8 @@ def to_orders(raw: RawTable, kind: ExportKind, secret: bytes, name: str) -> tupl
         out = _order_keys(df, cols, kind, name)
         reasons = _add_numbers(out, pd.Series("", index=df.index), df, cols,
                                ("quantity", "unit_price", "amount", "discount"))
+        if "unit_price" not in out:  # order-level exports: what the order paid per piece (other shops' rows have one)
+            out["unit_price"] = (out["amount"] / out["quantity"].where(out["quantity"] > 0)).fillna(out["amount"]).round(2)
         reasons = _add_times(out, reasons, df, cols)
         reasons = _add_status(out, reasons, df, cols, kind)
         _add_contact(out, df, cols)

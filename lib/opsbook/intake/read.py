@@ -161,9 +161,19 @@ def _decoded(values: pa.Array) -> pa.Array:
     return pa.array([value.decode("gb18030") for value in values.to_pylist()], pa.large_string())
 
 
+def _line_start(path: Path, line: int) -> int:
+    """The byte offset where a line starts (line ends as Arrow counts them; no GBK or UTF-8 trail byte is one)."""
+    with open(path, "rb") as fh:
+        head = fh.read(HEAD_BYTES)
+    ends = list(re.finditer(rb"\r\n|\r|\n", head))
+    return ends[line - 1].end() if line else 0
+
+
 def _pandas_csv(path: Path, encoding: str, header: int) -> pd.DataFrame:
     try:
-        frame = pd.read_csv(path, encoding=encoding, skiprows=header, header=0, dtype=str, keep_default_na=False)
+        with open(path, "rb") as fh:  # from the header line on: pandas would count a quoted multi-line cell as one row
+            fh.seek(_line_start(path, header))
+            frame = pd.read_csv(fh, encoding=encoding, header=0, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, ValueError) as exc:
         raise IntakeError(f"{path.name} 不是有效的 CSV：{str(exc).splitlines()[0]}") from None
     frame.columns = [clean.clean_header(c) for c in frame.columns]

@@ -9,6 +9,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
 import pandas as pd
 
 from .. import paths, tables
@@ -83,6 +84,7 @@ class FolderTarget(Target):
         aside.write_text(json.dumps(written), encoding="utf-8")
         _fsync(aside)
         os.replace(aside, journal)  # from here on the commit happens, even if this process dies
+        _fsync(self.folder)  # the journal and the files it names are on disk before any rename
         self._finish_commit()
 
     def _finish_commit(self) -> None:
@@ -95,6 +97,7 @@ class FolderTarget(Target):
         for table in json.loads(journal.read_text(encoding="utf-8")):
             if self._aside(table).exists():
                 os.replace(self._aside(table), self.folder / f"{table}.parquet")
+        _fsync(self.folder)  # the renames are on disk before the journal goes
         journal.unlink()
 
     def _aside(self, table: str) -> Path:
@@ -190,8 +193,12 @@ def _locked(folder: Path) -> Iterator[None]:
 
 
 def _fsync(path: Path) -> None:
-    with open(path, "rb") as handle:
-        os.fsync(handle.fileno())
+    """Flush a file or a folder (its entries: created and renamed files) to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def finish_commit(folder: Path) -> None:
@@ -234,6 +241,23 @@ def combine(new: pd.DataFrame, old: pd.DataFrame, key: list[str]) -> tuple[pd.Da
     return merged.reset_index()[columns], {"added": added, "updated": updated}
 
 
+def keep_refunds(new: pd.DataFrame, old: pd.DataFrame | None) -> pd.DataFrame:
+    """New order rows that keep the refunds already stored: a later export showing none (an order list, a detail
+    line with 没有申请退款) leaves the stored refund amount and 已退款 status as they are."""
+    if old is None or old.empty or "refund_amount" not in old:
+        return new
+    key = KEYS["orders"]
+    stored = old.set_index(key).reindex(pd.MultiIndex.from_frame(new[key]))
+    amount, refunded = stored["refund_amount"].to_numpy(dtype=float), (stored["status"] == "refunded").to_numpy()
+    had = np.nan_to_num(amount) > 0
+    if not had.any() and not refunded.any():
+        return new
+    incoming = new["refund_amount"].to_numpy(dtype=float) if "refund_amount" in new else np.full(len(new), np.nan)
+    new = new.assign(refund_amount=np.where(had & ~(incoming >= amount), amount, incoming))
+    new.loc[refunded, "status"] = "refunded"
+    return new
+
+
 def merge(into: Target | str | os.PathLike, table: str, new: pd.DataFrame) -> dict[str, int]:
     """Merge rows into a warehouse table; return counts of added, updated and stored rows.
 
@@ -247,6 +271,8 @@ def merge(into: Target | str | os.PathLike, table: str, new: pd.DataFrame) -> di
         has_lines = _has_staged_lines(target, new) if table == "orders" else pd.Series(False, index=new.index)
         listed, new = new[has_lines], new[~has_lines]
         old = target.stored(table, key, new)
+        if table == "orders":
+            new = keep_refunds(new, old)
         merged, counts = combine(new, new.iloc[0:0] if old is None else old, key)
         # a detail export holds every line of its orders: staged lines it no longer has go (a table is made by key)
         replaced = ORDER if table == "order_lines" and old is not None else key
@@ -280,6 +306,7 @@ def _place_lines(target: Target, orders: pd.DataFrame, headers: pd.DataFrame | N
     header = headers.drop_duplicates(ORDER, keep="last")[ORDER + fields]
     placed = lines.drop(columns=[f for f in fields if f in lines]).merge(header, on=ORDER)
     before = target.stored("orders", KEYS["orders"], placed)
+    placed = keep_refunds(placed, before)
     merged, counts = combine(placed, placed.iloc[0:0] if before is None else before, KEYS["orders"])
     target.put("orders", ORDER, tables.validate("orders", merged))
     return counts | {"placed": len(placed), "waiting": len(lines) - len(placed)}
