@@ -42,7 +42,8 @@ def test_scan_finds_phones_in_every_kind_of_artifact(tmp_path):
     assert found == {"t.xlsx": ["13912345678"], "t.parquet": ["15011112222"], "r.html": ["18600001111"]}
 
 
-@pytest.mark.parametrize("raw", ["+8613812345678", "8613812345678", "138 1234 5678", "138-1234-5678", "+86 138-1234-5678"])
+@pytest.mark.parametrize("raw", ["+8613812345678", "8613812345678", "138 1234 5678", "138-1234-5678", "+86 138-1234-5678",
+                                 "138.1234.5678"])
 def test_written_forms_of_a_phone_are_masked(raw):
     assert privacy.mask_phone(f"电话 {raw}。") == "电话 138****5678。"
     assert privacy.find_phones(raw)
@@ -57,3 +58,19 @@ def test_numeric_phones_are_masked_in_sources_and_exports(tmp_path):
     assert set(src.sql("SELECT DISTINCT phone FROM orders")["phone"]) == {"138****5678"}
     out = report.for_people(pd.DataFrame({"buyer_phone": [13812345678]}))
     assert out.iloc[0, 0] == "138****5678"
+
+
+def test_full_width_phones_are_masked_and_decimals_are_not():
+    assert privacy.mask_phone("电话 １３８１２３４５６７８") == "电话 １３８****５６７８"
+    assert privacy.find_phones("１３８ １２３４ ５６７８")
+    assert privacy.mask_phone("单价 1381234.5678 元，比例 1.13812345678") == "单价 1381234.5678 元，比例 1.13812345678"
+
+
+@pytest.mark.parametrize("raw", ["１３８１２３４５６７８", "138.1234.5678", "+86 138 1234 5678"])
+def test_source_views_mask_the_same_forms(tmp_path, raw):
+    from opsbook import sources
+    orders = sources.open_source("data/sample").table("orders").head(3)
+    orders["phone"] = raw
+    orders.to_parquet(tmp_path / "orders.parquet")
+    phones = set(sources.open_source(str(tmp_path)).sql("SELECT DISTINCT phone FROM orders")["phone"])
+    assert phones == {privacy.mask_phone(raw).strip()} and not privacy.find_phones(" ".join(phones))

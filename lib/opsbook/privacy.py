@@ -7,14 +7,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-# mainland mobiles, also written +86 138 1234 5678 / 138-1234-5678; never the fraction digits of a number
-PHONE = re.compile(r"(?<![\d.])(?:\+?86[\s-]?)?(1[3-9]\d)[\s-]?\d{4}[\s-]?(\d{4})(?!\d)")
+# mainland mobiles, also written +86 138 1234 5678 / 138-1234-5678 / 138.1234.5678 or in full-width digits;
+# never the fraction digits of a number
+PHONE = re.compile(r"(?<![\d.])(?:[+＋]?[8８][6６][\s-]?)?([1１][3-9３-９]\d)([\s\-－]?|\.(?=\d{4}\.))\d{4}(?:\2|[\s\-－]?)(\d{4})(?!\d)")
 PHONE_COLUMNS = re.compile(r"phone|mobile|tel|手机|电话", re.I)
 
 
 def mask_phone(text: str) -> str:
     """Mask every mainland mobile number in `text` as 138****1234 (idempotent)."""
-    return PHONE.sub(r"\1****\2", text)
+    return PHONE.sub(r"\1****\3", text)
 
 
 def find_phones(text: str) -> list[str]:
@@ -42,7 +43,7 @@ def mask_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 # Python's \s spelled out, for patterns that must mean the same in Arrow's RE2 (whose \s is ASCII only)
 SPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
-_MAYBE_PHONE = f"1[3-9][0-9][{SPACE}-]?[0-9]{{4}}[{SPACE}-]?[0-9]{{4}}"  # in every ASCII text PHONE matches
+_MAYBE_PHONE = f"1[3-9][0-9][{SPACE}.-]?[0-9]{{4}}[{SPACE}.-]?[0-9]{{4}}"  # in every ASCII text PHONE matches
 
 
 def mask_phones(values: pd.Series) -> pd.Series:

@@ -15,9 +15,11 @@ from .errors import DataError
 _DUCK_TYPES = {"str": "VARCHAR", "int": "BIGINT", "float": "DOUBLE", "bool": "BOOLEAN",
                "datetime": "TIMESTAMPTZ", "date": "DATE"}
 
-# masks 13812345678, +86 138 1234 5678, 138-1234-5678 … as 138****5678 (same rule as privacy.mask_phone)
+# masks 13812345678, +86 138 1234 5678, 138-1234-5678, 138.1234.5678, full-width digits … as 138****5678 (the rule
+# of privacy.mask_phone, in RE2: a phone column holds no decimals, so dots need no look-ahead here)
 _MASK_PHONE = (r"regexp_replace(CAST(phone AS VARCHAR), "
-               r"'(^|[^0-9.])(?:\+?86[ -]?)?(1[3-9][0-9])[ -]?[0-9]{4}[ -]?([0-9]{4})($|[^0-9])', '\1\2****\3\4', 'g')")
+               r"'(^|[^0-9.])(?:[+＋]?[8８][6６][ -]?)?([1１][3-9３-９][0-9０-９])[ .\-－]?[0-9０-９]{4}[ .\-－]?"
+               r"([0-9０-９]{4})($|[^0-9])', '\1\2****\3\4', 'g')")
 
 _KINDS: list[tuple[Callable[[str], bool], Callable[[str], "Source"]]] = []
 
