@@ -509,3 +509,36 @@ def test_ragged_file_with_a_multiline_note_above_the_header(tmp_path, wh):
     result = exports.read_export(path, warehouse=wh)
     assert result.kind.kind == "淘宝/天猫订单列表" and len(result.tables["orders"]) == 2
     assert result.tables["orders"]["order_id"].tolist() == ["2580123456789012345", "2580123456789012346"]
+
+
+def test_two_imports_into_one_folder_wait_for_each_other(tmp_path, wh):
+    import fcntl
+    import threading
+    wh.mkdir()
+    path = write(tmp_path / "dy.csv", DY_HEADER, dy_rows(), "gbk")
+    reports = []
+    with open(wh / warehouse.LOCK, "a") as held:  # another import is writing
+        fcntl.flock(held, fcntl.LOCK_EX)
+        worker = threading.Thread(target=lambda: reports.append(ingest_file(path, wh)))
+        worker.start()
+        worker.join(1.0)
+        assert worker.is_alive() and not (wh / "orders.parquet").exists()
+        fcntl.flock(held, fcntl.LOCK_UN)
+    worker.join(30)
+    assert reports[0].error is None and len(pd.read_parquet(wh / "orders.parquet")) == 3
+
+
+def test_an_unfinished_commit_that_cannot_be_completed_is_a_chinese_error(tmp_path, wh, monkeypatch):
+    from opsbook.errors import DataError
+    assert ingest_file(write(tmp_path / "dy.csv", DY_HEADER, dy_rows(), "gbk"), wh).error is None
+    (wh / warehouse.JOURNAL).write_text('["orders"]', encoding="utf-8")
+    (wh / ".orders.parquet.tmp").write_bytes((wh / "orders.parquet").read_bytes())
+
+    def refused(*args):
+        raise PermissionError(13, "Permission denied")
+    monkeypatch.setattr(warehouse.os, "replace", refused)
+    with pytest.raises(DataError, match="未完成的导入.*写入权限"):
+        sources.open_source(str(wh)).sql("SELECT count(*) AS n FROM orders")
+    monkeypatch.undo()
+    assert sources.open_source(str(wh)).sql("SELECT count(*) AS n FROM orders")["n"].iloc[0] == 3
+    assert not (wh / warehouse.JOURNAL).exists()
