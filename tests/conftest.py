@@ -44,8 +44,8 @@ def runs_root() -> Path:
 
 def pytest_sessionfinish(session, exitstatus):
     """Fail the session if any artifact the tests produced holds an unmasked phone number."""
-    from opsbook import privacy
-    from opsbook.scan import scan_tree
+    from opsbook.data import privacy
+    from opsbook.data.scan import scan_tree
     leaks = scan_tree(ARTIFACTS) + scan_tree(Path(__file__).parents[1] / "data" / "sample")
     if leaks:
         session.exitstatus = 1
@@ -54,6 +54,37 @@ def pytest_sessionfinish(session, exitstatus):
             print(f"  {path}: {', '.join(privacy.mask_phone(p) for p in phones[:3])}")
     elif session.exitstatus == 0:
         shutil.rmtree(ARTIFACTS, ignore_errors=True)  # kept when something failed, for a look
+
+
+@pytest.fixture
+def shop(tmp_path):
+    """Make a copy of the sample shop without some tables or columns, or with one table edited; returns its folder."""
+    import pandas as pd
+    from opsbook import paths
+
+    def make(drop_tables=(), drop_columns=None, edit=None) -> str:
+        for path in paths.resolve("data/sample").glob("*.parquet"):
+            if path.stem not in drop_tables:
+                shutil.copy(path, tmp_path / path.name)
+        for table, cols in (drop_columns or {}).items():
+            pd.read_parquet(tmp_path / f"{table}.parquet").drop(columns=cols).to_parquet(tmp_path / f"{table}.parquet")
+        if edit:
+            table, fn = edit
+            fn(pd.read_parquet(tmp_path / f"{table}.parquet")).to_parquet(tmp_path / f"{table}.parquet")
+        return str(tmp_path)
+    return make
+
+
+def strict_json(path: Path):
+    """A JSON file parsed strictly: NaN or Infinity in it fails the test."""
+    import json
+    return json.loads(path.read_text(encoding="utf-8"), parse_constant=lambda c: pytest.fail(f"{c} in {path}"))
+
+
+@pytest.fixture(scope="session")
+def read_strict_json():
+    """`strict_json` for tests: parse a JSON file, failing on NaN or Infinity."""
+    return strict_json
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -84,3 +84,136 @@ def test_lib_functions_have_docstrings():
                     and not ast.get_docstring(node):
                 missing.append(f"{path.name}:{node.name}")
     assert not missing, missing
+
+
+# -- the package's layers ------------------------------------------------------------------------------------------
+PACKAGE = ROOT / "lib" / "opsbook"
+# bottom to top: a module imports only modules of its own layer and of the layers below it (inside functions too)
+LAYERS = [
+    ("leaves", ("opsbook", "opsbook.errors", "opsbook.paths", "opsbook.settings", "opsbook.jsonsafe")),
+    ("data", ("opsbook.data",)),
+    ("notebook API", ("opsbook.spec", "opsbook.sources", "opsbook.report", "opsbook.charts", "opsbook.flags")),
+    ("sops", ("opsbook.sops",)),
+    ("run context", ("opsbook.playbook",)),
+    ("engine", ("opsbook.engine",)),
+    ("ops", ("opsbook.ops",)),
+    ("ui", ("opsbook.ui",)),
+]
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def modules() -> dict[str, Path]:
+    return {module_name(p): p for p in PACKAGE.rglob("*.py")}
+
+
+def imports(name: str, code: str, known, package: bool = False) -> set[str]:
+    """opsbook modules that module `name` imports anywhere in `code`, functions included (a package is its __init__)."""
+    home = name if package else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = home.split(".")
+                base = ".".join(parts[:len(parts) - node.level + 1] + ([node.module] if node.module else []))
+            targets = [base] + [f"{base}.{a.name}" for a in node.names]
+        else:
+            continue
+        for target in targets:
+            while target and target not in known:
+                target = target.rpartition(".")[0]
+            if target and target != name and not name.startswith(target + "."):  # its own package is not an edge
+                found.add(target)
+    return found
+
+
+def import_graph() -> tuple[dict[str, Path], dict[str, set[str]]]:
+    known = modules()
+    return known, {name: imports(name, path.read_text(encoding="utf-8"), known, path.name == "__init__.py")
+                   for name, path in known.items()}
+
+
+def layer_of(name: str) -> int:
+    ranks = [(len(prefix), rank) for rank, (_, prefixes) in enumerate(LAYERS) for prefix in prefixes
+             if name == prefix or name.startswith(prefix + ".")]
+    assert ranks, f"{name} belongs to no layer: add it to LAYERS in tests/test_conventions.py and to the README"
+    return max(ranks)[1]
+
+
+def test_every_module_imports_only_its_layer_and_those_below():
+    known, graph = import_graph()
+    problems = [f"{known[name].relative_to(ROOT)} ({LAYERS[layer_of(name)][0]}) imports "
+                f"{known[target].relative_to(ROOT)} ({LAYERS[layer_of(target)][0]})"
+                for name in sorted(graph) for target in sorted(graph[name]) if layer_of(target) > layer_of(name)]
+    assert not problems, "layer violations:\n" + "\n".join(problems)
+
+
+def cycles_in(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Import cycles of a graph, each as the modules around it (the first repeated at the end)."""
+    found, state = [], {}
+
+    def visit(name, trail):
+        state[name] = "open"
+        for target in sorted(graph.get(name, ())):
+            if state.get(target) == "open":
+                found.append(trail[trail.index(target):] + [target])
+            elif target not in state:
+                visit(target, trail + [target])
+        state[name] = "done"
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])
+    return found
+
+
+def test_no_import_cycles():
+    known, graph = import_graph()
+    cycles = cycles_in(graph)
+    assert not cycles, "import cycles:\n" + "\n".join(
+        " → ".join(str(known[m].relative_to(ROOT)) for m in cycle) for cycle in cycles)
+
+
+def test_the_checks_see_imports_inside_functions_and_cycles():
+    """What the two checks would catch: an upward import hidden in a function, and a cycle through it."""
+    known = {"opsbook", "opsbook.data", "opsbook.data.tables", "opsbook.engine", "opsbook.engine.runner",
+             "opsbook.sources"}
+    hidden = "import pandas\n\ndef f():\n    from ..engine import runner\n    from .. import sources\n"
+    edges = imports("opsbook.data.tables", hidden, known)
+    assert edges == {"opsbook.engine", "opsbook.engine.runner", "opsbook.sources"}
+    assert all(layer_of(target) > layer_of("opsbook.data.tables") for target in edges)
+    back = imports("opsbook.engine.runner", "from ..data.tables import SCHEMAS", known)
+    assert cycles_in({"opsbook.data.tables": edges, "opsbook.engine.runner": back}) == [
+        ["opsbook.data.tables", "opsbook.engine.runner", "opsbook.data.tables"]]
+
+
+# -- playbook modules ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("path", PLAYBOOKS, ids=lambda p: p.stem)
+def test_each_playbook_has_its_module_with_the_interface(path):
+    module = PACKAGE / "sops" / f"{path.stem}.py"
+    assert module.is_file(), f"playbooks/{path.name} needs lib/opsbook/sops/{path.stem}.py"
+    top = {n.name for n in ast.parse(module.read_text(encoding="utf-8")).body if isinstance(n, ast.FunctionDef)}
+    assigned = {t.id for n in ast.parse(module.read_text(encoding="utf-8")).body if isinstance(n, ast.Assign)
+                for t in n.targets if isinstance(t, ast.Name)}
+    assert "findings" in top and "LABELS" in assigned, "a playbook module defines LABELS and findings(...)"
+    assert any(f"from opsbook.sops import {path.stem}" in source(c) for c in cells(path) if c["cell_type"] == "code")
+
+
+def test_nothing_outside_sops_names_a_playbook():
+    """Registries are derived from sops/: a new playbook touches only its notebook, its module, tests and params/."""
+    names = {p.stem for p in PLAYBOOKS}
+    found = []
+    for name, path in modules().items():
+        if name.startswith("opsbook.sops"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            text = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else \
+                node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+            if text in names:
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno} {text}")
+    assert not found, found

@@ -6,10 +6,10 @@ from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
-from . import privacy
+from .data import privacy
+from .settings import Severity
 
-SEVERITY = {"high": "高", "medium": "中", "low": "低"}
-_COLOURS = {"high": "#c0392b", "medium": "#e67e22", "low": "#2980b9"}
+_COLOURS = {Severity.HIGH: "#c0392b", Severity.MEDIUM: "#e67e22", Severity.LOW: "#2980b9"}
 
 
 @dataclass
@@ -17,15 +17,16 @@ class Flag:
     """A finding for staff: `code` identifies it across runs, `message` is Chinese."""
 
     code: str
-    severity: str
+    severity: Severity
     owner: str
     message: str
     rows: int = 0
     sample: list[dict] = field(default_factory=list)
 
     def __post_init__(self):
-        if self.severity not in SEVERITY:
-            raise ValueError(f"severity must be one of {list(SEVERITY)}, not {self.severity!r}")
+        if self.severity not in set(Severity):
+            raise ValueError(f"severity must be one of {[str(s) for s in Severity]}, not {self.severity!r}")
+        self.severity = Severity(self.severity)
 
     def to_dict(self) -> dict:
         """JSON-ready form."""
@@ -55,21 +56,21 @@ def _json_rows(df: pd.DataFrame) -> list[dict]:
 
 def counts(flags: list[Flag]) -> dict[str, int]:
     """Number of flags per severity."""
-    return {s: sum(f.severity == s for f in flags) for s in SEVERITY}
+    return {str(s): sum(f.severity == s for f in flags) for s in Severity}
 
 
 def to_html(flags: list[Flag]) -> str:
     """The flags section of a report."""
     if not flags:
         return '<div class="ob-flags ob-ok"><h3>提示 (0)</h3><p>✅ 没有发现需要处理的问题。</p></div>'
-    order = {s: i for i, s in enumerate(SEVERITY)}
+    order = {s: i for i, s in enumerate(Severity)}
     rows = "".join(
-        f'<tr><td><span class="ob-sev" style="background:{_COLOURS[f.severity]}">{SEVERITY[f.severity]}</span></td>'
+        f'<tr><td><span class="ob-sev" style="background:{_COLOURS[f.severity]}">{f.severity.label}</span></td>'
         f'<td class="ob-text">{html.escape(f.owner)}</td><td class="ob-text">{html.escape(f.message)}</td>'
         f"<td>{f.rows}</td></tr>"
         for f in sorted(flags, key=lambda f: order[f.severity]))
     c = counts(flags)
-    summary = " · ".join(f"{SEVERITY[s]} {n}" for s, n in c.items() if n)
+    summary = " · ".join(f"{Severity(s).label} {n}" for s, n in c.items() if n)
     return (f'<div class="ob-flags"><h3>提示 ({len(flags)}：{summary})</h3>'
             '<table class="ob-table"><thead><tr><th>级别</th><th>负责角色</th><th>问题与建议</th><th>涉及行数</th></tr>'
             f"</thead><tbody>{rows}</tbody></table></div>")

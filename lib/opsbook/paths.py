@@ -1,13 +1,15 @@
-"""Where the project lives: playbooks, data, runs (OPSBOOK_HOME overrides the checkout root)."""
+"""Where the project lives: playbooks, job files, data (OPSBOOK_HOME overrides the checkout root)."""
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+from .settings import HOME_ENV
+
 
 def root() -> Path:
     """The project root: $OPSBOOK_HOME, else the checkout that holds this package."""
-    env = os.environ.get("OPSBOOK_HOME")
+    env = os.environ.get(HOME_ENV)
     return Path(env).resolve() if env else Path(__file__).resolve().parents[2]
 
 
@@ -16,10 +18,14 @@ def playbooks() -> Path:
     return root() / "playbooks"
 
 
-def runs() -> Path:
-    """Folder of run records ($OPSBOOK_RUNS overrides)."""
-    env = os.environ.get("OPSBOOK_RUNS")
-    return Path(env).resolve() if env else root() / "runs"
+def params() -> Path:
+    """Folder of job files."""
+    return root() / "params"
+
+
+def private() -> Path:
+    """`.opsbook/` at the project root: generated and secret files, ignored by git."""
+    return root() / ".opsbook"
 
 
 def resolve(location: str | os.PathLike) -> Path:

@@ -1,8 +1,6 @@
 """The run context a playbook notebook opens after its parameters cell: typed params, flags, metrics, tables."""
 from __future__ import annotations
 
-import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType, SimpleNamespace
@@ -12,31 +10,10 @@ import pandas as pd
 from IPython.display import HTML, display
 
 from . import flags as flags_mod
-from . import report, spec as spec_mod
+from . import report, sops, spec as spec_mod
+from .jsonsafe import json_dumps
 
-KERNEL_RESULT = "kernel_result.json"
-
-
-def json_safe(value):
-    """Plain JSON values: numpy scalars unwrapped, NaN/NA/inf as null, dates as ISO text."""
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return None
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
-
-
-def json_dumps(value, indent: int | None = None) -> str:
-    """Strict JSON (no NaN) of `value`, Chinese kept readable."""
-    return json.dumps(json_safe(value), ensure_ascii=False, allow_nan=False, indent=indent, default=str)
+KERNEL_RESULT = "kernel_result.json"  # what `finish()` leaves for the runner in the run folder
 
 
 @dataclass
@@ -46,6 +23,7 @@ class Run:
     spec: spec_mod.Spec
     values: MappingProxyType
     out_dir: Path | None = None
+    labels: dict[str, str] = field(default_factory=dict)
     flags: list[flags_mod.Flag] = field(default_factory=list)
     metrics: dict[str, Any] = field(default_factory=dict)
     tables: dict[str, list[str]] = field(default_factory=dict)
@@ -66,10 +44,10 @@ class Run:
     def table(self, stem: str, df: pd.DataFrame, max_rows: int = 30) -> HTML:
         """Register a result table for download (xlsx + csv) and return its on-page view."""
         if self.out_dir is not None:
-            self.tables[stem] = report.export(df, self.out_dir, stem)
+            self.tables[stem] = report.export(df, self.out_dir, stem, self.labels)
         else:
             self.tables[stem] = []
-        return HTML(report.table_html(df, max_rows))
+        return HTML(report.table_html(df, max_rows, self.labels))
 
     def finish(self) -> HTML:
         """Write what the runner reads (flags, metrics, tables) and return the flags section."""
@@ -84,7 +62,7 @@ def begin(name: str, namespace: dict) -> Run:
     spec = spec_mod.load(name)
     values = spec.validate({k: namespace[k] for k in spec.params if k in namespace})
     out_dir = namespace.get("opsbook_run_dir")
-    run = Run(spec, MappingProxyType(values), Path(out_dir) if out_dir else None)
+    run = Run(spec, MappingProxyType(values), Path(out_dir) if out_dir else None, sops.labels(spec.name))
     labels = {p.name: p.label for p in spec.params.values()}
     display(HTML(report.params_html(spec.title, labels, {k: spec_mod.to_json(v) for k, v in values.items()})))
     return run

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import privacy
+from .data import privacy
 
 CSS = """<style>
 .ob-table{border-collapse:collapse;font-size:13px;margin:6px 0 14px}
@@ -23,23 +23,17 @@ CSS = """<style>
 .ob-kpi b{display:block;font-size:20px}
 </style>"""
 
+# Chinese labels of columns every playbook may show (canonical columns, shared metrics); a playbook's own columns are
+# labelled in its `sops/<name>.py` LABELS, which win over these.
 LABELS = {
     "date": "日期", "week": "周", "month": "月", "period": "周期", "platform": "平台", "sku": "商家编码",
     "name": "名称", "category": "类目", "customer_id": "客户ID", "phone": "手机号（脱敏）",
     "province": "省份", "city": "城市", "campaign_id": "活动ID", "campaign": "活动", "channel": "渠道",
+    "start_date": "开始日期", "end_date": "结束日期", "amount": "金额", "stock": "库存",
     "uv": "访客数", "pv": "浏览量", "gmv": "成交金额", "orders": "订单数", "buyers": "支付买家数",
-    "aov": "客单价", "conversion": "支付转化率", "bounce_rate": "跳出率", "cart_uv": "加购人数",
-    "new_buyers": "新客数", "repeat_rate": "老客占比", "spend": "花费", "roi": "ROI", "impressions": "展现量",
-    "clicks": "点击量", "ctr": "点击率", "recency": "最近购买距今（天）", "frequency": "购买次数",
-    "monetary": "消费金额", "segment": "客户分层", "action": "运营动作", "customers": "客户数",
-    "share": "占比", "last_order": "最近购买日期", "promo_price": "活动价", "min_price_before": "活动前最低价",
-    "target": "目标", "attainment": "达成率", "metric": "指标", "value": "数值", "change": "变化",
-    "redemption": "核销率", "coupons_issued": "发券量", "coupons_used": "核销量", "start_date": "开始日期",
-    "end_date": "结束日期", "kind": "类型", "budget": "预算", "search_share": "搜索流量占比",
-    "live_rate": "直播互动率", "amount": "金额", "stock": "库存", "days": "天数", "stage": "环节",
-    "count": "人数", "rate": "转化率", "r_score": "R", "f_score": "F", "m_score": "M",
-    "monetary_share": "消费额占比", "retention": "上期买家留存率", "cpc": "平均点击花费", "min_stock": "活动期最低库存",
-    "status": "检查结果", "last_year": "去年同期", "order_buyers": "下单买家数", "ad_gmv": "推广成交金额", "offer": "满减券", "suggestion": "建议调整为", "severity": "级别",
+    "aov": "客单价", "conversion": "支付转化率", "spend": "花费", "roi": "ROI", "impressions": "展现量",
+    "clicks": "点击量", "ctr": "点击率", "cpc": "平均点击花费", "target": "目标", "attainment": "达成率",
+    "metric": "指标", "value": "数值", "change": "变化", "days": "天数", "count": "人数", "severity": "级别",
 }
 MONEY_HINTS = ("gmv", "amount", "aov", "spend", "monetary", "price", "budget", "target", "cost")
 PCT_HINTS = ("rate", "share", "ctr", "conversion", "attainment", "redemption", "margin")
@@ -78,12 +72,17 @@ def _formatter(col: str):
     return None
 
 
-def labelled(df: pd.DataFrame) -> pd.DataFrame:
+def label(column, labels: dict[str, str] | None = None) -> str:
+    """The Chinese label of a column: the playbook's own (`labels`), else a shared one, else its name."""
+    return (labels or {}).get(column) or LABELS.get(column, str(column))
+
+
+def labelled(df: pd.DataFrame, labels: dict[str, str] | None = None) -> pd.DataFrame:
     """Columns renamed to their Chinese labels."""
-    return df.rename(columns={c: LABELS.get(c, c) for c in df.columns})
+    return df.rename(columns={c: label(c, labels) for c in df.columns})
 
 
-def table_html(df: pd.DataFrame, max_rows: int = 30) -> str:
+def table_html(df: pd.DataFrame, max_rows: int = 30, labels: dict[str, str] | None = None) -> str:
     """An HTML table with ¥/% formatting by column name and Chinese headers."""
     shown = privacy.mask_frame(df.head(max_rows))
     cells = []
@@ -92,7 +91,7 @@ def table_html(df: pd.DataFrame, max_rows: int = 30) -> str:
         fmt = _formatter(str(col)) if numeric else None
         values = shown[col].map(fmt) if fmt else shown[col].map(_plain)
         cells.append(values.tolist())
-    head = "".join(f"<th>{html.escape(str(LABELS.get(c, c)))}</th>" for c in shown.columns)
+    head = "".join(f"<th>{html.escape(label(c, labels))}</th>" for c in shown.columns)
     align = ["" if pd.api.types.is_numeric_dtype(shown[c]) else ' class="ob-text"' for c in shown.columns]
     body = "".join("<tr>" + "".join(f"<td{a}>{html.escape(str(v))}</td>" for a, v in zip(align, row)) + "</tr>"
                    for row in zip(*cells)) if cells else ""
@@ -135,7 +134,7 @@ def _safe_cell(v):
     return v
 
 
-def for_people(df: pd.DataFrame) -> pd.DataFrame:
+def for_people(df: pd.DataFrame, labels: dict[str, str] | None = None) -> pd.DataFrame:
     """A copy safe to hand to people: Chinese headers, masked phones, no formula injection, naive times."""
     out = privacy.mask_frame(df)
     for col in out.columns:
@@ -143,16 +142,16 @@ def for_people(df: pd.DataFrame) -> pd.DataFrame:
             out[col] = out[col].dt.tz_localize(None)
         elif out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
             out[col] = out[col].map(_safe_cell)
-    return labelled(out)
+    return labelled(out, labels)
 
 
 EXCEL_MAX_ROWS = 1_048_575
 
 
-def export(df: pd.DataFrame, folder: Path, stem: str) -> list[str]:
+def export(df: pd.DataFrame, folder: Path, stem: str, labels: dict[str, str] | None = None) -> list[str]:
     """Write `<stem>.csv` (UTF-8 with BOM) and, within Excel's row limit, `<stem>.xlsx`; return their names."""
     folder.mkdir(parents=True, exist_ok=True)
-    safe = for_people(df)
+    safe = for_people(df, labels)
     safe.to_csv(folder / f"{stem}.csv", index=False, encoding="utf-8-sig")
     if len(safe) > EXCEL_MAX_ROWS:
         return [f"{stem}.csv"]

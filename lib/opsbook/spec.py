@@ -1,7 +1,7 @@
 """Parameter spec read from a notebook's annotated `parameters` cell, and strict validation against it.
 
 A parameter line looks like ``recall_days: int = 30  # 召回天数：说明 [7, 180]`` — the annotation is the
-type (int, float, str, bool, date, Literal[...]), the value the default, the comment's text before
+type (int, float, str, bool, date, Literal[...], or DataSource for where the tables come from), the value the default, the comment's text before
 ``：`` the Chinese label, after it the help, and a trailing ``[lo, hi]`` the inclusive bounds.
 papermill's own inspection is regex-based and drops ``Literal[...]`` lines, so the cell is parsed
 with ``ast`` here.
@@ -17,13 +17,19 @@ import tokenize
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal  # noqa: F401  (re-exported for the notebooks' annotations)
+from typing import Any, Literal  # noqa: F401  (re-exported for the notebooks' annotations, like DataSource)
 
 from . import paths
+from .data.locations import masked
 from .errors import ParamError
 
 date = dt.date
-TYPES = ("int", "float", "str", "bool", "date", "choice")
+TYPES = ("int", "float", "str", "bool", "date", "choice", "source")
+
+
+class DataSource(str):
+    """Annotation of a data-source parameter: a data folder, a DuckDB file or a PostgreSQL URL (never a password)."""
+
 _BOUNDS = re.compile(r"\[\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)\s*\]\s*$")
 RESERVED = ("opsbook_run_dir",)
 
@@ -44,7 +50,8 @@ class Param:
     def describe(self) -> str:
         """A one-line Chinese description for `opsbook list`."""
         kind = {"int": "整数", "float": "数字", "str": "文本", "bool": "是/否", "date": "日期 YYYY-MM-DD",
-                "choice": "可选 " + "/".join(map(str, self.choices))}[self.type]
+                "choice": "可选 " + "/".join(map(str, self.choices)),
+                "source": "数据源（数据目录、DuckDB 文件或 PostgreSQL 地址）"}[self.type]
         bounds = f"，范围 {self.min:g}–{self.max:g}" if self.min is not None else ""
         return f"{self.name}（{self.label}）: {kind}{bounds}，默认 {to_json(self.default)}"
 
@@ -123,8 +130,17 @@ def coerce(p: Param, raw: Any) -> Any:
         raise ValueError(f"只能取 {' / '.join(map(str, p.choices))}，收到 {raw!r}")
     if not isinstance(raw, str):
         raise ValueError(f"应为文本，收到 {raw!r}")
-    if p.name == "source" and not raw.strip():
+    if p.type == "source":
+        return _source(raw)
+    return raw
+
+
+def _source(raw: str) -> str:
+    """A data-source location: not empty, and without a password (parameters are recorded in every run)."""
+    if not raw.strip():
         raise ValueError("不能为空")
+    if masked(raw) != raw:
+        raise ValueError("的地址中含有密码：运行记录会保存参数，所以不接受密码；请去掉密码，改用环境变量 PGPASSWORD 或 ~/.pgpass")
     return raw
 
 
@@ -168,6 +184,8 @@ def parse_parameters(source: str) -> dict[str, Param]:
 def _annotation(node: ast.expr) -> tuple[str, tuple]:
     if isinstance(node, ast.Name) and node.id in ("int", "float", "str", "bool", "date"):
         return node.id, ()
+    if isinstance(node, ast.Name) and node.id == DataSource.__name__:
+        return "source", ()
     if isinstance(node, ast.Subscript) and getattr(node.value, "id", None) == "Literal":
         items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
         return "choice", tuple(ast.literal_eval(i) for i in items)

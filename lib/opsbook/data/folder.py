@@ -1,0 +1,107 @@
+"""A folder of canonical tables (`<table>.parquet` or `<table>.csv`): the folder source, and the commit journal that
+makes several tables written by one import visible together, which the next reader or writer completes."""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from .. import paths
+from ..errors import DataError
+from . import tables
+from .duck import Source, csv_relation, quote
+
+JOURNAL = ".opsbook-commit"
+LOCK = ".opsbook-lock"
+
+
+class FolderSource(Source):
+    """A folder with one `<table>.parquet` or `<table>.csv` file per canonical table."""
+
+    def _relations(self, con):
+        folder = paths.resolve(self.location)
+        if not folder.is_dir():
+            raise DataError(f"找不到数据目录 {self.location}，请检查 source 参数（应为包含 orders.parquet 等文件的文件夹）")
+        try:
+            finish_commit(folder)  # an import killed among its renames: its tables are made whole first
+        except OSError as exc:
+            raise DataError(f"数据目录 {self.location} 中有一次未完成的导入，无法补完（{exc.strerror}）："
+                            "请检查目录的写入权限后重新运行 opsbook ingest") from exc
+        found = {}
+        for name in tables.SCHEMAS:
+            parquet, csv = folder / f"{name}.parquet", folder / f"{name}.csv"
+            if parquet.is_file():
+                found[name] = f"read_parquet('{quote(parquet)}')"
+            elif csv.is_file():
+                found[name] = csv_relation(csv, name)
+        return found
+
+
+def aside(folder: Path, table: str) -> Path:
+    """Where a table's new version is written before its commit makes it visible."""
+    return folder / f".{table}.parquet.tmp"
+
+
+@contextmanager
+def locked(folder: Path) -> Iterator[None]:
+    """Hold the folder's writer lock (concurrent writers into one folder wait for each other)."""
+    with open(folder / LOCK, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def fsync(path: Path) -> None:
+    """Flush a file or a folder (its entries: created and renamed files) to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def commit(folder: Path, written: list[str]) -> None:
+    """Make the tables written aside visible together (the caller holds the lock): journal them, then rename."""
+    for table in written:
+        fsync(aside(folder, table))
+    journal = folder / JOURNAL
+    pending = journal.with_name(journal.name + ".tmp")
+    pending.write_text(json.dumps(written), encoding="utf-8")
+    fsync(pending)
+    os.replace(pending, journal)  # from here on the commit happens, even if this process dies
+    fsync(folder)  # the journal and the files it names are on disk before any rename
+    complete(folder)
+
+
+def complete(folder: Path) -> None:
+    """Finish the renames a commit journal lists, then drop it; without one, drop files of uncommitted writes.
+
+    The caller holds the lock.
+    """
+    journal = folder / JOURNAL
+    if not journal.exists():
+        for stale in folder.glob(".*.parquet.tmp"):  # written by a transaction that never committed
+            stale.unlink(missing_ok=True)
+        return
+    for table in json.loads(journal.read_text(encoding="utf-8")):
+        if aside(folder, table).exists():
+            os.replace(aside(folder, table), folder / f"{table}.parquet")
+    fsync(folder)  # the renames are on disk before the journal goes
+    journal.unlink()
+
+
+def pending(folder: Path) -> bool:
+    """Whether a commit journal waits to be completed (its files must not be removed)."""
+    return (folder / JOURNAL).exists()
+
+
+def finish_commit(folder: Path) -> None:
+    """Complete a commit a killed writer left half-done (a no-op when there is none): what a reader calls first."""
+    if pending(folder):
+        with locked(folder):
+            complete(folder)

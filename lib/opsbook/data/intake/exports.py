@@ -1,0 +1,363 @@
+"""Known exports (data/reference/exports.yaml): detection by content, mapping to canonical tables, pseudonyms."""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+import hmac
+import os
+import secrets
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import yaml
+
+from ... import paths
+from ...errors import IntakeError
+from ...settings import TZ_NAME
+from .. import privacy, tables
+from . import clean
+from .read import RawTable, read_export_table
+
+SECRET_FILE = ".opsbook-secret"
+
+
+@dataclass(frozen=True)
+class ExportKind:
+    """One kind of export: its platform, Chinese name, target table, signature and column aliases."""
+
+    name: str
+    platform: str
+    kind: str
+    table: str
+    signature: tuple[str, ...]
+    columns: dict
+    customer: tuple[str, ...] = ()
+    statuses: dict = field(default_factory=dict)
+    refunded_when: dict = field(default_factory=dict)
+    platforms: tuple[str, ...] = ()
+    constants: dict = field(default_factory=dict)
+    defaults: dict = field(default_factory=dict)
+
+
+@lru_cache(maxsize=1)
+def kinds() -> dict[str, ExportKind]:
+    """Every known export kind, by name."""
+    data = yaml.safe_load((paths.root() / "data" / "reference" / "exports.yaml").read_text(encoding="utf-8"))
+    return {name: ExportKind(name, d["platform"], d["kind"], d["table"], tuple(d["signature"]), d["columns"],
+                             tuple(d.get("customer", ())), d.get("statuses", {}),
+                             d.get("refunded_when", {}), tuple(d.get("platforms", [d["platform"]])),
+                             d.get("constants", {}), d.get("defaults", {})) for name, d in data.items()}
+
+
+def detect(columns, platform: str | None = None, kind: str | None = None) -> ExportKind:
+    """The export kind whose signature the columns hold best (all signature columns must be present).
+
+    `platform` and `kind` narrow the choice (`--platform TM` also sets the platform of a TB/TM export).
+    """
+    present = set(columns)
+    candidates = [k for k in kinds().values()
+                  if (platform is None or platform in k.platforms) and (kind is None or kind in (k.name, k.kind))]
+    scored = sorted(((len(present & set(k.signature)) / len(k.signature), k) for k in candidates),
+                    key=lambda t: t[0], reverse=True)
+    if scored and scored[0][0] >= 1 and platform and platform != scored[0][1].platform:
+        return dataclasses.replace(scored[0][1], platform=platform)
+    if not scored or scored[0][0] < 1:
+        known = "、".join(f"{k.kind}（{k.platform}）" for k in kinds().values())
+        near = f"；最接近的是{scored[0][1].kind}，缺少列 {'、'.join(sorted(set(scored[0][1].signature) - present))}" \
+            if scored and scored[0][0] > 0 else ""
+        raise IntakeError(f"无法识别的导出文件（支持：{known}）{near}")
+    return scored[0][1]
+
+
+# the 34 provincial-level divisions, by the short name addresses start with (the full name follows it, or not)
+PROVINCES = {**{short: f"{short}省" for short in (
+    "河北", "山西", "辽宁", "吉林", "黑龙江", "江苏", "浙江", "安徽", "福建", "江西", "山东", "河南", "湖北", "湖南", "广东",
+    "海南", "四川", "贵州", "云南", "陕西", "甘肃", "青海", "台湾")},
+    **{short: f"{short}市" for short in ("北京", "上海", "天津", "重庆")},
+    "内蒙古": "内蒙古自治区", "广西": "广西壮族自治区", "西藏": "西藏自治区", "宁夏": "宁夏回族自治区",
+    "新疆": "新疆维吾尔自治区", "香港": "香港特别行政区", "澳门": "澳门特别行政区"}
+_PROVINCE = re.compile("^(" + "|".join(sorted(PROVINCES, key=len, reverse=True)) + ")"
+                       r"(省|市|壮族自治区|回族自治区|维吾尔自治区|自治区|特别行政区)?")
+_CITY = re.compile(r"^([^区县旗路街道巷弄号栋楼室\d]{1,8}?(?:市|自治州|地区|盟))")
+
+
+def province_city(address: object) -> tuple[str | None, str | None]:
+    """Province and city from a Chinese address (street, house number and name are dropped).
+
+    Only a known province at the very start counts, so a name or phone written before the address never passes.
+    """
+    text = re.sub(r"\s+", "", str(address or ""))  # Taobao writes 省 市 区 详细地址(邮编)
+    m = _PROVINCE.match(text)
+    if not m:
+        return None, None
+    province = PROVINCES[m.group(1)]
+    if province.endswith("市"):  # 直辖市: the city is the province
+        return province, province
+    city = _CITY.match(text[m.end():])
+    return province, city.group(1) if city else None
+
+
+def warehouse_secret(folder: Path) -> bytes:
+    """The per-warehouse key for pseudonyms, created on first use (kept in the warehouse, never in git)."""
+    path = folder / SECRET_FILE
+    if not path.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return path.read_text().strip().encode()
+
+
+def pseudonym(secret: bytes, platform: str, value: str) -> str:
+    """A stable customer id that cannot be turned back into the buyer without the key."""
+    return "C" + hmac.new(secret, f"{platform}:{value}".encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def pseudonymizer(secret: bytes, platform: str):
+    """`pseudonym` of one platform's values, the keyed hash set up once (HMAC reads `platform:` then the value)."""
+    keyed = hmac.new(secret, f"{platform}:".encode(), hashlib.sha256)
+
+    def pseudonym_of(value: str) -> str:
+        digest = keyed.copy()
+        digest.update(value.encode())
+        return "C" + digest.hexdigest()[:16]
+    return pseudonym_of
+
+
+@dataclass
+class ExportResult:
+    """What one file yielded: its platform and kind, canonical tables, rejected rows with reasons."""
+
+    path: Path
+    kind: ExportKind
+    encoding: str
+    format: str
+    rows_read: int
+    skipped: dict[str, int]
+    tables: dict[str, pd.DataFrame]
+    rejected: pd.DataFrame
+
+    @property
+    def platform(self) -> str:
+        """Platform code (TB, JD, DY, PDD …)."""
+        return self.kind.platform
+
+
+def _pick(raw: pd.DataFrame, aliases) -> str | None:
+    return next((a for a in aliases if a in raw.columns), None)
+
+
+def explain(raw_columns, kind: ExportKind) -> list[str]:
+    """For each canonical column, which source column feeds it (or the aliases tried)."""
+    lines = []
+    schema = tables.SCHEMAS[kind.table]
+    for target, aliases in kind.columns.items():
+        source = next((a for a in aliases if a in raw_columns), None)
+        need = "必需" if target in schema and schema[target].required else "可选"
+        lines.append(f"{target}（{need}）← {source}" if source else f"{target}（{need}）← 未找到（尝试过：{'、'.join(aliases)}）")
+    return lines
+
+
+def _columns(df: pd.DataFrame, kind: ExportKind, required: tuple[str, ...], name: str) -> dict[str, str | None]:
+    """Canonical column → source column; IntakeError naming each required one missing and the aliases tried."""
+    cols = {target: _pick(df, aliases) for target, aliases in kind.columns.items()}
+    missing = [t for t in required if cols.get(t) is None]
+    if missing:
+        tried = "；".join(f"{t}（尝试过：{'、'.join(kind.columns.get(t, []))}）" for t in missing)
+        raise IntakeError(f"{name} 缺少必需列：{tried}")
+    return cols
+
+
+def _split(out: pd.DataFrame, reasons: pd.Series, raw: RawTable) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Good rows, and rejected rows as (file row number, reason)."""
+    bad = reasons != ""
+    rejected = pd.DataFrame({"row": raw.frame.index[bad] + raw.header_row + 2, "reason": reasons[bad]})
+    good = out[~bad] if bad.any() else out
+    return good.reset_index(drop=True), rejected.reset_index(drop=True)
+
+
+def _reject(reasons: pd.Series, bad: pd.Series, reason: str | pd.Series) -> pd.Series:
+    """`reasons` with `reason` given to the `bad` rows that have none yet."""
+    return reasons.mask(bad & (reasons == ""), reason) if bad.any() else reasons
+
+
+def _order_keys(df: pd.DataFrame, cols: dict, kind: ExportKind, name: str) -> pd.DataFrame:
+    """order_id, platform, sku and line_id of every row; IntakeError if Excel turned the order ids into 2.58E+18."""
+    out = pd.DataFrame(index=df.index)
+    ids, sci = clean.clean_ids(df[cols["order_id"]])
+    if sci.any():
+        raise IntakeError(f"{name} 的订单编号被改成了科学计数法（如 {df.loc[sci, cols['order_id']].iloc[0]}），"
+                          "原编号已无法恢复：请从后台重新导出，不要用 Excel 打开后另存")
+    out["order_id"] = ids
+    out["platform"] = kind.platform
+    out["sku"] = clean.clean_id_column(df[cols["sku"]])
+    # exports without a line id have one row per order and product
+    out["line_id"] = clean.clean_id_column(df[cols["line_id"]]) if cols.get("line_id") else ids + "-" + out["sku"]
+    return out
+
+
+def _add_numbers(out: pd.DataFrame, reasons: pd.Series, df: pd.DataFrame, cols: dict, targets) -> pd.Series:
+    """Parse the numeric columns into `out`; the reasons with rows holding a non-number rejected."""
+    for target in targets:
+        if cols.get(target):
+            out[target], bad = clean.parse_numbers(df[cols[target]])
+            reasons = _reject(reasons, bad, f"{cols[target]} 不是数字")
+    return reasons
+
+
+def _add_times(out: pd.DataFrame, reasons: pd.Series, df: pd.DataFrame, cols: dict) -> pd.Series:
+    """Parse order and pay times into `out` (China time); the reasons with rows holding a non-time rejected."""
+    for target in ("order_time", "pay_time"):
+        if cols.get(target):
+            stamp, bad = clean.parse_times(df[cols[target]])
+            out[target] = stamp.dt.tz_localize(TZ_NAME)
+            reasons = _reject(reasons, bad, f"{cols[target]} 不是时间")
+    return reasons
+
+
+def _add_status(out: pd.DataFrame, reasons: pd.Series, df: pd.DataFrame, cols: dict, kind: ExportKind) -> pd.Series:
+    """Map the platform's status words (and refund columns) into `out`; the reasons with unknown statuses rejected."""
+    status_text = df[cols["status"]].str.strip()
+    out["status"] = clean.map_unique(status_text, kind.statuses.get)
+    reasons = _reject(reasons, out["status"].isna(), "未知的订单状态 " + status_text)
+    for target, words in kind.refunded_when.items():
+        if cols.get(target):
+            out.loc[df[cols[target]].str.strip().isin(words), "status"] = "refunded"
+    if "pay_time" in out:
+        out.loc[out["status"].eq("unpaid"), "pay_time"] = pd.NaT
+    return reasons
+
+
+def _add_contact(out: pd.DataFrame, df: pd.DataFrame, cols: dict) -> None:
+    """The masked phone and the province and city into `out` (street, house number and name are dropped)."""
+    if cols.get("phone"):
+        out["phone"] = privacy.mask_phones(clean.clean_id_column(df[cols["phone"]]))
+    for target in ("province", "city"):
+        if cols.get(target):
+            place = clean.clean_id_column(df[cols[target]])
+            out[target] = df[cols[target]].str.strip().where(place.notna() & (place != "****"))
+    if cols.get("address") and not cols.get("province"):  # keep only province and city of a full address
+        out[["province", "city"]] = clean.map_unique(df[cols["address"]], province_city, ["province", "city"])
+
+
+def _customers(who: pd.Series, pseudonym_of) -> pd.Series:
+    """Pseudonyms of the buyer cells (cleaned as ids), once per distinct buyer; missing where there is no buyer."""
+    return clean.map_unique(clean.clean_id_column(who), pseudonym_of)
+
+
+def to_orders(raw: RawTable, kind: ExportKind, secret: bytes, name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Canonical order lines from a raw export, and the rejected rows with their reasons."""
+    df = raw.frame
+    cols = _columns(df, kind, ("order_id", "sku", "quantity", "amount", "order_time", "status"), name)
+    key = _pick(df, kind.customer)
+    with ThreadPoolExecutor(max_workers=1) as pool:  # hashing buyers holds the GIL, Arrow below mostly does not
+        customers = pool.submit(_customers, df[key if key else cols["order_id"]], pseudonymizer(secret, kind.platform))
+        out = _order_keys(df, cols, kind, name)
+        reasons = _add_numbers(out, pd.Series("", index=df.index), df, cols,
+                               ("quantity", "unit_price", "amount", "discount"))
+        if "unit_price" not in out:  # order-level exports: what the order paid per piece (other shops' rows have one)
+            out["unit_price"] = (out["amount"] / out["quantity"].where(out["quantity"] > 0)).fillna(out["amount"]).round(2)
+        reasons = _add_times(out, reasons, df, cols)
+        reasons = _add_status(out, reasons, df, cols, kind)
+        _add_contact(out, df, cols)
+        out["customer_id"] = customers.result()
+    reasons = _reject(reasons, out["customer_id"].isna(), "缺少买家标识")
+    out["is_fake"] = False
+    return _split(out, reasons, raw)
+
+
+def to_order_lines(raw: RawTable, kind: ExportKind, secret: bytes, name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Product lines of an item-level export (淘宝/天猫订单明细), and the rejected rows.
+
+    The lines carry no buyer, address or phone: the warehouse gives them the order fields of the order list
+    (`warehouse.merge`), and keeps them aside until that list is imported.
+    """
+    df = raw.frame
+    cols = _columns(df, kind, ("order_id", "sku", "quantity", "unit_price"), name)
+    out = _order_keys(df, cols, kind, name)
+    reasons = _add_numbers(out, pd.Series("", index=df.index), df, cols,
+                           ("quantity", "unit_price", "amount", "refund_amount"))
+    if not cols.get("amount"):  # older exports: price and quantity only
+        out["amount"] = (out["unit_price"] * out["quantity"]).round(2)
+    reasons = _add_times(out, reasons, df, cols)
+    if cols.get("status"):
+        reasons = _add_status(out, reasons, df, cols, kind)
+    return _split(out, reasons, raw)
+
+
+def to_report(raw: RawTable, kind: ExportKind, secret: bytes, name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Canonical rows of a report (ad spend, product traffic …) typed by the table's schema, and the rejected rows."""
+    df = raw.frame
+    schema = tables.SCHEMAS[kind.table]
+    cols = _columns(df, kind, tuple(t for t in kind.columns if schema[t].required and t not in kind.defaults), name)
+    out = pd.DataFrame(index=df.index)
+    reasons = pd.Series("", index=df.index)
+    for target, source in cols.items():
+        col = schema[target]
+        if source is None:
+            if target in kind.defaults:
+                out[target] = kind.defaults[target]
+            continue
+        if col.kind in ("date", "datetime"):
+            stamp = pd.to_datetime(df[source].str.strip(), errors="coerce", format="mixed")
+            reasons = reasons.mask(stamp.isna() & (reasons == ""), f"{source} 不是日期")
+            out[target] = stamp.dt.normalize() if col.kind == "date" else stamp.dt.tz_localize(TZ_NAME)
+        elif col.kind in ("int", "float"):
+            values, bad = clean.parse_numbers(df[source])
+            out[target] = values.fillna(0) if col.required else values
+            reasons = reasons.mask(bad & (reasons == ""), f"{source} 不是数字")
+        else:
+            out[target] = clean.clean_id_column(df[source])
+    out["platform"] = kind.platform
+    for target, value in kind.constants.items():
+        out[target] = value
+    return _split(out, reasons, raw)
+
+
+def to_refunds(raw: RawTable, kind: ExportKind, secret: bytes, name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Refunds per order (amount, and whether completed) from an after-sales export, and the rejected rows."""
+    df = raw.frame
+    cols = _columns(df, kind, ("order_id", "refund_amount", "refund_status"), name)
+    out = pd.DataFrame(index=df.index)
+    out["platform"] = kind.platform
+    out["order_id"] = clean.clean_id_column(df[cols["order_id"]])
+    amount, bad = clean.parse_numbers(df[cols["refund_amount"]])
+    out["refund_amount"] = amount.fillna(0)
+    out["refunded"] = df[cols["refund_status"]].str.strip().isin(kind.refunded_when.get("refund_status", []))
+    reasons = pd.Series("", index=df.index).mask(bad, f"{cols['refund_amount']} 不是数字")
+    reasons = reasons.mask(out["order_id"].isna() & (reasons == ""), "缺少订单编号")
+    return _split(out, reasons, raw)
+
+
+# other tables: to_report, typed by their schema
+MAPPERS = {"orders": to_orders, "order_lines": to_order_lines, "refunds": to_refunds}
+
+
+def read_export(path: str | Path, platform: str | None = None, kind: str | None = None,
+                warehouse: str | Path | None = None) -> ExportResult:
+    """Read one export: detect its kind, clean it, map it to canonical tables; IntakeError if unsafe."""
+    path = Path(path)
+    folder = paths.resolve(warehouse or "data/warehouse")
+    signatures = [k.signature for k in kinds().values()]
+    # only the columns the export's kind reads are read: names, notes, accounts never leave the file
+    raw = read_export_table(path, signatures, keep=lambda header: _sources(detect(header, platform, kind)))
+    found = detect(raw.frame.columns, platform, kind)
+    frame, rejected = MAPPERS.get(found.table, to_report)(raw, found, warehouse_secret(folder), path.name)
+    read_as = (raw.encoding, raw.format, len(raw.frame), raw.skipped)
+    del raw
+    pa.default_memory_pool().release_unused()  # give the raw cells back before checking makes a copy of the rows
+    if found.table in tables.SCHEMAS:
+        frame, problems = tables.problems_in(found.table, frame, origin=path.name)
+        if problems:
+            raise IntakeError(problems, headline=f"{path.name} 无法导入，未写入任何数据")
+    return ExportResult(path, found, *read_as, {found.table: frame}, rejected)
+
+
+def _sources(kind: ExportKind) -> set[str]:
+    """Every column name the kind may read or needs to be recognised."""
+    return set(kind.signature).union(kind.customer, *kind.columns.values())

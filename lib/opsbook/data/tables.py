@@ -1,0 +1,301 @@
+"""Canonical table schemas and their validation (every problem at once, in Chinese)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from ..errors import DataError
+from ..settings import TZ_NAME
+from . import privacy
+
+PLATFORMS = {"TB": "淘宝", "TM": "天猫", "JD": "京东", "DY": "抖音", "PDD": "拼多多"}
+ORDER_STATUSES = {
+    "unpaid": "待付款",
+    "paid": "待发货",
+    "shipped": "已发货",
+    "completed": "已完成",
+    "closed": "已关闭",
+    "refunded": "已退款",
+}
+PAID_STATUSES = ("paid", "shipped", "completed", "refunded")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One canonical column: name, kind (str/int/float/bool/datetime/date), Chinese label."""
+
+    name: str
+    kind: str
+    label: str
+    required: bool = True
+    nullable: bool = False
+    min: float | None = None
+    choices: tuple[str, ...] | None = None
+
+
+def _c(name, kind, label, required=True, nullable=False, min=None, choices=None):
+    return Column(name, kind, label, required, nullable, min, tuple(choices) if choices else None)
+
+
+SCHEMAS: dict[str, dict[str, Column]] = {
+    name: {c.name: c for c in cols}
+    for name, cols in {
+        "orders": [
+            _c("order_id", "str", "订单编号"),
+            _c("line_id", "str", "子订单编号", required=False),
+            _c("platform", "str", "平台", choices=PLATFORMS),
+            _c("customer_id", "str", "客户ID（匿名）"),
+            _c("order_time", "datetime", "下单时间"),
+            _c("pay_time", "datetime", "付款时间", nullable=True),
+            _c("sku", "str", "商家编码"),
+            _c("quantity", "int", "数量", min=0),
+            _c("unit_price", "float", "成交单价", required=False, min=0),
+            _c("amount", "float", "实付金额", min=0),
+            _c("discount", "float", "优惠金额", required=False, nullable=True, min=0),
+            _c("refund_amount", "float", "退款金额", required=False, nullable=True, min=0),
+            _c("status", "str", "订单状态", choices=ORDER_STATUSES),
+            _c("campaign_id", "str", "活动ID", required=False, nullable=True),
+            _c("province", "str", "省份", required=False, nullable=True),
+            _c("city", "str", "城市", required=False, nullable=True),
+            _c("phone", "str", "手机号（脱敏）", required=False, nullable=True),
+            _c("is_fake", "bool", "刷单标记", required=False),
+        ],
+        # lines of item-level exports (淘宝/天猫订单明细) as imported; they enter `orders` with their order list's fields
+        "order_lines": [
+            _c("order_id", "str", "订单编号"),
+            _c("line_id", "str", "子订单编号", required=False),
+            _c("platform", "str", "平台", choices=PLATFORMS),
+            _c("sku", "str", "商家编码"),
+            _c("quantity", "int", "数量", min=0),
+            _c("unit_price", "float", "成交单价", min=0),
+            _c("amount", "float", "实付金额", required=False, min=0),  # price × quantity when the export has none
+            _c("refund_amount", "float", "退款金额", required=False, nullable=True, min=0),
+            _c("status", "str", "订单状态", required=False, nullable=True, choices=ORDER_STATUSES),
+            _c("order_time", "datetime", "下单时间", required=False, nullable=True),
+            _c("pay_time", "datetime", "付款时间", required=False, nullable=True),
+        ],
+        "products": [
+            _c("sku", "str", "商家编码"),
+            _c("name", "str", "商品名称"),
+            _c("category", "str", "类目"),
+            _c("cost", "float", "成本价", min=0),
+            _c("price", "float", "日常售价", min=0),
+            _c("launch_date", "date", "上架日期", required=False, nullable=True),
+        ],
+        "traffic_daily": [
+            _c("date", "date", "日期"),
+            _c("platform", "str", "平台", choices=PLATFORMS),
+            _c("uv", "int", "访客数", min=0),
+            _c("pv", "int", "浏览量", min=0),
+            _c("bounce_uv", "int", "跳出访客数", min=0),
+            _c("cart_uv", "int", "加购人数", min=0),
+            _c("new_uv", "int", "新访客数", required=False, min=0),
+            _c("search_uv", "int", "搜索引导访客数", required=False, min=0),
+            _c("live_uv", "int", "直播观看人数", required=False, min=0),
+            _c("live_interactions", "int", "直播互动人数", required=False, min=0),
+        ],
+        "campaigns": [
+            _c("campaign_id", "str", "活动ID"),
+            _c("name", "str", "活动名称"),
+            _c("platform", "str", "平台", choices=PLATFORMS),
+            _c("start_date", "date", "开始日期"),
+            _c("end_date", "date", "结束日期"),
+            _c("kind", "str", "活动类型", required=False),
+            _c("budget", "float", "预算", required=False, min=0),
+            _c("coupon_threshold", "float", "满减门槛", required=False, nullable=True, min=0),
+            _c("coupon_discount", "float", "满减金额", required=False, nullable=True, min=0),
+            _c("coupons_issued", "int", "券发放量", required=False, min=0),
+            _c("coupons_used", "int", "券核销量", required=False, min=0),
+        ],
+        "campaign_items": [
+            _c("campaign_id", "str", "活动ID"),
+            _c("sku", "str", "商家编码"),
+            _c("promo_price", "float", "活动价", min=0),
+        ],
+        "ad_spend": [
+            _c("date", "date", "日期"),
+            _c("campaign_id", "str", "活动ID"),
+            _c("platform", "str", "平台", choices=PLATFORMS),
+            _c("channel", "str", "推广渠道"),
+            _c("spend", "float", "花费", min=0),
+            _c("impressions", "int", "展现量", min=0),
+            _c("clicks", "int", "点击量", min=0),
+            _c("gmv", "float", "成交金额", min=0),
+        ],
+        "product_traffic": [
+            _c("date", "date", "统计日期"),
+            _c("platform", "str", "平台", choices=PLATFORMS),
+            _c("product_id", "str", "商品ID"),
+            _c("name", "str", "商品名称", required=False, nullable=True),
+            _c("uv", "int", "商品访客数", min=0),
+            _c("pv", "int", "商品浏览量", required=False, min=0),
+            _c("pay_buyers", "int", "支付买家数", min=0),
+            _c("pay_amount", "float", "支付金额", min=0),
+            _c("refund_amount", "float", "成功退款金额", required=False, min=0),
+            _c("fav_uv", "int", "商品收藏人数", required=False, min=0),
+            _c("cart_uv", "int", "商品加购人数", required=False, min=0),
+            _c("order_buyers", "int", "下单买家数", required=False, min=0),
+            _c("order_amount", "float", "下单金额", required=False, min=0),
+            _c("search_uv", "int", "搜索引导访客数", required=False, min=0),
+            _c("search_pay_buyers", "int", "搜索引导支付买家数", required=False, min=0),
+        ],
+        "inventory": [
+            _c("date", "date", "日期"),
+            _c("sku", "str", "商家编码"),
+            _c("stock", "int", "可售库存"),
+        ],
+    }.items()
+}
+
+_TRUTH = {"true": True, "false": False, "1": True, "0": False, "是": True, "否": False}
+_SCIENTIFIC = rf"^[{privacy.SPACE}]*[-+]?\d+(\.\d+)?[eE][-+]?\d+[{privacy.SPACE}]*$"  # \s spelled out: Arrow runs it
+
+
+def _examples(df: pd.DataFrame, mask: pd.Series, column: str, limit: int = 3) -> str:
+    rows = df.index[mask.to_numpy()][:limit]
+    shown = ", ".join(f"第{int(i) + 2}行=“{df.at[i, column]}”" for i in rows)
+    return f"共 {int(mask.sum())} 行，例如 {shown}"
+
+
+def _is_id(col: Column) -> bool:
+    return col.name.endswith("_id") or col.name == "sku"
+
+
+def _coerce_str(series: pd.Series, col: Column) -> tuple[pd.Series, pd.Series]:
+    missing = series.isna()
+    if pd.api.types.is_float_dtype(series):  # ids read as numbers: 1001.0 → "1001"
+        series = series.map(lambda v: f"{v:.0f}" if float(v).is_integer() else str(v), na_action="ignore")
+    out = series.astype("str").where(~missing, None).astype("str")
+    if col.name == "phone":
+        out = privacy.mask_phones(out)
+    bad = pd.Series(False, index=series.index)
+    if _is_id(col):
+        out = out.str.strip()
+        if out.str.endswith(".0").any():  # the regex pass is slow, and most id columns have no such id
+            out = out.str.replace(r"\.0$", "", regex=True)
+        maybe = out.str.contains("e", case=False, regex=False).fillna(False).astype(bool)  # cheap: no regex
+        if maybe.any():
+            bad = out[maybe].str.match(_SCIENTIFIC).fillna(False).astype(bool).reindex(out.index, fill_value=False)
+    return out, bad
+
+
+def _coerce_datetime(series: pd.Series, missing: pd.Series) -> tuple[pd.Series, pd.Series]:
+    if not pd.api.types.is_datetime64_any_dtype(series):
+        if pd.api.types.is_numeric_dtype(series):
+            return pd.Series(pd.NaT, index=series.index, dtype=f"datetime64[ns, {TZ_NAME}]"), ~missing
+        try:
+            series = pd.to_datetime(series.astype("str").where(~missing, None), errors="coerce", format="mixed")
+        except (ValueError, TypeError):  # e.g. tz-aware and naive values mixed
+            series = pd.to_datetime(series.astype("str").where(~missing, None), errors="coerce", format="mixed",
+                                    utc=True)
+    out = series.dt.tz_localize(TZ_NAME) if series.dt.tz is None else series.dt.tz_convert(TZ_NAME)
+    return out, out.isna() & ~missing
+
+
+def _coerce(series: pd.Series, col: Column) -> tuple[pd.Series, pd.Series]:
+    """Convert to the canonical kind; return the converted series and a mask of unconvertible cells."""
+    missing = series.isna()
+    if col.kind == "str":
+        return _coerce_str(series, col)
+    if col.kind in ("int", "float"):
+        out = pd.to_numeric(series, errors="coerce")
+        bad = out.isna() & ~missing
+        if col.kind == "int":
+            bad |= (out.notna() & (out % 1 != 0))
+            out = out.where(~bad).round().astype("Int64")
+        return out, bad
+    if col.kind == "bool":
+        if pd.api.types.is_bool_dtype(series):
+            return series.astype("boolean"), pd.Series(False, index=series.index)
+        out = series.astype("str").str.strip().str.lower().map(_TRUTH).astype("boolean")
+        return out, out.isna() & ~missing
+    if col.kind == "datetime":
+        return _coerce_datetime(series, missing)
+    if col.kind == "date":
+        out, bad = _coerce_datetime(series, missing)
+        return out.dt.tz_localize(None).dt.normalize(), bad
+    raise ValueError(f"unknown column kind {col.kind}")
+
+
+# Row rules across columns: (table, Chinese description, function of the coerced frame → mask of bad rows)
+RULES = [
+    ("orders", "付款时间早于下单时间", lambda f: f["pay_time"] < f["order_time"]),
+    ("orders", "退款金额大于实付金额", lambda f: f["refund_amount"] > f["amount"] + 0.005),
+    ("campaigns", "结束日期早于开始日期", lambda f: f["end_date"] < f["start_date"]),
+    ("traffic_daily", "跳出访客数或加购人数大于访客数", lambda f: (f["bounce_uv"] > f["uv"]) | (f["cart_uv"] > f["uv"])),
+    ("ad_spend", "点击量大于展现量", lambda f: f["clicks"] > f["impressions"]),
+]
+KEYS = {"orders": ["order_id", "line_id"], "order_lines": ["order_id", "line_id"], "products": ["sku"],
+        "campaigns": ["campaign_id"], "campaign_items": ["campaign_id", "sku"], "traffic_daily": ["date", "platform"],
+        "product_traffic": ["date", "platform", "product_id"]}
+
+
+def _row_problems(name: str, frame: pd.DataFrame, where: str) -> list[str]:
+    problems = []
+    for table, text, rule in RULES:
+        if table == name:
+            try:
+                bad = rule(frame).fillna(False).astype(bool)
+            except KeyError:
+                continue
+            if bad.any():
+                problems.append(f"{where}有{text}的行：共 {int(bad.sum())} 行，例如第 "
+                                f"{'、'.join(str(int(i) + 2) for i in frame.index[bad.to_numpy()][:3])} 行")
+    key = [k for k in KEYS.get(name, []) if k in frame.columns]
+    if key and len(key) == len([k for k in KEYS[name] if SCHEMAS[name][k].required or k in frame.columns]):
+        dup = frame.duplicated(subset=key, keep="first")
+        if dup.any():
+            problems.append(f"{where}的 {'+'.join(key)} 有重复：共 {int(dup.sum())} 行，例如第 "
+                            f"{'、'.join(str(int(i) + 2) for i in frame.index[dup.to_numpy()][:3])} 行")
+    return problems
+
+
+def problems_in(name: str, df: pd.DataFrame, origin: str = "") -> tuple[pd.DataFrame, list[str]]:
+    """Check and coerce one table; return the canonical frame and every problem found (Chinese)."""
+    schema = SCHEMAS[name]
+    where = f"{origin} 的 {name} 表" if origin else f"{name} 表"
+    problems: list[str] = []
+    missing_cols = [c for c in schema.values() if c.required and c.name not in df.columns]
+    for c in missing_cols:
+        problems.append(f"{where}缺少必需列 {c.name}（{c.label}）")
+    df = df.reset_index(drop=True)
+    out = {}
+    for col in schema.values():
+        if col.name not in df.columns:
+            continue
+        series, bad = _coerce(df[col.name], col)
+        if bad.any():
+            hint = "（疑似在 Excel 中打开后保存成了科学计数法：请重新导出，不要用 Excel 另存）" if col.kind == "str" else ""
+            problems.append(f"{where}的列 {col.name}（{col.label}）有无法识别为{_KIND_ZH[col.kind]}的值{hint}："
+                            f"{_examples(df, bad, col.name)}")
+        empty = series.isna() & ~bad
+        if not col.nullable and empty.any():
+            problems.append(f"{where}的列 {col.name}（{col.label}）不能为空：{_examples(df, empty, col.name)}")
+        if col.min is not None:
+            below = (series < col.min).fillna(False).astype(bool)
+            if below.any():
+                problems.append(f"{where}的列 {col.name}（{col.label}）不能小于 {col.min:g}：{_examples(df, below, col.name)}")
+        if col.choices:
+            unknown = ~series.isin(col.choices) & series.notna()
+            if unknown.any():
+                problems.append(f"{where}的列 {col.name}（{col.label}）只能取 {'/'.join(col.choices)}：{_examples(df, unknown, col.name)}")
+        out[col.name] = series
+    extra = [c for c in df.columns if c not in schema]
+    frame = pd.DataFrame(out, index=df.index)
+    for c in extra:
+        frame[c] = df[c]
+    if not missing_cols:
+        problems += _row_problems(name, frame, where)
+    return frame, problems
+
+
+_KIND_ZH = {"str": "文本", "int": "整数", "float": "数字", "bool": "是/否", "datetime": "时间", "date": "日期"}
+
+
+def validate(name: str, df: pd.DataFrame, origin: str = "") -> pd.DataFrame:
+    """Return the canonical frame or raise DataError listing every problem."""
+    frame, problems = problems_in(name, df, origin)
+    if problems:
+        raise DataError(problems, headline=f"{origin or name} 数据校验未通过，请修正后重试")
+    return frame

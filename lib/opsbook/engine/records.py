@@ -1,0 +1,307 @@
+"""The run store: the one place that knows where runs live and how a run is filed.
+
+A run is one `RunRecord` everywhere — returned by the runner, passed through the scheduler, read back by the
+history and the forms; `result.json` is its JSON form, and each line of `index.jsonl` its summary (without flags
+and tables). `RunStore` keeps runs in a folder:
+
+    <root>/<playbook>/.new-<id>/   being made: result.json and the owner's pid, then renamed at once to
+    <root>/<playbook>/.tmp-<id>/   running (a process killed meanwhile leaves it for `file_interrupted`)
+    <root>/<playbook>/<id>/        filed: report.html, result.json, tables, executed.ipynb — never changed again
+    <root>/<playbook>/latest       → the newest good run (a failed run never replaces it)
+    <root>/index.jsonl             one summary line per filed run, appended under a lock
+
+A shared store for runs across machines implements the same methods. Code above the engine reacts to filed runs
+through `subscribe` (the history page does), so filing a run knows nothing about pages or alerts.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import fcntl
+import json
+import logging
+import os
+import secrets
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import psutil
+
+from .. import paths
+from ..flags import Flag, counts
+from ..jsonsafe import json_dumps
+from ..settings import RUNS_ENV, TZ, RunStatus
+
+log = logging.getLogger("opsbook.records")
+INDEX = "index.jsonl"
+RESULT = "result.json"
+REPORT = "report.html"
+PID_FILE = ".pid"
+LATEST = "latest"
+ABANDONED_AFTER = 600  # seconds after which a half-made run folder (`.new-*`) is removed
+
+
+@dataclass
+class RunRecord:
+    """One run: `exit_code` is 0 ok, 1 playbook failed, 2 bad parameters or input.
+
+    `run_id` and `folder` are None for an attempt that made no run (a scheduled slot refused before executing).
+    A record read from the index is a summary: `flags` and `tables` are empty, `flag_counts` and `flag_codes` are
+    kept (`RunStore.load` reads the whole record).
+    """
+
+    run_id: str | None
+    playbook: str
+    status: RunStatus
+    exit_code: int = 1
+    folder: Path | None = None
+    params: dict = field(default_factory=dict)
+    trigger: str = "cli"
+    job: str | None = None
+    started: str = ""
+    finished: str = ""
+    seconds: dict = field(default_factory=dict)
+    git: str = ""
+    metrics: dict = field(default_factory=dict)
+    flags: list[Flag] = field(default_factory=list)
+    tables: dict = field(default_factory=dict)
+    error: str | None = None
+    retryable: bool = False  # another try may pass: anything but bad parameters or data
+    slot: str | None = None  # the scheduled fire time this run is for (scheduler runs only)
+    attempt: int = 1
+    flag_counts: dict[str, int] = field(default_factory=lambda: counts([]))
+    flag_codes: dict[str, str] = field(default_factory=dict)  # code → severity, to compare runs from the index
+
+    def __post_init__(self):
+        self.status = RunStatus(self.status)
+
+    @property
+    def ok(self) -> bool:
+        """True when the playbook completed."""
+        return self.status == RunStatus.OK
+
+    @property
+    def report(self) -> Path | None:
+        """Path of the HTML report (None for an attempt that made no run)."""
+        return self.folder / REPORT if self.folder else None
+
+    def set_flags(self, flags: list[Flag]) -> None:
+        """The run's flags, with their counts per severity and codes."""
+        self.flags = list(flags)
+        self.flag_counts = counts(self.flags)
+        self.flag_codes = {f.code: str(f.severity) for f in self.flags}
+
+    def to_json(self) -> dict:
+        """The content of result.json."""
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        data["status"] = str(self.status)
+        data["folder"] = str(self.folder) if self.folder else None
+        data["flags"] = [f.to_dict() for f in self.flags]
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict, root: Path | None = None) -> RunRecord:
+        """A record from result.json or an index line (older ones may lack fields; a relative folder is under `root`)."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in known and v is not None or k in ("run_id", "folder")}
+        values.setdefault("run_id", None)
+        values.setdefault("playbook", "")
+        values.setdefault("status", RunStatus.FAILED)
+        folder = values.get("folder")
+        values["folder"] = (Path(root) / folder if root and not Path(folder).is_absolute() else Path(folder)) \
+            if folder else None
+        flags = [Flag(**f) for f in values.pop("flags", [])]
+        record = cls(**values)
+        if flags:
+            record.set_flags(flags)
+        return record
+
+
+def process_id(pid: int | None = None) -> str:
+    """`pid start-time` of a process (default: this one): survives pid reuse after a reboot."""
+    pid = os.getpid() if pid is None else pid
+    try:
+        return f"{pid} {psutil.Process(pid).create_time():.0f}"
+    except psutil.Error:
+        return f"{pid} 0"
+
+
+def alive(owner: str | None) -> bool:
+    """Whether the process a `process_id` names is still running."""
+    return bool(owner) and owner == process_id(int(owner.split()[0]))
+
+
+def new_run_id(now: dt.datetime) -> str:
+    """Sortable, unique run id: 20250630-080000-1a2b3c."""
+    return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+
+
+def _started_from_id(run_id: str) -> str:
+    """The start time a run id carries (`20250630-080000-…`), for records that lack it; '' if it carries none."""
+    try:
+        return dt.datetime.strptime(run_id[:15], "%Y%m%d-%H%M%S").replace(tzinfo=TZ).isoformat(timespec="seconds")
+    except ValueError:
+        return ""
+
+
+Listener = Callable[["RunStore", RunRecord], None]
+_LISTENERS: list[Listener] = []
+
+
+def subscribe(listener: Listener) -> None:
+    """Call `listener(store, record)` after every run this process files (once per listener)."""
+    if listener not in _LISTENERS:
+        _LISTENERS.append(listener)
+
+
+class RunStore:
+    """Runs kept in a folder (see the module docstring); `root` is also where files about runs are kept."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root).resolve()
+
+    def __repr__(self) -> str:
+        return f"RunStore({str(self.root)!r})"
+
+    # -- filing -----------------------------------------------------------------------------------------
+    def open(self, record: RunRecord) -> Path:
+        """Create the running folder `.tmp-<id>` holding result.json and the owner's pid, all at once: it is made
+        aside and renamed, so a process killed at any moment leaves nothing visible or a folder `file_interrupted`
+        can file. Sets `record.folder` to where the run will be filed; returns the running folder."""
+        parent = self.playbook_folder(record.playbook)
+        parent.mkdir(parents=True, exist_ok=True)
+        record.folder = parent / record.run_id
+        making = parent / f".new-{record.run_id}"
+        making.mkdir()
+        self._write_result(making, record)
+        (making / PID_FILE).write_text(process_id(), encoding="utf-8")
+        running = parent / f".tmp-{record.run_id}"
+        os.rename(making, running)
+        return running
+
+    def file(self, record: RunRecord, running: Path) -> None:
+        """Finish a run: final result.json, rename into place, move `latest` if good, append to the index."""
+        record.finished = dt.datetime.now(TZ).isoformat(timespec="seconds")
+        self._write_result(running, record)
+        (running / PID_FILE).unlink(missing_ok=True)
+        os.replace(running, record.folder)
+        if record.ok:
+            self._point_latest(record.folder.parent, record.run_id)
+        self._append_index(record)
+        for listener in list(_LISTENERS):
+            try:
+                listener(self, record)
+            except Exception:  # noqa: BLE001 - what others do with a filed run never fails the run
+                log.exception("运行 %s 已归档，但后续处理（%s）失败", record.run_id, getattr(listener, "__name__", listener))
+
+    def file_interrupted(self, playbook: str) -> list[RunRecord]:
+        """File as failed the runs of `playbook` whose process died before finishing (crash, kill, reboot)."""
+        parent, filed = self.playbook_folder(playbook), []
+        for making in parent.glob(".new-*"):  # a run killed while its folder was being made: nothing ran yet
+            try:
+                abandoned = time.time() - making.stat().st_mtime > ABANDONED_AFTER
+            except OSError:
+                continue  # renamed into place meanwhile
+            if abandoned:
+                shutil.rmtree(making, ignore_errors=True)
+        for running in sorted(parent.glob(".tmp-*")):
+            try:
+                owner = (running / PID_FILE).read_text(encoding="utf-8").strip()
+                data = json.loads((running / RESULT).read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue  # still being created, or not ours
+            if alive(owner):
+                continue
+            claimed = running.with_name(running.name.replace(".tmp-", ".filing-", 1))
+            try:
+                os.rename(running, claimed)  # only one concurrent run gets to file it
+            except OSError:
+                continue
+            kept = {k: data[k] for k in ("run_id", "playbook", "params", "trigger", "job", "started", "git", "slot",
+                                         "attempt") if k in data}
+            kept.setdefault("started", _started_from_id(data["run_id"]))
+            record = RunRecord(**kept, status=RunStatus.FAILED, exit_code=1, folder=parent / data["run_id"],
+                               retryable=True, error="运行中断：执行这次运行的进程已退出（被终止或机器重启），没有生成报告")
+            self.file(record, claimed)
+            filed.append(record)
+        return filed
+
+    def _write_result(self, folder: Path, record: RunRecord) -> None:
+        (folder / RESULT).write_text(json_dumps(record.to_json(), indent=1), encoding="utf-8")
+
+    @staticmethod
+    def _point_latest(parent: Path, run_id: str) -> None:
+        """Atomically point `<playbook>/latest` at the newest good run."""
+        link = parent / f".latest-{run_id}"
+        link.symlink_to(run_id)
+        os.replace(link, parent / LATEST)
+
+    def _append_index(self, record: RunRecord) -> None:
+        """Append the run's summary to the index (one JSON object per line, locked for concurrent writers)."""
+        entry = {k: v for k, v in record.to_json().items() if k not in ("flags", "tables")}
+        entry["folder"] = self.relative(record.folder)
+        with open(self.root / INDEX, "a", encoding="utf-8") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            fh.write(json_dumps(entry) + "\n")
+
+    # -- reading ----------------------------------------------------------------------------------------
+    def index(self) -> list[RunRecord]:
+        """Every filed run as a summary, oldest first; a line cut by a crash mid-write is skipped."""
+        path = self.root / INDEX
+        if not path.is_file():
+            return []
+        found = []
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                found.append(RunRecord.from_json(json.loads(line), self.root))
+            except (ValueError, TypeError, AttributeError):
+                log.warning("%s 第 %d 行不是完整的运行记录，已跳过", path, number)
+        return found
+
+    def load(self, record: RunRecord) -> RunRecord:
+        """The whole record (flags, tables, metrics) of a run from its result.json; the summary if that is gone."""
+        path = record.folder / RESULT if record.folder else None
+        if path is None or not path.is_file():
+            return record
+        return dataclasses.replace(RunRecord.from_json(json.loads(path.read_text(encoding="utf-8"))),
+                                   folder=record.folder)
+
+    def find(self, job: str, slot: str, attempt: int) -> RunRecord | None:
+        """The whole record of the run filed for a job's scheduled slot and attempt, if any."""
+        found = next((r for r in reversed(self.index()) if r.job == job and r.slot == slot and r.attempt == attempt),
+                     None)
+        return self.load(found) if found else None
+
+    def playbook_folder(self, playbook: str) -> Path:
+        """Where the runs of a playbook are filed."""
+        return self.root / playbook
+
+    def latest(self, playbook: str) -> Path | None:
+        """Folder of the last good run of a playbook, if any."""
+        link = self.playbook_folder(playbook) / LATEST
+        return link.resolve() if link.exists() else None
+
+    def relative(self, path: Path) -> str:
+        """A path inside the store as seen from its root (how pages beside the runs link to them)."""
+        return os.path.relpath(path, self.root)
+
+    def aside(self, name: str) -> Path:
+        """A file kept beside the runs, such as the scheduler's state or the history page."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        return self.root / name
+
+
+def default_root() -> Path:
+    """Where runs are filed: $OPSBOOK_RUNS, else `runs/` in the project."""
+    env = os.environ.get(RUNS_ENV)
+    return Path(env).resolve() if env else paths.root() / "runs"
+
+
+def store(root: str | os.PathLike | None = None) -> RunStore:
+    """The run store at `root` (a folder given with --out), else the default one."""
+    return RunStore(root if root is not None else default_root())

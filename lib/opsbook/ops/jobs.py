@@ -1,0 +1,173 @@
+"""Jobs: `params/<job>.yaml` files naming a playbook, its schedule, parameters, retries and alerts."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from croniter import croniter
+
+from .. import paths, spec as spec_mod
+from ..errors import ParamError
+from ..settings import TZ
+from . import notify as notify_mod
+CATCH_UP = {"latest": "补跑最近错过的一次", "skip": "跳过错过的时间点"}
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that leaves dates as text, so the spec validates them (with a Chinese message)."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    ch: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+KEYS = {"playbook", "schedule", "parameters", "timeout", "retries", "retry_delay", "catch_up", "notify", "description"}
+
+# relative dates, resolved against the date of the scheduled slot (Asia/Shanghai) and recorded as literal dates
+RELATIVE_DATES = {
+    "today": lambda d: d,
+    "yesterday": lambda d: d - dt.timedelta(days=1),
+    "this_week_start": lambda d: d - dt.timedelta(days=d.weekday()),
+    "last_week_start": lambda d: d - dt.timedelta(days=d.weekday() + 7),
+    "last_week_end": lambda d: d - dt.timedelta(days=d.weekday() + 1),
+    "this_month_start": lambda d: d.replace(day=1),
+    "last_month_start": lambda d: (d.replace(day=1) - dt.timedelta(days=1)).replace(day=1),
+    "last_month_end": lambda d: d.replace(day=1) - dt.timedelta(days=1),
+}
+ALIASES = {"今天": "today", "昨天": "yesterday", "本周一": "this_week_start", "上周一": "last_week_start",
+           "上周日": "last_week_end", "本月初": "this_month_start", "上月初": "last_month_start",
+           "上月末": "last_month_end"}
+_RELATIVE = re.compile(r"^@(?P<name>[a-z_]+|[\u4e00-\u9fff]+)(?:(?P<sign>[+-])(?P<days>\d+)d)?$")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One scheduled job as declared in params/."""
+
+    name: str
+    playbook: str
+    parameters: dict = field(default_factory=dict)
+    schedule: str | None = None
+    timeout: float | None = None
+    notify: tuple = ()
+    description: str = ""
+    retries: int = 2
+    retry_delay: float = 60.0
+    catch_up: str = "latest"
+
+    def parameters_on(self, day: dt.date) -> dict:
+        """The parameters with relative dates (`@yesterday`, `@last_month_end-3d` …) resolved for `day`."""
+        return {k: resolve_date(v, day) for k, v in self.parameters.items()}
+
+    def slots(self, after: dt.datetime, until: dt.datetime) -> list[dt.datetime]:
+        """Scheduled fire times in (after, until], Asia/Shanghai."""
+        if not self.schedule:
+            return []
+        it, found = croniter(self.schedule, after.astimezone(TZ)), []
+        while (slot := it.get_next(dt.datetime)) <= until:
+            found.append(slot)
+        return found
+
+    def next_slot(self, now: dt.datetime) -> dt.datetime | None:
+        """The next fire time after `now`, or None for a manual job."""
+        return croniter(self.schedule, now.astimezone(TZ)).get_next(dt.datetime) if self.schedule else None
+
+
+def resolve_date(value, day: dt.date):
+    """A relative date such as `@yesterday`, `@昨天` or `@today-7d` as an ISO date for `day`; other values unchanged."""
+    if not isinstance(value, str) or not value.startswith("@"):
+        return value
+    m = _RELATIVE.match(value.strip())
+    name = m and ALIASES.get(m["name"], m["name"])
+    if not m or name not in RELATIVE_DATES:
+        choices = "、".join(f"@{n}" for n in RELATIVE_DATES) + "（或 " + "、".join(f"@{a}" for a in ALIASES) + "）"
+        raise ParamError(f"无法识别的相对日期 {value!r}：可用 {choices}，可加 -7d / +1d 这样的天数偏移")
+    offset = int(m["days"] or 0) * (-1 if m["sign"] == "-" else 1)
+    return (RELATIVE_DATES[name](day) + dt.timedelta(days=offset)).isoformat()
+
+
+def _schedule_problems(name: str, data: dict) -> list[str]:
+    """Chinese problems with the schedule, timeout, retries, catch-up and notify keys of a job file."""
+    problems = []
+    schedule = data.get("schedule")
+    if schedule is not None and (not isinstance(schedule, str) or len(schedule.split()) != 5
+                                 or not croniter.is_valid(schedule)):
+        problems.append(f"{name}：schedule {schedule!r} 不是有效的 5 段 cron 表达式（分 时 日 月 周，如 \"0 8 * * *\" 表示每天 8:00，北京时间）")
+    for key, low in (("timeout", 1), ("retries", 0), ("retry_delay", 0)):
+        value = data.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < low):
+            problems.append(f"{name}：{key} 应为不小于 {low} 的数字（秒/次数），而不是 {value!r}")
+    if data.get("retries") is not None and isinstance(data["retries"], float):
+        problems.append(f"{name}：retries 应为整数")
+    if not isinstance(data.get("catch_up", "latest"), str) or data.get("catch_up", "latest") not in CATCH_UP:
+        problems.append(f"{name}：catch_up 应为 " + " 或 ".join(f"{k}（{v}）" for k, v in CATCH_UP.items()))
+    notify = data.get("notify") or []
+    if not isinstance(notify, list) or not all(isinstance(t, str) for t in notify):
+        problems.append(f"{name}：notify 应为列表，如 [dingtalk, email:ops@example.com]")
+    else:
+        problems += [f"{name}：{p}" for p in notify_mod.problems(notify)]
+    return problems
+
+
+def read_yaml(path: Path) -> dict:
+    """A YAML mapping, or ParamError in Chinese naming the file."""
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - a SafeLoader
+    except FileNotFoundError:
+        raise ParamError(f"找不到参数文件 {path}") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ParamError(f"参数文件 {path} 不是有效的 YAML（UTF-8）：{str(exc).splitlines()[0]}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ParamError(f"参数文件 {path} 的顶层应为“键: 值”映射")
+    return data
+
+
+def load(path: str | Path) -> Job:
+    """Read and check one job file against its playbook's spec (every problem at once)."""
+    path = Path(path)
+    data = read_yaml(path)
+    problems = [f"{path.name}：未知的键 {k}（可用：{', '.join(sorted(KEYS))}）" for k in data if k not in KEYS]
+    if "playbook" not in data:
+        problems.append(f"{path.name}：缺少 playbook（剧本名称，如 user_tiering）")
+    params = data.get("parameters") or {}
+    if not isinstance(params, dict):
+        problems.append(f"{path.name}：parameters 应为“参数名: 值”映射")
+        params = {}
+    problems += _schedule_problems(path.name, data)
+    if "playbook" in data:
+        try:
+            today = dt.datetime.now(TZ).date()
+            spec_mod.load(str(data["playbook"])).validate({k: resolve_date(v, today) for k, v in params.items()})
+        except ParamError as exc:
+            problems += [f"{path.name}：{p}" for p in exc.problems]
+    if problems:
+        raise ParamError(problems, headline=f"任务文件 {path} 有误")
+    return Job(path.stem, str(data["playbook"]), params, data.get("schedule"), data.get("timeout"),
+               tuple(data.get("notify") or ()), data.get("description", ""), int(data.get("retries", 2)),
+               float(data.get("retry_delay", 60)), data.get("catch_up", "latest"))
+
+
+def all_jobs(folder: Path | None = None) -> list[Job]:
+    """Every job in params/, checked; ParamError lists the problems of all files together."""
+    jobs, problems = [], []
+    for path in sorted((folder or paths.params()).glob("*.y*ml")):
+        try:
+            jobs.append(load(path))
+        except ParamError as exc:
+            problems += exc.problems
+    if problems:
+        raise ParamError(problems, headline="params/ 中的任务文件有误")
+    return jobs
+
+
+def parameters_from_file(path: str | Path) -> dict:
+    """Parameters from a `--params-file`: a job file's `parameters`, or a plain mapping."""
+    data = read_yaml(Path(path))
+    if "playbook" in data or "parameters" in data:
+        return dict(data.get("parameters") or {})
+    return data

@@ -1,0 +1,370 @@
+"""Alert notifiers: a short Chinese card about a scheduled run, sent to DingTalk, Feishu, WeCom or email.
+
+Targets come from a job's `notify:` list (`dingtalk`, `feishu:warehouse`, `wecom`, `email:ops@example.com`);
+secrets come only from the environment or the untracked `.env` at the project root (real env vars win).
+Feishu gets an interactive card (coloured header + one `markdown` element); DingTalk and WeCom get markdown.
+`send` never raises: a failing notifier must never fail a run.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import html
+import logging
+import os
+import re
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .. import paths
+from ..settings import RunStatus, Severity
+
+CHANNELS = ("dingtalk", "feishu", "wecom", "email")
+TOP_FLAGS = 5
+WECOM_LIMIT = 4096  # bytes of markdown.content (errcode 40058 above it)
+NAME = re.compile(r"[A-Za-z0-9_]+")
+EMAIL = re.compile(r"[^@\s:,;<>\"]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
+SECRET_VARS = re.compile(r"OPSBOOK_\w*(WEBHOOK|SECRET|PASSWORD)\w*")
+
+log = logging.getLogger("opsbook.notify")
+
+
+@dataclass
+class Event:
+    """What happened in one scheduled run, as the scheduler reports it."""
+
+    job: str
+    playbook: str
+    status: str
+    run_id: str
+    started: str
+    seconds: float | None = None
+    error: str | None = None
+    flags: list[dict] = field(default_factory=list)
+    flag_counts: dict = field(default_factory=dict)
+    link: str = ""
+    attempt: int = 1
+
+
+@dataclass
+class Delivery:
+    """Outcome of notifying one target; `error` is Chinese and free of secrets."""
+
+    target: str
+    ok: bool
+    attempts: int
+    error: str | None = None
+
+
+class NotifyError(Exception):
+    """A delivery failure whose message is already safe to log and show."""
+
+
+# --- targets and secrets --------------------------------------------------------------------------
+
+def _parse(target: str) -> tuple[str, str]:
+    """(channel, name or address) of a target."""
+    channel, _, name = target.partition(":")
+    return channel.strip().lower(), name.strip()
+
+
+def _as_list(targets) -> list:
+    """A notify list as a list (a lone string is one target, None is none)."""
+    if targets is None or isinstance(targets, str):
+        return [targets] if targets else []
+    return list(targets) if hasattr(targets, "__iter__") else [targets]
+
+
+def problems(targets) -> list[str]:
+    """Chinese problems with a job's notify list (unknown channel, malformed name/address); [] if fine."""
+    found = []
+    for target in _as_list(targets):
+        if not isinstance(target, str):
+            found.append(f"通知目标应为文字，而不是 {target!r}")
+            continue
+        channel, name = _parse(target)
+        if channel not in CHANNELS:
+            found.append(f"未知的通知渠道「{target}」，可选：{'、'.join(CHANNELS)}")
+        elif channel == "email" and not EMAIL.fullmatch(name):
+            found.append(f"「{target}」的邮箱地址格式不对，应写成 email:ops@example.com")
+        elif channel != "email" and ":" in target and not NAME.fullmatch(name):
+            found.append(f"「{target}」的机器人名称只能包含字母、数字和下划线，如 {channel}:warehouse")
+    return found
+
+
+def _var(channel: str, kind: str, name: str = "") -> str:
+    """Env var holding `kind` (WEBHOOK, SECRET) of a webhook channel, e.g. OPSBOOK_FEISHU_WEBHOOK_WAREHOUSE."""
+    return f"OPSBOOK_{channel.upper()}_{kind}" + (f"_{name.upper()}" if name else "")
+
+
+def _unset(channel: str, name: str, values: dict) -> list[str]:
+    """Required env vars of one valid target that have no value."""
+    if channel != "email":
+        return [v for v in [_var(channel, "WEBHOOK", name)] if not values.get(v)]
+    missing = [] if values.get("OPSBOOK_SMTP_HOST") else ["OPSBOOK_SMTP_HOST"]
+    if not (values.get("OPSBOOK_SMTP_FROM") or values.get("OPSBOOK_SMTP_USER")):
+        missing.append("OPSBOOK_SMTP_FROM")
+    if values.get("OPSBOOK_SMTP_USER") and not values.get("OPSBOOK_SMTP_PASSWORD"):
+        missing.append("OPSBOOK_SMTP_PASSWORD")
+    return missing
+
+
+def _environment(env=None) -> dict:
+    """`env` if given, else the project's `.env` overlaid by the real environment (real values win)."""
+    if env is not None:
+        return dict(env)
+    from dotenv import dotenv_values
+    dotenv = paths.root() / ".env"
+    values = {k: v for k, v in dotenv_values(dotenv).items() if v is not None} if dotenv.is_file() else {}
+    return values | dict(os.environ)
+
+
+def missing_secrets(targets, env=None) -> list[str]:
+    """Chinese list of env vars that are not set for these targets (for `opsbook jobs check` warnings)."""
+    values, found = _environment(env), []
+    for target in _as_list(targets):
+        if isinstance(target, str) and not problems([target]):
+            found += [f"「{target}」未配置 {var}（请在环境变量或 .env 中设置）" for var in _unset(*_parse(target), values)]
+    return list(dict.fromkeys(found))
+
+
+# --- the card -------------------------------------------------------------------------------------
+
+def _clip(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, with an ellipsis when cut."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _when(started: str) -> str:
+    """An ISO time as 2025-06-18 08:00:05 (the raw text if it does not parse)."""
+    try:
+        return datetime.fromisoformat(started).strftime("%Y-%m-%d %H:%M:%S")
+    except (TypeError, ValueError):
+        return str(started)
+
+
+def _duration(seconds: float) -> str:
+    """Seconds as 12.3 秒 or 3 分 5 秒."""
+    if seconds < 60:
+        return f"{seconds:.1f} 秒"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} 分 {rest} 秒"
+
+
+def _plain(text: object, limit: int) -> str:
+    """Data-derived text for the card: phones masked before cutting, markdown link brackets neutralised."""
+    return _clip(_mask(str(text)), limit).replace("[", "［").replace("]", "］")
+
+
+def _mask(text: str) -> str:
+    """`text` with mobile numbers masked."""
+    # imported here because privacy pulls in pandas; `problems()` must stay cheap for `jobs check`
+    from ..data import privacy
+
+    return privacy.mask_phone(text)
+
+
+def message(event) -> tuple[str, str]:
+    """(title, markdown body) of the short Chinese card about one run, phone numbers masked."""
+    status = RunStatus(event.status).label if event.status in set(RunStatus) else event.status
+    highs = [f for f in event.flags if f.get("severity", "high") == "high"]
+    title = f"opsbook：{event.job} 运行{status}" + (f"，新增 {len(highs)} 条高级别提示" if highs else "")
+    retry = f"（第 {event.attempt} 次尝试）" if event.attempt > 1 else ""
+    lines = [f"- 任务：{event.job}（{event.playbook}）", f"- 状态：**{status}**{retry}", f"- 开始：{_when(event.started)}"]
+    if event.seconds is not None:
+        lines.append(f"- 耗时：{_duration(event.seconds)}")
+    lines.append(f"- 运行编号：{event.run_id}")
+    counts = "、".join(f"{Severity(s).label} {n}" for s, n in event.flag_counts.items() if s in set(Severity) and n)
+    if counts:
+        lines.append(f"- 提示数：{counts}")
+    if event.error:
+        lines += ["", f"**错误**：{_plain(event.error, 500)}"]
+    if highs:
+        lines += ["", f"**新增高级别提示（{len(highs)} 条）**"]
+        for i, flag in enumerate(highs[:TOP_FLAGS], 1):
+            rows = f"（涉及 {flag['rows']} 行）" if flag.get("rows") else ""
+            lines.append(f"{i}. 【{flag.get('owner') or '未指定'}】{_plain(flag.get('message', ''), 120)}{rows}")
+        if len(highs) > TOP_FLAGS:
+            lines.append(f"另有 {len(highs) - TOP_FLAGS} 条，见报告")
+    if event.link:
+        web = event.link.startswith(("http://", "https://"))
+        lines += ["", f"[查看报告]({event.link})" if web else f"报告：{event.link}"]
+    return _mask(title), _mask("\n".join(lines))
+
+
+def _html(title: str, body: str) -> str:
+    """The card as a small HTML page for email."""
+    out = [f"<h3>{html.escape(title)}</h3>"]
+    for line in body.splitlines():
+        text = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", html.escape(line))
+        text = re.sub(r"\[(.+?)\]\((https?://\S+?)\)", r'<a href="\2">\1</a>', text)
+        out.append(f"<p style=\"margin:4px 0\">{text}</p>" if text else "")
+    return "<html><body>" + "\n".join(out) + "</body></html>"
+
+
+def _fit_bytes(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` UTF-8 bytes without splitting a character."""
+    data = text.encode("utf-8")
+    if len(data) <= limit:
+        return text
+    note = "\n…（内容过长，已截断）"
+    return data[:limit - len(note.encode("utf-8"))].decode("utf-8", "ignore") + note
+
+
+# --- channels -------------------------------------------------------------------------------------
+
+def _host(url: str) -> str:
+    """Scheme and host of a URL: what errors may show of a webhook."""
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}" if parts.netloc else "webhook"
+
+
+def _post(url: str, payload: dict, timeout: float, code_keys: tuple[str, ...]) -> None:
+    """POST JSON; raise NotifyError unless HTTP succeeds and the first present code key is 0."""
+    import requests
+
+    host = _host(url)
+    try:
+        resp = requests.post(url, json=payload, timeout=timeout)
+    except requests.Timeout:
+        raise NotifyError(f"请求超时（{host}）") from None
+    except requests.RequestException as exc:  # its text holds the full URL, token included
+        raise NotifyError(f"无法连接 {host}（{type(exc).__name__}）") from None
+    try:
+        data = resp.json()
+    except ValueError:
+        data = {}
+    data = data if isinstance(data, dict) else {}
+    code = next((data[k] for k in code_keys if k in data), None)
+    if resp.status_code >= 400 or code != 0:
+        detail = data.get("errmsg") or data.get("msg") or data.get("StatusMessage") or ""
+        raise NotifyError(f"{host} 返回 HTTP {resp.status_code}，错误码 {code}：{_clip(str(detail), 200)}")
+
+
+def _dingtalk(name: str, title: str, body: str, values: dict, timeout: float) -> None:
+    """DingTalk custom robot, markdown message; 加签 with a millisecond timestamp in the URL."""
+    url, secret = values[_var("dingtalk", "WEBHOOK", name)], values.get(_var("dingtalk", "SECRET", name))
+    if secret:
+        timestamp = str(round(time.time() * 1000))
+        digest = hmac.new(secret.encode(), f"{timestamp}\n{secret}".encode(), hashlib.sha256).digest()
+        sign = urllib.parse.quote_plus(base64.b64encode(digest))
+        url += ("&" if "?" in url else "?") + f"timestamp={timestamp}&sign={sign}"
+    payload = {"msgtype": "markdown", "markdown": {"title": title, "text": f"### {title}\n\n{body}"}}
+    _post(url, payload, timeout, ("errcode",))
+
+
+def _feishu(name: str, title: str, body: str, values: dict, timeout: float) -> None:
+    """Feishu/Lark custom bot, interactive card; signed with a second timestamp in the body."""
+    url, secret = values[_var("feishu", "WEBHOOK", name)], values.get(_var("feishu", "SECRET", name))
+    payload = {"msg_type": "interactive", "card": {
+        "config": {"wide_screen_mode": True},
+        "header": {"title": {"tag": "plain_text", "content": title}, "template": "red"},
+        "elements": [{"tag": "markdown", "content": body}]}}
+    if secret:
+        timestamp = str(int(time.time()))
+        digest = hmac.new(f"{timestamp}\n{secret}".encode(), b"", hashlib.sha256).digest()
+        payload |= {"timestamp": timestamp, "sign": base64.b64encode(digest).decode()}
+    _post(url, payload, timeout, ("code", "StatusCode"))
+
+
+def _wecom(name: str, title: str, body: str, values: dict, timeout: float) -> None:
+    """WeCom group robot, markdown message kept under 4096 bytes."""
+    content = _fit_bytes(f"### {title}\n{body}", WECOM_LIMIT)
+    _post(values[_var("wecom", "WEBHOOK", name)], {"msgtype": "markdown", "markdown": {"content": content}},
+          timeout, ("errcode",))
+
+
+def _email(address: str, title: str, body: str, values: dict, timeout: float) -> None:
+    """One multipart (plain + HTML) email over SMTP with starttls, ssl or no TLS."""
+    import smtplib
+    import ssl
+    from email.message import EmailMessage
+    from email.utils import formatdate, make_msgid
+
+    tls = (values.get("OPSBOOK_SMTP_TLS") or "starttls").lower()
+    if tls not in ("starttls", "ssl", "none"):
+        raise NotifyError(f"OPSBOOK_SMTP_TLS 应为 starttls、ssl 或 none，而不是「{tls}」")
+    host, user = values["OPSBOOK_SMTP_HOST"], values.get("OPSBOOK_SMTP_USER")
+    port = int(values.get("OPSBOOK_SMTP_PORT") or {"starttls": 587, "ssl": 465, "none": 25}[tls])
+    msg = EmailMessage()
+    msg["Subject"], msg["From"], msg["To"] = title, values.get("OPSBOOK_SMTP_FROM") or user, address
+    msg["Date"], msg["Message-ID"] = formatdate(localtime=True), make_msgid(domain="opsbook")
+    msg.set_content(f"{title}\n\n{body}\n")
+    msg.add_alternative(_html(title, body), subtype="html")
+    try:
+        smtp = (smtplib.SMTP_SSL(host, port, timeout=timeout, context=ssl.create_default_context()) if tls == "ssl"
+                else smtplib.SMTP(host, port, timeout=timeout))
+        with smtp:
+            if tls == "starttls":
+                smtp.starttls(context=ssl.create_default_context())
+            if user:
+                smtp.login(user, values["OPSBOOK_SMTP_PASSWORD"])
+            smtp.send_message(msg)
+    except smtplib.SMTPResponseException as exc:
+        raise NotifyError(f"SMTP 服务器 {host}:{port} 拒绝：{exc.smtp_code}（{type(exc).__name__}）") from None
+    except (smtplib.SMTPException, OSError) as exc:
+        raise NotifyError(f"无法通过 SMTP 服务器 {host}:{port} 发送（{type(exc).__name__}）") from None
+
+
+NOTIFIERS = {"dingtalk": _dingtalk, "feishu": _feishu, "wecom": _wecom, "email": _email}
+
+
+# --- delivery -------------------------------------------------------------------------------------
+
+def _scrub(text: str, values: dict) -> str:
+    """`text` with every secret value (webhook URLs and tokens, sign secrets, passwords) replaced by ***."""
+    for key, value in values.items():
+        if value and SECRET_VARS.fullmatch(key):
+            text = text.replace(value, "***")
+            query = urllib.parse.urlsplit(value).query if "://" in value else ""
+            text = text.replace(query, "***") if query else text
+    return text
+
+
+def _deliver(target, title: str, body: str, values: dict, attempts: int, backoff: float, timeout: float) -> Delivery:
+    """Notify one target, retrying with exponential backoff."""
+    bad = problems([target])
+    if bad:
+        log.warning("notify target %r rejected: %s", target, bad[0])
+        return Delivery(str(target), False, 0, bad[0])
+    channel, name = _parse(target)
+    unset = _unset(channel, name, values)
+    if unset:
+        log.warning("notify %s skipped: %s not set (environment or .env)", target, ", ".join(unset))
+        return Delivery(target, False, 0, "未配置 " + "、".join(unset))
+    attempts, error = max(1, int(attempts)), ""
+    for attempt in range(1, attempts + 1):
+        try:
+            NOTIFIERS[channel](name, title, body, values, timeout)
+            return Delivery(target, True, attempt)
+        except Exception as exc:  # noqa: BLE001 - a notifier must never fail the run
+            text = str(exc) if isinstance(exc, NotifyError) else f"发送出错（{type(exc).__name__}）"
+            error = _mask(_scrub(text, values))
+            last = attempt == attempts
+            log.log(logging.ERROR if last else logging.WARNING, "notify %s attempt %d/%d failed%s: %s",
+                    target, attempt, attempts, "" if last else ", retrying", error)
+            if not last:
+                time.sleep(backoff * 2 ** (attempt - 1))
+    return Delivery(target, False, attempts, error)
+
+
+def send(targets, event, *, env=None, attempts=3, backoff=1.0, timeout=10.0) -> list[Delivery]:
+    """Deliver the card about `event` to every target; never raises, failures are logged and retried."""
+    targets = _as_list(targets)
+    try:
+        values = _environment(env)
+        title, body = message(event)
+    except Exception as exc:  # noqa: BLE001
+        log.error("notify: cannot prepare the message (%s)", type(exc).__name__)
+        return [Delivery(str(t), False, 0, "无法生成通知内容") for t in targets]
+    deliveries = []
+    for target in targets:
+        try:
+            deliveries.append(_deliver(target, title, body, values, attempts, backoff, timeout))
+        except Exception as exc:  # noqa: BLE001
+            log.error("notify %s failed unexpectedly (%s)", target, type(exc).__name__)
+            deliveries.append(Delivery(str(target), False, 0, "发送出错"))
+    return deliveries

@@ -1,0 +1,48 @@
+"""What every layer shares: the shops' timezone, opsbook's environment variables, run statuses and flag severities."""
+from __future__ import annotations
+
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+TZ_NAME = "Asia/Shanghai"  # 北京时间: order times, schedules and run ids (no DST)
+TZ = ZoneInfo(TZ_NAME)
+
+# environment variables read by opsbook itself (notifier secrets are named per channel in `ops.notify`)
+HOME_ENV = "OPSBOOK_HOME"                    # the project folder (playbooks/, params/, data/)
+RUNS_ENV = "OPSBOOK_RUNS"                    # where runs are filed (default <home>/runs)
+DUCKDB_MEMORY_ENV = "OPSBOOK_DUCKDB_MEMORY"  # DuckDB memory limit of a source (default 512MB)
+KERNEL_REUSE_ENV = "OPSBOOK_KERNEL_REUSE"    # 0 turns warm kernel reuse off
+BASE_URL_ENV = "OPSBOOK_BASE_URL"            # where runs/ is published, for report links in alerts
+
+
+class RunStatus(StrEnum):
+    """How a run ended (or that it is still running)."""
+
+    OK = "ok"
+    FAILED = "failed"
+    TIMEOUT = "timeout"
+    RUNNING = "running"
+
+    @property
+    def label(self) -> str:
+        """The Chinese word staff read."""
+        return _RUN_STATUS_LABELS[self]
+
+
+_RUN_STATUS_LABELS = {RunStatus.OK: "成功", RunStatus.FAILED: "失败", RunStatus.TIMEOUT: "超时", RunStatus.RUNNING: "运行中"}
+
+
+class Severity(StrEnum):
+    """How urgent a flag is, most urgent first."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+    @property
+    def label(self) -> str:
+        """The Chinese word staff read (高 / 中 / 低)."""
+        return _SEVERITY_LABELS[self]
+
+
+_SEVERITY_LABELS = {Severity.HIGH: "高", Severity.MEDIUM: "中", Severity.LOW: "低"}

@@ -1,0 +1,294 @@
+"""The `opsbook` command: list, run, jobs, sample, serve. Exit 0 ok, 1 playbook failed, 2 bad input."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..errors import OpsbookError, ParamError
+from ..settings import TZ, Severity
+
+
+def _parse_pairs(pairs: list[str]) -> dict:
+    values, problems = {}, []
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            problems.append(f"-p {pair!r} 的格式应为 名称=值，例如 -p as_of=2025-06-30")
+        else:
+            values[name.strip()] = value
+    if problems:
+        raise ParamError(problems)
+    return values
+
+
+def cmd_list(args) -> int:
+    """Print every playbook with its Chinese title, roles and parameters."""
+    from .. import spec
+    for name in spec.available():
+        s = spec.load(name)
+        print(f"{name} — {s.title}（{s.roles}）\n  {s.purpose}")
+        for p in s.params.values():
+            print(f"    {p.describe()}")
+        print()
+    return 0
+
+
+def _progress(done: int, total: int) -> None:
+    """Show cell progress on an interactive terminal (stderr)."""
+    print(f"\r运行中… 第 {done}/{total} 步", end="\n" if done == total else "", file=sys.stderr, flush=True)
+
+
+def _progress_or_none():
+    return _progress if sys.stderr.isatty() else None
+
+
+def _run(playbook: str, params: dict, **options):
+    """One run through the runner, with the history page kept current; prints the outcome, returns the record."""
+    from ..engine import runner
+    from ..ops import history
+    history.follow()
+    record = runner.run(playbook, params, on_progress=_progress_or_none(), **options)
+    _print_result(record)
+    return record
+
+
+def _print_result(record) -> None:
+    status = "完成" if record.ok else record.status.label
+    summary = "，".join(f"{Severity(s).label} {n}" for s, n in record.flag_counts.items() if n) or "无"
+    print(f"{record.playbook} {status}（{record.seconds.get('total', 0):.1f} 秒）  提示：{summary}")
+    print(f"  报告：{record.report}")
+    if record.error:
+        print(f"  错误：{record.error}", file=sys.stderr)
+
+
+def cmd_run(args) -> int:
+    """Run one playbook through the runner."""
+    from ..ops import jobs
+    params = jobs.parameters_from_file(args.params_file) if args.params_file else {}
+    params.update(_parse_pairs(args.param))
+    return _run(args.playbook, params, out=args.out, timeout=args.timeout).exit_code
+
+
+def cmd_jobs(args) -> int:
+    """List jobs, check them, or run them all once."""
+    import datetime as dt
+    from ..ops import jobs, notify
+    found = jobs.all_jobs()
+    now = dt.datetime.now(TZ)
+    if args.action == "check":
+        print(f"{len(found)} 个任务均有效")
+        for job in found:
+            for line in notify.missing_secrets(job.notify):
+                print(f"提醒未配置（{job.name}）：{line}", file=sys.stderr)
+        return 0
+    if args.action == "run":
+        worst = 0
+        today = now.date()
+        for job in found:
+            if args.names and job.name not in args.names:
+                continue
+            record = _run(job.playbook, job.parameters_on(today), timeout=job.timeout, trigger="job", job=job.name)
+            worst = max(worst, record.exit_code)
+        return worst
+    from ..ops import schedule
+    last = {}
+    for row in schedule.state_rows():  # newest first: slots that made no run (skipped, bad parameters) show here too
+        last.setdefault(row["job"], row)
+    for job in found:
+        nxt = job.next_slot(now)
+        when = f"{job.schedule}（北京时间），下次 {nxt:%Y-%m-%d %H:%M}" if nxt else "手动"
+        print(f"{job.name}: {job.playbook}  {job.description}\n  计划 {when}  重试 {job.retries} 次  "
+              f"错过时 {jobs.CATCH_UP[job.catch_up]}  提醒 {', '.join(job.notify) or '无'}\n  参数 {job.parameters}")
+        if job.name in last:
+            row = last[job.name]
+            print(f"  上次 {row['slot'][:16].replace('T', ' ')} {schedule.SlotState(row['state']).label}"
+                  + (f"：{row['error'].splitlines()[0]}" if row["error"] else ""))
+    return 0
+
+
+def cmd_schedule(args) -> int:
+    """Run the scheduler, or one pass of it with --once."""
+    from ..ops import schedule
+    return schedule.main(once=args.once, workers=args.workers, names=args.names)
+
+
+def _runs_table(found: list) -> None:
+    print(f"{'运行编号':<24}{'开始时间':<18}{'任务/剧本':<34}{'状态':<6}{'耗时':>8}  提示 高/中/低")
+    for e in found:
+        r, counts = e.record, e.record.flag_counts
+        who = f"{r.job or '手动'}/{r.playbook}"
+        print(f"{r.run_id:<24}{r.started[:16].replace('T', ' '):<18}{who:<34}"
+              f"{r.status.label:<6}{r.seconds.get('total', 0):>7.1f}s  "
+              f"{counts.get('high', 0)}/{counts.get('medium', 0)}/{counts.get('low', 0)}"
+              + (f"  新增 {len(e.new)}" if e.new else "") + (f"  消除 {len(e.resolved)}" if e.resolved else ""))
+
+
+def cmd_runs(args) -> int:
+    """List runs (filtered) or show one."""
+    import datetime as dt
+    from ..engine import records
+    from ..ops import history
+    if args.action == "show":
+        if not args.run_id:
+            raise ParamError("请给出运行编号：opsbook runs show <运行编号>")
+        entry = history.find(args.run_id)
+        r = records.store().load(entry.record)
+        print(f"{r.run_id}  {r.playbook}  {r.status.label}  任务 {r.job or '手动'}  触发 {r.trigger}  第 {r.attempt} 次")
+        print(f"  开始 {r.started}  结束 {r.finished}  耗时 {r.seconds.get('total', 0):.1f} 秒")
+        print(f"  参数 {r.params}")
+        if r.error:
+            print(f"  错误：{r.error}")
+        for f in r.flags:
+            mark = "（新增）" if f.code in entry.new else ""
+            print(f"  [{f.severity.label}]{mark} {f.message}（{f.owner}，{f.rows} 行）")
+        for code in entry.resolved:
+            print(f"  已消除：{code}")
+        print(f"  报告：{r.report}")
+        return 0
+    try:
+        since = dt.date.fromisoformat(args.since) if args.since else None
+        until = dt.date.fromisoformat(args.until) if args.until else None
+    except ValueError:
+        raise ParamError("--since/--until 应为日期，如 2026-06-01") from None
+    found = history.select(history.entries(), args.job, args.playbook, args.status, since, until)[: args.limit]
+    if not found:
+        print("没有符合条件的运行")
+        return 0
+    _runs_table(found)
+    return 0
+
+
+def cmd_rerun(args) -> int:
+    """Run a recorded run again with the same (literal) parameters."""
+    from ..ops import history
+    found = history.find(args.run_id).record
+    return _run(found.playbook, found.params, timeout=args.timeout, trigger="rerun", job=found.job).exit_code
+
+
+def cmd_sample(args) -> int:
+    """Generate a sample shop."""
+    from ..data import sample
+    counts = sample.generate(args.orders, args.out, seed=args.seed)
+    for table, n in counts.items():
+        print(f"{table}: {n:,} 行")
+    print(f"样例数据已写入 {args.out}")
+    return 0
+
+
+def cmd_ingest(args) -> int:
+    """Read marketplace exports and merge them into a warehouse folder or PostgreSQL URL (or explain their columns)."""
+    from ..data.intake import exports, ingest_file, read
+    worst = 0
+    for path in args.files:
+        if args.explain:
+            try:
+                raw = read.read_export_table(path, [k.signature for k in exports.kinds().values()])
+                kind = exports.detect(raw.frame.columns, args.platform, args.kind)
+            except OpsbookError as exc:
+                print(f"{path}：{exc.message}", file=sys.stderr)
+                worst = max(worst, exc.exit_code)
+                continue
+            print(f"{path}：{kind.kind}（{kind.platform}），表头在第 {raw.header_row + 1} 行")
+            print("\n".join("  " + line for line in exports.explain(raw.frame.columns, kind)))
+            continue
+        report = ingest_file(path, args.into, args.platform, args.kind, name=path)
+        if report.error:
+            print(f"{path}：{report.error.message}", file=sys.stderr)
+            worst = max(worst, report.error.exit_code)
+        else:
+            print(f"{path}：" + "\n  ".join(report.lines))
+    return worst
+
+
+def cmd_convert(args) -> int:
+    """Copy the canonical tables of a source into a DuckDB file."""
+    from .. import sources
+    if not args.dest.endswith((".duckdb", ".db")):
+        raise ParamError(f"目标文件应以 .duckdb 结尾：{args.dest}")
+    counts = sources.to_duckdb(sources.open_source(args.source), args.dest)
+    for table, n in counts.items():
+        print(f"{table}: {n:,} 行")
+    print(f"已写入 {args.dest}，可用 -p source={args.dest} 运行剧本")
+    return 0
+
+
+def cmd_serve(args) -> int:
+    """Serve the playbook forms with voila."""
+    from . import serve
+    return serve.main(port=args.port, open_browser=args.open)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (Chinese help)."""
+    parser = argparse.ArgumentParser(prog="opsbook", description="电商运营 SOP 剧本：列出、运行、定时、表单")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="列出所有剧本及其参数").set_defaults(func=cmd_list)
+    run = sub.add_parser("run", help="运行一个剧本")
+    run.add_argument("playbook", help="剧本名称，如 user_tiering")
+    run.add_argument("-p", "--param", action="append", default=[], metavar="名称=值", help="参数，可重复")
+    run.add_argument("--params-file", metavar="YAML", help="参数文件（任务文件或“参数名: 值”映射）")
+    run.add_argument("--out", metavar="DIR", help="运行结果目录（默认 runs/）")
+    run.add_argument("--timeout", type=float, metavar="秒", help="整次运行的超时时间")
+    run.set_defaults(func=cmd_run)
+    jobs = sub.add_parser("jobs", help="params/ 中的定时任务：列出（含下次运行时间）、检查、全部运行一次")
+    jobs.add_argument("action", nargs="?", choices=["list", "check", "run"], default="list")
+    jobs.add_argument("names", nargs="*", help="只运行这些任务")
+    jobs.set_defaults(func=cmd_jobs)
+    schedule = sub.add_parser("schedule", help="定时调度：按 params/ 中的计划运行任务（--once 只运行当前到期的）")
+    schedule.add_argument("--once", action="store_true", help="运行当前到期的任务后退出（配合 cron/systemd 使用）")
+    schedule.add_argument("--workers", type=int, default=2, help="同时运行的任务数（默认 2）")
+    schedule.add_argument("names", nargs="*", help="只调度这些任务")
+    schedule.set_defaults(func=cmd_schedule)
+    runs = sub.add_parser("runs", help="运行记录：列出（可筛选）或查看一次运行")
+    runs.add_argument("action", nargs="?", choices=["list", "show"], default="list")
+    runs.add_argument("run_id", nargs="?", help="运行编号（show 时需要，可只写开头）")
+    runs.add_argument("--job", help="只看这个任务")
+    runs.add_argument("--playbook", help="只看这个剧本")
+    runs.add_argument("--status", choices=["ok", "failed", "timeout"], help="只看这个状态")
+    runs.add_argument("--since", metavar="日期", help="开始日期（含），如 2026-06-01")
+    runs.add_argument("--until", metavar="日期", help="结束日期（含）")
+    runs.add_argument("--limit", type=int, default=30, help="最多显示多少条（默认 30）")
+    runs.set_defaults(func=cmd_runs)
+    rerun = sub.add_parser("rerun", help="用相同参数重新运行一次（新的运行记录）")
+    rerun.add_argument("run_id", help="运行编号（可只写开头）")
+    rerun.add_argument("--timeout", type=float, metavar="秒", help="整次运行的超时时间")
+    rerun.set_defaults(func=cmd_rerun)
+    sample = sub.add_parser("sample", help="生成样例店铺数据")
+    sample.add_argument("--orders", type=int, default=20_000, help="订单行数")
+    sample.add_argument("--out", default="data/sample", help="输出目录")
+    sample.add_argument("--seed", type=int, default=7)
+    sample.set_defaults(func=cmd_sample)
+    ingest = sub.add_parser("ingest", help="导入后台导出的订单等文件（CSV/Excel，UTF-8/GBK）到数据仓库目录")
+    ingest.add_argument("files", nargs="+", help="导出文件")
+    ingest.add_argument("--into", default="data/warehouse",
+                        help="数据仓库目录（默认 data/warehouse）或 PostgreSQL 地址 postgresql://用户名@服务器/数据库")
+    ingest.add_argument("--platform", choices=["TB", "TM", "JD", "DY", "PDD"], help="指定平台（默认按内容识别）")
+    ingest.add_argument("--kind", help="指定导出类型（默认按内容识别）")
+    ingest.add_argument("--explain", action="store_true", help="只说明各列如何对应，不导入")
+    ingest.set_defaults(func=cmd_ingest)
+    convert = sub.add_parser("convert", help="把数据源（目录或 DuckDB）的标准表复制到一个 DuckDB 文件")
+    convert.add_argument("source", help="数据源，如 data/sample")
+    convert.add_argument("dest", help="目标 DuckDB 文件，如 data/sample.duckdb")
+    convert.set_defaults(func=cmd_convert)
+    serve = sub.add_parser("serve", help="以表单形式提供剧本（voila）")
+    serve.add_argument("--port", type=int, default=8866)
+    serve.add_argument("--open", action="store_true", help="自动打开浏览器")
+    serve.set_defaults(func=cmd_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the command, turning opsbook errors into a Chinese message and exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except OpsbookError as exc:
+        print(exc.message, file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("已中断", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

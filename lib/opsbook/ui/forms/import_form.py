@@ -1,0 +1,81 @@
+"""数据导入: staff upload seller back-end exports; each goes through the same intake as `opsbook ingest`."""
+from __future__ import annotations
+
+import html
+import logging
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import ipywidgets as w
+from IPython.display import display
+
+from ...data import intake
+from .widgets import CSS, LABEL_STYLE, WIDE, error_box, short
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ImportForm:
+    """数据导入: upload seller back-end exports and merge them into a warehouse folder (same path as `opsbook ingest`)."""
+
+    upload: w.FileUpload = field(default_factory=lambda: w.FileUpload(
+        accept=".csv,.xlsx,.xls", multiple=True, description="选择文件"))
+    into: w.Text = field(default_factory=lambda: w.Text(value="data/warehouse", description="数据仓库目录",
+                                                        style=LABEL_STYLE, layout=WIDE))
+    platform: w.Dropdown = field(default_factory=lambda: w.Dropdown(
+        options=[("自动识别", None), ("淘宝 TB", "TB"), ("天猫 TM", "TM"), ("京东 JD", "JD"), ("抖音 DY", "DY"),
+                 ("拼多多 PDD", "PDD")], description="平台", style=LABEL_STYLE, layout=WIDE))
+    button: w.Button = field(default_factory=lambda: w.Button(description="导入", button_style="primary", icon="upload"))
+    result: w.HTML = field(default_factory=w.HTML)
+
+    def __post_init__(self):
+        for widget, hook in ((self.upload, "ob-upload"), (self.button, "ob-import"), (self.result, "ob-import-result"),
+                             (self.into, "ob-param-into"), (self.platform, "ob-param-platform")):
+            widget.add_class(hook)
+        self.button.on_click(self.on_click)
+
+    def widget(self) -> w.VBox:
+        """The whole form as one box."""
+        head = w.HTML(f"{CSS}<h2>数据导入</h2><p>上传淘宝/天猫、京东、抖店、拼多多后台导出的订单、推广报表或售后单"
+                      "（CSV 或 Excel，UTF-8 或 GBK），合并到数据仓库目录；之后在各剧本的“数据源”中填写该目录。</p>"
+                      '<p class="ob-note">手机号自动脱敏，姓名与详细地址不会保存；同一文件重复导入不会产生重复数据。</p>')
+        box = w.VBox([head, self.upload, self.into, self.platform, self.button, self.result])
+        box.add_class("ob-form")
+        return box
+
+    def on_click(self, _button=None) -> None:
+        """Save the uploads to a temporary folder and import each; a Chinese summary per file, never a traceback."""
+        files = list(self.upload.value)
+        if not files:
+            self.result.value = error_box("请先选择要导入的文件")
+            return
+        self.button.disabled = True
+        parts = []
+        try:
+            with tempfile.TemporaryDirectory(prefix="opsbook-upload-") as tmp:
+                for item in files:
+                    name = Path(item["name"]).name
+                    path = Path(tmp) / name
+                    path.write_bytes(bytes(item["content"]))
+                    try:
+                        report = intake.ingest_file(path, self.into.value.strip() or "data/warehouse",
+                                                    self.platform.value, name=name)
+                    except Exception as exc:  # noqa: BLE001 - staff get a short message; developers get the log
+                        log.exception("import of %s failed", name)
+                        parts.append(f"<h4>{html.escape(name)}</h4>" + error_box(f"导入失败：{short(str(exc))}"))
+                        continue
+                    if report.error:
+                        parts.append(f"<h4>{html.escape(name)}</h4>" + error_box(report.error.message))
+                    else:
+                        parts.append(f"<h4>{html.escape(name)}</h4><ul>"
+                                     + "".join(f"<li>{html.escape(line)}</li>" for line in report.lines) + "</ul>")
+        finally:
+            self.button.disabled = False
+        self.result.value = "".join(parts)
+
+
+def import_form() -> None:
+    """Build and display the 数据导入 form (what its voila page calls)."""
+    display(ImportForm().widget())

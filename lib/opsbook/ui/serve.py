@@ -1,0 +1,165 @@
+"""`opsbook serve`: the playbook forms, served by voila on 127.0.0.1 with a token.
+
+voila serves one generated folder (`<root>/.opsbook/forms/`, ignored by git) that holds only a tiny
+form notebook per playbook, so no file of lib/, data/ or runs/ is reachable through the server.
+Option names are those of voila 0.5 (`voila/app.py`, `voila/configuration.py`) and jupyter_server's
+`MappingKernelManager` (culling).
+"""
+from __future__ import annotations
+
+import json
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import webbrowser
+from pathlib import Path
+
+from .. import paths, spec
+
+HOST = "127.0.0.1"
+POOL_SIZE = 1            # pre-heated voila kernels per form page
+CELL_TIMEOUT = 120       # seconds a form notebook cell may take while the page is rendered
+CULL_IDLE = 900          # seconds of inactivity before a page's kernel is shut down (voila's close-tab
+                         # shutdown needs the _xsrf cookie of the list page, so direct links rely on culling)
+CULL_INTERVAL = 300      # how often voila looks for idle kernels
+READY_TIMEOUT = 60       # seconds to wait for voila to answer at start-up
+IMPORT_FORM = "data_import"  # the 数据导入 page, served beside the playbook forms
+HISTORY_FORM = "run_history"  # the 运行记录 page: runs, their flags and reports
+FORMS = "opsbook.ui.forms"
+# page name: (module in opsbook.ui.forms, the function that displays it, title); playbook pages use run_form.form
+PAGES = {IMPORT_FORM: ("import_form", "import_form", "数据导入"),
+         HISTORY_FORM: ("history_form", "history_form", "运行记录")}
+
+
+def forms_dir() -> Path:
+    """The generated folder voila serves (inside `.opsbook/`, which git ignores)."""
+    return paths.private() / "forms"
+
+
+def form_notebook(name: str) -> dict:
+    """The nbformat-4 JSON of the one-cell form notebook of a playbook (or of the 数据导入 form)."""
+    if name in PAGES:
+        module, function, _ = PAGES[name]
+        source = f"from {FORMS}.{module} import {function}\n{function}()"
+    else:
+        source = f"from {FORMS}.run_form import form\nform({name!r})"
+    return {
+        "cells": [{"cell_type": "code", "execution_count": None, "id": "form", "metadata": {}, "outputs": [],
+                   "source": source}],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+                     "language_info": {"name": "python"}},
+        "nbformat": 4, "nbformat_minor": 5,
+    }
+
+
+def write_forms(folder: str | Path | None = None) -> list[Path]:
+    """Write one form notebook per playbook, plus 数据导入 and 运行记录, into `folder` (removing stale ones)."""
+    folder = Path(folder) if folder else forms_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    names = spec.available() + list(PAGES)
+    for old in folder.glob("*.ipynb"):
+        if old.stem not in names:
+            old.unlink()
+    written = []
+    for name in names:
+        path = folder / f"{name}.ipynb"
+        text = json.dumps(form_notebook(name), ensure_ascii=False, indent=1) + "\n"
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def command(port: int, token: str, folder: str | Path | None = None) -> list[str]:
+    """The argv that starts voila on the forms folder (127.0.0.1, token, pre-heated and culled kernels)."""
+    folder = Path(folder) if folder else forms_dir()
+    return [
+        sys.executable, "-m", "voila", str(folder),
+        f"--port={port}",
+        f"--Voila.ip={HOST}",
+        "--Voila.port_retries=0",
+        "--no-browser",
+        f"--token={token}",
+        "--show_tracebacks=False",
+        "--strip_sources=True",
+        "--preheat_kernel=True",
+        f"--pool_size={POOL_SIZE}",
+        f"--VoilaExecutor.timeout={CELL_TIMEOUT}",
+        "--KernelManager.transport=ipc",
+        f"--MappingKernelManager.cull_idle_timeout={CULL_IDLE}",
+        f"--MappingKernelManager.cull_interval={CULL_INTERVAL}",
+        "--MappingKernelManager.cull_connected=True",
+        "--MappingKernelManager.cull_busy=False",
+    ]
+
+
+def url(port: int, token: str, page: str = "") -> str:
+    """Address of the form list (or of one form page, e.g. `voila/render/user_tiering.ipynb`) with its token."""
+    return f"http://{HOST}:{port}/{page}?token={token}"
+
+
+def wait_ready(proc: subprocess.Popen, port: int, timeout: float = READY_TIMEOUT) -> bool:
+    """True once something accepts connections on the port; False if voila exits or the time is up."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            with socket.create_connection((HOST, port), timeout=1):
+                return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+def main(port: int = 8866, open_browser: bool = False) -> int:
+    """Write the forms, run voila until interrupted; 0 on a clean stop, 1 if it could not start."""
+    folder = forms_dir()
+    forms = write_forms(folder)
+    if not forms:
+        print(f"没有可提供的剧本（{paths.playbooks()} 中没有 .ipynb）", file=sys.stderr)
+        return 1
+    token = secrets.token_urlsafe(24)
+    proc = subprocess.Popen(command(port, token, folder), cwd=folder)
+    try:
+        if not wait_ready(proc, port):
+            print(f"表单服务启动失败（端口 {port} 可能已被占用，可用 --port 换一个端口）", file=sys.stderr)
+            stop(proc)
+            return 1
+        address = url(port, token)
+        titles = {f.stem: PAGES[f.stem][2] if f.stem in PAGES else spec.load(f.stem).title for f in forms}
+        pages = "\n".join(f"  {titles[f.stem]}：{url(port, token, f'voila/render/{f.name}')}" for f in forms)
+        print(f"表单已启动：{address}\n{pages}\n  按 Ctrl+C 停止", flush=True)
+        if open_browser:
+            webbrowser.open(address)
+        code = proc.wait()
+        return 0 if code in (0, -2, 130) else 1
+    except KeyboardInterrupt:
+        print("表单服务已停止", file=sys.stderr)
+        return 0
+    finally:
+        stop(proc)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Stop voila (SIGTERM, then kill after 10 s) and any kernel of its that outlived it."""
+    import psutil
+    try:
+        children = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.Error:
+        children = []
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    _, alive = psutil.wait_procs(children, timeout=10)
+    for child in alive:
+        child.kill()
+
+
+__all__ = ["main", "command", "write_forms", "forms_dir", "url", "stop", "wait_ready"]

@@ -1,0 +1,296 @@
+"""The voila forms in a real browser: change a parameter, run, see flags, report and downloads; errors in Chinese.
+
+One voila server (started exactly as `opsbook serve` starts it) serves the module, with runs filed
+under a temporary OPSBOOK_RUNS.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+from opsbook import paths, spec
+from opsbook.engine import records, runner
+from opsbook.ops import history
+from opsbook.ui import serve
+
+pytestmark = pytest.mark.browser
+
+FIRST_RUN_MS = 60_000
+PAGE_MS = 60_000
+CHANGES = {"user_tiering": ("method", "quintile")}  # the change each playbook's test makes (else derived)
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, proc: subprocess.Popen, timeout: float = 90) -> None:
+    """Wait until `url` answers 200 (fail early if the server exits)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"voila exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise TimeoutError(f"voila did not answer {url} within {timeout} s")
+
+
+@pytest.fixture(scope="module")
+def forms_server(tmp_path_factory, runs_root):
+    """voila on a free port, serving freshly written forms; runs go to a temporary OPSBOOK_RUNS."""
+    if not (paths.root() / "data" / "sample" / "orders.parquet").is_file():
+        pytest.skip("data/sample is missing: run `opsbook sample` first")
+    folder = tmp_path_factory.mktemp("forms")
+    runs = runs_root / "forms"  # under the session's artifacts, so the phone scan covers form runs too
+    serve.write_forms(folder)
+    port, token = free_port(), secrets.token_urlsafe(16)
+    log = open(folder.parent / "voila.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(serve.command(port, token, folder), cwd=folder, stdout=log, stderr=subprocess.STDOUT,
+                            env={**os.environ, "OPSBOOK_RUNS": str(runs)})
+    try:
+        wait_http(serve.url(port, token), proc)
+        yield SimpleNamespace(port=port, token=token, runs=runs, log=Path(log.name),
+                              page_url=lambda name: serve.url(port, token, f"voila/render/{name}.ipynb"))
+    finally:
+        serve.stop(proc)
+        log.close()
+
+
+@pytest.fixture
+def page(chromium):
+    """A fresh browser page that accepts downloads (its kernel is shut down when the context closes)."""
+    context = chromium.new_context(accept_downloads=True, viewport={"width": 1280, "height": 1000})
+    tab = context.new_page()
+    yield tab
+    tab.close(run_before_unload=True)  # voila's unload beacon shuts the page's kernel down
+    context.close()
+
+
+def open_form(page, server, name: str) -> None:
+    """Open a playbook's form (the address `opsbook serve` prints for it); wait for 运行.
+
+    One reload is allowed: voila's page JavaScript occasionally fails to start on a loaded machine. A form
+    that is really broken fails both times.
+    """
+    page.goto(server.page_url(name))
+    try:
+        page.wait_for_selector("button.ob-run", state="visible", timeout=PAGE_MS // 2)
+    except Exception:  # noqa: BLE001 - playwright's TimeoutError: reload once
+        page.goto(server.page_url(name))
+        page.wait_for_selector("button.ob-run", state="visible", timeout=PAGE_MS)
+
+
+def test_form_list_shows_every_playbook(forms_server, page):
+    # voila's list page is built by JavaScript that now and then fails to start on a loaded machine:
+    # reload up to three times before calling the list broken
+    expected = sorted(f"{n}.ipynb" for n in spec.available() + list(serve.PAGES))
+    listed = []
+    for _ in range(3):
+        page.goto(serve.url(forms_server.port, forms_server.token))
+        try:
+            page.wait_for_selector(f"text={expected[-1]}", state="attached", timeout=20_000)
+        except Exception:  # noqa: BLE001 - playwright's TimeoutError: try again
+            continue
+        listed = sorted(page.locator(".jp-DirListing-itemText").all_inner_texts())
+        break
+    assert listed == expected
+
+
+def change_for(name: str) -> tuple[str, object]:
+    """The parameter the test changes and its new value: first choice → another option, else a number."""
+    if name in CHANGES:
+        return CHANGES[name]
+    params = list(spec.load(name).params.values())
+    for p in params:
+        if p.type == "choice" and len(p.choices) > 1:
+            return p.name, next(c for c in p.choices[1:] + p.choices[:1] if c != p.default)
+    for p in params:
+        if p.type == "int":
+            return p.name, p.default + 1 if p.max is None or p.default + 1 <= p.max else p.default - 1
+        if p.type == "float":
+            value = round(p.default * 1.2 if p.default else 0.5, 6)
+            return p.name, value if p.max is None or value <= p.max else round((p.default + p.min) / 2, 6)
+    pytest.skip(f"{name} has no choice or number parameter to change")
+
+
+def set_value(page, name: str, p, value) -> None:
+    """Set one parameter in the browser the way staff would."""
+    hook = f".ob-param-{name}"
+    if p.type == "choice":
+        page.select_option(f"{hook} select", label=str(value))
+    else:
+        field = page.locator(f"{hook} input")
+        field.fill(str(value))
+        field.press("Tab")
+
+
+def run_id_from(page) -> str:
+    """The run id the status line shows after a run."""
+    match = re.search(r"运行编号 (\S+)", page.inner_text(".ob-status"))
+    assert match, page.inner_text(".ob-status")
+    return match.group(1)
+
+
+@pytest.mark.parametrize("name", spec.available())
+def test_form_run_shows_flags_report_and_downloads(forms_server, page, name, tmp_path):
+    param, value = change_for(name)
+    p = spec.load(name).params[param]
+    open_form(page, forms_server, name)
+    set_value(page, param, p, value)
+    page.click("button.ob-run")
+    page.wait_for_selector(".ob-report iframe", state="visible", timeout=FIRST_RUN_MS)
+    page.wait_for_selector(".ob-flags .ob-sev", state="visible", timeout=10_000)
+    assert page.locator(".ob-flags .ob-sev").count() >= 1
+    assert "Traceback" not in page.content()
+    assert page.locator("button.ob-run").is_enabled()
+
+    with page.expect_download(timeout=30_000) as info:
+        page.locator(".ob-downloads a[download$='.xlsx']").first.click()
+    saved = tmp_path / info.value.suggested_filename
+    info.value.save_as(saved)
+    import openpyxl
+    sheet = openpyxl.load_workbook(saved, read_only=True).active
+    assert sheet.max_row >= 2, f"{saved.name} has no data rows"
+
+    run_id = run_id_from(page)
+    result = json.loads((forms_server.runs / name / run_id / "result.json").read_text(encoding="utf-8"))
+    assert result["status"] == "ok" and result["trigger"] == "form"
+    recorded = result["params"][param]
+    assert recorded == pytest.approx(value) if isinstance(value, float) else recorded == value
+
+
+def test_form_errors_are_chinese_and_never_tracebacks(forms_server, page):
+    name = "user_tiering"
+    if name not in spec.available():
+        pytest.skip(f"{name} not present")
+    open_form(page, forms_server, name)
+    recall = page.locator(".ob-param-recall_days input")
+    recall.fill("9999")
+    recall.press("Tab")
+    # The bounded widget clamps in the browser and again in Python: out-of-range numbers never reach a run.
+    page.wait_for_function("() => document.querySelector('.ob-param-recall_days input').value === '180'",
+                           timeout=10_000)
+
+    before = sorted((forms_server.runs / name).glob("2*")) if (forms_server.runs / name).is_dir() else []
+    source = page.locator(".ob-param-source input")
+    source.fill("")
+    source.press("Tab")
+    page.click("button.ob-run")
+    box = page.wait_for_selector(".ob-message .ob-error-box", state="visible", timeout=30_000)
+    assert "不能为空" in box.inner_text() and "数据源" in box.inner_text()
+    after = sorted((forms_server.runs / name).glob("2*")) if (forms_server.runs / name).is_dir() else []
+    assert after == before, "a run was filed although the parameters were invalid"
+
+    source.fill("/nope")
+    source.press("Tab")
+    page.click("button.ob-run")
+    page.wait_for_function("() => (document.querySelector('.ob-message .ob-error-box') || {}).innerText"
+                           "?.includes('/nope')", timeout=FIRST_RUN_MS)
+    text = page.inner_text(".ob-message")
+    assert "运行失败" in text and "数据" in text and "运行记录" in text
+    assert page.locator(".ob-report iframe").count() == 0
+    page.wait_for_selector(".ob-downloads a[download$='.html']", state="attached", timeout=10_000)
+    assert page.locator(".ob-downloads a[download$='.html']").count() == 1  # the failed run's report, as a link
+    assert "Traceback" not in page.inner_text("body") and "Traceback" not in page.content()
+    assert page.locator("button.ob-run").is_enabled()
+
+
+@pytest.mark.parametrize("path", ["voila/files/../lib/opsbook/__init__.py", "files/lib/opsbook/__init__.py",
+                                  "voila/files/user_tiering.ipynb", "voila/render/../../playbooks/user_tiering.ipynb",
+                                  "api/contents", "tree", "voila/files/../data/sample/orders.parquet"])
+def test_server_exposes_forms_only(forms_server, path):
+    try:
+        with urllib.request.urlopen(serve.url(forms_server.port, forms_server.token, path), timeout=10) as resp:
+            body = resp.read()
+            status = resp.status
+    except urllib.error.HTTPError as exc:
+        status, body = exc.code, b""
+    assert status != 200 or (b"opsbook" not in body and b"PAR1" not in body), f"{path} answered {status}"
+
+
+def test_server_needs_its_token(forms_server):
+    for token in ("", "?token=wrong"):
+        url = f"http://127.0.0.1:{forms_server.port}/voila/render/user_tiering.ipynb{token}"
+        with urllib.request.urlopen(url, timeout=30) as resp:
+            assert "/login" in resp.url and b"ob-run" not in resp.read()
+
+
+def test_import_form_uploads_exports_into_a_warehouse(forms_server, page, tmp_path, runs_root):
+    from test_intake import DY_HEADER, dy_rows, write
+    good = write(tmp_path / "抖店订单.csv", DY_HEADER, dy_rows(n=3), "gbk")
+    bad = write(tmp_path / "随便.csv", ["x"], [["1"]])
+    target = runs_root / "import-warehouse"
+    page.goto(forms_server.page_url(serve.IMPORT_FORM))
+    page.wait_for_selector("button.ob-import", state="visible", timeout=PAGE_MS)
+    field = page.locator(".ob-param-into input")
+    field.fill(str(target))
+    field.press("Tab")
+    with page.expect_file_chooser(timeout=30_000) as chooser:  # FileUpload opens a chooser like a real click
+        page.click(".ob-upload")
+    chooser.value.set_files([str(good), str(bad)])
+    page.wait_for_selector(".ob-upload:has-text('2')", timeout=30_000)  # the button counts the chosen files
+    page.click("button.ob-import")
+    page.wait_for_selector(".ob-import-result li:has-text('新增 3 行')", timeout=60_000)
+    text = page.inner_text(".ob-import-result")
+    assert "抖店订单（DY）" in text and "找不到表头" in text and "Traceback" not in page.content()
+    stored = pd.read_parquet(target / "orders.parquet")
+    assert len(stored) == 3 and stored["phone"].str.contains(r"\*\*\*\*").all()
+
+
+def test_history_page_lists_runs_and_opens_a_report(forms_server, page):
+    good = runner.run("kpi_report", {"period": "日", "report_date": "2026-06-29"}, out=forms_server.runs, job="kpi_daily")
+    bad = runner.run("kpi_report", {"source": "/nonexistent/shop"}, out=forms_server.runs, job="kpi_daily")
+    assert good.ok and bad.exit_code == 2
+    page.goto(forms_server.page_url(serve.HISTORY_FORM))
+    page.wait_for_selector("iframe.ob-history-frame", state="attached", timeout=PAGE_MS)
+    frame = page.frame_locator("iframe.ob-history-frame")
+    assert frame.locator(f"tr[data-run='{good.run_id}'] .st-ok").inner_text() == "成功"
+    assert "找不到数据目录" in frame.locator(f"tr[data-run='{bad.run_id}']").inner_text()
+    page.locator(".ob-param-status select").select_option(label="成功")
+    page.wait_for_function("() => !document.querySelector('.ob-history-frame').srcdoc.includes('data-status=\"failed\"')",
+                           timeout=30_000)
+    page.locator(".ob-param-run select").select_option(index=0)  # newest first: the good run made above
+    page.click("button.ob-open")
+    page.wait_for_selector(".ob-detail iframe.ob-report-frame", state="attached", timeout=30_000)
+    assert "核心数据" in page.frame_locator(".ob-detail iframe.ob-report-frame").locator("h1").first.inner_text()
+    assert "Traceback" not in page.content()
+
+
+def test_static_history_page_renders_and_filters(chromium, tmp_path):
+    out = tmp_path / "runs"
+    history.follow()  # what the CLI, the scheduler and the forms do: the page follows every filed run
+    good = runner.run("kpi_report", {"period": "日", "report_date": "2026-06-29"}, out=out, job="kpi_daily")
+    runner.run("kpi_report", {"source": "/nonexistent/shop"}, out=out, job="kpi_daily")
+    page = chromium.new_page()
+    try:
+        page.goto((out / "index.html").as_uri())
+        assert page.locator("tr.ob-run").count() == 2 and page.locator("h1").inner_text() == "运行记录"
+        assert page.locator("tr.ob-run[data-status='failed'] .st-failed").inner_text().startswith("失败")
+        page.fill("#ob-filter", "成功")
+        assert page.locator("tr.ob-run:visible").count() == 1
+        page.fill("#ob-filter", "")
+        page.click(f"tr[data-run='{good.run_id}'] a")
+        page.wait_for_load_state()
+        assert page.url.endswith(f"{good.run_id}/report.html") and "核心数据" in page.locator("h1").first.inner_text()
+    finally:
+        page.close()
