@@ -5,7 +5,7 @@
 
 - runner: overhead per run of `runner.run` in a long-lived process vs a bare papermill execution of the
   same minimal notebook (target ≤ 1.3×).
-- rfm: user_tiering's RFM step (`rfm.compute`) on 10M order lines vs a hand-written DuckDB query over the
+- rfm: user_tiering's RFM step (`user_tiering.compute`) on 10M order lines vs a hand-written DuckDB query over the
   same parquet (target ≤ 1.3×, peak memory ≤ 1 GB); each measured in a fresh process.
 - form: click 运行 → report visible in Chromium on the sample shop (target median ≤ 2 s).
 - ingest: a 1M-row GBK Taobao order export through `read_export` vs a bare `pandas.read_csv` of the same file,
@@ -53,7 +53,7 @@ def minimal_notebook(path: Path) -> Path:
 def bench_runner() -> None:
     """Runner overhead vs bare papermill on the same minimal notebook."""
     import papermill
-    from opsbook import runner
+    from opsbook.engine import runner
     tmp = Path(tempfile.mkdtemp(prefix="opsbook-bench-"))
     nb = minimal_notebook(tmp / "empty.ipynb")
     os.environ["OPSBOOK_RUNS"] = str(tmp / "runs")
@@ -67,7 +67,8 @@ def bench_runner() -> None:
 
 RFM_CHILD = """
 import json, resource, sys, time, datetime as dt
-from opsbook import rfm, sources
+from opsbook import sources
+from opsbook.sops import user_tiering
 kind, folder = sys.argv[1], sys.argv[2]
 as_of = dt.date(2026, 6, 30)
 times = []
@@ -75,7 +76,7 @@ for _ in range(int(sys.argv[3])):
     t0 = time.perf_counter()
     if kind == "opsbook":
         src = sources.open_source(folder)
-        df = rfm.compute(src, as_of, 365, "mean")
+        df = user_tiering.compute(src, as_of, 365, "mean")
     else:
         import duckdb
         con = duckdb.connect()
@@ -104,7 +105,7 @@ def bench_rfm() -> None:
     """RFM step on 10M order lines vs a hand-written DuckDB query (fresh process each)."""
     if not (BIG / "orders.parquet").is_file():
         print(f"rfm: generating 10M order lines into {BIG} (once) …", flush=True)
-        from opsbook import sample
+        from opsbook.data import sample
         t0 = time.perf_counter()
         sample.generate(10_000_000, BIG)
         print(f"rfm: generated in {time.perf_counter() - t0:.0f} s", flush=True)
@@ -117,7 +118,7 @@ def bench_rfm() -> None:
         results[kind]["times"] += data["times"]
         results[kind]["peak_mb"] = max(results[kind]["peak_mb"], data["peak_mb"])
     base, ours = (statistics.median(results[k]["times"]) for k in ("duckdb", "opsbook"))
-    print(f"rfm: hand-written DuckDB {base:.3f} s, rfm.compute {ours:.3f} s on {results['opsbook']['rows']:,} customers "
+    print(f"rfm: hand-written DuckDB {base:.3f} s, user_tiering.compute {ours:.3f} s on {results['opsbook']['rows']:,} customers "
           f"→ ratio {ours / base:.2f}× (target ≤ 1.3×); peak RSS {results['opsbook']['peak_mb']:.0f} MB "
           f"(baseline {results['duckdb']['peak_mb']:.0f} MB; target ≤ 1024 MB)")
 
@@ -127,7 +128,7 @@ def bench_form() -> None:
     import secrets
     import socket
     from playwright.sync_api import sync_playwright
-    from opsbook import serve
+    from opsbook.ui import serve
     tmp = Path(tempfile.mkdtemp(prefix="opsbook-bench-form-"))
     folder = tmp / "forms"
     serve.write_forms(folder)
@@ -192,7 +193,7 @@ INGEST_CHILD = """
 import json, resource, sys, time
 from pathlib import Path
 import pandas as pd
-from opsbook.intake import exports
+from opsbook.data.intake import exports
 kind, path, repeat = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
 times = []
 for _ in range(repeat):
@@ -239,7 +240,7 @@ def bench_ingest() -> None:
 def sample_jobs(count: int):
     """`count` daily KPI jobs of the sample shop, each for another report date, all due at the same slot."""
     import datetime as dt
-    from opsbook import jobs
+    from opsbook.ops import jobs
     first = dt.date(2026, 6, 29)
     return [jobs.Job(f"kpi_{i:03d}", "kpi_report", {"period": "日", "report_date": (first - dt.timedelta(days=i)).isoformat(),
                                                     "history": 14}, "0 8 * * *") for i in range(count)]
@@ -248,8 +249,8 @@ def sample_jobs(count: int):
 def run_scheduled(job_list, executor) -> float:
     """Wall time of one scheduler pass firing every job of `job_list` (fresh state, clock at the slot)."""
     import datetime as dt
-    from opsbook import schedule
-    from opsbook.runner import TZ
+    from opsbook.ops import schedule
+    from opsbook.settings import TZ
     with tempfile.TemporaryDirectory() as tmp:
         state = schedule.State(Path(tmp) / "state.sqlite")
         with state.transaction() as db:
@@ -270,7 +271,8 @@ def bench_schedule(count: int = 100, overhead_jobs: int = 20, rounds: int = 3) -
     on one warm worker (its thread's kernel started before), so both sides share the machine's noise and the
     growing run index; the median round is printed.
     """
-    from opsbook import runner, schedule
+    from opsbook.engine import runner
+    from opsbook.ops import schedule
     os.environ["OPSBOOK_RUNS"] = tempfile.mkdtemp(prefix="opsbook-bench-runs-")
     job_list = sample_jobs(count)
     warm = job_list[0]

@@ -70,13 +70,26 @@ def test_parameters_cell_must_be_annotated_literals(line):
         spec.parse_parameters(line)
 
 
+def test_data_source_parameters_are_never_empty_and_never_hold_a_password():
+    source = spec.parse_parameters('source: DataSource = "data/sample"  # 数据源：目录或文件')["source"]
+    assert source.type == "source" and "PostgreSQL" in source.describe()
+    demo = spec.Spec("demo", None, "演示", "", "", {"source": source})
+    assert demo.validate({"source": "postgresql://ops@db/shop?schema=ops"})["source"] == "postgresql://ops@db/shop?schema=ops"
+    for bad, reason in (("  ", "不能为空"), ("postgresql://ops:hunter2@db/shop", "含有密码"),
+                        ("postgresql://ops@db/shop?password=hunter2", "含有密码")):
+        with pytest.raises(ParamError, match=reason) as info:
+            demo.validate({"source": bad})
+        assert "hunter2" not in info.value.message
+    assert make_spec().validate({"source": ""})["source"] == ""  # a plain text parameter may be empty
+
+
 def test_every_playbook_has_a_valid_spec():
     names = spec.available()
     assert {"kpi_report", "campaign_review", "user_tiering"} <= set(names)
     for name in names:
         s = spec.load(name)
         assert s.title and s.roles, name
-        assert "source" in s.params and s.params["source"].default == "data/sample"
+        assert s.params["source"].type == "source" and s.params["source"].default == "data/sample"
         assert all(p.label for p in s.params.values())
         s.validate({})
 
