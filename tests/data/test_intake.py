@@ -7,7 +7,7 @@ import pytest
 
 from opsbook import sources
 from opsbook.data import scan, tables
-from opsbook.engine import records, runner
+from opsbook.engine import runner
 from opsbook.errors import IntakeError
 from opsbook.data.folder import JOURNAL, LOCK
 from opsbook.data.intake import exports, ingest_file, warehouse

@@ -11,7 +11,7 @@ from psycopg import sql
 
 from opsbook import paths, sources
 from opsbook.data import postgres, tables
-from opsbook.engine import records, runner
+from opsbook.engine import runner
 from opsbook.errors import DataError
 from opsbook.data.intake import exports, ingest_file, warehouse
 from test_intake import DY_HEADER, dy_rows, write  # export fixtures shared with the folder tests

@@ -16,7 +16,7 @@ import nbformat
 import pytest
 
 from opsbook import paths
-from opsbook.engine import records, runner
+from opsbook.engine import records
 from opsbook.engine.records import RunStore
 from opsbook.ops import history, jobs, notify, schedule
 from opsbook.errors import ParamError

@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 from opsbook import paths, spec
-from opsbook.engine import records, runner
+from opsbook.engine import runner
 from opsbook.ops import history
 from opsbook.ui import serve
 

@@ -106,13 +106,13 @@ class RunRecord:
     def from_json(cls, data: dict, root: Path | None = None) -> RunRecord:
         """A record from result.json or an index line (older ones may lack fields; a relative folder is under `root`)."""
         known = {f.name for f in dataclasses.fields(cls)}
-        values = {k: v for k, v in data.items() if k in known and v is not None or k in ("run_id", "folder")}
+        values = {k: v for k, v in data.items() if k in known and v is not None}  # a missing value takes the default
         values.setdefault("run_id", None)
         values.setdefault("playbook", "")
         values.setdefault("status", RunStatus.FAILED)
-        folder = values.get("folder")
-        values["folder"] = (Path(root) / folder if root and not Path(folder).is_absolute() else Path(folder)) \
-            if folder else None
+        if values.get("folder"):
+            folder = Path(values["folder"])
+            values["folder"] = folder if folder.is_absolute() or root is None else Path(root) / folder
         flags = [Flag(**f) for f in values.pop("flags", [])]
         record = cls(**values)
         if flags:

@@ -12,7 +12,6 @@ import concurrent.futures as cf
 import datetime as dt
 import json
 import logging
-import os
 import signal
 import sqlite3
 import threading
