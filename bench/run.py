@@ -272,8 +272,9 @@ def bench_schedule(count: int = 100, overhead_jobs: int = 20, rounds: int = 3) -
     growing run index; the median round is printed.
     """
     from opsbook.engine import runner
-    from opsbook.ops import schedule
+    from opsbook.ops import history, schedule
     os.environ["OPSBOOK_RUNS"] = tempfile.mkdtemp(prefix="opsbook-bench-runs-")
+    history.follow()  # both sides keep the history page current, as the CLI and the scheduler do
     job_list = sample_jobs(count)
     warm = job_list[0]
     runner.run(warm.playbook, warm.parameters)  # warm kernel and caches for both sides

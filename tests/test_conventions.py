@@ -111,7 +111,11 @@ def modules() -> dict[str, Path]:
 
 
 def imports(name: str, code: str, known, package: bool = False) -> set[str]:
-    """opsbook modules that module `name` imports anywhere in `code`, functions included (a package is its __init__)."""
+    """opsbook modules that module `name` imports anywhere in `code`, functions included.
+
+    `from pkg import sub` is an edge to the submodule `pkg.sub`; `from pkg import name` one to `pkg` (its __init__),
+    also when `pkg` is the importing module's own package: that is a cycle Python cannot import.
+    """
     home = name if package else name.rpartition(".")[0]
     found = set()
     for node in ast.walk(ast.parse(code)):
@@ -122,13 +126,13 @@ def imports(name: str, code: str, known, package: bool = False) -> set[str]:
             if node.level:
                 parts = home.split(".")
                 base = ".".join(parts[:len(parts) - node.level + 1] + ([node.module] if node.module else []))
-            targets = [base] + [f"{base}.{a.name}" for a in node.names]
+            targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in known else base for a in node.names]
         else:
             continue
         for target in targets:
             while target and target not in known:
                 target = target.rpartition(".")[0]
-            if target and target != name and not name.startswith(target + "."):  # its own package is not an edge
+            if target and target != name:
                 found.add(target)
     return found
 
@@ -141,7 +145,7 @@ def import_graph() -> tuple[dict[str, Path], dict[str, set[str]]]:
 
 def layer_of(name: str) -> int:
     ranks = [(len(prefix), rank) for rank, (_, prefixes) in enumerate(LAYERS) for prefix in prefixes
-             if name == prefix or name.startswith(prefix + ".")]
+             if name == prefix or (prefix != "opsbook" and name.startswith(prefix + "."))]
     assert ranks, f"{name} belongs to no layer: add it to LAYERS in tests/test_conventions.py and to the README"
     return max(ranks)[1]
 
@@ -185,11 +189,18 @@ def test_the_checks_see_imports_inside_functions_and_cycles():
              "opsbook.sources"}
     hidden = "import pandas\n\ndef f():\n    from ..engine import runner\n    from .. import sources\n"
     edges = imports("opsbook.data.tables", hidden, known)
-    assert edges == {"opsbook.engine", "opsbook.engine.runner", "opsbook.sources"}
+    assert edges == {"opsbook.engine.runner", "opsbook.sources"}
     assert all(layer_of(target) > layer_of("opsbook.data.tables") for target in edges)
     back = imports("opsbook.engine.runner", "from ..data.tables import SCHEMAS", known)
     assert cycles_in({"opsbook.data.tables": edges, "opsbook.engine.runner": back}) == [
         ["opsbook.data.tables", "opsbook.engine.runner", "opsbook.data.tables"]]
+    # a package __init__ importing a submodule that takes a name back from the package
+    package = imports("opsbook.data", "from . import tables", known, package=True)
+    name_back = imports("opsbook.data.tables", "from . import Report", known)
+    assert package == {"opsbook.data.tables"} and name_back == {"opsbook.data"}
+    assert cycles_in({"opsbook.data": package, "opsbook.data.tables": name_back})
+    with pytest.raises(AssertionError, match="belongs to no layer"):
+        layer_of("opsbook.newthing")
 
 
 # -- playbook modules ----------------------------------------------------------------------------------------------
@@ -197,9 +208,10 @@ def test_the_checks_see_imports_inside_functions_and_cycles():
 def test_each_playbook_has_its_module_with_the_interface(path):
     module = PACKAGE / "sops" / f"{path.stem}.py"
     assert module.is_file(), f"playbooks/{path.name} needs lib/opsbook/sops/{path.stem}.py"
-    top = {n.name for n in ast.parse(module.read_text(encoding="utf-8")).body if isinstance(n, ast.FunctionDef)}
-    assigned = {t.id for n in ast.parse(module.read_text(encoding="utf-8")).body if isinstance(n, ast.Assign)
-                for t in n.targets if isinstance(t, ast.Name)}
+    body = ast.parse(module.read_text(encoding="utf-8")).body
+    top = {n.name for n in body if isinstance(n, ast.FunctionDef)}
+    assigned = {t.id for n in body if isinstance(n, (ast.Assign, ast.AnnAssign))
+                for t in (n.targets if isinstance(n, ast.Assign) else [n.target]) if isinstance(t, ast.Name)}
     assert "findings" in top and "LABELS" in assigned, "a playbook module defines LABELS and findings(...)"
     assert any(f"from opsbook.sops import {path.stem}" in source(c) for c in cells(path) if c["cell_type"] == "code")
 

@@ -33,6 +33,7 @@ LABELS = {
     "uv": "访客数", "pv": "浏览量", "gmv": "成交金额", "orders": "订单数", "buyers": "支付买家数",
     "aov": "客单价", "conversion": "支付转化率", "spend": "花费", "roi": "ROI", "impressions": "展现量",
     "clicks": "点击量", "ctr": "点击率", "cpc": "平均点击花费", "target": "目标", "attainment": "达成率",
+    "redemption": "核销率", "coupons_issued": "发券量", "coupons_used": "核销量",
     "metric": "指标", "value": "数值", "change": "变化", "days": "天数", "count": "人数", "severity": "级别",
 }
 MONEY_HINTS = ("gmv", "amount", "aov", "spend", "monetary", "price", "budget", "target", "cost")

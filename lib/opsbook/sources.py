@@ -7,28 +7,31 @@ from typing import Callable
 from .data.duck import DuckDBFileSource, Source, to_duckdb
 from .data.folder import FolderSource
 from .data.locations import is_duckdb_file, is_postgres
-from .data.postgres import PostgresSource
-from .errors import DataError
 
 __all__ = ["Source", "open_source", "register", "to_duckdb"]
 
-_KINDS: list[tuple[Callable[[str], bool], type[Source]]] = []
+_KINDS: list[tuple[Callable[[str], bool], Callable[[str], Source]]] = []
 
 
-def register(matches: Callable[[str], bool], kind: type[Source]) -> None:
-    """Add a kind of source for the locations `matches` accepts (kinds registered first are asked first)."""
+def register(matches: Callable[[str], bool], kind: Callable[[str], Source]) -> None:
+    """Add a kind of source (a Source class, or a function of the location that makes one) for the locations
+    `matches` accepts; kinds registered first are asked first, and a location no kind accepts is a folder."""
     _KINDS.append((matches, kind))
 
 
-register(is_postgres, PostgresSource)
+def _postgres(location: str) -> Source:
+    from .data.postgres import PostgresSource  # psycopg is imported only when a PostgreSQL source is opened
+    return PostgresSource(location)
+
+
+register(is_postgres, _postgres)
 register(is_duckdb_file, DuckDBFileSource)
-register(lambda location: True, FolderSource)
 
 
 def open_source(location: str) -> Source:
-    """The Source for a location string, chosen by the first registered kind that accepts it."""
+    """The Source for a location string: the first registered kind that accepts it, else a folder."""
     location = str(location).strip()
     for matches, kind in _KINDS:
         if matches(location):
             return kind(location)
-    raise DataError(f"无法识别的数据源 {location}")
+    return FolderSource(location)

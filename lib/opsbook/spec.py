@@ -130,17 +130,10 @@ def coerce(p: Param, raw: Any) -> Any:
         raise ValueError(f"只能取 {' / '.join(map(str, p.choices))}，收到 {raw!r}")
     if not isinstance(raw, str):
         raise ValueError(f"应为文本，收到 {raw!r}")
-    if p.type == "source":
-        return _source(raw)
-    return raw
-
-
-def _source(raw: str) -> str:
-    """A data-source location: not empty, and without a password (parameters are recorded in every run)."""
-    if not raw.strip():
-        raise ValueError("不能为空")
-    if masked(raw) != raw:
+    if masked(raw) != raw:  # parameters are recorded in every run: a password there would be kept with them
         raise ValueError("的地址中含有密码：运行记录会保存参数，所以不接受密码；请去掉密码，改用环境变量 PGPASSWORD 或 ~/.pgpass")
+    if p.type == "source" and not raw.strip():
+        raise ValueError("不能为空：请填写数据目录、DuckDB 文件或 PostgreSQL 地址")
     return raw
 
 

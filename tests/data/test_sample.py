@@ -1,4 +1,4 @@
-"""Tests for the deterministic demo-shop generator (opsbook.sample)."""
+"""Tests for the deterministic demo-shop generator (opsbook.data.sample)."""
 from __future__ import annotations
 
 import re

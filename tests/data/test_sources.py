@@ -60,3 +60,22 @@ def test_bad_values_in_big_tables_are_caught_before_analysis(shop):
         src.check("orders")
     text = "\n".join(info.value.problems)
     assert "status（订单状态）有 100 行不在" in text and "amount（实付金额）有 5 行小于 0" in text
+
+
+def test_a_registered_kind_of_source_is_chosen_before_the_folder_fallback(monkeypatch):
+    class BucketSource(sources.Source):
+        """A made-up kind, as an extension would add one."""
+
+    monkeypatch.setattr(sources, "_KINDS", list(sources._KINDS))
+    sources.register(lambda location: location.startswith("s3://"), BucketSource)
+    assert type(sources.open_source("s3://shop/tables")) is BucketSource
+    assert type(sources.open_source("data/sample")).__name__ == "FolderSource"
+    assert type(sources.open_source("postgresql://ops@db/shop")).__name__ == "PostgresSource"
+
+
+def test_opening_folder_sources_does_not_import_the_postgresql_driver():
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-c", "import sys, opsbook.sources as s; s.open_source('data/sample').names();"
+                          "print('psycopg' in sys.modules)"], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -1,4 +1,5 @@
 """The run store: records read back whole or as summaries, old index lines, subscribers that fail."""
+import datetime as dt
 import json
 
 from opsbook.engine import records
@@ -8,7 +9,7 @@ from opsbook.settings import RunStatus, Severity
 
 
 def filed(store: RunStore, playbook="p", status=RunStatus.OK, flags=()) -> RunRecord:
-    record = RunRecord(records.new_run_id(__import__("datetime").datetime(2026, 1, 2, 3, 4, 5)), playbook, status,
+    record = RunRecord(records.new_run_id(dt.datetime(2026, 1, 2, 3, 4, 5)), playbook, status,
                        0 if status == RunStatus.OK else 1, params={"x": 1})
     running = store.open(record)
     record.set_flags(list(flags))
@@ -60,7 +61,25 @@ def test_a_failing_subscriber_never_fails_filing(tmp_path, caplog):
     try:
         record = filed(RunStore(tmp_path))
     finally:
-        records._LISTENERS.remove(broken)
-        records._LISTENERS.remove(listening)
+        records.unsubscribe(broken)
+        records.unsubscribe(listening)
+    filed(RunStore(tmp_path))  # no longer called
     assert seen == [(tmp_path.resolve(), record.run_id)]
     assert record.folder.is_dir() and "page writer broke" in caplog.text
+
+
+def test_odd_records_are_read_without_guessing_wrong(tmp_path):
+    record = RunRecord.from_json({"run_id": "x", "playbook": "p", "status": "ok", "folder": "", "attempt": "2",
+                                  "exit_code": None, "flags": [{"code": "c", "severity": "low", "owner": "运营",
+                                                                "message": "m", "from_a_later_version": 1}]})
+    assert record.folder is None and record.attempt == 2 and record.exit_code == 0
+    assert record.flag_codes == {"c": "low"} and record.flag_counts == {"high": 0, "medium": 0, "low": 1}
+    assert RunRecord("y", "p", "failed", flags=record.flags).flag_counts["low"] == 1  # counted however it is made
+
+
+def test_a_damaged_result_file_leaves_the_summary(tmp_path, caplog):
+    store = RunStore(tmp_path)
+    record = filed(store)
+    (record.folder / "result.json").write_text("{not json", encoding="utf-8")
+    (summary,) = store.index()
+    assert store.load(summary) is summary and "无法读取" in caplog.text

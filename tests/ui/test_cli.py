@@ -72,3 +72,35 @@ def test_bad_source_is_exit_2_and_kept_as_failed_run(tmp_path):
 def test_jobs_check():
     out = opsbook("jobs", "check")
     assert out.returncode == 0 and "个任务均有效" in out.stdout
+
+
+def test_serve_stops_voila_and_its_kernels_on_sigterm(tmp_path):
+    """`kill` or systemd stop the forms server: nothing of it keeps serving the forms."""
+    import signal
+    import socket
+
+    import psutil
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "opsbook.ui.cli", "serve", "--port", str(port)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "OPSBOOK_RUNS": str(tmp_path)})
+    children = []
+    try:
+        first = proc.stdout.readline()
+        assert "表单已启动" in first, first + proc.stderr.read()
+        children = psutil.Process(proc.pid).children(recursive=True)
+        assert children  # voila (and its pre-heated kernels)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+        _, alive = psutil.wait_procs(children, timeout=15)
+        assert not alive, [p.cmdline()[:3] for p in alive]
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    finally:
+        for process in [proc, *children]:  # orphans of a failed stop would keep serving
+            try:
+                psutil.Process(process.pid).kill()
+            except psutil.Error:
+                pass

@@ -23,6 +23,7 @@ import logging
 import os
 import secrets
 import shutil
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,6 +78,8 @@ class RunRecord:
 
     def __post_init__(self):
         self.status = RunStatus(self.status)
+        if self.flags:
+            self.set_flags(self.flags)
 
     @property
     def ok(self) -> bool:
@@ -110,14 +113,13 @@ class RunRecord:
         values.setdefault("run_id", None)
         values.setdefault("playbook", "")
         values.setdefault("status", RunStatus.FAILED)
-        if values.get("folder"):
-            folder = Path(values["folder"])
-            values["folder"] = folder if folder.is_absolute() or root is None else Path(root) / folder
-        flags = [Flag(**f) for f in values.pop("flags", [])]
-        record = cls(**values)
-        if flags:
-            record.set_flags(flags)
-        return record
+        values.setdefault("exit_code", 0 if values["status"] == RunStatus.OK else 1)
+        values["attempt"] = int(values.get("attempt", 1))
+        folder = Path(values.pop("folder")) if values.get("folder") else None
+        values["folder"] = Path(root) / folder if folder and root is not None and not folder.is_absolute() else folder
+        flag_fields = {f.name for f in dataclasses.fields(Flag)}
+        values["flags"] = [Flag(**{k: v for k, v in f.items() if k in flag_fields}) for f in values.get("flags", [])]
+        return cls(**values)
 
 
 def process_id(pid: int | None = None) -> str:
@@ -149,19 +151,28 @@ def _started_from_id(run_id: str) -> str:
 
 Listener = Callable[["RunStore", RunRecord], None]
 _LISTENERS: list[Listener] = []
+_LISTENERS_LOCK = threading.Lock()
 
 
 def subscribe(listener: Listener) -> None:
     """Call `listener(store, record)` after every run this process files (once per listener)."""
-    if listener not in _LISTENERS:
-        _LISTENERS.append(listener)
+    with _LISTENERS_LOCK:
+        if listener not in _LISTENERS:
+            _LISTENERS.append(listener)
+
+
+def unsubscribe(listener: Listener) -> None:
+    """Stop calling `listener` (a no-op if it was not subscribed)."""
+    with _LISTENERS_LOCK:
+        if listener in _LISTENERS:
+            _LISTENERS.remove(listener)
 
 
 class RunStore:
     """Runs kept in a folder (see the module docstring); `root` is also where files about runs are kept."""
 
     def __init__(self, root: str | os.PathLike):
-        self.root = Path(root).resolve()
+        self.root = Path(os.path.abspath(root))
 
     def __repr__(self) -> str:
         return f"RunStore({str(self.root)!r})"
@@ -191,7 +202,9 @@ class RunStore:
         if record.ok:
             self._point_latest(record.folder.parent, record.run_id)
         self._append_index(record)
-        for listener in list(_LISTENERS):
+        with _LISTENERS_LOCK:
+            listeners = list(_LISTENERS)
+        for listener in listeners:
             try:
                 listener(self, record)
             except Exception:  # noqa: BLE001 - what others do with a filed run never fails the run
@@ -268,8 +281,12 @@ class RunStore:
         path = record.folder / RESULT if record.folder else None
         if path is None or not path.is_file():
             return record
-        return dataclasses.replace(RunRecord.from_json(json.loads(path.read_text(encoding="utf-8"))),
-                                   folder=record.folder)
+        try:
+            whole = RunRecord.from_json(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError) as exc:  # damaged by hand or by a crash: the summary still stands
+            log.warning("%s 无法读取（%s），只显示索引中的摘要", path, exc)
+            return record
+        return dataclasses.replace(whole, folder=record.folder)
 
     def find(self, job: str, slot: str, attempt: int) -> RunRecord | None:
         """The whole record of the run filed for a job's scheduled slot and attempt, if any."""

@@ -109,7 +109,7 @@ def page_rows(store: RunStore | None = None, limit: int = PAGE_RUNS, found: list
         previous = by_id.get(entry.previous)
         before = store.load(previous) if entry.resolved and previous else None
         rows.append({**record.to_json(), "status_text": record.status.label,
-                     "report": f"{store.relative(record.folder)}/{records.REPORT}" if record.folder else "",
+                     "report": store.relative(record.report) if record.report else "",
                      "new_flags": _flags_behind(record, entry.new, full),
                      "resolved_flags": _flags_behind(record, entry.resolved, before)})
     return rows

@@ -53,6 +53,11 @@ class SlotState(StrEnum):
 _SLOT_LABELS = {SlotState.RUNNING: RunStatus.RUNNING.label, SlotState.OK: RunStatus.OK.label,
                 SlotState.FAILED: RunStatus.FAILED.label, SlotState.RETRY: "等待重试", SlotState.SKIPPED: "已跳过"}
 
+
+def state_label(state: str) -> str:
+    """The Chinese words for a slot state as stored (one this version does not know is shown as it is)."""
+    return SlotState(state).label if state in set(SlotState) else state
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS cursor (job TEXT PRIMARY KEY, seen TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS slots (

@@ -12,8 +12,7 @@ from ..sources import Source
 
 LABELS = {
     "promo_price": "活动价", "min_price_before": "活动前最低价", "status": "检查结果", "min_stock": "活动期最低库存",
-    "ad_gmv": "推广成交金额", "redemption": "核销率", "coupons_issued": "发券量", "coupons_used": "核销量",
-    "kind": "类型", "budget": "预算",
+    "ad_gmv": "推广成交金额", "kind": "类型", "budget": "预算",
 }
 
 

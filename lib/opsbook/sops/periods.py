@@ -25,11 +25,6 @@ def shift(start: dt.date, period: str, n: int) -> dt.date:
     return start + dt.timedelta(days=n * (7 if unit == "week" else 1))
 
 
-def bucket_end(start: dt.date, period: str) -> dt.date:
-    """Last day of the bucket starting on `start`."""
-    return shift(start, period, 1) - dt.timedelta(days=1)
-
-
 def year_before(day: dt.date) -> dt.date:
     """The same weekday 52 weeks earlier (a week-aligned 同比 baseline)."""
     return day - dt.timedelta(days=364)

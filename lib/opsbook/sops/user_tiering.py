@@ -37,7 +37,6 @@ LABELS = {
     "recency": "最近购买距今（天）", "frequency": "购买次数", "monetary": "消费金额", "segment": "客户分层",
     "action": "运营动作", "customers": "客户数", "share": "占比", "last_order": "最近购买日期", "r_score": "R",
     "f_score": "F", "m_score": "M", "monetary_share": "消费额占比", "offer": "满减券", "suggestion": "建议调整为",
-    "redemption": "核销率", "coupons_issued": "发券量", "coupons_used": "核销量",
 }
 
 

@@ -101,7 +101,7 @@ def cmd_jobs(args) -> int:
               f"错过时 {jobs.CATCH_UP[job.catch_up]}  提醒 {', '.join(job.notify) or '无'}\n  参数 {job.parameters}")
         if job.name in last:
             row = last[job.name]
-            print(f"  上次 {row['slot'][:16].replace('T', ' ')} {schedule.SlotState(row['state']).label}"
+            print(f"  上次 {row['slot'][:16].replace('T', ' ')} {schedule.state_label(row['state'])}"
                   + (f"：{row['error'].splitlines()[0]}" if row["error"] else ""))
     return 0
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -122,6 +123,7 @@ def main(port: int = 8866, open_browser: bool = False) -> int:
         print(f"没有可提供的剧本（{paths.playbooks()} 中没有 .ipynb）", file=sys.stderr)
         return 1
     token = secrets.token_urlsafe(24)
+    previous = signal.signal(signal.SIGTERM, _stop_requested)  # `kill`, systemd: stop voila and its kernels too
     proc = subprocess.Popen(command(port, token, folder), cwd=folder)
     try:
         if not wait_ready(proc, port):
@@ -141,6 +143,12 @@ def main(port: int = 8866, open_browser: bool = False) -> int:
         return 0
     finally:
         stop(proc)
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _stop_requested(_signum, _frame) -> None:
+    """SIGTERM: leave like Ctrl-C does, through the clean-up that stops voila."""
+    raise KeyboardInterrupt
 
 
 def stop(proc: subprocess.Popen) -> None:

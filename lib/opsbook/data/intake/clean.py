@@ -2,7 +2,7 @@
 
 Each rule is written once for one value (`clean_id`, `parse_number` …). The column versions run the shapes exports
 are made of (`="2580…"`, `'138…`, `1,299.00`, ISO times) through Arrow and only the other cells through the rule
-itself, once per distinct value, so both always agree (tests/test_intake_clean.py checks it with hypothesis).
+itself, once per distinct value, so both always agree (tests/data/test_intake_clean.py checks it with hypothesis).
 """
 from __future__ import annotations
 

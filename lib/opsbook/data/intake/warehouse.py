@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ... import paths
-from .. import folder as journal, postgres, tables
+from .. import folder as journal, tables
 from ..locations import is_postgres
 
 KEYS = {"orders": ["platform", "order_id", "line_id"], "ad_spend": ["platform", "channel", "campaign_id", "date"],
@@ -103,7 +103,7 @@ class FolderTarget(Target):
 
 
 class PostgresTarget(Target):
-    """A PostgreSQL schema given by URL (see `opsbook.postgres`); a file's tables merge in one database transaction.
+    """A PostgreSQL schema given by URL (see `opsbook.data.postgres`); a file's tables merge in one database transaction.
 
     The pseudonym secret stays off the database, where everyone who may read reports could read it: it is kept
     on this machine in `.opsbook/secrets/<hash of server, port, database and schema>/.opsbook-secret` (mode 600,
@@ -111,6 +111,7 @@ class PostgresTarget(Target):
     """
 
     def __init__(self, url: str):
+        from .. import postgres  # psycopg is imported only for a PostgreSQL warehouse
         self.db = postgres.Database.parse(url)
         digest = hashlib.sha256(self.db.identity.encode()).hexdigest()[:16]
         self.secret_home = paths.private() / "secrets" / digest
@@ -119,6 +120,7 @@ class PostgresTarget(Target):
     @contextmanager
     def transaction(self) -> Iterator[PostgresTarget]:
         """One database transaction: committed when the block succeeds, rolled back otherwise."""
+        from .. import postgres
         with postgres.connect(self.db) as conn:
             self._conn = conn
             try:
@@ -128,6 +130,7 @@ class PostgresTarget(Target):
 
     def stored(self, table, on, keys):
         """Matching rows, the table locked against other writers until commit."""
+        from .. import postgres
         if not postgres.columns(self._conn, self.db, table):
             return None
         postgres.lock(self._conn, self.db, table)
@@ -136,12 +139,14 @@ class PostgresTarget(Target):
 
     def put(self, table, key, rows):
         """Create the table or its missing columns, then delete the rows with these keys and insert these."""
+        from .. import postgres
         postgres.ensure_table(self._conn, self.db, table, key, list(rows.columns))
         postgres.stage(self._conn, self.db, table, "opsbook_rows", rows)
         postgres.replace(self._conn, self.db, table, key, "opsbook_rows", list(rows.columns))
 
     def count(self, table):
         """Rows in the table as this transaction sees it."""
+        from .. import postgres
         return postgres.count(self._conn, self.db, table)
 
 
