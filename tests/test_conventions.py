@@ -213,7 +213,9 @@ def test_each_playbook_has_its_module_with_the_interface(path):
     assigned = {t.id for n in body if isinstance(n, (ast.Assign, ast.AnnAssign))
                 for t in (n.targets if isinstance(n, ast.Assign) else [n.target]) if isinstance(t, ast.Name)}
     assert "findings" in top and "LABELS" in assigned, "a playbook module defines LABELS and findings(...)"
-    assert any(f"from opsbook.sops import {path.stem}" in source(c) for c in cells(path) if c["cell_type"] == "code")
+    imported = {a.name for c in cells(path) if c["cell_type"] == "code" for n in ast.walk(ast.parse(source(c)))
+                if isinstance(n, ast.ImportFrom) and n.module == "opsbook.sops" for a in n.names}
+    assert path.stem in imported, f"the notebook imports its module: from opsbook.sops import {path.stem}"
 
 
 def test_nothing_outside_sops_names_a_playbook():

@@ -545,3 +545,10 @@ def test_an_unfinished_commit_that_cannot_be_completed_is_a_chinese_error(tmp_pa
     monkeypatch.undo()
     assert sources.open_source(str(wh)).sql("SELECT count(*) AS n FROM orders")["n"].iloc[0] == 3
     assert not (wh / JOURNAL).exists()
+
+
+def test_an_imported_table_is_known_clean_so_its_first_reader_does_not_scan_it(tmp_path, wh):
+    from opsbook.data import verified
+    order_list, detail = tb_files(tmp_path)
+    assert ingest_file(order_list, wh).error is None
+    assert verified.known(verified.fingerprint(wh / "orders.parquet", "orders", tables.KEYS["orders"]))

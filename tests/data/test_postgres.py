@@ -33,7 +33,7 @@ def load(url: str, folder: str = "data/sample") -> None:
     with postgres.connect(db) as conn:
         for name in src.names():
             frame = src.table(name)
-            key = warehouse.KEYS.get(name, tables.KEYS.get(name, []))
+            key = tables.KEYS.get(name, [])
             postgres.ensure_table(conn, db, name, key, list(frame.columns))
             postgres.store(conn, db.ident(name), frame)
 
@@ -206,3 +206,16 @@ def test_a_playbook_on_an_unreachable_database_fails_with_a_data_error(postgres_
     closed = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:1", postgres_url)
     bad = runner.run("user_tiering", {"source": closed})
     assert bad.exit_code == 2 and "无法连接 PostgreSQL 数据库 opsbook" in bad.error
+
+
+def test_duplicated_rows_in_postgresql_stop_the_run(pg):
+    """A table kept by other tools, without a primary key, holding one day's lines twice."""
+    db = postgres.Database.parse(pg)
+    orders = sources.open_source("data/sample").table("orders")
+    again = orders[orders["order_time"].dt.strftime("%Y-%m-%d") == "2026-06-24"]
+    with postgres.connect(db) as conn:
+        postgres.ensure_table(conn, db, "orders", [], list(orders.columns))
+        postgres.store(conn, db.ident("orders"), pd.concat([orders, again]))
+    result = runner.run("user_tiering", {"source": pg})
+    assert result.exit_code == 2 and not result.retryable
+    assert "orders 表有 31 组重复的 platform+order_id+line_id" in result.error and "order_id=2606244031431917" in result.error

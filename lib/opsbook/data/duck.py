@@ -12,7 +12,7 @@ import pandas as pd
 from .. import paths
 from ..errors import DataError
 from ..settings import DUCKDB_MEMORY_ENV, TZ_NAME
-from . import tables
+from . import tables, verified
 
 DUCK_TYPES = {"str": "VARCHAR", "int": "BIGINT", "float": "DOUBLE", "bool": "BOOLEAN",
               "datetime": "TIMESTAMPTZ", "date": "DATE"}
@@ -45,28 +45,68 @@ class Source:
     _names: list[str] = field(default_factory=list, repr=False)
 
     def connect(self) -> duckdb.DuckDBPyConnection:
-        """A DuckDB connection (Asia/Shanghai) with one view per available table."""
+        """A DuckDB connection (Asia/Shanghai) with one view per available table.
+
+        Every table is checked first, all problems reported at once (DataError): it must be readable, have its
+        required columns, and no two rows may share a key (`tables.KEYS`) — a file imported twice would
+        otherwise count every order twice.
+        """
         if self._con is None:
             con = connect(os.environ.get(DUCKDB_MEMORY_ENV, "512MB"))
             relations = self._relations(con)
+            present, problems = {}, []
             for name, relation in relations.items():
                 try:
-                    present = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()}
+                    present[name] = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()}
                 except duckdb.Error as exc:
-                    raise DataError(f"无法读取数据源 {self.location} 的 {name} 表：{first_line(exc)}"
-                                    "（文件可能已损坏或格式不对，请重新导出）") from exc
+                    problems.append(f"无法读取数据源 {self.location} 的 {name} 表：{first_line(exc)}"
+                                    "（文件可能已损坏或格式不对，请重新导出）")
+                    continue
+                problems += [f"{self.location} 的 {name} 表缺少必需列 {c.name}（{c.label}）"
+                             for c in tables.SCHEMAS[name].values() if c.required and c.name not in present[name]]
+            if problems:
+                raise DataError(problems, headline=f"{self.location} 数据校验未通过，请修正后重试")
+            for name, relation in relations.items():
                 fill = "".join(f", CAST(NULL AS {DUCK_TYPES[c.kind]}) AS {c.name}"
-                               for c in tables.SCHEMAS[name].values() if not c.required and c.name not in present)
+                               for c in tables.SCHEMAS[name].values() if not c.required and c.name not in present[name])
                 # phones are masked in the view itself, whatever their type: no query can read them unmasked
-                replace = f" REPLACE ({_MASK_PHONE} AS phone)" if "phone" in present else ""
+                replace = f" REPLACE ({_MASK_PHONE} AS phone)" if "phone" in present[name] else ""
                 con.execute(f"CREATE VIEW {name} AS SELECT *{replace}{fill} FROM {relation}")
             if "orders" in relations:
                 statuses = ", ".join(f"'{s}'" for s in tables.PAID_STATUSES)
                 con.execute("CREATE VIEW real_orders AS SELECT * FROM orders WHERE NOT coalesce(is_fake, false)")
                 con.execute(f"CREATE VIEW paid_orders AS SELECT * FROM real_orders "
                             f"WHERE status IN ({statuses}) AND pay_time IS NOT NULL")
+            problems = [p for name in sorted(relations) for p in self._duplicates(con, name)]
+            if problems:
+                raise DataError(problems, headline=f"{self.location} 数据校验未通过，请修正后重试")
             self._con, self._names = con, sorted(relations)
         return self._con
+
+    def _duplicates(self, con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
+        """The table's rows that share a key, in one scan (hashes of the keys; a match is confirmed on the keys)."""
+        key = tables.KEYS.get(name)
+        identity = self._identity(name, key) if key else None
+        if not key or verified.known(identity):
+            return []
+        columns = ", ".join(key)
+        rows, distinct = con.execute(f"SELECT count(*), count(DISTINCT hash({columns})) FROM {name}").fetchall()[0]
+        found = [] if rows == distinct else con.execute(f"""
+            SELECT {columns}, count(*) AS n FROM {name}
+            WHERE hash({columns}) IN (SELECT hash({columns}) FROM {name} GROUP BY 1 HAVING count(*) > 1)
+            GROUP BY ALL HAVING count(*) > 1 ORDER BY n DESC, {columns}""").fetchall()
+        if not found:  # a clean table (or two keys that only share a hash)
+            verified.remember(identity)
+            return []
+        examples = "；".join("、".join(f"{c}={_shown(v)}" for c, v in zip(key, row) if v is not None) + f"（{row[-1]} 行）"
+                            for row in found[:3])
+        extra = sum(row[-1] - 1 for row in found)
+        return [f"{self.location} 的 {name} 表有 {len(found)} 组重复的 {'+'.join(key)}（多出 {extra} 行，同一批数据可能"
+                f"导入了两次），例如 {examples}：请删除重复行后重试（用 opsbook ingest 导入不会产生重复）"]
+
+    def _identity(self, name: str, key: list[str]) -> str | None:
+        """What identifies the stored version of a table (`verified.fingerprint`); None when it cannot be known."""
+        return None
 
     def _relations(self, con: duckdb.DuckDBPyConnection) -> dict[str, str]:
         """Canonical table name → a DuckDB relation expression for it (optional columns may be absent)."""
@@ -130,6 +170,10 @@ class Source:
             raise DataError(problems, headline=f"{self.location} 数据校验未通过，请修正后重试")
 
 
+def _shown(value) -> str:
+    return value.isoformat()[:10] if hasattr(value, "isoformat") else str(value)
+
+
 def first_line(exc: Exception) -> str:
     """The first line of an error's text (DuckDB adds hints and context below it)."""
     return str(exc).strip().splitlines()[0]
@@ -142,6 +186,9 @@ def quote(path: Path) -> str:
 
 class DuckDBFileSource(Source):
     """A DuckDB database file with canonical tables, attached read-only."""
+
+    def _identity(self, name, key):
+        return verified.fingerprint(paths.resolve(self.location), name, key)
 
     def _relations(self, con):
         path = paths.resolve(self.location)
@@ -166,6 +213,35 @@ def csv_relation(path: Path, table: str, quoted_nulls: bool = True) -> str:
             f"{'' if quoted_nulls else ', allow_quoted_nulls = false'})")
 
 
+def csv_problems(con: duckdb.DuckDBPyConnection, path: Path, table: str, where: str) -> list[str]:
+    """Every column of a CSV file with values that are not of its canonical type, each with example rows (one scan).
+
+    A typed read would stop at the first bad cell; staff need to see every column to fix in one go.
+    """
+    if path.stat().st_size == 0:
+        return [f"{where}：{path.name} 是空文件（0 字节），请重新导出"]
+    schema = tables.SCHEMAS[table]
+    columns = [c for c in _csv_header(path) if c in schema]
+    raw = f"read_csv('{quote(path)}', header = true, all_varchar = true)"
+    bad = {c: f'"{c}" IS NOT NULL AND ' + (f'coalesce(TRY_CAST("{c}" AS DOUBLE) % 1 <> 0, true)'  # DuckDB rounds 1.5 to 2
+                                          if schema[c].kind == "int" else
+                                          f'TRY_CAST("{c}" AS {DUCK_TYPES[schema[c].kind]}) IS NULL') for c in columns}
+    if not bad:
+        return []
+    counts = con.execute("SELECT " + ", ".join(f"count(*) FILTER (WHERE {test})" for test in bad.values())
+                         + f" FROM {raw}").fetchall()[0]
+    problems = []
+    for (column, test), n in zip(bad.items(), counts):
+        if n:
+            rows = con.execute(f'SELECT line, "{column}" FROM (SELECT row_number() OVER () + 1 AS line, * FROM {raw}) '
+                               f"WHERE {test} ORDER BY line LIMIT 3").fetchall()
+            shown = ", ".join(f"第{line}行=“{value}”" for line, value in rows)
+            col = schema[column]
+            problems.append(f"{where}的列 {column}（{col.label}）有无法识别为{tables.KIND_ZH[col.kind]}的值："
+                            f"共 {n} 行，例如 {shown}")
+    return problems
+
+
 def _csv_header(path: Path) -> list[str]:
     with open(path, encoding="utf-8-sig") as fh:
         return [c.strip() for c in fh.readline().rstrip("\r\n").split(",")]
@@ -183,7 +259,7 @@ def to_duckdb(src: Source, path: str | os.PathLike) -> dict[str, int]:
         counts = {}
         for name in src.names():
             con.execute(f"CREATE TABLE dest.{name} AS SELECT * FROM {name}")
-            counts[name] = con.execute(f"SELECT count(*) FROM dest.{name}").fetchone()[0]
+            counts[name] = con.execute(f"SELECT count(*) FROM dest.{name}").fetchall()[0][0]
     finally:
         con.execute("DETACH dest")
     os.replace(tmp, target)

@@ -9,10 +9,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+import duckdb
+
 from .. import paths
 from ..errors import DataError
 from . import tables
-from .duck import Source, csv_relation, quote
+from . import verified
+from .duck import Source, csv_problems, csv_relation, first_line, quote
 
 JOURNAL = ".opsbook-commit"
 LOCK = ".opsbook-lock"
@@ -20,6 +23,9 @@ LOCK = ".opsbook-lock"
 
 class FolderSource(Source):
     """A folder with one `<table>.parquet` or `<table>.csv` file per canonical table."""
+
+    def _identity(self, name, key):
+        return verified.fingerprint(self._files[name], name, key) if name in getattr(self, "_files", {}) else None
 
     def _relations(self, con):
         folder = paths.resolve(self.location)
@@ -30,13 +36,19 @@ class FolderSource(Source):
         except OSError as exc:
             raise DataError(f"数据目录 {self.location} 中有一次未完成的导入，无法补完（{exc.strerror}）："
                             "请检查目录的写入权限后重新运行 opsbook ingest") from exc
-        found = {}
+        found, self._files, problems = {}, {}, []
         for name in tables.SCHEMAS:
             parquet, csv = folder / f"{name}.parquet", folder / f"{name}.csv"
             if parquet.is_file():
-                found[name] = f"read_parquet('{quote(parquet)}')"
+                found[name], self._files[name] = f"read_parquet('{quote(parquet)}')", parquet
             elif csv.is_file():
-                found[name] = csv_relation(csv, name)
+                try:
+                    problems += csv_problems(con, csv, name, f"{self.location} 的 {name} 表")
+                except duckdb.Error as exc:
+                    problems.append(f"无法读取 {self.location} 的 {csv.name}：{first_line(exc)}（请确认是逗号分隔、UTF-8 的 CSV）")
+                found[name], self._files[name] = csv_relation(csv, name), csv
+        if problems:
+            raise DataError(problems, headline=f"{self.location} 数据校验未通过，请修正后重试")
         return found
 
 

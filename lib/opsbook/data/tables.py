@@ -226,9 +226,11 @@ RULES = [
     ("traffic_daily", "跳出访客数或加购人数大于访客数", lambda f: (f["bounce_uv"] > f["uv"]) | (f["cart_uv"] > f["uv"])),
     ("ad_spend", "点击量大于展现量", lambda f: f["clicks"] > f["impressions"]),
 ]
-KEYS = {"orders": ["order_id", "line_id"], "order_lines": ["order_id", "line_id"], "products": ["sku"],
-        "campaigns": ["campaign_id"], "campaign_items": ["campaign_id", "sku"], "traffic_daily": ["date", "platform"],
-        "product_traffic": ["date", "platform", "product_id"]}
+# what identifies a row: no two rows of a table share these values (a missing optional key column counts as empty)
+KEYS = {"orders": ["platform", "order_id", "line_id"], "order_lines": ["platform", "order_id", "line_id"],
+        "products": ["sku"], "campaigns": ["campaign_id"], "campaign_items": ["campaign_id", "sku"],
+        "traffic_daily": ["platform", "date"], "ad_spend": ["platform", "channel", "campaign_id", "date"],
+        "product_traffic": ["platform", "product_id", "date"], "inventory": ["sku", "date"]}
 
 
 def _row_problems(name: str, frame: pd.DataFrame, where: str) -> list[str]:
@@ -267,7 +269,7 @@ def problems_in(name: str, df: pd.DataFrame, origin: str = "") -> tuple[pd.DataF
         series, bad = _coerce(df[col.name], col)
         if bad.any():
             hint = "（疑似在 Excel 中打开后保存成了科学计数法：请重新导出，不要用 Excel 另存）" if col.kind == "str" else ""
-            problems.append(f"{where}的列 {col.name}（{col.label}）有无法识别为{_KIND_ZH[col.kind]}的值{hint}："
+            problems.append(f"{where}的列 {col.name}（{col.label}）有无法识别为{KIND_ZH[col.kind]}的值{hint}："
                             f"{_examples(df, bad, col.name)}")
         empty = series.isna() & ~bad
         if not col.nullable and empty.any():
@@ -290,7 +292,7 @@ def problems_in(name: str, df: pd.DataFrame, origin: str = "") -> tuple[pd.DataF
     return frame, problems
 
 
-_KIND_ZH = {"str": "文本", "int": "整数", "float": "数字", "bool": "是/否", "datetime": "时间", "date": "日期"}
+KIND_ZH = {"str": "文本", "int": "整数", "float": "数字", "bool": "是/否", "datetime": "时间", "date": "日期"}
 
 
 def validate(name: str, df: pd.DataFrame, origin: str = "") -> pd.DataFrame:

@@ -11,11 +11,9 @@ import numpy as np
 import pandas as pd
 
 from ... import paths
-from .. import folder as journal, tables
+from .. import folder as journal, tables, verified
 from ..locations import is_postgres
 
-KEYS = {"orders": ["platform", "order_id", "line_id"], "ad_spend": ["platform", "channel", "campaign_id", "date"],
-        "product_traffic": ["platform", "product_id", "date"], "order_lines": ["platform", "order_id", "line_id"]}
 ORDER = ["platform", "order_id"]
 # what an order list (one row per order) gives each product line of an item-level export (订单明细)
 ORDER_FIELDS = ["customer_id", "order_time", "pay_time", "status", "province", "city", "phone", "is_fake"]
@@ -70,6 +68,10 @@ class FolderTarget(Target):
                 yield self
                 if self._written:
                     journal.commit(self.folder, list(self._written))
+                    for table, rows in self._written.items():  # found unique here: its first reader need not scan it
+                        key = tables.KEYS[table]
+                        if not rows.duplicated(subset=[k for k in key if k in rows]).any():
+                            verified.remember(verified.fingerprint(self.folder / f"{table}.parquet", table, key))
             finally:
                 if not journal.pending(self.folder):  # a journal's files are kept for the next one to finish
                     for table in self._written:
@@ -186,7 +188,7 @@ def keep_refunds(new: pd.DataFrame, old: pd.DataFrame | None) -> pd.DataFrame:
     line with 没有申请退款) leaves the stored refund amount and 已退款 status as they are."""
     if old is None or old.empty or "refund_amount" not in old:
         return new
-    key = KEYS["orders"]
+    key = tables.KEYS["orders"]
     stored = old.set_index(key).reindex(pd.MultiIndex.from_frame(new[key]))
     amount, refunded = stored["refund_amount"].to_numpy(dtype=float), (stored["status"] == "refunded").to_numpy()
     had = np.nan_to_num(amount) > 0
@@ -205,7 +207,7 @@ def merge(into: Target | str | os.PathLike, table: str, new: pd.DataFrame) -> di
     already stored is lost. Given a location rather than a target, the merge is a transaction of its own:
     a failure leaves the warehouse as it was.
     """
-    key = KEYS[table]
+    key = tables.KEYS[table]
     new = new.drop_duplicates(subset=key, keep="last")
     with _within(into) as target:
         has_lines = _has_staged_lines(target, new) if table == "orders" else pd.Series(False, index=new.index)
@@ -245,9 +247,9 @@ def _place_lines(target: Target, orders: pd.DataFrame, headers: pd.DataFrame | N
     fields = [f for f in ORDER_FIELDS if f in headers]
     header = headers.drop_duplicates(ORDER, keep="last")[ORDER + fields]
     placed = lines.drop(columns=[f for f in fields if f in lines]).merge(header, on=ORDER)
-    before = target.stored("orders", KEYS["orders"], placed)
+    before = target.stored("orders", tables.KEYS["orders"], placed)
     placed = keep_refunds(placed, before)
-    merged, counts = combine(placed, placed.iloc[0:0] if before is None else before, KEYS["orders"])
+    merged, counts = combine(placed, placed.iloc[0:0] if before is None else before, tables.KEYS["orders"])
     target.put("orders", ORDER, tables.validate("orders", merged))
     return counts | {"placed": len(placed), "waiting": len(lines) - len(placed)}
 
@@ -275,5 +277,5 @@ def apply_refunds(into: Target | str | os.PathLike, refunds: pd.DataFrame) -> di
         merged.loc[has, "refund_amount"] = (merged.loc[has, "refund_amount_new"] * share[has]).round(2)
         merged.loc[has & merged["refunded"].fillna(False).astype(bool), "status"] = "refunded"
         updated = tables.validate("orders", merged.drop(columns=["refund_amount_new", "refunded"]))
-        target.put("orders", KEYS["orders"], updated)
+        target.put("orders", tables.KEYS["orders"], updated)
     return {"updated": len(hits), "unmatched": int((~matched).sum())}
