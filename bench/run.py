@@ -8,6 +8,8 @@
 - rfm: user_tiering's RFM step (`user_tiering.compute`, the source's checks included) on 10M order lines vs a
   hand-written DuckDB query over the same parquet (target ≤ 1.3×, peak memory ≤ 1 GB); each measured in a fresh
   process. Also the duplicate-key check alone, on the first read of a file version and on later reads.
+- scale: each playbook end to end (warm kernel) on a 1M-order shop vs the 20k sample (target ≤ 2×, peak memory of the
+  runner and its kernel ≤ 1 GB).
 - form: click 运行 → report visible in Chromium on the sample shop (target median ≤ 2 s).
 - ingest: a 1M-row GBK Taobao order export through `read_export` vs a bare `pandas.read_csv` of the same file,
   each in fresh processes (issue 3's targets: ≤ 3 s, ≤ 2.5×, peak RSS ≤ 1 GB).
@@ -143,6 +145,60 @@ def bench_rfm() -> None:
     print(f"rfm: duplicate-key check when a source opens: {cold:.3f} s on the first read of a file version "
           f"(the step then {(ours + cold - warm) / base:.2f}× the hand-written query), {warm:.3f} s on later reads "
           "(the file version is remembered; included above)")
+
+
+SCALE_CHILD = """
+import json, sys, threading, time, psutil
+from opsbook.engine import runner
+playbook, small, big, repeat = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+me, peak = psutil.Process(), [0]
+
+def watch(stop):
+    while not stop.is_set():
+        try:
+            peak[0] = max(peak[0], sum(p.memory_info().rss for p in [me, *me.children(recursive=True)]))
+        except psutil.Error:
+            pass
+        stop.wait(0.05)
+
+runner.run(playbook, {"source": small})  # the warm kernel a long-lived scheduler or form has
+times, peaks = {"small": [], "big": []}, {"small": 0, "big": 0}
+for _ in range(repeat):
+    for size, source in (("small", small), ("big", big)):
+        peak[0], stop = 0, threading.Event()
+        watcher = threading.Thread(target=watch, args=(stop,))
+        watcher.start()
+        t0 = time.perf_counter()
+        result = runner.run(playbook, {"source": source})
+        times[size].append(time.perf_counter() - t0)
+        stop.set()
+        watcher.join()
+        peaks[size] = max(peaks[size], peak[0])
+        assert result.ok, result.error
+print(json.dumps({"times": times, "peaks": peaks}))
+"""
+SCALE = ROOT / "data" / "bench" / "1m"
+
+
+def bench_scale() -> None:
+    """Each playbook end to end on a 1M-order shop vs the 20k sample, warm kernel, alternating (fresh process each)."""
+    if not (SCALE / "orders.parquet").is_file():
+        from opsbook.data import sample
+        sample.generate(1_000_000, SCALE)
+    runs = tempfile.mkdtemp(prefix="opsbook-bench-scale-")
+    for playbook in ("kpi_report", "campaign_review", "user_tiering"):
+        out = subprocess.run([sys.executable, "-c", SCALE_CHILD, playbook, str(ROOT / "data" / "sample"), str(SCALE),
+                              str(max(3, REPEAT // 2))], capture_output=True, text=True,
+                             env={**os.environ, "OPSBOOK_RUNS": runs})
+        if out.returncode:
+            print(f"scale: {playbook} failed: {out.stderr.strip().splitlines()[-1]}")
+            continue
+        data = json.loads(out.stdout.strip().splitlines()[-1])
+        small, big = (statistics.median(data["times"][k]) for k in ("small", "big"))
+        print(f"scale: {playbook} on 1M orders {big:.2f} s vs 20k sample {small:.2f} s → {big / small:.2f}× "
+              f"(target ≤ 2×); peak RSS runner + kernel {data['peaks']['big'] / 2**20:.0f} MB "
+              f"(20k: {data['peaks']['small'] / 2**20:.0f} MB; target ≤ 1024 MB)")
+    shutil.rmtree(runs, ignore_errors=True)
 
 
 def bench_form() -> None:
@@ -325,9 +381,9 @@ def bench_schedule(count: int = 100, overhead_jobs: int = 20, rounds: int = 3) -
 
 def main(argv: list[str]) -> None:
     """Run the named benchmarks (all by default)."""
-    chosen = argv or ["runner", "rfm", "form", "ingest", "schedule"]
+    chosen = argv or ["runner", "rfm", "scale", "form", "ingest", "schedule"]
     for name in chosen:
-        {"runner": bench_runner, "rfm": bench_rfm, "form": bench_form, "ingest": bench_ingest,
+        {"runner": bench_runner, "rfm": bench_rfm, "scale": bench_scale, "form": bench_form, "ingest": bench_ingest,
          "schedule": bench_schedule}[name]()
 
 

@@ -1,14 +1,21 @@
 """Report rendering: ¥ and % formatting, Chinese column labels, HTML tables, xlsx/csv export."""
 from __future__ import annotations
 
+import codecs
+import datetime as dt
 import html
 import math
+import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .data import privacy
+from .settings import XLSX_MAX_ROWS_ENV
+
+EXCEL_MAX_ROWS = 1_048_575  # rows below the header in one sheet
+XLSX_MAX_ROWS = 50_000  # bigger tables are CSV only: writing xlsx costs about 50 µs a cell
 
 CSS = """<style>
 .ob-table{border-collapse:collapse;font-size:13px;margin:6px 0 14px}
@@ -64,13 +71,41 @@ def _missing(x) -> bool:
     return x is None or x is pd.NA or x is pd.NaT or (isinstance(x, (float, np.floating)) and math.isnan(x))
 
 
-def _formatter(col: str):
-    low = col.lower()
+def _number(x) -> str:
+    return "" if _missing(x) else _plain(x)
+
+
+# How numbers are shown: in reports (a function) and in Excel (a number format), by kind
+FORMATS = {
+    "money": (money, "¥#,##0.00"),
+    "pct": (pct, "0.0%"),
+    "change": (change, "+0.0%;-0.0%;0.0%"),
+    "count": (count, "#,##0"),
+    "number": (_number, "#,##0.00"),
+}
+CHANGE_COLUMNS = ("mom", "yoy", "change")  # ratios of change (环比, 同比): signed percentages
+
+
+def column_format(column, series: pd.Series) -> tuple[str | None, bool]:
+    """The FORMATS kind of a column and whether its name decided it (rates, money, changes); (None, False) for
+    anything but numbers. A kind taken from the dtype alone (count, number) gives way to a row's own format."""
+    if not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+        return None, False
+    low = str(column).lower()
+    if low in CHANGE_COLUMNS or low.endswith("_change"):
+        return "change", True
     if any(h in low for h in PCT_HINTS):
-        return pct
+        return "pct", True
     if any(h in low for h in MONEY_HINTS):
-        return money
-    return None
+        return "money", True
+    return ("count" if pd.api.types.is_integer_dtype(series) else "number"), False
+
+
+def cell_formats(df: pd.DataFrame, row_format: str | None = None) -> list[list[str | None]]:
+    """The FORMATS kind of every cell: by column, a row's `row_format` value overriding kinds taken from dtypes."""
+    kinds = {c: column_format(c, df[c]) for c in df.columns if c != row_format}
+    rows = df[row_format].tolist() if row_format else [None] * len(df)
+    return [[(row if row and not named and kind else kind) for c, (kind, named) in kinds.items()] for row in rows]
 
 
 def label(column, labels: dict[str, str] | None = None) -> str:
@@ -83,21 +118,25 @@ def labelled(df: pd.DataFrame, labels: dict[str, str] | None = None) -> pd.DataF
     return df.rename(columns={c: label(c, labels) for c in df.columns})
 
 
-def table_html(df: pd.DataFrame, max_rows: int = 30, labels: dict[str, str] | None = None) -> str:
-    """An HTML table with ¥/% formatting by column name and Chinese headers."""
+def table_html(df: pd.DataFrame, max_rows: int = 30, labels: dict[str, str] | None = None,
+               row_format: str | None = None, note: str = "") -> str:
+    """An HTML table with Chinese headers and ¥/% formatting by column (or by the row's `row_format` column)."""
     shown = privacy.mask_frame(df.head(max_rows))
-    cells = []
-    for col in shown.columns:
-        numeric = pd.api.types.is_numeric_dtype(shown[col]) and not pd.api.types.is_bool_dtype(shown[col])
-        fmt = _formatter(str(col)) if numeric else None
-        values = shown[col].map(fmt) if fmt else shown[col].map(_plain)
-        cells.append(values.tolist())
-    head = "".join(f"<th>{html.escape(label(c, labels))}</th>" for c in shown.columns)
-    align = ["" if pd.api.types.is_numeric_dtype(shown[c]) else ' class="ob-text"' for c in shown.columns]
-    body = "".join("<tr>" + "".join(f"<td{a}>{html.escape(str(v))}</td>" for a, v in zip(align, row)) + "</tr>"
-                   for row in zip(*cells)) if cells else ""
-    more = f"<p>（共 {len(df)} 行，显示前 {max_rows} 行；完整数据见下载文件）</p>" if len(df) > max_rows else ""
-    return f'<table class="ob-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}'
+    columns = [c for c in shown.columns if c != row_format]
+    kinds = cell_formats(shown, row_format)
+    body = "".join(
+        "<tr>" + "".join(_cell(value, kind) for value, kind in zip(row, row_kinds)) + "</tr>"
+        for row, row_kinds in zip(shown[columns].itertuples(index=False, name=None), kinds))
+    head = "".join(f"<th>{html.escape(label(c, labels))}</th>" for c in columns)
+    more = f"（共 {len(df):,} 行，显示前 {max_rows} 行；完整数据见下载文件）" if len(df) > max_rows else ""
+    notes = "".join(f"<p>{html.escape(text)}</p>" for text in (more, note) if text)
+    return f'<table class="ob-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{notes}'
+
+
+def _cell(value, kind: str | None) -> str:
+    if kind is None:
+        return f'<td class="ob-text">{html.escape(_plain(value))}</td>'
+    return f"<td>{html.escape(FORMATS[kind][0](value))}</td>"
 
 
 def _plain(v) -> str:
@@ -136,28 +175,103 @@ def _safe_cell(v):
 
 
 def for_people(df: pd.DataFrame, labels: dict[str, str] | None = None) -> pd.DataFrame:
-    """A copy safe to hand to people: Chinese headers, masked phones, no formula injection, naive times."""
-    out = privacy.mask_frame(df)
+    """A copy safe to hand to people as CSV: Chinese headers, masked phones, no formula injection, naive times,
+    dates without a time, 是/否 for booleans."""
+    out = _plain_values(privacy.mask_frame(df))
     for col in out.columns:
-        if isinstance(out[col].dtype, pd.DatetimeTZDtype):
-            out[col] = out[col].dt.tz_localize(None)
-        elif out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+        if isinstance(out[col].dtype, pd.StringDtype) or out[col].dtype == object:
             out[col] = out[col].map(_safe_cell)
     return labelled(out, labels)
 
 
-EXCEL_MAX_ROWS = 1_048_575
+def _plain_values(df: pd.DataFrame) -> pd.DataFrame:
+    """Times as China time without a zone (Excel has none), date-only times as dates, booleans as 是/否."""
+    out = df.copy()
+    for col in out.columns:
+        series = out[col]
+        if isinstance(series.dtype, pd.DatetimeTZDtype):
+            series = series.dt.tz_localize(None)
+        if pd.api.types.is_datetime64_dtype(series) and (series.dropna() == series.dropna().dt.normalize()).all():
+            series = series.dt.date
+        elif pd.api.types.is_bool_dtype(series):
+            series = series.map({True: "是", False: "否"})
+        out[col] = series
+    return out
 
 
-def export(df: pd.DataFrame, folder: Path, stem: str, labels: dict[str, str] | None = None) -> list[str]:
-    """Write `<stem>.csv` (UTF-8 with BOM) and, within Excel's row limit, `<stem>.xlsx`; return their names."""
+def xlsx_max_rows() -> int:
+    """Largest table written as xlsx while the run goes on ($OPSBOOK_XLSX_MAX_ROWS, at most Excel's limit)."""
+    try:
+        wanted = int(os.environ.get(XLSX_MAX_ROWS_ENV, XLSX_MAX_ROWS))
+    except ValueError:
+        wanted = XLSX_MAX_ROWS
+    return max(0, min(wanted, EXCEL_MAX_ROWS))
+
+
+def export(df: pd.DataFrame, folder: Path, stem: str, labels: dict[str, str] | None = None,
+           row_format: str | None = None) -> list[str]:
+    """Write `<stem>.csv` (UTF-8 with BOM, plain numbers) and, up to `xlsx_max_rows()` rows, `<stem>.xlsx` (numeric
+    cells with number formats, dates as dates, frozen header); return the names written."""
     folder.mkdir(parents=True, exist_ok=True)
-    safe = for_people(df, labels)
-    safe.to_csv(folder / f"{stem}.csv", index=False, encoding="utf-8-sig")
-    if len(safe) > EXCEL_MAX_ROWS:
+    columns = [c for c in df.columns if c != row_format]
+    _write_csv(for_people(df[columns], labels), folder / f"{stem}.csv")
+    if len(df) > xlsx_max_rows():
         return [f"{stem}.csv"]
-    safe.to_excel(folder / f"{stem}.xlsx", index=False, engine="openpyxl")
+    _write_xlsx(df, folder / f"{stem}.xlsx", labels, row_format)
     return [f"{stem}.xlsx", f"{stem}.csv"]
+
+
+def _write_csv(people: pd.DataFrame, path: Path) -> None:
+    """Through Arrow (fast on big tables); a BOM first, so Excel reads the UTF-8."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+    table = pa.Table.from_pandas(people, preserve_index=False)
+    for i, field in enumerate(table.schema):  # 2026-06-01 10:30:00, not Arrow's 2026-06-01 10:30:00.000000
+        if pa.types.is_timestamp(field.type):
+            seconds = pc.cast(table.column(i), pa.timestamp("s"), safe=False)
+            table = table.set_column(i, field.name, pc.strftime(seconds, format="%Y-%m-%d %H:%M:%S"))
+    with open(path, "wb") as fh:
+        fh.write(codecs.BOM_UTF8)
+        pacsv.write_csv(table, fh)
+
+
+def _write_xlsx(df: pd.DataFrame, path: Path, labels: dict[str, str] | None, row_format: str | None) -> None:
+    """Streamed row by row (xlsxwriter, constant memory): numbers stay numbers, each with its number format."""
+    import xlsxwriter
+    columns = [c for c in df.columns if c != row_format]
+    kinds = cell_formats(df, row_format)
+    values = _plain_values(privacy.mask_frame(df[columns]))
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False,
+                                           "strings_to_urls": False, "strings_to_numbers": False})
+    try:
+        sheet = book.add_worksheet("数据")
+        number = {kind: book.add_format({"num_format": fmt}) for kind, (_, fmt) in FORMATS.items()}
+        day, moment = book.add_format({"num_format": "yyyy-mm-dd"}), book.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+        sheet.write_row(0, 0, [label(c, labels) for c in columns], book.add_format({"bold": True, "bg_color": "#F4F6F8"}))
+        sheet.freeze_panes(1, 0)
+        for r, (row, row_kinds) in enumerate(zip(values.itertuples(index=False, name=None), kinds), 1):
+            for c, (value, kind) in enumerate(zip(row, row_kinds)):
+                if _missing(value):
+                    continue
+                if kind is not None:
+                    sheet.write_number(r, c, float(value), number[kind])
+                elif isinstance(value, pd.Timestamp):
+                    sheet.write_datetime(r, c, value.to_pydatetime(), moment)
+                elif isinstance(value, dt.date):
+                    sheet.write_datetime(r, c, dt.datetime.combine(value, dt.time()), day)
+                else:
+                    sheet.write_string(r, c, str(value))  # a string cell is never a formula: no apostrophe needed
+        for c, column in enumerate(columns):
+            sample = [_plain(v) for v in values[column].head(200)]
+            sheet.set_column(c, c, min(40, max(8, _width(label(column, labels)) + 2, *(_width(t) + 2 for t in sample))))
+    finally:
+        book.close()
+
+
+def _width(text: str) -> int:
+    """Display width in Excel columns: Chinese characters count twice."""
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
 
 
 def show_kpis(items: dict[str, str]):

@@ -13,6 +13,7 @@ RUNS_ENV = "OPSBOOK_RUNS"                    # where runs are filed (default <ho
 DUCKDB_MEMORY_ENV = "OPSBOOK_DUCKDB_MEMORY"  # DuckDB memory limit of a source (default 512MB)
 KERNEL_REUSE_ENV = "OPSBOOK_KERNEL_REUSE"    # 0 turns warm kernel reuse off
 BASE_URL_ENV = "OPSBOOK_BASE_URL"            # where runs/ is published, for report links in alerts
+XLSX_MAX_ROWS_ENV = "OPSBOOK_XLSX_MAX_ROWS"  # largest table also written as xlsx (default 50,000 rows)
 
 
 class RunStatus(StrEnum):

@@ -1,6 +1,8 @@
 """campaign_review: the paid price as baseline, missing ad spend, missing campaigns."""
 import datetime as dt
 
+import pandas as pd
+
 from opsbook import sources
 from opsbook.engine import runner
 from opsbook.sops import campaign_review
@@ -27,5 +29,5 @@ def test_campaign_review_without_campaigns_is_exit_2(shop):
 
 def test_price_check_table_is_labelled_by_the_playbook():
     result = runner.run("campaign_review", {})
-    header = (result.folder / "活动价检查.csv").read_text(encoding="utf-8-sig").splitlines()[0]
-    assert header == "商家编码,活动价,活动前最低价,检查结果"
+    header = list(pd.read_csv(result.folder / "活动价检查.csv", nrows=0).columns)
+    assert header == ["商家编码", "活动价", "活动前最低价", "检查结果"]

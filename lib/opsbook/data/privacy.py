@@ -36,6 +36,8 @@ def mask_frame(df: pd.DataFrame) -> pd.DataFrame:
         if PHONE_COLUMNS.search(str(col)) and not pd.api.types.is_string_dtype(out[col]):
             out[col] = out[col].map(lambda v: mask_phone(f"{v:.0f}" if isinstance(v, float) else str(v)),
                                     na_action="ignore")
+        elif isinstance(out[col].dtype, pd.StringDtype):
+            out[col] = mask_phones(out[col])
         elif pd.api.types.is_string_dtype(out[col]) or out[col].dtype == object:
             out[col] = out[col].map(_mask_value)
     return out

@@ -14,7 +14,8 @@ TRAFFIC = ["uv", "pv", "bounce_uv", "cart_uv", "search_uv", "live_uv", "live_int
 LABELS = {
     "bounce_rate": "跳出率", "cart_uv": "加购人数", "new_buyers": "新客数", "repeat_rate": "老客占比",
     "retention": "上期买家留存率", "search_share": "搜索流量占比", "live_rate": "直播互动率", "order_buyers": "下单买家数",
-    "last_year": "去年同期", "stage": "环节", "rate": "转化率",
+    "last_year": "去年同期", "stage": "环节", "rate": "转化率", "current": "本期", "previous": "上期", "mom": "环比",
+    "yoy": "同比",
 }
 COMPARE = {"gmv": "成交金额", "orders": "订单数", "buyers": "支付买家数", "aov": "客单价", "uv": "访客数",
            "pv": "浏览量", "conversion": "支付转化率", "bounce_rate": "跳出率", "new_buyers": "新客数",
@@ -148,17 +149,11 @@ def comparison(kpis: pd.DataFrame, period: str, report_date: dt.date) -> pd.Data
     return out
 
 
-def display_comparison(comp: pd.DataFrame) -> pd.DataFrame:
-    """The comparison for people: values as ¥/%/counts, changes as signed %."""
+def comparison_table(comp: pd.DataFrame) -> pd.DataFrame:
+    """The comparison for people: numbers (each row in its own format: money, rate or count) and signed changes."""
     money_keys, pct_keys = {"gmv", "aov"}, {"conversion", "bounce_rate", "repeat_rate", "retention", "search_share", "live_rate"}
-
-    def fmt(key, v):
-        v = _number(v)
-        return report.money(v) if key in money_keys else report.pct(v) if key in pct_keys else report.count(v)
-    cells = {col: [fmt(k, v) for k, v in zip(comp["key"], comp[col])] for col in ("current", "previous", "last_year")}
-    return pd.DataFrame({"指标": comp["metric"], "本期": cells["current"], "上期": cells["previous"],
-                         "环比": comp["mom"].map(report.change), "去年同期": cells["last_year"],
-                         "同比": comp["yoy"].map(report.change)})
+    formats = ["money" if k in money_keys else "pct" if k in pct_keys else "count" for k in comp["key"]]
+    return comp[["metric", "current", "previous", "mom", "last_year", "yoy"]].assign(format=formats)
 
 
 def funnel_stages(kpis: pd.DataFrame, period: str, report_date: dt.date) -> tuple[list[str], list[float]]:

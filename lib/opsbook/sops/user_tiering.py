@@ -120,7 +120,7 @@ def recall_list(rfm: pd.DataFrame, src: Source, recall_days: int) -> pd.DataFram
         con.unregister("_recall_ids")
     due = due.merge(phones, on="customer_id", how="left")
     segment = due["segment"].astype("str")
-    due = due.assign(last_order=due["last_order"].dt.tz_convert(TZ_NAME).dt.strftime("%Y-%m-%d"),
+    due = due.assign(last_order=due["last_order"].dt.tz_convert(TZ_NAME).dt.normalize().dt.tz_localize(None),
                      segment=segment, action=segment.map(ACTIONS))
     return due[_RECALL_COLUMNS].reset_index(drop=True)
 
