@@ -32,6 +32,13 @@ ACTIONS = {
     "一般发展客户": "新客培育：首购后关怀与第二单优惠",
     "一般挽留客户": "低成本触达或暂缓投入",
 }
+# what to do with an important customer who has stopped buying, by segment (the recall list's action)
+RECALL_ACTIONS = {
+    "重要价值客户": "VIP 专属回访：问候近况，赠送新品试用或专属礼遇，邀请回店",
+    "重要保持客户": "专人回访，发放专属召回券",
+    "重要发展客户": "发放复购券并推荐关联商品，培养购买习惯",
+    "重要挽留客户": "电话或短信挽回：了解流失原因，给出大额召回券",
+}
 SEGMENT_ORDER = list(SEGMENTS.values())
 LABELS = {
     "recency": "最近购买距今（天）", "frequency": "购买次数", "monetary": "消费金额", "segment": "客户分层",
@@ -46,8 +53,12 @@ def _window(as_of: dt.date, lookback_days: int) -> tuple[str, str]:
     return str(end - dt.timedelta(days=lookback_days)), str(end)
 
 
-def query(as_of: dt.date, lookback_days: int, method: str, high_score: int = 4) -> tuple[str, list]:
-    """The RFM SQL (one scan of orders) and its parameters; segment_code indexes SEGMENT_ORDER."""
+def query(as_of: dt.date, lookback_days: int, method: str, high_score: int = 4,
+          recent_days: int = 0) -> tuple[str, list]:
+    """The RFM SQL (one scan of orders) and its parameters; segment_code indexes SEGMENT_ORDER.
+
+    `recent_days` > 0 splits R by days instead (a last purchase at most that many days ago is recent).
+    """
     start, end = _window(as_of, lookback_days)
     if method == "mean":
         scores, split = "", """recency < avg(recency) OVER () AS r_high, frequency > avg(frequency) OVER () AS f_high,
@@ -59,6 +70,8 @@ def query(as_of: dt.date, lookback_days: int, method: str, high_score: int = 4) 
                     1 + least(4, CAST(floor(percent_rank() OVER (ORDER BY monetary) * 5) AS INTEGER)) AS m_score"""
         h = int(high_score)
         split = f"r_score >= {h} AS r_high, f_score >= {h} AS f_high, m_score >= {h} AS m_high"
+    if recent_days:
+        split = f"recency <= {int(recent_days)} AS r_high, " + split.split(",", 1)[1]
     sql = f"""
     WITH per_order AS (
         SELECT customer_id, order_id, max(pay_time) AS paid_at,
@@ -82,10 +95,10 @@ def query(as_of: dt.date, lookback_days: int, method: str, high_score: int = 4) 
 
 
 def compute(src: Source, as_of: dt.date, lookback_days: int = 365, method: str = "mean",
-            high_score: int = 4) -> pd.DataFrame:
+            high_score: int = 4, recent_days: int = 0) -> pd.DataFrame:
     """Per customer: recency (whole days since the last paid order), frequency, monetary, (scores,) segment."""
     src.check("orders")
-    sql, params = query(as_of, lookback_days, method, high_score)
+    sql, params = query(as_of, lookback_days, method, high_score, recent_days)
     df = src.sql(sql, params)
     codes = df.pop("segment_code").to_numpy()
     return df.assign(segment=pd.Categorical.from_codes(codes, categories=SEGMENT_ORDER))
@@ -107,22 +120,28 @@ def summary(rfm: pd.DataFrame) -> pd.DataFrame:
     return out[["segment", "customers", "share", "recency", "frequency", "monetary", "monetary_share", "action"]]
 
 
-def recall_list(rfm: pd.DataFrame, src: Source, recall_days: int) -> pd.DataFrame:
-    """Important customers (重要*) without a purchase for more than `recall_days`, with masked phone."""
+def due_for_recall(rfm: pd.DataFrame, recall_days: int) -> pd.DataFrame:
+    """Important customers (重要*) without a purchase for more than `recall_days`, the biggest spenders first."""
     important = rfm["segment"].cat.codes < 4  # the first four of SEGMENT_ORDER are 重要*
-    due = rfm[important & (rfm["recency"] > recall_days)].sort_values("monetary", ascending=False)
+    return rfm[important & (rfm["recency"] > recall_days)].sort_values("monetary", ascending=False)
+
+
+def recall_list(due: pd.DataFrame, src: Source, limit: int) -> pd.DataFrame:
+    """The `limit` biggest spenders of `due`, each with the masked phone of their latest order and the recall action
+    of their segment."""
+    top = due.head(limit)
     con = src.connect()
-    con.register("_recall_ids", due[["customer_id"]])
+    con.register("_recall_ids", top[["customer_id"]])
     try:
         phones = src.sql("SELECT o.customer_id, arg_max(o.phone, o.order_time) AS phone FROM orders o "
                          "JOIN _recall_ids r USING (customer_id) GROUP BY o.customer_id")
     finally:
         con.unregister("_recall_ids")
-    due = due.merge(phones, on="customer_id", how="left")
-    segment = due["segment"].astype("str")
-    due = due.assign(last_order=due["last_order"].dt.tz_convert(TZ_NAME).dt.normalize().dt.tz_localize(None),
-                     segment=segment, action=segment.map(ACTIONS))
-    return due[_RECALL_COLUMNS].reset_index(drop=True)
+    top = top.merge(phones, on="customer_id", how="left")
+    segment = top["segment"].astype("str")
+    top = top.assign(last_order=top["last_order"].dt.tz_convert(TZ_NAME).dt.normalize().dt.tz_localize(None),
+                     segment=segment, action=segment.map(RECALL_ACTIONS))
+    return top[_RECALL_COLUMNS].reset_index(drop=True)
 
 
 _RECALL_COLUMNS = ["customer_id", "phone", "segment", "last_order", "recency", "frequency", "monetary", "action"]
@@ -160,18 +179,19 @@ def coupon_review(src: Source, as_of: dt.date, lookback_days: int, min_redemptio
     return out[columns].astype({"coupons_issued": "int64", "coupons_used": "int64"})
 
 
-def findings(rfm: pd.DataFrame, recall: pd.DataFrame, coupons: pd.DataFrame, recall_days: int,
-             min_redemption: float) -> list[Flag]:
+def findings(rfm: pd.DataFrame, due: pd.DataFrame, recall: pd.DataFrame, coupons: pd.DataFrame, *,
+             recall_days: int, recall_within_days: int, recall_high_share: float, min_redemption: float) -> list[Flag]:
     """Flags for staff: empty window, important customers to recall, coupons redeemed too little."""
     out = []
     if rfm.empty:
         out.append(make("rfm.no_orders", "high", "数据分析", "统计窗口内没有已付款订单：请检查数据源和参考日期"))
         return out
-    if len(recall):
-        at_stake = recall["monetary"].sum() / max(rfm["monetary"].sum(), 1e-9)
-        out.append(make("rfm.recall", "high" if at_stake >= 0.1 else "medium", "运营/CRM",
-                        f"{len(recall)} 位重要客户超过 {recall_days} 天未购买（占消费额 {at_stake * 100:.1f}%），"
-                        "请在 3 天内按召回名单完成触达", recall))
+    if len(due):
+        at_stake = due["monetary"].sum() / max(rfm["monetary"].sum(), 1e-9)
+        listed = f"召回名单按消费金额列出前 {len(recall)} 位" if len(recall) < len(due) else "召回名单列出全部"
+        out.append(make("rfm.recall", "high" if at_stake >= recall_high_share else "medium", "运营/CRM",
+                        f"{len(due)} 位重要客户超过 {recall_days} 天未购买（占消费额 {at_stake * 100:.1f}%）；{listed}，"
+                        f"请在 {recall_within_days} 天内按名单中各自的运营动作完成触达", recall))
     low = coupons[coupons["redemption"] < min_redemption]
     for c in low.itertuples():
         out.append(make(f"rfm.coupon:{c.campaign}", "medium", "运营",
