@@ -7,7 +7,7 @@ from pathlib import Path
 import matplotlib
 import matplotlib.pyplot as plt
 from matplotlib import font_manager
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 FONT_FILES = (
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
@@ -84,3 +84,26 @@ def funnel(stages: list[str], values: list[float], title: str):
         ax.text(value, len(stages) - 1 - i, step, va="center", fontsize=9)
     ax.set_xticks([])
     return _finish(fig, ax, title)
+
+
+def panels(df, x: str, measures: list[tuple[str, str, float | None]], title: str, pct: bool = True):
+    """One small chart per measure, each on its own scale with its own red line: `measures` is (column, Chinese
+    name, red line or None); rates of very different sizes no longer flatten each other on one axis."""
+    setup()
+    fig, axes = plt.subplots(1, len(measures), figsize=(9, 3.2), squeeze=False)
+    for ax, (column, name, line) in zip(axes[0], measures):
+        ax.plot(df[x].astype(str), df[column], linewidth=1.6, color=PALETTE[0], marker="o", markersize=2.5)
+        if line is not None:
+            ax.axhline(line, color="#c0392b", linestyle="--", linewidth=1)
+            ax.annotate(f"红线 {line * 100:.0f}%" if pct else f"红线 {line:g}", xy=(1, line), xycoords=("axes fraction", "data"),
+                        xytext=(-2, 3), textcoords="offset points", ha="right", fontsize=8, color="#c0392b")
+        ax.set_title(name, loc="left", fontsize=10)
+        ax.tick_params(axis="x", labelrotation=45, labelsize=7)
+        ax.tick_params(axis="y", labelsize=8)
+        ax.xaxis.set_major_locator(MaxNLocator(6))
+        if pct:
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v * 100:.0f}%" if v >= 0.1 or v == 0 else f"{v * 100:.1f}%"))
+    fig.suptitle(title, x=0.01, ha="left", fontsize=12, fontweight="bold")
+    fig.tight_layout()
+    plt.close(fig)
+    return fig

@@ -41,16 +41,18 @@ class Run:
         """Record a headline number for result.json."""
         self.metrics[name] = value
 
-    def table(self, stem: str, df: pd.DataFrame, max_rows: int = 30, row_format: str | None = None) -> HTML:
-        """Register a result table for download (xlsx + csv) and return its on-page view.
+    def table(self, stem: str, df: pd.DataFrame, max_rows: int = 30, row_format: str | None = None,
+              note: str = "") -> HTML:
+        """Register a result table for download (xlsx + csv) and return its on-page view, `note` under it.
 
         `row_format` names a column giving each row's number format (`report.FORMATS`: money, pct, count …) for
         tables whose rows measure different things; it is not shown.
         """
         names = report.export(df, self.out_dir, stem, self.labels, row_format) if self.out_dir is not None else []
         self.tables[stem] = names
-        note = "" if not names or f"{stem}.xlsx" in names else (
-            f"该表共 {len(df):,} 行，超过自动生成 Excel 文件的上限（{report.xlsx_max_rows():,} 行），只提供 CSV 文件（可用 Excel 打开）")
+        if names and f"{stem}.xlsx" not in names:
+            note = "\n".join(filter(None, [note, f"该表共 {len(df):,} 行，超过自动生成 Excel 文件的上限"
+                                               f"（{report.xlsx_max_rows():,} 行），只提供 CSV 文件（可用 Excel 打开）"]))
         return HTML(report.table_html(df, max_rows, self.labels, row_format, note))
 
     def finish(self) -> HTML:

@@ -43,7 +43,7 @@ LABELS = {
     "redemption": "核销率", "coupons_issued": "发券量", "coupons_used": "核销量",
     "metric": "指标", "value": "数值", "change": "变化", "days": "天数", "count": "人数", "severity": "级别",
 }
-MONEY_HINTS = ("gmv", "amount", "aov", "spend", "monetary", "price", "budget", "target", "cost")
+MONEY_HINTS = ("gmv", "amount", "aov", "spend", "monetary", "price", "budget", "target", "cost", "refund")
 PCT_HINTS = ("rate", "share", "ctr", "conversion", "attainment", "redemption", "margin")
 
 
@@ -129,7 +129,7 @@ def table_html(df: pd.DataFrame, max_rows: int = 30, labels: dict[str, str] | No
         for row, row_kinds in zip(shown[columns].itertuples(index=False, name=None), kinds))
     head = "".join(f"<th>{html.escape(label(c, labels))}</th>" for c in columns)
     more = f"（共 {len(df):,} 行，显示前 {max_rows} 行；完整数据见下载文件）" if len(df) > max_rows else ""
-    notes = "".join(f"<p>{html.escape(text)}</p>" for text in (more, note) if text)
+    notes = "".join(f'<p class="ob-note">{html.escape(text)}</p>' for text in [more, *note.splitlines()] if text)
     return f'<table class="ob-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{notes}'
 
 

@@ -2,11 +2,13 @@
 import datetime as dt
 import json
 
+import openpyxl
 import pandas as pd
 import pytest
 
 from opsbook import sources
 from opsbook.engine import records, runner
+from opsbook.errors import DataError
 from opsbook.sops import kpi_report
 
 SAMPLE = sources.open_source("data/sample")
@@ -30,7 +32,7 @@ def test_kpi_without_traffic_table_writes_strict_json(shop, read_strict_json):
 
 
 def test_traffic_is_interpolated_inside_the_data_only():
-    kpis, gaps = kpi_report.series(SAMPLE, "月", dt.date(2026, 6, 15), 14)  # with last year: from 2024-05
+    kpis, gaps, _ = kpi_report.series(SAMPLE, "月", dt.date(2026, 6, 15), 14)  # with last year: from 2024-05
     assert len(gaps) == 3  # the planted PDD gaps, not the days before the data starts
     before = kpis[kpis["bucket"] < dt.date(2024, 7, 1)]
     assert before["uv"].isna().all()
@@ -38,7 +40,7 @@ def test_traffic_is_interpolated_inside_the_data_only():
 
 def test_unfinished_period_counts_only_days_up_to_the_report_date():
     wednesday = dt.date(2026, 6, 24)
-    kpis, _ = kpi_report.series(SAMPLE, "周", wednesday, 4)
+    kpis, _, _ = kpi_report.series(SAMPLE, "周", wednesday, 4)
     current = kpis.set_index("bucket").loc[dt.date(2026, 6, 22)]
     assert current["days"] == 3 and current["period_share"] == pytest.approx(3 / 7)
     daily = sum(kpi_report.series(SAMPLE, "日", dt.date(2026, 6, d), 1)[0].set_index("bucket").loc[dt.date(2026, 6, d), "gmv"]
@@ -53,4 +55,134 @@ def test_tables_carry_the_playbooks_own_labels():
     result = runner.run("kpi_report", {})
     header = list(pd.read_csv(result.folder / "趋势明细.csv", nrows=0).columns)
     assert header[:4] == ["周期", "成交金额", "目标", "达成率"]
-    assert {"新客数", "老客占比", "上期买家留存率", "搜索流量占比", "直播互动率"} <= set(header)
+    assert {"新客数", "老客占比", "复购率", "退款金额", "退款率", "搜索流量占比", "直播互动率"} <= set(header)
+    assert "上期买家留存率" not in header
+
+
+# -- headline numbers recomputed by hand from the source files ---------------------------------------------------
+ORDERS = pd.read_parquet("data/sample/orders.parquet")
+TRAFFIC = pd.read_parquet("data/sample/traffic_daily.parquet")
+PAID = ORDERS[ORDERS["status"].isin(["paid", "shipped", "completed", "refunded"]) & ORDERS["pay_time"].notna()
+              & ~ORDERS["is_fake"]].assign(day=lambda o: o["pay_time"].dt.date)
+
+
+def by_hand(first: dt.date, last: dt.date, platform: str | None = None) -> dict:
+    """GMV, buyers, AOV, conversion (daily buyers summed ÷ daily UV summed) and refunds of the days [first, last]."""
+    paid = PAID[(PAID["day"] >= first) & (PAID["day"] <= last)]
+    traffic = TRAFFIC[(TRAFFIC["date"].dt.date >= first) & (TRAFFIC["date"].dt.date <= last)]
+    if platform:
+        paid, traffic = paid[paid["platform"] == platform], traffic[traffic["platform"] == platform]
+    gmv, buyers = paid["amount"].sum(), paid["customer_id"].nunique()
+    day_buyers = paid.groupby("day")["customer_id"].nunique().sum()
+    return {"gmv": gmv, "buyers": buyers, "aov": gmv / buyers, "conversion": day_buyers / traffic["uv"].sum(),
+            "refund": paid["refund_amount"].fillna(0).sum()}
+
+
+@pytest.mark.parametrize("period, report_date, first, last, platform", [
+    ("日", "2026-06-29", dt.date(2026, 6, 29), dt.date(2026, 6, 29), "全部"),
+    ("周", "2026-06-14", dt.date(2026, 6, 8), dt.date(2026, 6, 14), "全部"),
+    ("月", "2026-05-31", dt.date(2026, 5, 1), dt.date(2026, 5, 31), "全部"),
+    ("月", "2026-05-31", dt.date(2026, 5, 1), dt.date(2026, 5, 31), "TM"),
+])
+def test_headline_numbers_match_a_computation_by_hand(period, report_date, first, last, platform):
+    """Traffic gaps (interpolated by the report) lie outside these periods, so raw UV sums must agree."""
+    result = runner.run("kpi_report", {"period": period, "report_date": report_date, "platform": platform})
+    hand = by_hand(first, last, None if platform == "全部" else platform)
+    for key in ("gmv", "buyers", "aov", "conversion", "refund"):
+        assert result.metrics[key] == pytest.approx(hand[key], rel=1e-9), key
+
+
+def test_june_refunds_by_platform():
+    result = runner.run("kpi_report", {"period": "月", "report_date": "2026-06-30", "max_refund_rate": 0.05})
+    assert result.metrics["refund"] == pytest.approx(14249.89) and result.metrics["refund_rate"] == pytest.approx(0.0549, abs=1e-4)
+    table = pd.read_csv(result.folder / "各平台退款.csv")
+    june = PAID[PAID["pay_time"].dt.strftime("%Y-%m") == "2026-06"]
+    per_platform = june.groupby("platform")["refund_amount"].sum()
+    shown = table.set_index("平台")
+    assert shown.loc["合计", "退款金额"] == pytest.approx(14249.89)
+    for platform, refund in per_platform.items():
+        assert shown.loc[platform, "退款金额"] == pytest.approx(refund)
+    (flag,) = [f for f in result.flags if f.code == "kpi.refund_rate"]
+    assert "退款率 5.5%" in flag.message and "高于 5%" in flag.message
+
+
+def test_repurchase_rate_replaces_retention():
+    result = runner.run("kpi_report", {"period": "周", "report_date": "2026-06-14", "repurchase_days": 60})
+    week = PAID[(PAID["day"] >= dt.date(2026, 6, 8)) & (PAID["day"] <= dt.date(2026, 6, 14))]
+    before = PAID[(PAID["day"] >= dt.date(2026, 6, 8) - dt.timedelta(days=60)) & (PAID["day"] < dt.date(2026, 6, 8))]
+    buyers = set(week["customer_id"])
+    assert result.metrics["repurchase_rate"] == pytest.approx(len(buyers & set(before["customer_id"])) / len(buyers))
+    sheet = openpyxl.load_workbook(result.folder / "环比同比.xlsx").active
+    rows = {r[0].value: r for r in sheet.iter_rows(min_row=2)}
+    assert "上期买家留存率" not in rows and rows["复购率"][1].number_format == "0.0%"
+    assert rows["老客占比"][1].number_format == "0.0%" and rows["退款金额"][1].number_format == "¥#,##0.00"
+
+
+def test_the_week_after_618_is_not_an_alarm():
+    result = runner.run("kpi_report", {"period": "周", "report_date": "2026-06-28"})
+    (drop,) = [f for f in result.flags if f.code == "kpi.gmv_drop"]
+    assert drop.severity == "low" and "环比下滑 60.7%" in drop.message and "上期含「618」大促" in drop.message
+    assert "同比 +35.6%" in drop.message and "不作预警" in drop.message
+
+
+def test_a_real_drop_stays_an_alarm(shop):
+    def thin(orders):  # most orders of 2026-04-13 … 04-19 lost: no promotion, down on last year too
+        day = orders["pay_time"].dt.strftime("%Y-%m-%d")
+        return orders[~(day.between("2026-04-13", "2026-04-19") & (orders.index % 4 != 0))]
+    result = runner.run("kpi_report", {"source": shop(edit=("orders", thin)), "period": "周", "report_date": "2026-04-19"})
+    (drop,) = [f for f in result.flags if f.code == "kpi.gmv_drop"]
+    assert drop.severity == "high" and "请排查" in drop.message
+
+
+def test_a_shop_can_extend_the_promotion_calendar(tmp_path, monkeypatch):
+    from opsbook.sops import calendar
+    (tmp_path / "data" / "reference").mkdir(parents=True)
+    (tmp_path / "data" / "reference" / "promotions.yaml").write_text(
+        '- name: 店庆\n  dates: [{start: "2026-04-06", end: "2026-04-12"}]\n', encoding="utf-8")
+    monkeypatch.setenv("OPSBOOK_HOME", str(tmp_path))
+    assert [p.name for p in calendar.promotions(dt.date(2026, 4, 1), dt.date(2026, 4, 30))] == ["店庆"]
+    (tmp_path / "data" / "reference" / "promotions.yaml").write_text('- name: 店庆\n  dates: [{start: "4月6日", end: x}]\n',
+                                                                    encoding="utf-8")
+    with pytest.raises(DataError, match="大促日历 .* 的日期 '4月6日' 不对"):
+        calendar.promotions(dt.date(2026, 4, 1), dt.date(2026, 4, 30))
+
+
+def test_targets_follow_last_years_days_and_platforms():
+    kpis, _, split = kpi_report.series(SAMPLE, "月", dt.date(2026, 6, 30), 6, "全部", 2_000_000.0)
+    assert split == "2026 年目标按 2025 年每日成交占比拆分"
+    year_2025 = PAID[PAID["pay_time"].dt.year == 2025]
+    share = year_2025[year_2025["pay_time"].dt.month == 6]["amount"].sum() / year_2025["amount"].sum()
+    june = kpis.set_index("bucket").loc[dt.date(2026, 6, 1)]
+    assert june["target"] == pytest.approx(2_000_000 * share, rel=1e-6)
+    jd, _, _ = kpi_report.series(SAMPLE, "月", dt.date(2026, 6, 30), 6, "JD", 2_000_000.0, "JD=600000, TM=900000")
+    jd_2025 = year_2025[year_2025["platform"] == "JD"]
+    jd_share = jd_2025[jd_2025["pay_time"].dt.month == 6]["amount"].sum() / jd_2025["amount"].sum()
+    assert jd.set_index("bucket").loc[dt.date(2026, 6, 1), "target"] == pytest.approx(600_000 * jd_share, rel=1e-6)
+    none, _, said = kpi_report.series(SAMPLE, "月", dt.date(2026, 6, 30), 6, "PDD", 2_000_000.0, "JD=600000")
+    assert none["target"].isna().all() and "未设置平台 PDD 的年度目标" in said
+    flat, _, said = kpi_report.series(SAMPLE, "月", dt.date(2025, 6, 30), 6, "全部", 2_000_000.0)
+    assert "2025 年目标按天数平均拆分（数据中没有完整的 2024 年）" in said
+    assert flat.set_index("bucket").loc[dt.date(2025, 6, 1), "target"] == pytest.approx(2_000_000 * 30 / 365)
+
+
+def test_malformed_platform_targets_are_bad_parameters():
+    result = runner.run("kpi_report", {"platform": "JD", "platform_targets": "京东=abc"})
+    assert result.exit_code == 2 and "TM=800000, JD=500000" in result.error and not result.retryable
+
+
+def test_daily_year_on_year_names_the_date_it_compares_with():
+    assert kpi_report.comparison_note("日", dt.date(2026, 6, 29)) == \
+        "环比对比 2026-06-28，同比对比 2025-06-30（去年同一个星期一）"
+    result = runner.run("kpi_report", {"period": "日", "report_date": "2026-06-29"})
+    assert "同比对比 2025-06-30（去年同一个星期一）" in (result.folder / "report.html").read_text(encoding="utf-8")
+
+
+def test_red_line_measures_each_get_their_own_panel():
+    from opsbook import charts
+    recent = kpi_report.trend(kpi_report.series(SAMPLE, "周", dt.date(2026, 6, 28), 8)[0], "周", dt.date(2026, 6, 28), 8)
+    fig = charts.panels(recent, "period", [("conversion", "支付转化率", None), ("search_share", "搜索流量占比", 0.25),
+                                           ("live_rate", "直播互动率", 0.15)], "转化率与红线指标")
+    conversion, search, live = fig.axes
+    assert conversion.get_title(loc="left") == "支付转化率" and len(conversion.lines) == 1
+    assert search.lines[-1].get_ydata()[0] == 0.25 and live.lines[-1].get_ydata()[0] == 0.15
+    assert conversion.get_ylim()[1] < 0.1 < live.get_ylim()[0]  # its own scale

@@ -8,7 +8,7 @@ from opsbook.spec import available
 def test_every_playbook_has_a_module_and_its_labels():
     assert set(available()) <= set(sops.module_names())
     assert sops.labels("user_tiering")["segment"] == "客户分层"
-    assert sops.labels("kpi_report")["retention"] == "上期买家留存率"
+    assert sops.labels("kpi_report")["repurchase_rate"] == "复购率"
 
 
 def test_a_notebook_without_a_module_has_no_labels():

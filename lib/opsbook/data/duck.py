@@ -137,6 +137,8 @@ class Source:
         """
         try:
             table = self.connect().sql(query, params=params or None).to_arrow_table()
+        except duckdb.ParserException:
+            raise  # a mistake in opsbook's own query, not in the data: a failed run (exit 1), not bad input
         except duckdb.Error as exc:
             raise DataError(f"读取数据源 {self.location} 时出错：{first_line(exc)}") from exc
         return table.to_pandas(self_destruct=True, split_blocks=True, date_as_object=False)

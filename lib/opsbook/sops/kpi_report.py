@@ -1,51 +1,59 @@
-"""Core KPI report: daily/weekly/monthly metrics (生意参谋 definitions), trends, funnel, targets, red lines."""
+"""Core KPI report: daily/weekly/monthly metrics (生意参谋 definitions), trends, funnel, targets, refunds, red lines."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pandas as pd
 
 from .. import report
+from ..errors import ParamError
 from ..flags import Flag, make
 from ..sources import Source
+from . import calendar
 from .periods import PERIODS, bucket_start, label, shift, year_before
 
 TRAFFIC = ["uv", "pv", "bounce_uv", "cart_uv", "search_uv", "live_uv", "live_interactions"]
 LABELS = {
     "bounce_rate": "跳出率", "cart_uv": "加购人数", "new_buyers": "新客数", "repeat_rate": "老客占比",
-    "retention": "上期买家留存率", "search_share": "搜索流量占比", "live_rate": "直播互动率", "order_buyers": "下单买家数",
+    "repurchase_rate": "复购率", "search_share": "搜索流量占比", "live_rate": "直播互动率", "order_buyers": "下单买家数",
     "last_year": "去年同期", "stage": "环节", "rate": "转化率", "current": "本期", "previous": "上期", "mom": "环比",
-    "yoy": "同比",
+    "yoy": "同比", "refund": "退款金额", "refund_rate": "退款率",
 }
 COMPARE = {"gmv": "成交金额", "orders": "订单数", "buyers": "支付买家数", "aov": "客单价", "uv": "访客数",
            "pv": "浏览量", "conversion": "支付转化率", "bounce_rate": "跳出率", "new_buyers": "新客数",
-           "repeat_rate": "老客占比", "retention": "上期买家留存率", "search_share": "搜索流量占比",
-           "live_rate": "直播互动率"}
+           "repeat_rate": "老客占比", "repurchase_rate": "复购率", "refund": "退款金额", "refund_rate": "退款率",
+           "search_share": "搜索流量占比", "live_rate": "直播互动率"}
+MONEY, RATES = {"gmv", "aov", "refund"}, {"conversion", "bounce_rate", "repeat_rate", "repurchase_rate", "refund_rate",
+                                          "search_share", "live_rate"}
+DEFINITIONS = ("支付转化率 = 支付买家数 ÷ 访客数，按日计算后汇总（周、月为每日支付买家数之和 ÷ 每日访客数之和，与日报同一口径；"
+               "生意参谋的周、月访客数按人去重，数值会略高）；客单价 = 成交金额 ÷ 支付买家数；成交金额为支付金额，不扣退款；"
+               "退款率 = 本期付款订单的退款金额 ÷ 成交金额；老客占比 = 本期买家中以前买过的占比；"
+               "复购率 = 本期买家中在本期开始前 {days} 天内买过的占比")
 
 
 def _platform_filter(platform: str) -> tuple[str, list]:
     return ("", []) if platform == "全部" else (" AND platform = ?", [platform])
 
 
-def order_metrics(src: Source, period: str, first: dt.date, end: dt.date, platform: str,
-                  until: dt.date | None = None) -> pd.DataFrame:
-    """Per bucket in [first, end], days up to `until`: gmv, orders, buyers, new buyers, retention, order buyers, fakes."""
+def order_metrics(src: Source, period: str, first: dt.date, end: dt.date, platform: str, until: dt.date | None = None,
+                  repurchase_days: int = 90) -> pd.DataFrame:
+    """Per bucket in [first, end], days up to `until`: gmv, orders, buyers (per bucket, and summed per day), new and
+    returning buyers (bought in the `repurchase_days` before the bucket), refunds, order buyers, brushed orders."""
     unit = PERIODS[period]
     where, args = _platform_filter(platform)
     sql = f"""
     WITH paid AS (
-        SELECT order_id, customer_id, CAST(pay_time AS DATE) AS d, amount,
+        SELECT order_id, customer_id, CAST(pay_time AS DATE) AS d, amount, coalesce(refund_amount, 0) AS refund,
                CAST(date_trunc('{unit}', CAST(pay_time AS DATE)) AS DATE) AS bucket
         FROM paid_orders WHERE true{where}
     ), first_buy AS (SELECT customer_id, min(d) AS first_d FROM paid GROUP BY customer_id),
     in_range AS (SELECT * FROM paid WHERE bucket BETWEEN ? AND ? AND d <= ?),
-    buyer_bucket AS (SELECT DISTINCT customer_id, bucket FROM paid WHERE bucket BETWEEN ? AND ? AND d <= ?),
-    retained AS (
-        SELECT cur.bucket, count(*) AS kept FROM buyer_bucket cur JOIN buyer_bucket prev
-          ON cur.customer_id = prev.customer_id AND prev.bucket = CAST(cur.bucket - INTERVAL 1 {unit} AS DATE)
-        GROUP BY cur.bucket
-    ), prev_size AS (
-        SELECT CAST(bucket + INTERVAL 1 {unit} AS DATE) AS bucket, count(*) AS prev_buyers FROM buyer_bucket GROUP BY bucket
+    buyer_bucket AS (SELECT DISTINCT customer_id, bucket FROM in_range),
+    repeat_buyers AS (
+        SELECT b.bucket, count(DISTINCT b.customer_id) AS returning_buyers FROM buyer_bucket b JOIN paid p
+          ON p.customer_id = b.customer_id AND p.d < b.bucket AND p.d >= b.bucket - INTERVAL {int(repurchase_days)} DAY
+        GROUP BY b.bucket
     ), placed AS (
         SELECT CAST(date_trunc('{unit}', CAST(order_time AS DATE)) AS DATE) AS bucket,
                count(DISTINCT customer_id) FILTER (WHERE NOT coalesce(is_fake, false)) AS order_buyers,
@@ -54,18 +62,18 @@ def order_metrics(src: Source, period: str, first: dt.date, end: dt.date, platfo
         FROM orders WHERE CAST(order_time AS DATE) BETWEEN ? AND ?{where} GROUP BY 1
     )
     SELECT r.bucket, round(sum(r.amount), 2) AS gmv, count(DISTINCT r.order_id) AS orders,
-           count(DISTINCT r.customer_id) AS buyers,
+           count(DISTINCT r.customer_id) AS buyers, count(DISTINCT (r.customer_id, r.d)) AS day_buyers,
            count(DISTINCT r.customer_id) FILTER (WHERE f.first_d >= r.bucket) AS new_buyers,
-           any_value(coalesce(k.kept, 0)) / nullif(any_value(p.prev_buyers), 0) AS retention,
+           any_value(coalesce(k.returning_buyers, 0)) AS returning_buyers, round(sum(r.refund), 2) AS refund,
            any_value(pl.order_buyers) AS order_buyers, any_value(coalesce(pl.fake_orders, 0)) AS fake_orders,
            any_value(coalesce(pl.fake_amount, 0)) AS fake_amount
     FROM in_range r JOIN first_buy f USING (customer_id)
-    LEFT JOIN retained k USING (bucket) LEFT JOIN prev_size p USING (bucket) LEFT JOIN placed pl USING (bucket)
+    LEFT JOIN repeat_buyers k USING (bucket) LEFT JOIN placed pl USING (bucket)
     GROUP BY r.bucket ORDER BY r.bucket
     """
     last = shift(end, period, 1) - dt.timedelta(days=1)
     until = min(last, until or last)
-    df = src.sql(sql, args + [first, end, until, shift(first, period, -1), end, until, first, until] + args)
+    df = src.sql(sql, args + [first, end, until, first, until] + args)
     df["bucket"] = pd.to_datetime(df["bucket"]).dt.date
     return df
 
@@ -89,18 +97,63 @@ def daily_traffic(src: Source, first: dt.date, last: dt.date, platform: str) -> 
     return out, pd.DataFrame(gaps, columns=["platform", "date"])
 
 
+def parse_targets(text: str) -> dict[str, float]:
+    """Per-platform annual targets written as `TM=800000, JD=500000` (ParamError in Chinese otherwise)."""
+    found, problems = {}, []
+    for part in filter(None, (p.strip() for p in re.split(r"[,，;；\s]+", text or ""))):
+        name, sep, value = part.partition("=")
+        try:
+            amount = float(value.replace("元", "")) if sep else -1.0
+        except ValueError:
+            amount = -1.0
+        if name.strip().upper() not in ("TB", "TM", "JD", "DY", "PDD") or amount < 0:
+            problems.append(f"各平台年度目标 platform_targets 中的「{part}」不对：应写成 平台=金额，如 TM=800000, JD=500000")
+        else:
+            found[name.strip().upper()] = amount
+    if problems:
+        raise ParamError(problems)
+    return found
+
+
+def daily_targets(src: Source, platform: str, annual_target: float, years: list[int]) -> tuple[pd.Series, str]:
+    """Each day's share of the annual target, for every day of `years`: split by the day's share of the previous
+    year's GMV when that year is in the data from its first to its last day, flat by days otherwise; and how."""
+    where, args = _platform_filter(platform)
+    span = src.sql(f"SELECT min(CAST(pay_time AS DATE)) AS first, max(CAST(pay_time AS DATE)) AS last FROM paid_orders "
+                   f"WHERE true{where}", args).iloc[0]
+    parts, ways = [], []
+    for year in years:
+        days = pd.date_range(f"{year}-01-01", f"{year}-12-31", freq="D")
+        whole = pd.notna(span["first"]) and span["first"] <= pd.Timestamp(f"{year - 1}-01-01") \
+            and span["last"] >= pd.Timestamp(f"{year - 1}-12-31")
+        if whole:
+            before = src.sql(f"SELECT strftime(CAST(pay_time AS DATE), '%m-%d') AS md, sum(amount) AS gmv "
+                             f"FROM paid_orders WHERE year(CAST(pay_time AS DATE)) = ?{where} GROUP BY 1", [year - 1] + args)
+            shares = before.set_index("md")["gmv"]
+            day = [d.strftime("%m-%d") if d.strftime("%m-%d") != "02-29" else "02-28" for d in days]  # leap day: as 28th
+            weights = pd.Series([shares.get(md, 0.0) for md in day], index=days)
+            weights = weights / weights.sum()
+            ways.append(f"{year} 年目标按 {year - 1} 年每日成交占比拆分")
+        else:
+            weights = pd.Series(1 / len(days), index=days)
+            ways.append(f"{year} 年目标按天数平均拆分（数据中没有完整的 {year - 1} 年）")
+        parts.append(weights * annual_target)
+    return pd.concat(parts), "；".join(ways)
+
+
 def series(src: Source, period: str, report_date: dt.date, history: int, platform: str = "全部",
-           annual_target: float = 0.0) -> tuple[pd.DataFrame, pd.DataFrame]:
+           annual_target: float = 0.0, platform_targets: str = "", repurchase_days: int = 90
+           ) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     """KPI table: one row per bucket for `history` buckets ending with the report's, plus last year's buckets.
 
-    Returns (kpis, traffic gaps). Rates follow 生意参谋: conversion = 支付买家数 / 访客数, AOV = 支付金额 / 支付买家数.
+    Returns (kpis, traffic gaps, how the target was split). Definitions: `DEFINITIONS`.
     """
     src.check("orders")
     current = bucket_start(report_date, period)
     first = shift(current, period, -(history - 1))
     first_ly = bucket_start(year_before(first), period)
     end_day = min(shift(current, period, 1) - dt.timedelta(days=1), report_date)  # nothing after the report date
-    orders = order_metrics(src, period, first_ly, current, platform, until=end_day)
+    orders = order_metrics(src, period, first_ly, current, platform, until=end_day, repurchase_days=repurchase_days)
     if src.has("traffic_daily"):
         traffic, gaps = daily_traffic(src, first_ly, end_day, platform)
         traffic["bucket"] = traffic["date"].dt.date.map(lambda d: bucket_start(d, period))
@@ -109,18 +162,29 @@ def series(src: Source, period: str, report_date: dt.date, history: int, platfor
         per_bucket, gaps = pd.DataFrame(columns=["bucket"] + TRAFFIC), pd.DataFrame(columns=["platform", "date"])
     df = orders.merge(per_bucket, on="bucket", how="outer").sort_values("bucket").reset_index(drop=True)
     df["aov"] = df["gmv"] / df["buyers"]
-    df["conversion"] = df["buyers"] / df["uv"]
+    df["conversion"] = df["day_buyers"] / df["uv"]
     df["bounce_rate"] = df["bounce_uv"] / df["uv"]
     df["repeat_rate"] = 1 - df["new_buyers"] / df["buyers"]
+    df["repurchase_rate"] = df["returning_buyers"] / df["buyers"]
+    df["refund_rate"] = df["refund"] / df["gmv"]
     df["search_share"] = df["search_uv"] / df["uv"]
     df["live_rate"] = df["live_interactions"] / df["live_uv"]
-    days = df["bucket"].map(lambda b: (min(shift(b, period, 1) - dt.timedelta(days=1), end_day) - b).days + 1)
-    df["days"] = days  # days counted: fewer than the period's in a period that has not ended
-    df["period_share"] = days / df["bucket"].map(lambda b: (shift(b, period, 1) - b).days)
-    df["target"] = annual_target * days / 365 if annual_target else float("nan")
+    last_days = df["bucket"].map(lambda b: min(shift(b, period, 1) - dt.timedelta(days=1), end_day))
+    df["days"] = [(e - b).days + 1 for b, e in zip(df["bucket"], last_days)]  # fewer in a period that has not ended
+    df["period_share"] = df["days"] / df["bucket"].map(lambda b: (shift(b, period, 1) - b).days)
+    target = annual_target if platform == "全部" else parse_targets(platform_targets).get(platform)
+    if target:
+        shown = df["bucket"] >= first  # last year's buckets are only compared, their targets are not shown
+        years = sorted({d.year for b, e in zip(df["bucket"][shown], last_days[shown]) for d in (b, e)})
+        per_day, split = daily_targets(src, platform, target, sorted(set(years) | {b.year for b in df["bucket"]}))
+        split = "；".join(part for part in split.split("；") if int(part[:4]) in years)
+        df["target"] = [per_day[pd.Timestamp(b):pd.Timestamp(e)].sum() for b, e in zip(df["bucket"], last_days)]
+    else:
+        df["target"], split = float("nan"), ("未设置年度目标" if platform == "全部" else
+                                             f"未设置平台 {platform} 的年度目标（platform_targets），不计算达成率")
     df["attainment"] = df["gmv"] / df["target"]
     df["period"] = df["bucket"].map(lambda b: label(b, period))
-    return df, gaps[gaps["date"].between(first_ly, end_day)] if len(gaps) else gaps
+    return df, gaps[gaps["date"].between(first_ly, end_day)] if len(gaps) else gaps, split
 
 
 def trend(kpis: pd.DataFrame, period: str, report_date: dt.date, history: int) -> pd.DataFrame:
@@ -130,11 +194,16 @@ def trend(kpis: pd.DataFrame, period: str, report_date: dt.date, history: int) -
     return kpis[(kpis["bucket"] >= first) & (kpis["bucket"] <= current)].reset_index(drop=True)
 
 
+def compared_buckets(period: str, report_date: dt.date) -> tuple[dt.date, dt.date, dt.date]:
+    """The report's bucket, the previous one (环比) and the one a year before (同比: same weekday for days and weeks)."""
+    current = bucket_start(report_date, period)
+    last_year = shift(current, period, -12) if PERIODS[period] == "month" else bucket_start(year_before(current), period)
+    return current, shift(current, period, -1), last_year
+
+
 def comparison(kpis: pd.DataFrame, period: str, report_date: dt.date) -> pd.DataFrame:
     """Current bucket vs previous (环比) and same bucket last year (同比), one row per metric."""
-    current = bucket_start(report_date, period)
-    previous = shift(current, period, -1)
-    last_year = shift(current, period, -12) if PERIODS[period] == "month" else bucket_start(year_before(current), period)
+    current, previous, last_year = compared_buckets(period, report_date)
     rows = kpis.set_index("bucket")
 
     def pick(b):
@@ -151,9 +220,18 @@ def comparison(kpis: pd.DataFrame, period: str, report_date: dt.date) -> pd.Data
 
 def comparison_table(comp: pd.DataFrame) -> pd.DataFrame:
     """The comparison for people: numbers (each row in its own format: money, rate or count) and signed changes."""
-    money_keys, pct_keys = {"gmv", "aov"}, {"conversion", "bounce_rate", "repeat_rate", "retention", "search_share", "live_rate"}
-    formats = ["money" if k in money_keys else "pct" if k in pct_keys else "count" for k in comp["key"]]
+    formats = ["money" if k in MONEY else "pct" if k in RATES else "count" for k in comp["key"]]
     return comp[["metric", "current", "previous", "mom", "last_year", "yoy"]].assign(format=formats)
+
+
+def comparison_note(period: str, report_date: dt.date) -> str:
+    """Which buckets 环比 and 同比 compare with, named."""
+    current, previous, last_year = compared_buckets(period, report_date)
+    weekday = "一二三四五六日"[last_year.weekday()]
+    same = f"（去年同一个星期{weekday}）" if PERIODS[period] == "day" else ""
+    partial = "；本期未结束，环比、同比都是整期对比，提示中的环比按已过天数折算" \
+        if report_date < shift(current, period, 1) - dt.timedelta(days=1) else ""
+    return f"环比对比 {label(previous, period)}，同比对比 {label(last_year, period)}{same}{partial}"
 
 
 def funnel_stages(kpis: pd.DataFrame, period: str, report_date: dt.date) -> tuple[list[str], list[float]]:
@@ -164,6 +242,21 @@ def funnel_stages(kpis: pd.DataFrame, period: str, report_date: dt.date) -> tupl
     return ["访客", "加购", "下单买家", "支付买家"], [_number(row.get(k)) or 0.0 for k in ("uv", "cart_uv", "order_buyers", "buyers")]
 
 
+def refunds_by_platform(src: Source, period: str, report_date: dt.date, platform: str = "全部") -> pd.DataFrame:
+    """For the report's bucket (days up to the report date): GMV, refunds and refund rate per platform, and in total."""
+    start = bucket_start(report_date, period)
+    end = min(shift(start, period, 1) - dt.timedelta(days=1), report_date)
+    where, args = _platform_filter(platform)
+    df = src.sql(f"""
+        SELECT platform, round(sum(amount), 2) AS gmv, round(sum(coalesce(refund_amount, 0)), 2) AS refund
+        FROM paid_orders WHERE CAST(pay_time AS DATE) BETWEEN ? AND ?{where} GROUP BY platform ORDER BY gmv DESC""",
+                 [start, end] + args)
+    if len(df) > 1:
+        df = pd.concat([df, pd.DataFrame([{"platform": "合计", "gmv": df["gmv"].sum(), "refund": df["refund"].sum()}])],
+                       ignore_index=True)
+    return df.assign(refund_rate=df["refund"] / df["gmv"].where(df["gmv"] > 0))
+
+
 def _number(v) -> float | None:
     """A plain float, or None for missing values (NaN, NA, None)."""
     return None if v is None or pd.isna(v) else float(v)
@@ -172,38 +265,63 @@ def _number(v) -> float | None:
 def headline(comp: pd.DataFrame, period: str, report_date: dt.date) -> tuple[dict, dict[str, str]]:
     """The current bucket's headline metrics (None where missing) and their formatted cards."""
     cur = {k: _number(v) for k, v in zip(comp["key"], comp["current"])}
-    metrics = {"gmv": cur["gmv"], "buyers": cur["buyers"], "conversion": cur["conversion"], "aov": cur["aov"]}
+    metrics = {k: cur[k] for k in ("gmv", "buyers", "conversion", "aov", "refund", "refund_rate", "repurchase_rate")}
     start = bucket_start(report_date, period)
     end = shift(start, period, 1) - dt.timedelta(days=1)
     span = f"{start:%m-%d} 至 {min(end, report_date):%m-%d}" + ("（本期未结束）" if report_date < end else "")
-    cards = {"统计区间": span if PERIODS[period] != "day" else f"{report_date:%Y-%m-%d}", "成交金额": report.money(cur["gmv"]), "支付买家数": report.count(cur["buyers"]),
-             "客单价": report.money(cur["aov"]), "支付转化率": report.pct(cur["conversion"]),
-             "访客数": report.count(cur["uv"]), "新客数": report.count(cur["new_buyers"])}
+    cards = {"统计区间": span if PERIODS[period] != "day" else f"{report_date:%Y-%m-%d}", "成交金额": report.money(cur["gmv"]),
+             "支付买家数": report.count(cur["buyers"]), "客单价": report.money(cur["aov"]),
+             "支付转化率": report.pct(cur["conversion"]), "访客数": report.count(cur["uv"]),
+             "新客数": report.count(cur["new_buyers"]), "复购率": report.pct(cur["repurchase_rate"]),
+             "退款率": report.pct(cur["refund_rate"])}
     return metrics, cards
 
 
+def _drop_excuse(period: str, previous: dt.date, current: dt.date, end_day: dt.date, yoy: float | None,
+                 healthy_yoy: float) -> str:
+    """Why a fall against the previous bucket is not an alarm: the previous one held a big promotion that the
+    current one does not, or the year-on-year change is healthy; '' when neither."""
+    reasons = []
+    before = calendar.promotions(previous, shift(previous, period, 1) - dt.timedelta(days=1))
+    now = {p.name for p in calendar.promotions(current, end_day)}
+    over = [p for p in before if p.name not in now or p.end < current]
+    if over:
+        reasons.append("上期含" + "、".join(p.describe() for p in over) + "，本期是大促后的回落")
+    if yoy is not None and yoy >= healthy_yoy:
+        reasons.append(f"同比 {yoy * 100:+.1f}%（不低于同比健康线 {healthy_yoy * 100:+.0f}%）")
+    return "；".join(reasons)
+
+
 def findings(kpis: pd.DataFrame, gaps: pd.DataFrame, period: str, report_date: dt.date, *, max_gmv_drop: float,
-             min_search_share: float, min_live_rate: float, min_attainment: float) -> list[Flag]:
+             healthy_yoy: float, min_search_share: float, min_live_rate: float, min_attainment: float,
+             max_refund_rate: float) -> list[Flag]:
     """Red lines and warnings for the report's bucket."""
-    current = bucket_start(report_date, period)
+    current, prev_key, last_year = compared_buckets(period, report_date)
     rows = kpis.set_index("bucket")
     if current not in rows.index or pd.isna(rows.loc[current].get("gmv")):
         return [make("kpi.no_data", "high", "数据分析", f"{label(current, period)} 没有已付款订单：请检查数据源是否已更新")]
     cur = rows.loc[current]
-    prev_key = shift(current, period, -1)
     prev = rows.loc[prev_key] if prev_key in rows.index else None
     name = label(current, period)
     out = []
-    # a period that has not ended is compared with the same share of the previous one
+    # a period that has not ended is compared with the same share of the previous one (and of last year's)
     baseline = (_number(prev["gmv"]) or 0) * cur["period_share"] if prev is not None else 0
     if baseline > 0 and cur["gmv"] / baseline - 1 < -max_gmv_drop:
         partial = f"（本期前 {cur['days']} 天，按比例对比）" if cur["period_share"] < 1 else ""
-        out.append(make("kpi.gmv_drop", "high", "运营主管",
-                        f"{name} 成交金额 ¥{cur['gmv']:,.0f}，环比下滑 {(1 - cur['gmv'] / baseline) * 100:.1f}%{partial}"
-                        f"（预警线 {max_gmv_drop * 100:.0f}%）：请排查流量、转化与活动节奏"))
+        drop = f"{name} 成交金额 ¥{cur['gmv']:,.0f}，环比下滑 {(1 - cur['gmv'] / baseline) * 100:.1f}%{partial}（预警线 {max_gmv_drop * 100:.0f}%）"
+        ly = _number(rows.loc[last_year]["gmv"]) if last_year in rows.index else None
+        yoy = cur["gmv"] / (ly * cur["period_share"]) - 1 if ly else None
+        end_day = current + dt.timedelta(days=int(cur["days"]) - 1)
+        excuse = _drop_excuse(period, prev_key, current, end_day, yoy, healthy_yoy)
+        out.append(make("kpi.gmv_drop", "low", "运营主管", f"{drop}，但{excuse}：不作预警") if excuse else
+                   make("kpi.gmv_drop", "high", "运营主管", f"{drop}：请排查流量、转化与活动节奏"))
     if pd.notna(cur.get("attainment")) and cur["attainment"] < min_attainment:
         out.append(make("kpi.target", "medium", "运营主管",
                         f"{name} GMV 目标达成率 {cur['attainment'] * 100:.1f}%（目标 ¥{cur['target']:,.0f}），低于 {min_attainment * 100:.0f}%"))
+    if pd.notna(cur.get("refund_rate")) and cur["refund_rate"] > max_refund_rate:
+        out.append(make("kpi.refund_rate", "medium", "客服/运营",
+                        f"{name} 退款率 {cur['refund_rate'] * 100:.1f}%（退款 ¥{cur['refund']:,.2f}），高于 {max_refund_rate * 100:.0f}%："
+                        "按退款原因排查商品质量、描述与物流"))
     if pd.notna(cur.get("search_share")) and cur["search_share"] < min_search_share:
         out.append(make("kpi.search_share", "medium", "运营",
                         f"{name} 搜索流量占比 {cur['search_share'] * 100:.1f}%，低于红线 {min_search_share * 100:.0f}%："
