@@ -27,26 +27,45 @@ def chromium():
             browser.close()
 
 
-# --- runs and personal-data scan -------------------------------------------------------------
+# --- the tests' own project home, runs and personal-data scan --------------------------------
+import re  # noqa: E402
 import tempfile  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-# Every run the tests make is filed here (set before any kernel starts), then scanned for phones.
+REPO = Path(__file__).parents[1]
+# The tests' project: the repository's playbooks, job files and reference data, everything they write kept out of the
+# repository (data/sample.duckdb, .opsbook/ secrets and caches). Set before any kernel starts, so kernels see it too.
+HOME = Path(tempfile.mkdtemp(prefix="opsbook-test-home-"))
+for _name in ("playbooks", "params"):
+    (HOME / _name).symlink_to(REPO / _name)
+(HOME / "data").mkdir()
+for _name in ("sample", "reference"):
+    (HOME / "data" / _name).symlink_to(REPO / "data" / _name)
+os.environ["OPSBOOK_HOME"] = str(HOME)
+# Every run the tests make is filed under here (each test in its own folder), then scanned for phones.
 ARTIFACTS = Path(tempfile.mkdtemp(prefix="opsbook-test-runs-"))
-os.environ["OPSBOOK_RUNS"] = str(ARTIFACTS)
+os.environ["OPSBOOK_RUNS"] = str(ARTIFACTS / "session")
 
 
 @pytest.fixture(scope="session")
-def runs_root() -> Path:
-    """Where runs made by the tests are filed (OPSBOOK_RUNS)."""
+def artifacts() -> Path:
+    """Where every run made by the tests is filed (the phone scan reads all of it)."""
     return ARTIFACTS
+
+
+@pytest.fixture(autouse=True)
+def runs_root(request, monkeypatch) -> Path:
+    """This test's own runs folder (OPSBOOK_RUNS, also for the processes it starts): no test reads another's runs."""
+    folder = ARTIFACTS / re.sub(r"\W+", "_", request.node.nodeid)[-150:]
+    monkeypatch.setenv("OPSBOOK_RUNS", str(folder))
+    return folder
 
 
 def pytest_sessionfinish(session, exitstatus):
     """Fail the session if any artifact the tests produced holds an unmasked phone number."""
     from opsbook.data import privacy
     from opsbook.data.scan import scan_tree
-    leaks = scan_tree(ARTIFACTS) + scan_tree(Path(__file__).parents[1] / "data" / "sample")
+    leaks = scan_tree(ARTIFACTS) + scan_tree(REPO / "data" / "sample")
     if leaks:
         session.exitstatus = 1
         print("\n未脱敏的手机号出现在测试产物中：")
@@ -54,6 +73,28 @@ def pytest_sessionfinish(session, exitstatus):
             print(f"  {path}: {', '.join(privacy.mask_phone(p) for p in phones[:3])}")
     elif session.exitstatus == 0:
         shutil.rmtree(ARTIFACTS, ignore_errors=True)  # kept when something failed, for a look
+        shutil.rmtree(HOME, ignore_errors=True)
+
+
+def read_lines(stream, count: int, timeout: float = 60) -> list[str]:
+    """The next `count` lines of a child's output, failing (not hanging) if they do not come within `timeout` s."""
+    import queue
+    import threading
+    found: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [found.put(stream.readline()) for _ in range(count)], daemon=True).start()
+    lines = []
+    for _ in range(count):
+        try:
+            lines.append(found.get(timeout=timeout))
+        except queue.Empty:
+            pytest.fail(f"no output within {timeout} s (got {lines})")
+    return lines
+
+
+@pytest.fixture(scope="session")
+def lines_of():
+    """`read_lines` for tests: read a child's output lines with a time limit."""
+    return read_lines
 
 
 @pytest.fixture
@@ -145,8 +186,15 @@ def postgres_url():
 
     pg("initdb", "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync",
        "--no-instructions")
-    pg("pg_ctl", "-D", data, "-l", home / "server.log", "-w", "-o",
-       f"-k {home} -h 127.0.0.1 -p {port} -c fsync=off -c full_page_writes=off", "start")
+    for attempt in range(5):  # a port free a moment ago may be taken by the time the server binds it
+        try:
+            pg("pg_ctl", "-D", data, "-l", home / "server.log", "-w", "-o",
+               f"-k {home} -h 127.0.0.1 -p {port} -c fsync=off -c full_page_writes=off", "start")
+            break
+        except subprocess.CalledProcessError:
+            if attempt == 4:
+                raise
+            port = _free_port()
     try:
         pg("createdb", "-h", home, "-p", str(port), "-U", "postgres", "opsbook")
         url = f"postgresql://postgres@127.0.0.1:{port}/opsbook"

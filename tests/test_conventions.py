@@ -231,3 +231,10 @@ def test_nothing_outside_sops_names_a_playbook():
             if text in names:
                 found.append(f"{path.relative_to(ROOT)}:{node.lineno} {text}")
     assert not found, found
+
+
+def test_ci_makes_browser_and_postgres_tests_fail_instead_of_skip():
+    """Without these, a CI machine missing Chromium or PostgreSQL would skip those tests and pass."""
+    ci = (ROOT / ".ci" / "run").read_text()
+    exported = {name for line in re.findall(r"^export (.+)$", ci[:ci.index("\nmake test")], re.M) for name in line.split()}
+    assert {"OPSBOOK_REQUIRE_BROWSER=1", "OPSBOOK_REQUIRE_POSTGRES=1"} <= exported

@@ -1,5 +1,6 @@
 """Parameter spec: parsing the parameters cell and strict validation."""
 import datetime as dt
+import re
 
 import pytest
 
@@ -64,9 +65,12 @@ def test_float_rejects_nan_and_bool():
             make_spec().validate({"min_roi": raw})
 
 
-@pytest.mark.parametrize("line", ["x = 1", "x: list = []", "x: int = compute()", "print('hi')"])
-def test_parameters_cell_must_be_annotated_literals(line):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize("line, reason", [
+    ("x = 1", "only `name: type = literal"), ("x: list = []", "unsupported parameter type 'list'"),
+    ("x: int = compute()", "malformed node"), ("print('hi')", "only `name: type = literal"),
+])
+def test_parameters_cell_must_be_annotated_literals(line, reason):
+    with pytest.raises(ValueError, match=re.escape(reason)):
         spec.parse_parameters(line)
 
 

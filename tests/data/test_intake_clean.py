@@ -197,10 +197,14 @@ def test_vectorised_times_match_the_scalar_rule(values, shape, monkeypatch):
     assert [None if pd.isna(t) else t for t in stamps] == [None if pd.isna(t) else t for t in expected]
     assert bad.tolist() == [pd.isna(t) and v is not None and clean.clean_id(v) is not None
                             for v, t in zip(cell_list(series), expected)]
-    # and as the whole column was read before (one mixed-format pass over the stripped cells), but for words
-    before = pd.to_datetime(pd.Series([None if clean.clean_id(v) is None or not any(c.isdigit() for c in v)
-                                       else v.strip() for v in cell_list(series)],
-                                      dtype=object), format="mixed", errors="coerce")
+    # and as the whole column was read before (one mixed-format pass over the stripped cells), but for words;
+    # that pass could not read some columns at all (cells pandas takes for different offsets, like "0:0-0")
+    try:
+        before = pd.to_datetime(pd.Series([None if clean.clean_id(v) is None or not any(c.isdigit() for c in v)
+                                           else v.strip() for v in cell_list(series)],
+                                          dtype=object), format="mixed", errors="coerce")
+    except ValueError:
+        return
     assert [None if pd.isna(t) else t for t in stamps] == [None if pd.isna(t) else t for t in before]
 
 

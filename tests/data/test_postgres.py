@@ -1,5 +1,6 @@
 """PostgreSQL as a source and as an ingest target, against a real server (the `postgres_url` fixture)."""
 import re
+from pathlib import Path
 import shutil
 import subprocess
 import sys
@@ -171,8 +172,9 @@ def test_pseudonym_secret_is_private_and_ignored_by_git(tmp_path, pg):
     ingest_file(write(tmp_path / "a.csv", DY_HEADER, dy_rows()), pg)
     secret = warehouse.PostgresTarget(pg).secret_home / ".opsbook-secret"
     assert oct(secret.stat().st_mode & 0o777) == "0o600"
-    ignored = subprocess.run(["git", "check-ignore", "-q", str(secret)], cwd=paths.root())
-    assert ignored.returncode == 0
+    assert secret.is_relative_to(paths.private())  # the project's .opsbook/, which git ignores:
+    in_repository = Path(__file__).parents[2] / secret.relative_to(paths.root())
+    assert subprocess.run(["git", "check-ignore", "-q", str(in_repository)], cwd=in_repository.parents[3]).returncode == 0
     with_password = pg.replace("postgres@", f"postgres:{PASSWORD}@")
     assert warehouse.PostgresTarget(with_password).secret_home == secret.parent  # same warehouse, same pseudonyms
 

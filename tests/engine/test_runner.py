@@ -4,6 +4,7 @@ import os
 import time
 
 import nbformat
+import pandas as pd
 import pytest
 
 from opsbook import paths
@@ -22,8 +23,13 @@ def test_good_run_files_and_result(runs_root):
     assert {"report.html", "result.json", "executed.ipynb", "召回名单.xlsx", "召回名单.csv", "分层汇总.xlsx"} <= names
     data = json.loads((folder / "result.json").read_text(encoding="utf-8"))
     assert data["status"] == "ok" and data["params"]["method"] == "quintile" and data["params"]["as_of"] == "2025-06-30"
-    assert data["metrics"]["customers"] > 100 and sum(data["metrics"]["segments"].values()) == data["metrics"]["customers"]
-    assert data["flags"] and all(f["severity"] in ("high", "medium", "low") for f in data["flags"])
+    customers = pd.read_csv(folder / "客户分层明细.csv")
+    assert data["metrics"]["customers"] == len(customers) > 100
+    assert data["metrics"]["segments"] == customers["客户分层"].value_counts().to_dict()
+    assert [(f["code"], f["severity"]) for f in data["flags"]] == [(f.code, f.severity) for f in result.flags]
+    assert data["flag_counts"] == {"high": sum(f.severity == "high" for f in result.flags),
+                                   "medium": sum(f.severity == "medium" for f in result.flags),
+                                   "low": sum(f.severity == "low" for f in result.flags)} and result.flags
     assert set(data["seconds"]) == {"execute", "render", "total"} and data["started"].endswith("+08:00")
     html = (folder / "report.html").read_text(encoding="utf-8")
     assert "用户分层 RFM" in html and "运行参数" in html and "quintile" in html
@@ -31,7 +37,8 @@ def test_good_run_files_and_result(runs_root):
     assert "<script src=" not in html  # opens offline
     assert records.store().latest("user_tiering") == folder
     index = records.store().index()
-    assert index[-1].run_id == result.run_id and index[-1].flag_counts["high"] >= 0
+    assert index[-1].run_id == result.run_id and index[-1].flag_counts == data["flag_counts"]
+    assert index[-1].flag_codes == {f.code: f.severity for f in result.flags}
     assert not scan.scan_tree(folder)
 
 
@@ -78,12 +85,16 @@ def test_playbook_error_is_exit_1_with_error(tmp_path):
 
 
 def test_whole_run_timeout_is_recorded(tmp_path):
-    path = _notebook(tmp_path / "probe.ipynb", "import time\nfor _ in range(100):\n    time.sleep(seconds)")
+    path = _notebook(tmp_path / "probe.ipynb", "import time\nfor i in range(100):\n    print(i, flush=True)\n"
+                                               "    time.sleep(seconds)")
     result = runner.run(path, {"seconds": 0.2}, timeout=2)
-    assert result.status == "timeout" and result.exit_code == 1 and "超时" in result.error
-    assert result.seconds["execute"] < 15
+    assert result.status == "timeout" and result.exit_code == 1 and "超时（超过 2 秒）" in result.error
     data = json.loads((result.folder / "result.json").read_text(encoding="utf-8"))
-    assert data["status"] == "timeout"
+    assert data["status"] == "timeout" and result.retryable
+    # stopped where it was: the loop never reached its end
+    last = nbformat.read(result.folder / "executed.ipynb", 4).cells[-1]
+    printed = "".join(o.get("text", "") for o in last.outputs).split()
+    assert printed and printed[-1] != "99"
 
 
 def test_kernel_is_reused_and_reset(tmp_path):
@@ -137,7 +148,7 @@ def test_passwords_in_addresses_are_refused_before_anything_is_recorded(runs_roo
 def test_half_made_run_folders_are_removed_once_abandoned(runs_root):
     """A run killed while its folder was being made leaves `.new-*`: never filed as a run, removed after a while."""
     parent = runs_root / "campaign_review"
-    parent.mkdir(exist_ok=True)
+    parent.mkdir(parents=True, exist_ok=True)
     old, fresh = parent / ".new-20250101-000000-aaaaaa", parent / ".new-20250101-000000-bbbbbb"
     old.mkdir(), fresh.mkdir()
     os.utime(old, (time.time() - records.ABANDONED_AFTER - 5,) * 2)

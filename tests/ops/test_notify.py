@@ -235,8 +235,14 @@ class Inbox:
 @pytest.fixture
 def smtp_server():
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
+    for attempt in range(5):  # a port free a moment ago may be taken by the time the server binds it
+        controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+        try:
+            controller.start()
+            break
+        except Exception:  # noqa: BLE001 - aiosmtpd reports a taken port in several ways
+            if attempt == 4:
+                raise
     yield controller, inbox
     controller.stop()
 

@@ -296,8 +296,7 @@ def test_scheduler_killed_mid_run_is_filed_failed_and_retried(tmp_path, runs_roo
     while not list((runs_root / "probe").glob(".tmp-*")):  # the run has started (its folder appears with its owner)
         assert time.monotonic() < deadline and proc.poll() is None
         time.sleep(0.1)
-    time.sleep(0.5)
-    os.killpg(proc.pid, signal.SIGKILL)
+    os.killpg(proc.pid, signal.SIGKILL)  # mid-run for sure: the run sleeps 60 s
     proc.wait()
     assert schedule.state_rows(state)[0]["state"] == "running"
     job = jobs.Job("probe_killed", notebook, {"seconds": 0}, "0 8 * * *", retry_delay=0)
@@ -421,16 +420,16 @@ def test_runs_cli_filters_shows_and_reruns_with_same_values(state):
     assert cli("runs", "--since", "yesterday").returncode == 2
 
 
-def test_schedule_command_starts_lists_jobs_and_stops_cleanly_on_sigterm():
+def test_schedule_command_starts_lists_jobs_and_stops_cleanly_on_sigterm(lines_of):
+    """Its lines reach a pipe (a log file, the journal) as they are printed, without PYTHONUNBUFFERED."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
     proc = subprocess.Popen([sys.executable, "-m", "opsbook.ui.cli", "schedule", "--workers", "1"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, env=env)
     try:
-        first = proc.stdout.readline()
-        assert "调度器已启动" in first, first + proc.stderr.read()
-        listed = [proc.stdout.readline() for _ in jobs.all_jobs()]
+        first, *listed = lines_of(proc.stdout, 1 + len(jobs.all_jobs()))
+        assert "调度器已启动" in first
         assert any("kpi_daily" in line and "0 8 * * *" in line for line in listed)
-        time.sleep(1)
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(signal.SIGTERM)  # its handlers are installed before it prints
         assert proc.wait(timeout=30) == 0
     finally:
         proc.kill()

@@ -74,7 +74,7 @@ def test_jobs_check():
     assert out.returncode == 0 and "个任务均有效" in out.stdout
 
 
-def test_serve_stops_voila_and_its_kernels_on_sigterm(tmp_path):
+def test_serve_stops_voila_and_its_kernels_on_sigterm(tmp_path, lines_of):
     """`kill` or systemd stop the forms server: nothing of it keeps serving the forms."""
     import signal
     import socket
@@ -88,8 +88,8 @@ def test_serve_stops_voila_and_its_kernels_on_sigterm(tmp_path):
                             env={**os.environ, "OPSBOOK_RUNS": str(tmp_path)})
     children = []
     try:
-        first = proc.stdout.readline()
-        assert "表单已启动" in first, first + proc.stderr.read()
+        (first,) = lines_of(proc.stdout, 1)
+        assert "表单已启动" in first
         children = psutil.Process(proc.pid).children(recursive=True)
         assert children  # voila (and its pre-heated kernels)
         proc.send_signal(signal.SIGTERM)

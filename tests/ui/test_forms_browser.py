@@ -56,19 +56,26 @@ def wait_http(url: str, proc: subprocess.Popen, timeout: float = 90) -> None:
 
 
 @pytest.fixture(scope="module")
-def forms_server(tmp_path_factory, runs_root):
+def forms_server(tmp_path_factory, artifacts):
     """voila on a free port, serving freshly written forms; runs go to a temporary OPSBOOK_RUNS."""
     if not (paths.root() / "data" / "sample" / "orders.parquet").is_file():
         pytest.skip("data/sample is missing: run `opsbook sample` first")
     folder = tmp_path_factory.mktemp("forms")
-    runs = runs_root / "forms"  # under the session's artifacts, so the phone scan covers form runs too
+    runs = artifacts / "forms"  # under the session's artifacts, so the phone scan covers form runs too
     serve.write_forms(folder)
-    port, token = free_port(), secrets.token_urlsafe(16)
+    token = secrets.token_urlsafe(16)
     log = open(folder.parent / "voila.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(serve.command(port, token, folder), cwd=folder, stdout=log, stderr=subprocess.STDOUT,
-                            env={**os.environ, "OPSBOOK_RUNS": str(runs)})
+    for attempt in range(5):  # a port free a moment ago may be taken by the time voila binds it
+        port = free_port()
+        proc = subprocess.Popen(serve.command(port, token, folder), cwd=folder, stdout=log, stderr=subprocess.STDOUT,
+                                env={**os.environ, "OPSBOOK_RUNS": str(runs)})
+        try:
+            wait_http(serve.url(port, token), proc)
+            break
+        except RuntimeError:  # it exited: try another port
+            if attempt == 4:
+                raise
     try:
-        wait_http(serve.url(port, token), proc)
         yield SimpleNamespace(port=port, token=token, runs=runs, log=Path(log.name),
                               page_url=lambda name: serve.url(port, token, f"voila/render/{name}.ipynb"))
     finally:

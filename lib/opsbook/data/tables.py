@@ -184,13 +184,20 @@ def _coerce_datetime(series: pd.Series, missing: pd.Series) -> tuple[pd.Series, 
     if not pd.api.types.is_datetime64_any_dtype(series):
         if pd.api.types.is_numeric_dtype(series):
             return pd.Series(pd.NaT, index=series.index, dtype=f"datetime64[ns, {TZ_NAME}]"), ~missing
+        text = series.astype("str").where(~missing, None)
         try:
-            series = pd.to_datetime(series.astype("str").where(~missing, None), errors="coerce", format="mixed")
-        except (ValueError, TypeError):  # e.g. tz-aware and naive values mixed
-            series = pd.to_datetime(series.astype("str").where(~missing, None), errors="coerce", format="mixed",
-                                    utc=True)
+            series = pd.to_datetime(text, errors="coerce", format="mixed")
+        except (ValueError, TypeError):  # times with and without an offset mixed: a time without one is China time
+            aware = text.str.contains(_OFFSET, regex=True, na=False)
+            out = pd.Series(pd.NaT, index=text.index, dtype=f"datetime64[ns, {TZ_NAME}]")
+            out[aware] = pd.to_datetime(text[aware], errors="coerce", format="mixed", utc=True).dt.tz_convert(TZ_NAME)
+            out[~aware] = pd.to_datetime(text[~aware], errors="coerce", format="mixed").dt.tz_localize(TZ_NAME)
+            return out, out.isna() & ~missing
     out = series.dt.tz_localize(TZ_NAME) if series.dt.tz is None else series.dt.tz_convert(TZ_NAME)
     return out, out.isna() & ~missing
+
+
+_OFFSET = r"(?:[+-]\d{2}:?\d{2}|Z)\s*$"  # a time that says its own offset: …+08:00, …+0000, …Z
 
 
 def _coerce(series: pd.Series, col: Column) -> tuple[pd.Series, pd.Series]:

@@ -174,13 +174,13 @@ class Scheduler:
 
     def __init__(self, jobs: list[jobs_mod.Job], *, executor: Executor | None = None, state: State | None = None,
                  clock: Callable[[], dt.datetime] | None = None, notifier: Callable | None = None,
-                 echo: Callable[[str], None] = print):
+                 echo: Callable[[str], None] | None = None):
         self.jobs = {j.name: j for j in jobs}
         self.executor = executor or LocalExecutor()
         self.state = state or State(records.store().aside(STATE_FILE))
         self.clock = clock or (lambda: dt.datetime.now(TZ))
         self.notifier = notifier
-        self.echo = echo
+        self.echo = echo or (lambda text: print(text, flush=True))  # a log file or journal sees each line at once
         self.owner = records.process_id()
         history.follow()  # the history page shows every run this scheduler files
         self.running: dict[cf.Future, Task] = {}
@@ -399,10 +399,11 @@ def main(once: bool = False, workers: int = 2, names: list[str] | None = None) -
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
         now = scheduler.clock()
-        print(f"调度器已启动（{workers} 个并行），{len(found)} 个任务：")
+        print(f"调度器已启动（{workers} 个并行），{len(found)} 个任务：", flush=True)
         for job in found:
             nxt = job.next_slot(now)
-            print(f"  {job.name}: {job.schedule or '手动'}  下次 {nxt:%Y-%m-%d %H:%M}" if nxt else f"  {job.name}: 手动")
+            print(f"  {job.name}: {job.schedule or '手动'}  下次 {nxt:%Y-%m-%d %H:%M}" if nxt else f"  {job.name}: 手动",
+                  flush=True)
         scheduler.serve_forever(stop)
         return 0
     finally:

@@ -1,0 +1,29 @@
+"""Every fault the sample generator plants raises exactly the flags it should, and nothing else does."""
+import pytest
+
+from opsbook.engine import runner
+
+
+@pytest.mark.parametrize("playbook, params, expected", [
+    # a DY 大促 with a channel under the ROI line (before inventory snapshots exist)
+    ("campaign_review", {"campaign_id": "CP-2510-DY", "as_of": "2025-11-30"},
+     {("campaign.roi", "high"), ("campaign.no_stock_data", "low")}),
+    # a coupon redeemed by 6 of 92 buyers
+    ("campaign_review", {"campaign_id": "CP-2501-PDD", "as_of": "2025-01-31"},
+     {("campaign.coupon", "medium"), ("campaign.no_stock_data", "low")}),
+    # a "discount" above the 30-day low, and hot items sold out during 618
+    ("campaign_review", {"campaign_id": "CP-2605-TM", "as_of": "2026-06-30"},
+     {("campaign.price", "high"), ("campaign.stockout", "medium")}),
+    # the same coupon, seen from user tiering, and the important customers to recall
+    ("user_tiering", {"as_of": "2025-06-30"}, {("rfm.coupon:2025拼多多年货节", "medium"), ("rfm.recall", "high")}),
+    # the week after 618 (a fall that is no alarm) and three PDD days without traffic data
+    ("kpi_report", {"period": "周", "report_date": "2026-06-28"}, {("kpi.gmv_drop", "low"), ("kpi.traffic_gaps", "low")}),
+    # a day of brushed orders (excluded and said so), on a day under its share of the target
+    ("kpi_report", {"period": "日", "report_date": "2025-07-10"}, {("kpi.fake_orders", "low"), ("kpi.target", "medium")}),
+    # a quiet TM week: nothing to say
+    ("kpi_report", {"period": "周", "report_date": "2026-02-22", "platform": "TM"}, set()),
+])
+def test_planted_faults_raise_exactly_their_flags(playbook, params, expected):
+    result = runner.run(playbook, params)
+    assert result.ok, result.error
+    assert {(f.code, str(f.severity)) for f in result.flags} == expected
