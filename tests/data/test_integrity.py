@@ -76,9 +76,10 @@ def test_every_bad_column_of_a_csv_is_reported_with_rows(tmp_path):
         sources.open_source(str(tmp_path)).names()
     text = "\n".join(info.value.problems)
     assert len(info.value.problems) == 3
-    assert "quantity（数量）有无法识别为整数的值：共 2 行，例如 第7行=“两件”, 第14行=“1.5”" in text
-    assert "amount（实付金额）有无法识别为数字的值：共 1 行，例如 第11行=“12,3”" in text
-    assert "pay_time（付款时间）有无法识别为时间的值：共 1 行，例如 第13行=“昨天”" in text
+    assert ("quantity（数量）有无法识别为整数的值：共 2 行，例如 第7行（platform=JD、order_id=2407013031415930）=“两件”，"
+            "第14行（platform=TB、order_id=2407011031415936）=“1.5”") in text
+    assert "amount（实付金额）有无法识别为数字的值：共 1 行，例如 第11行（platform=TM、order_id=2407012031415934）=“12,3”" in text
+    assert "pay_time（付款时间）有无法识别为时间的值：共 1 行，例如 第13行（platform=TB、order_id=2407011031415936）=“昨天”" in text
 
 
 def test_order_times_in_the_future_are_flagged(shop):

@@ -59,7 +59,8 @@ def test_bad_values_in_big_tables_are_caught_before_analysis(shop):
     with pytest.raises(DataError) as info:
         src.check("orders")
     text = "\n".join(info.value.problems)
-    assert "status（订单状态）有 100 行不在" in text and "amount（实付金额）有 5 行小于 0" in text
+    assert "status（订单状态）只能取 unpaid/paid/shipped/completed/closed/refunded：共 100 行，例如 第2行" in text
+    assert "=“交易成功”" in text and "amount（实付金额）不能小于 0：共 5 行，例如 第102行（platform=JD、order_id=2407073031416008）=“-1.0”" in text
 
 
 def test_a_registered_kind_of_source_is_chosen_before_the_folder_fallback(monkeypatch):

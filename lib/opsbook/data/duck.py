@@ -1,5 +1,5 @@
-"""DuckDB underneath every source: `Source` (one connection, one view per canonical table, checks in one scan),
-the DuckDB-file kind, CSV typing by the canonical schema, and copying a source into a DuckDB file."""
+"""DuckDB underneath every source: `Source` (one connection, one view per canonical table, every table checked
+once per version of its file), the DuckDB-file kind, typed CSV reading, and copying a source into a DuckDB file."""
 from __future__ import annotations
 
 import os
@@ -45,58 +45,121 @@ class Source:
     _names: list[str] = field(default_factory=list, repr=False)
 
     def connect(self) -> duckdb.DuckDBPyConnection:
-        """A DuckDB connection (Asia/Shanghai) with one view per available table.
+        """A DuckDB connection (Asia/Shanghai) with one view per available table, every table checked first.
 
-        Every table is checked first, all problems reported at once (DataError): it must be readable, have its
-        required columns, and no two rows may share a key (`tables.KEYS`) — a file imported twice would
-        otherwise count every order twice.
+        Everything that would make a number wrong stops here, all problems at once (DataError, in Chinese, with
+        example rows): an unreadable file, a missing required column, values not of their column's type (text in
+        a number column, 1.5 in an integer column, ids Excel turned into 2.58E+18), empty required cells, values
+        outside their choices or minimums, rows breaking a rule across columns (`tables.RULES`), and rows sharing
+        a key (`tables.KEYS`: a file imported twice would count every order twice). Columns stored with another
+        type that reads exactly (ids as integers, times without a zone, which are China time) are cast in the
+        view. A table found clean is remembered by the identity of its file (`verified`), so unchanged data is
+        not scanned again.
         """
         if self._con is None:
             con = connect(os.environ.get(DUCKDB_MEMORY_ENV, "512MB"))
             relations = self._relations(con)
-            present, problems = {}, []
+            types, problems = {}, []
             for name, relation in relations.items():
                 try:
-                    present[name] = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()}
+                    types[name] = {c: t for c, t, *_ in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()}
                 except duckdb.Error as exc:
                     problems.append(f"无法读取数据源 {self.location} 的 {name} 表：{first_line(exc)}"
                                     "（文件可能已损坏或格式不对，请重新导出）")
                     continue
                 problems += [f"{self.location} 的 {name} 表缺少必需列 {c.name}（{c.label}）"
-                             for c in tables.SCHEMAS[name].values() if c.required and c.name not in present[name]]
+                             for c in tables.SCHEMAS[name].values() if c.required and c.name not in types[name]]
             if problems:
                 raise DataError(problems, headline=f"{self.location} 数据校验未通过，请修正后重试")
             for name, relation in relations.items():
-                fill = "".join(f", CAST(NULL AS {DUCK_TYPES[c.kind]}) AS {c.name}"
-                               for c in tables.SCHEMAS[name].values() if not c.required and c.name not in present[name])
+                schema, casts, unread = tables.SCHEMAS[name], {}, []
+                for column, stored in types[name].items():
+                    if column in schema:
+                        casts[column], bad = _cast(column, stored, schema[column])
+                        if bad:
+                            unread.append((column, bad, f"有无法识别为{tables.KIND_ZH[schema[column].kind]}的值"))
+                if unread and not verified.known(self._identity(name, tables.KEYS.get(name, []))):
+                    problems += self._failed(con, f"(SELECT * FROM {relation})", name, unread)
                 # phones are masked in the view itself, whatever their type: no query can read them unmasked
-                replace = f" REPLACE ({_MASK_PHONE} AS phone)" if "phone" in present[name] else ""
-                con.execute(f"CREATE VIEW {name} AS SELECT *{replace}{fill} FROM {relation}")
+                if "phone" in casts:
+                    casts["phone"] = _MASK_PHONE.replace("phone", casts["phone"], 1)
+                replace = ", ".join(f"{expr} AS {c}" for c, expr in casts.items() if expr != c)
+                fill = "".join(f", CAST(NULL AS {DUCK_TYPES[c.kind]}) AS {c.name}"
+                               for c in tables.SCHEMAS[name].values() if not c.required and c.name not in types[name])
+                con.execute(f"CREATE VIEW {name} AS SELECT *{f' REPLACE ({replace})' if replace else ''}{fill} "
+                            f"FROM {relation}")
+            if problems:
+                raise DataError(problems, headline=f"{self.location} 数据校验未通过，请修正后重试")
             if "orders" in relations:
                 statuses = ", ".join(f"'{s}'" for s in tables.PAID_STATUSES)
                 con.execute("CREATE VIEW real_orders AS SELECT * FROM orders WHERE NOT coalesce(is_fake, false)")
                 con.execute(f"CREATE VIEW paid_orders AS SELECT * FROM real_orders "
                             f"WHERE status IN ({statuses}) AND pay_time IS NOT NULL")
-            problems = [p for name in sorted(relations) for p in self._duplicates(con, name)]
+            problems = [p for name in sorted(relations) for p in self._check_values(con, name)]
             if problems:
                 raise DataError(problems, headline=f"{self.location} 数据校验未通过，请修正后重试")
             self._con, self._names = con, sorted(relations)
         return self._con
 
-    def _duplicates(self, con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
-        """The table's rows that share a key, in one scan (hashes of the keys; a match is confirmed on the keys)."""
-        key = tables.KEYS.get(name)
-        identity = self._identity(name, key) if key else None
-        if not key or verified.known(identity):
+    def _check_values(self, con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
+        """Empty required cells, unknown choices, values under their minimum, ids in scientific notation, broken
+        row rules and shared keys, in one scan of the table (remembered per version of its file when clean)."""
+        key = tables.KEYS.get(name, [])
+        identity = self._identity(name, key)
+        if verified.known(identity):
             return []
+        schema = tables.SCHEMAS[name]
+        tests = [(c.name, f"{c.name} IS NULL", "不能为空") for c in schema.values() if c.required and not c.nullable]
+        tests += [(c.name, f"{c.name} NOT IN ({', '.join(repr(v) for v in c.choices)})", f"只能取 {'/'.join(c.choices)}")
+                  for c in schema.values() if c.choices]
+        tests += [(c.name, f"{c.name} < {c.min}", f"不能小于 {c.min:g}") for c in schema.values() if c.min is not None]
+        tests += [(c.name, f"regexp_matches({c.name}, '{tables.SCIENTIFIC}')",
+                   "疑似被 Excel 改成了科学计数法（后几位已丢失）：请重新导出，不要用 Excel 另存")
+                  for c in schema.values() if c.kind == "str" and tables.is_id(c)]
+        tests += [(None, condition, f"有{text}的行") for table, text, condition, _ in tables.RULES if table == name]
+        shared = f"count(*) - count(DISTINCT hash({', '.join(key)}))" if key else "0"
+        problems = self._failed(con, name, name, tests, extra=shared)
+        if problems and problems[-1] is None:  # rows share a hash: confirm on the keys themselves
+            problems = problems[:-1] + self._duplicates(con, name, key)
+        problems = [p for p in problems if p is not None]
+        if not problems:
+            verified.remember(identity)
+        return problems
+
+    def _failed(self, con: duckdb.DuckDBPyConnection, relation: str, name: str,
+                tests: list[tuple[str | None, str, str]], extra: str | None = None) -> list[str | None]:
+        """Every test (column, condition true for a bad row, what is wrong) that some rows of `relation` fail, counted in
+        one scan, each with its first three rows as examples (the row number a spreadsheet shows, the row's key, the
+        value). `extra` is one more count taken in the same scan; a None at the end says it was not zero."""
+        counts = con.execute("SELECT " + ", ".join([f"count(*) FILTER (WHERE {cond})" for _, cond, _ in tests]
+                                                   + ([extra] if extra else [])) + f" FROM {relation}").fetchall()[0]
+        found: list[str | None] = []
+        for (column, condition, text), count in zip(tests, counts):
+            if not count:
+                continue
+            key = [k for k in tables.KEYS.get(name, []) if k != column][:2]
+            shown = [f'"{column}"'] if column else []
+            rows = con.execute(f"SELECT row_ + 1, {', '.join(key + shown) or 'NULL'} FROM "
+                               f"(SELECT row_number() OVER () AS row_, * FROM {relation}) WHERE {condition} "
+                               f"ORDER BY row_ LIMIT 3").fetchall()
+            examples = []
+            for row in rows:
+                ids = "、".join(f"{k}={_shown(v)}" for k, v in zip(key, row[1:]) if v is not None)
+                examples.append(f"第{row[0]}行{f'（{ids}）' if ids else ''}" + (f"=“{row[-1]}”" if column else ""))
+            where = f"{self.location} 的 {name} 表" + (f"的列 {column}（{tables.SCHEMAS[name][column].label}）" if column else "")
+            found.append(f"{where}{text}：共 {count} 行，例如 {'，'.join(examples)}")
+        if extra and counts[-1]:
+            found.append(None)
+        return found
+
+    def _duplicates(self, con: duckdb.DuckDBPyConnection, name: str, key: list[str]) -> list[str]:
+        """Keys shared by several rows (two keys that only share a hash are not reported)."""
         columns = ", ".join(key)
-        rows, distinct = con.execute(f"SELECT count(*), count(DISTINCT hash({columns})) FROM {name}").fetchall()[0]
-        found = [] if rows == distinct else con.execute(f"""
+        found = con.execute(f"""
             SELECT {columns}, count(*) AS n FROM {name}
             WHERE hash({columns}) IN (SELECT hash({columns}) FROM {name} GROUP BY 1 HAVING count(*) > 1)
             GROUP BY ALL HAVING count(*) > 1 ORDER BY n DESC, {columns}""").fetchall()
-        if not found:  # a clean table (or two keys that only share a hash)
-            verified.remember(identity)
+        if not found:
             return []
         examples = "；".join("、".join(f"{c}={_shown(v)}" for c, v in zip(key, row) if v is not None) + f"（{row[-1]} 行）"
                             for row in found[:3])
@@ -150,26 +213,54 @@ class Source:
         return tables.validate(name, frame, origin=self.location)
 
     def check(self, name: str) -> None:
-        """Whole-table check in one DuckDB scan: required columns, empty values, choices, minimums."""
+        """DataError unless the table is present (every table's values were checked when the source opened)."""
         self._require(name)
-        schema = tables.SCHEMAS[name]
-        cols = set(self.sql(f"DESCRIBE {name}")["column_name"])
-        problems = [f"{self.location} 的 {name} 表缺少必需列 {c.name}（{c.label}）"
-                    for c in schema.values() if c.required and c.name not in cols]
-        if not problems:
-            tests = [(f"{c.name} IS NULL", f"列 {c.name}（{c.label}）有 {{n}} 个空值")
-                     for c in schema.values() if c.required and not c.nullable]
-            tests += [(f"{c.name} NOT IN ({', '.join(repr(v) for v in c.choices)})",
-                       f"列 {c.name}（{c.label}）有 {{n}} 行不在 {'/'.join(c.choices)} 之中")
-                      for c in schema.values() if c.choices and c.name in cols]
-            tests += [(f"{c.name} < {c.min}", f"列 {c.name}（{c.label}）有 {{n}} 行小于 {c.min:g}")
-                      for c in schema.values() if c.min is not None and c.name in cols]
-            counts = self.sql("SELECT " + ", ".join(f"count(*) FILTER (WHERE {cond})" for cond, _ in tests)
-                              + f" FROM {name}").iloc[0].tolist()
-            problems = [f"{self.location} 的 {name} 表" + text.format(n=int(n))
-                        for (_, text), n in zip(tests, counts) if n]
-        if problems:
-            raise DataError(problems, headline=f"{self.location} 数据校验未通过，请修正后重试")
+
+
+_NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",
+            "FLOAT", "DOUBLE", "DECIMAL")
+_TRUTH = "CASE lower(trim({c})) WHEN '是' THEN true WHEN '否' THEN false WHEN 'yes' THEN true WHEN 'no' THEN false " \
+         "ELSE TRY_CAST(trim({c}) AS BOOLEAN) END"
+
+
+def _cast(column: str, stored: str, col: tables.Column) -> tuple[str, str | None]:
+    """How the view reads a column stored as DuckDB type `stored`: (expression, condition true where a value cannot
+    be read as the column's kind, or None when every value reads exactly)."""
+    c, kind, stored = f'"{column}"', col.kind, stored.upper()
+    number = stored.startswith(_NUMERIC)
+    if kind == "str":
+        if stored == "VARCHAR":
+            return column, None
+        if stored.startswith(("FLOAT", "DOUBLE", "DECIMAL")) and tables.is_id(col):  # 2.58e18 is not an id
+            return f"CAST({c} AS VARCHAR)", f"{c} IS NOT NULL"
+        return f"CAST({c} AS VARCHAR)", None  # ids stored as integers read exactly as text
+    if kind in ("int", "float"):
+        target = DUCK_TYPES[kind]
+        if number:
+            integral = kind == "int" and not stored.startswith(("FLOAT", "DOUBLE", "DECIMAL"))
+            cast = column if stored == target else f"CAST({c} AS {target})"
+            return cast, None if kind == "float" or integral else f"{c} IS NOT NULL AND {c} % 1 <> 0"
+        text = f"TRY_CAST(trim(CAST({c} AS VARCHAR)) AS DOUBLE)"
+        bad = f"{c} IS NOT NULL AND ({text} IS NULL" + (f" OR {text} % 1 <> 0)" if kind == "int" else ")")
+        return f"CAST({text} AS {target})", bad  # DuckDB alone would round 1.5 to 2
+    if kind == "bool":
+        if stored == "BOOLEAN":
+            return column, None
+        truth = f"({c} <> 0)" if number else _TRUTH.format(c=f"CAST({c} AS VARCHAR)")
+        return truth, f"{c} IS NOT NULL AND {truth} IS NULL"
+    if kind == "datetime":
+        if stored == "TIMESTAMP WITH TIME ZONE":
+            return column, None
+        if stored.startswith(("TIMESTAMP", "DATE")):  # a time without a zone is China time (the session's)
+            return f"CAST({c} AS TIMESTAMPTZ)", None
+        text = f"TRY_CAST(trim(CAST({c} AS VARCHAR)) AS TIMESTAMPTZ)"
+        return text, f"{c} IS NOT NULL AND {text} IS NULL"
+    if stored == "DATE":  # kind date
+        return column, None
+    if stored.startswith("TIMESTAMP"):
+        return f"CAST({c} AS DATE)", None
+    text = f"coalesce(TRY_CAST(trim(CAST({c} AS VARCHAR)) AS DATE), CAST(TRY_CAST(trim(CAST({c} AS VARCHAR)) AS TIMESTAMP) AS DATE))"
+    return text, f"{c} IS NOT NULL AND {text} IS NULL"
 
 
 def _shown(value) -> str:
@@ -213,35 +304,6 @@ def csv_relation(path: Path, table: str, quoted_nulls: bool = True) -> str:
     types = ", ".join(f"'{c}': '{DUCK_TYPES[schema[c].kind]}'" for c in _csv_header(path) if c in schema)
     return (f"read_csv('{quote(path)}', header = true, types = {{{types}}}"
             f"{'' if quoted_nulls else ', allow_quoted_nulls = false'})")
-
-
-def csv_problems(con: duckdb.DuckDBPyConnection, path: Path, table: str, where: str) -> list[str]:
-    """Every column of a CSV file with values that are not of its canonical type, each with example rows (one scan).
-
-    A typed read would stop at the first bad cell; staff need to see every column to fix in one go.
-    """
-    if path.stat().st_size == 0:
-        return [f"{where}：{path.name} 是空文件（0 字节），请重新导出"]
-    schema = tables.SCHEMAS[table]
-    columns = [c for c in _csv_header(path) if c in schema]
-    raw = f"read_csv('{quote(path)}', header = true, all_varchar = true)"
-    bad = {c: f'"{c}" IS NOT NULL AND ' + (f'coalesce(TRY_CAST("{c}" AS DOUBLE) % 1 <> 0, true)'  # DuckDB rounds 1.5 to 2
-                                          if schema[c].kind == "int" else
-                                          f'TRY_CAST("{c}" AS {DUCK_TYPES[schema[c].kind]}) IS NULL') for c in columns}
-    if not bad:
-        return []
-    counts = con.execute("SELECT " + ", ".join(f"count(*) FILTER (WHERE {test})" for test in bad.values())
-                         + f" FROM {raw}").fetchall()[0]
-    problems = []
-    for (column, test), n in zip(bad.items(), counts):
-        if n:
-            rows = con.execute(f'SELECT line, "{column}" FROM (SELECT row_number() OVER () + 1 AS line, * FROM {raw}) '
-                               f"WHERE {test} ORDER BY line LIMIT 3").fetchall()
-            shown = ", ".join(f"第{line}行=“{value}”" for line, value in rows)
-            col = schema[column]
-            problems.append(f"{where}的列 {column}（{col.label}）有无法识别为{tables.KIND_ZH[col.kind]}的值："
-                            f"共 {n} 行，例如 {shown}")
-    return problems
 
 
 def _csv_header(path: Path) -> list[str]:

@@ -9,13 +9,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-import duckdb
-
 from .. import paths
 from ..errors import DataError
 from . import tables
 from . import verified
-from .duck import Source, csv_problems, csv_relation, first_line, quote
+from .duck import Source, quote
 
 JOURNAL = ".opsbook-commit"
 LOCK = ".opsbook-lock"
@@ -42,14 +40,28 @@ class FolderSource(Source):
             if parquet.is_file():
                 found[name], self._files[name] = f"read_parquet('{quote(parquet)}')", parquet
             elif csv.is_file():
-                try:
-                    problems += csv_problems(con, csv, name, f"{self.location} 的 {name} 表")
-                except duckdb.Error as exc:
-                    problems.append(f"无法读取 {self.location} 的 {csv.name}：{first_line(exc)}（请确认是逗号分隔、UTF-8 的 CSV）")
-                found[name], self._files[name] = csv_relation(csv, name), csv
+                trouble = _unreadable_csv(csv)
+                if trouble:
+                    problems.append(f"{self.location} 的 {name} 表：{csv.name} {trouble}")
+                # read as text: the source checks and casts every column by its canonical type, cell by cell
+                found[name], self._files[name] = f"read_csv('{quote(csv)}', header = true, all_varchar = true)", csv
         if problems:
             raise DataError(problems, headline=f"{self.location} 数据校验未通过，请修正后重试")
         return found
+
+
+def _unreadable_csv(path: Path) -> str:
+    """Why a CSV file cannot be read as a table ('' when it can): empty, or not UTF-8."""
+    if path.stat().st_size == 0:
+        return "是空文件（0 字节），请重新导出"
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 20)
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # not a character cut at the end of the sample
+            return "不是 UTF-8 编码（可能是 GBK）：请另存为 UTF-8 的 CSV，或用 opsbook ingest 导入后台导出的文件"
+    return ""
 
 
 def aside(folder: Path, table: str) -> Path:

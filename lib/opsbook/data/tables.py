@@ -149,7 +149,8 @@ SCHEMAS: dict[str, dict[str, Column]] = {
 }
 
 _TRUTH = {"true": True, "false": False, "1": True, "0": False, "是": True, "否": False}
-_SCIENTIFIC = rf"^[{privacy.SPACE}]*[-+]?\d+(\.\d+)?[eE][-+]?\d+[{privacy.SPACE}]*$"  # \s spelled out: Arrow runs it
+# an id Excel turned into a number, 2.58E+18 (its digits after the 15th are lost); \s spelled out: RE2 runs it too
+SCIENTIFIC = rf"^[{privacy.SPACE}]*[-+]?\d+(\.\d+)?[eE][-+]?\d+[{privacy.SPACE}]*$"  # \s spelled out: Arrow runs it, DuckDB too
 
 
 def _examples(df: pd.DataFrame, mask: pd.Series, column: str, limit: int = 3) -> str:
@@ -158,7 +159,8 @@ def _examples(df: pd.DataFrame, mask: pd.Series, column: str, limit: int = 3) ->
     return f"共 {int(mask.sum())} 行，例如 {shown}"
 
 
-def _is_id(col: Column) -> bool:
+def is_id(col: Column) -> bool:
+    """Whether a column holds ids (whose digits must survive exactly)."""
     return col.name.endswith("_id") or col.name == "sku"
 
 
@@ -170,13 +172,13 @@ def _coerce_str(series: pd.Series, col: Column) -> tuple[pd.Series, pd.Series]:
     if col.name == "phone":
         out = privacy.mask_phones(out)
     bad = pd.Series(False, index=series.index)
-    if _is_id(col):
+    if is_id(col):
         out = out.str.strip()
         if out.str.endswith(".0").any():  # the regex pass is slow, and most id columns have no such id
             out = out.str.replace(r"\.0$", "", regex=True)
         maybe = out.str.contains("e", case=False, regex=False).fillna(False).astype(bool)  # cheap: no regex
         if maybe.any():
-            bad = out[maybe].str.match(_SCIENTIFIC).fillna(False).astype(bool).reindex(out.index, fill_value=False)
+            bad = out[maybe].str.match(SCIENTIFIC).fillna(False).astype(bool).reindex(out.index, fill_value=False)
     return out, bad
 
 
@@ -225,13 +227,18 @@ def _coerce(series: pd.Series, col: Column) -> tuple[pd.Series, pd.Series]:
     raise ValueError(f"unknown column kind {col.kind}")
 
 
-# Row rules across columns: (table, Chinese description, function of the coerced frame → mask of bad rows)
+# Row rules across columns: (table, Chinese description, SQL condition true for a bad row, columns it needs). Written
+# once in SQL: a source checks them in DuckDB over its files, `validate` runs the same SQL over a DataFrame.
 RULES = [
-    ("orders", "付款时间早于下单时间", lambda f: f["pay_time"] < f["order_time"]),
-    ("orders", "退款金额大于实付金额", lambda f: f["refund_amount"] > f["amount"] + 0.005),
-    ("campaigns", "结束日期早于开始日期", lambda f: f["end_date"] < f["start_date"]),
-    ("traffic_daily", "跳出访客数或加购人数大于访客数", lambda f: (f["bounce_uv"] > f["uv"]) | (f["cart_uv"] > f["uv"])),
-    ("ad_spend", "点击量大于展现量", lambda f: f["clicks"] > f["impressions"]),
+    ("orders", "付款时间早于下单时间", "pay_time < order_time", ("pay_time", "order_time")),
+    ("orders", "退款金额大于实付金额", "refund_amount > amount + 0.005", ("refund_amount", "amount")),
+    ("campaigns", "结束日期早于开始日期", "end_date < start_date", ("end_date", "start_date")),
+    ("campaigns", "券核销量大于发放量", "coupons_used > coupons_issued", ("coupons_used", "coupons_issued")),
+    ("traffic_daily", "跳出、加购或搜索访客数大于访客数", "bounce_uv > uv OR cart_uv > uv OR search_uv > uv",
+     ("bounce_uv", "cart_uv", "search_uv", "uv")),
+    ("traffic_daily", "直播互动人数大于观看人数", "live_interactions > live_uv", ("live_interactions", "live_uv")),
+    ("ad_spend", "点击量大于展现量", "clicks > impressions", ("clicks", "impressions")),
+    ("product_traffic", "支付买家数大于商品访客数", "pay_buyers > uv", ("pay_buyers", "uv")),
 ]
 # what identifies a row: no two rows of a table share these values (a missing optional key column counts as empty)
 KEYS = {"orders": ["platform", "order_id", "line_id"], "order_lines": ["platform", "order_id", "line_id"],
@@ -242,15 +249,17 @@ KEYS = {"orders": ["platform", "order_id", "line_id"], "order_lines": ["platform
 
 def _row_problems(name: str, frame: pd.DataFrame, where: str) -> list[str]:
     problems = []
-    for table, text, rule in RULES:
-        if table == name:
-            try:
-                bad = rule(frame).fillna(False).astype(bool)
-            except KeyError:
-                continue
-            if bad.any():
-                problems.append(f"{where}有{text}的行：共 {int(bad.sum())} 行，例如第 "
-                                f"{'、'.join(str(int(i) + 2) for i in frame.index[bad.to_numpy()][:3])} 行")
+    rules = [(text, condition) for table, text, condition, needs in RULES if table == name and set(needs) <= set(frame)]
+    if rules:
+        import duckdb  # the rules are SQL: the same text a source runs over its files
+        con = duckdb.connect()
+        needed = sorted({c for table, _, _, needs in RULES if table == name for c in needs} & set(frame))
+        con.register("frame", frame[needed].reset_index(drop=True).assign(row_=range(len(frame))))
+        for text, condition in rules:
+            rows = [r for (r,) in con.execute(f"SELECT row_ FROM frame WHERE {condition} ORDER BY row_").fetchall()]
+            if rows:
+                problems.append(f"{where}有{text}的行：共 {len(rows)} 行，例如第 "
+                                f"{'、'.join(str(int(frame.index[i]) + 2) for i in rows[:3])} 行")
     key = [k for k in KEYS.get(name, []) if k in frame.columns]
     if key and len(key) == len([k for k in KEYS[name] if SCHEMAS[name][k].required or k in frame.columns]):
         dup = frame.duplicated(subset=key, keep="first")
