@@ -91,3 +91,71 @@ def test_order_times_in_the_future_are_flagged(shop):
     (flag,) = data_quality.future_times(src, now=dt.datetime(2026, 12, 2, tzinfo=TZ))
     assert flag.code == "data.future_times" and flag.rows == 3 and "2031-01-02 10:05" in flag.message
     assert data_quality.future_times(sources.open_source("data/sample"), now=dt.datetime(2026, 12, 2, tzinfo=TZ)) == []
+
+
+def _set(table_rows, column, value):
+    """An edit setting `column` to `value` in the given rows."""
+    def edit(frame):
+        frame = frame.astype({column: "object"}) if isinstance(value, str) and frame[column].dtype != "str" else frame
+        frame.loc[table_rows, column] = value
+        return frame
+    return edit
+
+
+@pytest.mark.parametrize("table, edit, message", [
+    ("orders", _set([7], "amount", -20000.0), "orders 表的列 amount（实付金额）不能小于 0：共 1 行，例如 第9行"),
+    ("orders", _set([3, 4], "amount", float("nan")), "orders 表的列 amount（实付金额）不能为空：共 2 行"),
+    ("orders", _set([1], "status", "交易成功"), "orders 表的列 status（订单状态）只能取 unpaid/paid/shipped/completed/closed/refunded"),
+    ("orders", _set([2], "refund_amount", 99999.0), "orders 表有退款金额大于实付金额的行：共 1 行，例如 第4行"),
+    ("ad_spend", _set([0], "spend", -5.0), "ad_spend 表的列 spend（花费）不能小于 0"),
+    ("ad_spend", _set([0], "spend", float("nan")), "ad_spend 表的列 spend（花费）不能为空"),
+    ("ad_spend", _set([0], "gmv", -1.0), "ad_spend 表的列 gmv（成交金额）不能小于 0"),
+    ("ad_spend", _set([0], "clicks", 10**9), "ad_spend 表有点击量大于展现量的行"),
+    ("ad_spend", _set([0], "platform", "JDD"), "ad_spend 表的列 platform（平台）只能取 TB/TM/JD/DY/PDD：共 1 行，例如 第2行"),
+    ("traffic_daily", _set([5], "uv", -3), "traffic_daily 表的列 uv（访客数）不能小于 0"),
+    ("traffic_daily", _set([5], "bounce_uv", 10**7), "traffic_daily 表有跳出、加购或搜索访客数大于访客数的行"),
+    ("campaigns", _set([0], "coupons_used", 10**6), "campaigns 表有券核销量大于发放量的行"),
+    ("campaign_items", _set([0], "promo_price", -1.0), "campaign_items 表的列 promo_price（活动价）不能小于 0"),
+])
+@pytest.mark.parametrize("playbook", ["campaign_review", "kpi_report"])
+def test_impossible_values_in_any_table_stop_every_playbook(shop, table, edit, message, playbook):
+    """Values that would make a number wrong (a −20,000 payment, a 200 % click rate, a negative visitor count)."""
+    result = runner.run(playbook, {"source": shop(edit=(table, edit))})
+    assert result.exit_code == 2 and not result.retryable and message in result.error
+
+
+def test_ids_excel_turned_into_numbers_are_refused(tmp_path):
+    orders = pd.read_parquet("data/sample/orders.parquet")
+    orders.loc[:2, "order_id"] = "2.40701E+15"  # three lines of three orders, merged into one by Excel
+    orders.to_csv(tmp_path / "orders.csv", index=False)
+    with pytest.raises(DataError, match=r"order_id（订单编号）疑似被 Excel 改成了科学计数法.*共 3 行"):
+        sources.open_source(str(tmp_path)).names()
+
+
+def test_a_gbk_csv_is_a_clear_error(tmp_path):
+    orders = pd.read_parquet("data/sample/orders.parquet").head(50).assign(city="杭州")
+    orders.to_csv(tmp_path / "orders.csv", index=False, encoding="gbk")
+    result = runner.run("user_tiering", {"source": str(tmp_path)})
+    assert result.exit_code == 2 and "orders.csv 不是 UTF-8 编码（可能是 GBK）" in result.error
+
+
+def test_stored_types_that_read_exactly_are_accepted(tmp_path):
+    """Times without a zone (China time), amounts written as text, 是/否 flags: the same numbers as the sample."""
+    orders = pd.read_parquet("data/sample/orders.parquet")
+    naive = orders.assign(order_time=orders["order_time"].dt.tz_localize(None),
+                          pay_time=orders["pay_time"].dt.tz_localize(None),
+                          amount=orders["amount"].map(lambda v: f"{v:.2f}"),
+                          is_fake=orders["is_fake"].map({True: "是", False: "否"}))
+    (tmp_path / "a").mkdir()
+    naive.to_parquet(tmp_path / "a" / "orders.parquet")
+    (tmp_path / "b").mkdir()
+    naive.to_csv(tmp_path / "b" / "orders.csv", index=False)
+    expected = runner.run("user_tiering", {"as_of": "2026-06-30"}).metrics
+    for folder in ("a", "b"):
+        result = runner.run("user_tiering", {"source": str(tmp_path / folder), "as_of": "2026-06-30"})
+        assert result.ok, result.error
+        assert result.metrics["segments"] == expected["segments"] and result.metrics["monetary"] == expected["monetary"]
+    naive.loc[3, "amount"] = "一百"
+    naive.to_parquet(tmp_path / "a" / "orders.parquet")
+    result = runner.run("user_tiering", {"source": str(tmp_path / "a")})
+    assert result.exit_code == 2 and "amount（实付金额）有无法识别为数字的值：共 1 行，例如 第5行" in result.error
