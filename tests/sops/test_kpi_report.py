@@ -17,7 +17,8 @@ SAMPLE = sources.open_source("data/sample")
 def test_kpi_period_without_orders_is_flagged_not_crashed(read_strict_json):
     result = runner.run("kpi_report", {"period": "日", "report_date": "2027-03-01"})
     assert result.ok, result.error
-    assert [f.code for f in result.flags] == ["kpi.no_data"]
+    assert [f.code for f in result.flags] == ["kpi.stale_data", "kpi.no_data"]
+    assert "数据只到 2026-06-30，报告日期是 2027-03-01" in result.flags[0].message
     assert result.metrics["gmv"] is None
     read_strict_json(result.folder / "result.json")
 
@@ -32,21 +33,21 @@ def test_kpi_without_traffic_table_writes_strict_json(shop, read_strict_json):
 
 
 def test_traffic_is_interpolated_inside_the_data_only():
-    kpis, gaps, _ = kpi_report.series(SAMPLE, "月", dt.date(2026, 6, 15), 14)  # with last year: from 2024-05
-    assert len(gaps) == 3  # the planted PDD gaps, not the days before the data starts
-    before = kpis[kpis["bucket"] < dt.date(2024, 7, 1)]
+    kpis = kpi_report.series(SAMPLE, "月", dt.date(2026, 6, 15), 14)  # with last year: from 2024-05
+    assert len(kpis.gaps) == 3  # the planted PDD gaps, not the days before the data starts
+    before = kpis.table[kpis.table["bucket"] < dt.date(2024, 7, 1)]
     assert before["uv"].isna().all()
 
 
 def test_unfinished_period_counts_only_days_up_to_the_report_date():
     wednesday = dt.date(2026, 6, 24)
-    kpis, _, _ = kpi_report.series(SAMPLE, "周", wednesday, 4)
-    current = kpis.set_index("bucket").loc[dt.date(2026, 6, 22)]
+    kpis = kpi_report.series(SAMPLE, "周", wednesday, 4)
+    current = kpis.table.set_index("bucket").loc[dt.date(2026, 6, 22)]
     assert current["days"] == 3 and current["period_share"] == pytest.approx(3 / 7)
-    daily = sum(kpi_report.series(SAMPLE, "日", dt.date(2026, 6, d), 1)[0].set_index("bucket").loc[dt.date(2026, 6, d), "gmv"]
+    daily = sum(kpi_report.series(SAMPLE, "日", dt.date(2026, 6, d), 1).table.set_index("bucket").loc[dt.date(2026, 6, d), "gmv"]
                 for d in (22, 23, 24))
     assert current["gmv"] == pytest.approx(daily)
-    _, cards = kpi_report.headline(kpi_report.comparison(kpis, "周", wednesday), "周", wednesday)
+    _, cards = kpi_report.headline(kpis, kpi_report.comparison(kpis, "周", wednesday), "周", wednesday)
     assert cards["统计区间"] == "06-22 至 06-24（本期未结束）"
 
 
@@ -148,21 +149,21 @@ def test_a_shop_can_extend_the_promotion_calendar(tmp_path, monkeypatch):
 
 
 def test_targets_follow_last_years_days_and_platforms():
-    kpis, _, split = kpi_report.series(SAMPLE, "月", dt.date(2026, 6, 30), 6, "全部", 2_000_000.0)
-    assert split == "2026 年目标按 2025 年每日成交占比拆分"
+    kpis = kpi_report.series(SAMPLE, "月", dt.date(2026, 6, 30), 6, "全部", 2_000_000.0)
+    assert kpis.notes[0] == "2026 年目标按 2025 年每日成交占比拆分"
     year_2025 = PAID[PAID["pay_time"].dt.year == 2025]
     share = year_2025[year_2025["pay_time"].dt.month == 6]["amount"].sum() / year_2025["amount"].sum()
-    june = kpis.set_index("bucket").loc[dt.date(2026, 6, 1)]
+    june = kpis.table.set_index("bucket").loc[dt.date(2026, 6, 1)]
     assert june["target"] == pytest.approx(2_000_000 * share, rel=1e-6)
-    jd, _, _ = kpi_report.series(SAMPLE, "月", dt.date(2026, 6, 30), 6, "JD", 2_000_000.0, "JD=600000, TM=900000")
+    jd = kpi_report.series(SAMPLE, "月", dt.date(2026, 6, 30), 6, "JD", 2_000_000.0, "JD=600000, TM=900000").table
     jd_2025 = year_2025[year_2025["platform"] == "JD"]
     jd_share = jd_2025[jd_2025["pay_time"].dt.month == 6]["amount"].sum() / jd_2025["amount"].sum()
     assert jd.set_index("bucket").loc[dt.date(2026, 6, 1), "target"] == pytest.approx(600_000 * jd_share, rel=1e-6)
-    none, _, said = kpi_report.series(SAMPLE, "月", dt.date(2026, 6, 30), 6, "PDD", 2_000_000.0, "JD=600000")
-    assert none["target"].isna().all() and "未设置平台 PDD 的年度目标" in said
-    flat, _, said = kpi_report.series(SAMPLE, "月", dt.date(2025, 6, 30), 6, "全部", 2_000_000.0)
-    assert "2025 年目标按天数平均拆分（数据中没有完整的 2024 年）" in said
-    assert flat.set_index("bucket").loc[dt.date(2025, 6, 1), "target"] == pytest.approx(2_000_000 * 30 / 365)
+    none = kpi_report.series(SAMPLE, "月", dt.date(2026, 6, 30), 6, "PDD", 2_000_000.0, "JD=600000")
+    assert none.table["target"].isna().all() and "未设置平台 PDD 的年度目标" in none.notes[0]
+    flat = kpi_report.series(SAMPLE, "月", dt.date(2025, 6, 30), 6, "全部", 2_000_000.0)
+    assert "2025 年目标按天数平均拆分（数据中没有完整的 2024 年）" in flat.notes[0]
+    assert flat.table.set_index("bucket").loc[dt.date(2025, 6, 1), "target"] == pytest.approx(2_000_000 * 30 / 365)
 
 
 def test_malformed_platform_targets_are_bad_parameters():
@@ -171,7 +172,8 @@ def test_malformed_platform_targets_are_bad_parameters():
 
 
 def test_daily_year_on_year_names_the_date_it_compares_with():
-    assert kpi_report.comparison_note("日", dt.date(2026, 6, 29)) == \
+    day = kpi_report.series(SAMPLE, "日", dt.date(2026, 6, 29), 3)
+    assert kpi_report.comparison_note(day, "日", dt.date(2026, 6, 29)) == \
         "环比对比 2026-06-28，同比对比 2025-06-30（去年同一个星期一）"
     result = runner.run("kpi_report", {"period": "日", "report_date": "2026-06-29"})
     assert "同比对比 2025-06-30（去年同一个星期一）" in (result.folder / "report.html").read_text(encoding="utf-8")
@@ -179,10 +181,54 @@ def test_daily_year_on_year_names_the_date_it_compares_with():
 
 def test_red_line_measures_each_get_their_own_panel():
     from opsbook import charts
-    recent = kpi_report.trend(kpi_report.series(SAMPLE, "周", dt.date(2026, 6, 28), 8)[0], "周", dt.date(2026, 6, 28), 8)
+    recent = kpi_report.trend(kpi_report.series(SAMPLE, "周", dt.date(2026, 6, 28), 8), "周", dt.date(2026, 6, 28), 8)
     fig = charts.panels(recent, "period", [("conversion", "支付转化率", None), ("search_share", "搜索流量占比", 0.25),
                                            ("live_rate", "直播互动率", 0.15)], "转化率与红线指标")
     conversion, search, live = fig.axes
     assert conversion.get_title(loc="left") == "支付转化率" and len(conversion.lines) == 1
     assert search.lines[-1].get_ydata()[0] == 0.25 and live.lines[-1].get_ydata()[0] == 0.15
     assert conversion.get_ylim()[1] < 0.1 < live.get_ylim()[0]  # its own scale
+
+
+def test_a_report_date_after_the_data_is_said_and_not_alarmed():
+    """A weekly report for 06-29 … 07-05 when the data ends on 06-30: two days of data, compared as two days."""
+    result = runner.run("kpi_report", {"period": "周", "report_date": "2026-07-05"})
+    codes = {f.code: f for f in result.flags}
+    assert codes["kpi.stale_data"].severity == "high" and "数据只到 2026-06-30" in codes["kpi.stale_data"].message
+    assert "kpi.gmv_drop" not in codes or codes["kpi.gmv_drop"].severity == "low"
+    assert result.metrics["gmv"] == pytest.approx(by_hand(dt.date(2026, 6, 29), dt.date(2026, 6, 30))["gmv"])
+    assert "06-29 至 06-30（之后没有数据）" in (result.folder / "report.html").read_text(encoding="utf-8")
+
+
+def test_an_unfinished_period_is_compared_with_as_many_days_in_the_table_and_the_flag():
+    result = runner.run("kpi_report", {"period": "周", "report_date": "2026-06-24"})
+    table = pd.read_csv(result.folder / "环比同比.csv").set_index("指标")
+    previous = by_hand(dt.date(2026, 6, 15), dt.date(2026, 6, 17))
+    last_year = by_hand(dt.date(2025, 6, 23), dt.date(2025, 6, 25))  # week-aligned: 52 weeks before
+    assert table.loc["成交金额", "上期"] == pytest.approx(previous["gmv"])
+    assert table.loc["成交金额", "去年同期"] == pytest.approx(last_year["gmv"])
+    yoy = table.loc["成交金额", "同比"]
+    (drop,) = [f for f in result.flags if f.code == "kpi.gmv_drop"]
+    assert f"同比 {yoy * 100:+.1f}%" in drop.message and "与上期前 3 天对比" in drop.message  # one figure, two places
+    assert "上期和去年同期也只取前 3 天" in (result.folder / "report.html").read_text(encoding="utf-8")
+
+
+def test_a_day_without_sales_is_zero_not_missing():
+    result = runner.run("kpi_report", {"period": "日", "report_date": "2026-04-15", "platform": "PDD"})
+    assert result.metrics["gmv"] == 0 and result.metrics["buyers"] == 0 and result.metrics["conversion"] == 0
+    assert "kpi.no_data" not in result.flag_codes
+    sheet = openpyxl.load_workbook(result.folder / "环比同比.xlsx").active
+    assert all(cell.data_type == "n" for row in sheet.iter_rows(min_row=2, min_col=2) for cell in row if cell.value is not None)
+
+
+def test_traffic_missing_on_the_report_day_is_a_gap():
+    result = runner.run("kpi_report", {"period": "日", "report_date": "2026-04-17", "platform": "PDD"})
+    (gaps,) = [f for f in result.flags if f.code == "kpi.traffic_gaps"]
+    assert {"platform": "PDD", "date": "2026-04-17"} in gaps.sample and result.metrics["conversion"] is None
+
+
+@pytest.mark.parametrize("period, report_date", [("日", "2024-06-30"), ("周", "2028-06-07"), ("月", "2024-05-31")])
+def test_dates_outside_the_data_are_said_not_crashed(period, report_date):
+    result = runner.run("kpi_report", {"period": period, "report_date": report_date})
+    assert result.ok, result.error
+    assert "kpi.no_data" in result.flag_codes

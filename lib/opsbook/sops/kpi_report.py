@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -28,7 +29,8 @@ MONEY, RATES = {"gmv", "aov", "refund"}, {"conversion", "bounce_rate", "repeat_r
                                           "search_share", "live_rate"}
 DEFINITIONS = ("支付转化率 = 支付买家数 ÷ 访客数，按日计算后汇总（周、月为每日支付买家数之和 ÷ 每日访客数之和，与日报同一口径；"
                "生意参谋的周、月访客数按人去重，数值会略高）；客单价 = 成交金额 ÷ 支付买家数；成交金额为支付金额，不扣退款；"
-               "退款率 = 本期付款订单的退款金额 ÷ 成交金额；老客占比 = 本期买家中以前买过的占比；"
+               "退款率 = 本期付款订单的退款金额 ÷ 成交金额（近期订单的退款还会陆续发生，最近几期的退款率会随时间上升）；"
+               "老客占比 = 本期买家中以前买过的占比；"
                "复购率 = 本期买家中在本期开始前 {days} 天内买过的占比")
 
 
@@ -79,17 +81,23 @@ def order_metrics(src: Source, period: str, first: dt.date, end: dt.date, platfo
 
 
 def daily_traffic(src: Source, first: dt.date, last: dt.date, platform: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Daily traffic per platform in [first, last] with missing days interpolated; also the missing (platform, date) pairs."""
+    """Daily traffic per platform in [first, last] with missing days interpolated; also the missing (platform, date)
+    pairs: days between a platform's first and last day of traffic, and days after its last one that have paid
+    orders (those cannot be interpolated and stay empty)."""
     where, args = _platform_filter(platform)
     raw = src.sql(f"SELECT date, platform, {', '.join(TRAFFIC)} FROM traffic_daily "
                   f"WHERE date BETWEEN ? AND ?{where}", [first, last] + args)
+    sold = src.sql(f"SELECT DISTINCT platform, CAST(pay_time AS DATE) AS date FROM paid_orders "
+                   f"WHERE CAST(pay_time AS DATE) BETWEEN ? AND ?{where}", [first, last] + args)
+    sold = set(zip(sold["platform"], pd.to_datetime(sold["date"])))
     raw["date"] = pd.to_datetime(raw["date"])
     days = pd.date_range(first, last, freq="D")
     filled, gaps = [], []
     for name, part in raw.groupby("platform"):
         part = part.set_index("date").reindex(days)
-        inside = (part.index >= part["uv"].first_valid_index()) & (part.index <= part["uv"].last_valid_index())
-        missing = part.index[part["uv"].isna() & inside]  # only gaps between a platform's first and last day
+        start, end = part["uv"].first_valid_index(), part["uv"].last_valid_index()
+        missing = part.index[part["uv"].isna() & (((part.index >= start) & (part.index <= end))
+                                                  | ((part.index > end) & [(name, d) in sold for d in part.index]))]
         gaps += [{"platform": name, "date": d.date()} for d in missing]
         part[TRAFFIC] = part[TRAFFIC].astype("float64").interpolate(limit_area="inside").round().astype("Int64")
         filled.append(part.assign(platform=name).rename_axis("date").reset_index())
@@ -141,57 +149,107 @@ def daily_targets(src: Source, platform: str, annual_target: float, years: list[
     return pd.concat(parts), "；".join(ways)
 
 
-def series(src: Source, period: str, report_date: dt.date, history: int, platform: str = "全部",
-           annual_target: float = 0.0, platform_targets: str = "", repurchase_days: int = 90
-           ) -> tuple[pd.DataFrame, pd.DataFrame, str]:
-    """KPI table: one row per bucket for `history` buckets ending with the report's, plus last year's buckets.
+@dataclass
+class Kpis:
+    """What the report computes from: one row per bucket, the traffic gaps, notes for people, how far the data
+    reaches, and — when the report's bucket is cut short — the previous and last year's buckets cut to as many days."""
 
-    Returns (kpis, traffic gaps, how the target was split). Definitions: `DEFINITIONS`.
-    """
-    src.check("orders")
-    current = bucket_start(report_date, period)
-    first = shift(current, period, -(history - 1))
-    first_ly = bucket_start(year_before(first), period)
-    end_day = min(shift(current, period, 1) - dt.timedelta(days=1), report_date)  # nothing after the report date
-    orders = order_metrics(src, period, first_ly, current, platform, until=end_day, repurchase_days=repurchase_days)
+    table: pd.DataFrame
+    gaps: pd.DataFrame
+    notes: list[str]
+    data_until: dt.date | None
+    same_days: dict[str, pd.Series] = field(default_factory=dict)
+
+
+def _buckets(src: Source, period: str, first: dt.date, last_bucket: dt.date, until: dt.date, platform: str,
+             repurchase_days: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Order and traffic measures and their rates per bucket in [first, last_bucket], counting days up to `until`."""
+    orders = order_metrics(src, period, first, last_bucket, platform, until=until, repurchase_days=repurchase_days)
     if src.has("traffic_daily"):
-        traffic, gaps = daily_traffic(src, first_ly, end_day, platform)
+        traffic, gaps = daily_traffic(src, first, until, platform)
         traffic["bucket"] = traffic["date"].dt.date.map(lambda d: bucket_start(d, period))
         per_bucket = traffic.groupby("bucket")[TRAFFIC].sum(min_count=1).reset_index()  # no data stays empty
     else:
         per_bucket, gaps = pd.DataFrame(columns=["bucket"] + TRAFFIC), pd.DataFrame(columns=["platform", "date"])
     df = orders.merge(per_bucket, on="bucket", how="outer").sort_values("bucket").reset_index(drop=True)
-    df["aov"] = df["gmv"] / df["buyers"]
+    sold_nothing = df["gmv"].isna() & df["uv"].notna()  # visitors but no paid order: zero sales, not missing data
+    for column in ("gmv", "orders", "buyers", "day_buyers", "new_buyers", "returning_buyers", "refund",
+                   "fake_orders", "fake_amount"):
+        df.loc[sold_nothing, column] = 0
+    df["aov"] = df["gmv"] / df["buyers"].where(df["buyers"] > 0)
     df["conversion"] = df["day_buyers"] / df["uv"]
     df["bounce_rate"] = df["bounce_uv"] / df["uv"]
-    df["repeat_rate"] = 1 - df["new_buyers"] / df["buyers"]
-    df["repurchase_rate"] = df["returning_buyers"] / df["buyers"]
-    df["refund_rate"] = df["refund"] / df["gmv"]
+    df["repeat_rate"] = 1 - df["new_buyers"] / df["buyers"].where(df["buyers"] > 0)
+    df["repurchase_rate"] = df["returning_buyers"] / df["buyers"].where(df["buyers"] > 0)
+    df["refund_rate"] = df["refund"] / df["gmv"].where(df["gmv"] > 0)
     df["search_share"] = df["search_uv"] / df["uv"]
     df["live_rate"] = df["live_interactions"] / df["live_uv"]
+    return df, gaps
+
+
+def data_until(src: Source, platform: str) -> dt.date | None:
+    """The last day the source has paid orders or traffic for (the platform's, or any platform's)."""
+    where, args = _platform_filter(platform)
+    days = [src.sql(f"SELECT max(CAST(pay_time AS DATE)) FROM paid_orders WHERE true{where}", args).iloc[0, 0]]
+    if src.has("traffic_daily"):
+        days.append(src.sql(f"SELECT max(date) FROM traffic_daily WHERE true{where}", args).iloc[0, 0])
+    found = [pd.Timestamp(d).date() for d in days if pd.notna(d)]
+    return max(found) if found else None
+
+
+def series(src: Source, period: str, report_date: dt.date, history: int, platform: str = "全部",
+           annual_target: float = 0.0, platform_targets: str = "", repurchase_days: int = 90) -> Kpis:
+    """KPI table: one row per bucket for `history` buckets ending with the report's, plus last year's buckets.
+
+    Days after the report date, or after the last day the data reaches, are not counted; a bucket cut short is
+    compared with the same number of days of the previous bucket and of last year's. Definitions: `DEFINITIONS`.
+    """
+    src.check("orders")
+    current, previous, last_year = compared_buckets(period, report_date)
+    first = shift(current, period, -(history - 1))
+    first_ly = bucket_start(year_before(first), period)
+    until = data_until(src, platform)
+    end_day = min(shift(current, period, 1) - dt.timedelta(days=1), report_date, until or report_date)
+    df, gaps = _buckets(src, period, first_ly, current, end_day, platform, repurchase_days)
     last_days = df["bucket"].map(lambda b: min(shift(b, period, 1) - dt.timedelta(days=1), end_day))
-    df["days"] = [(e - b).days + 1 for b, e in zip(df["bucket"], last_days)]  # fewer in a period that has not ended
+    df["days"] = [(e - b).days + 1 for b, e in zip(df["bucket"], last_days)]  # fewer in a bucket cut short
     df["period_share"] = df["days"] / df["bucket"].map(lambda b: (shift(b, period, 1) - b).days)
     target = annual_target if platform == "全部" else parse_targets(platform_targets).get(platform)
-    if target:
-        shown = df["bucket"] >= first  # last year's buckets are only compared, their targets are not shown
+    shown = df["bucket"] >= first  # last year's buckets are only compared, their targets are not shown
+    if target and shown.any():
         years = sorted({d.year for b, e in zip(df["bucket"][shown], last_days[shown]) for d in (b, e)})
         per_day, split = daily_targets(src, platform, target, sorted(set(years) | {b.year for b in df["bucket"]}))
         split = "；".join(part for part in split.split("；") if int(part[:4]) in years)
+        split += "（每年用同一个年度目标）" if len(years) > 1 else ""
         df["target"] = [per_day[pd.Timestamp(b):pd.Timestamp(e)].sum() for b, e in zip(df["bucket"], last_days)]
     else:
         df["target"], split = float("nan"), ("未设置年度目标" if platform == "全部" else
                                              f"未设置平台 {platform} 的年度目标（platform_targets），不计算达成率")
     df["attainment"] = df["gmv"] / df["target"]
     df["period"] = df["bucket"].map(lambda b: label(b, period))
-    return df, gaps[gaps["date"].between(first_ly, end_day)] if len(gaps) else gaps, split
+    days = (end_day - current).days + 1
+    same_days = {}
+    if 0 < days < (shift(current, period, 1) - current).days:  # cut short: compare as many days of the others
+        for name, start in (("previous", previous), ("last_year", last_year)):
+            rows, _ = _buckets(src, period, start, start, start + dt.timedelta(days=days - 1), platform, repurchase_days)
+            if len(rows):
+                same_days[name] = rows.iloc[0]
+    notes = [split]
+    if until and until < report_date:
+        notes.append(f"数据只到 {until}，之后的日子不计入")
+    where, args = _platform_filter(platform)
+    since = src.sql(f"SELECT min(CAST(pay_time AS DATE)) FROM paid_orders WHERE true{where}", args).iloc[0, 0]
+    if pd.notna(since) and pd.Timestamp(since).date() > first - dt.timedelta(days=repurchase_days):
+        notes.append(f"订单数据从 {pd.Timestamp(since).date()} 开始：更早的购买看不到，最初几期的老客占比和复购率偏低")
+    return Kpis(df, gaps[gaps["date"].between(first_ly, end_day)] if len(gaps) else gaps, notes, until, same_days)
 
 
-def trend(kpis: pd.DataFrame, period: str, report_date: dt.date, history: int) -> pd.DataFrame:
+def trend(kpis: Kpis, period: str, report_date: dt.date, history: int) -> pd.DataFrame:
     """The last `history` buckets up to the report's (for charts and the trend table)."""
     current = bucket_start(report_date, period)
     first = shift(current, period, -(history - 1))
-    return kpis[(kpis["bucket"] >= first) & (kpis["bucket"] <= current)].reset_index(drop=True)
+    table = kpis.table
+    return table[(table["bucket"] >= first) & (table["bucket"] <= current)].reset_index(drop=True)
 
 
 def compared_buckets(period: str, report_date: dt.date) -> tuple[dt.date, dt.date, dt.date]:
@@ -201,17 +259,22 @@ def compared_buckets(period: str, report_date: dt.date) -> tuple[dt.date, dt.dat
     return current, shift(current, period, -1), last_year
 
 
-def comparison(kpis: pd.DataFrame, period: str, report_date: dt.date) -> pd.DataFrame:
-    """Current bucket vs previous (环比) and same bucket last year (同比), one row per metric."""
+def comparison(kpis: Kpis, period: str, report_date: dt.date) -> pd.DataFrame:
+    """Current bucket vs previous (环比) and same bucket last year (同比), one row per metric; a current bucket cut
+    short is compared with as many days of the other two."""
     current, previous, last_year = compared_buckets(period, report_date)
-    rows = kpis.set_index("bucket")
+    rows = kpis.table.set_index("bucket")
 
-    def pick(b):
+    def pick(b, name):
+        if name in kpis.same_days:
+            return kpis.same_days[name]
         return rows.loc[b] if b in rows.index else pd.Series(dtype="float64")
-    cur, prev, ly = pick(current), pick(previous), pick(last_year)
-    out = pd.DataFrame({"metric": list(COMPARE.values()),
-                        "current": [cur.get(k) for k in COMPARE], "previous": [prev.get(k) for k in COMPARE],
-                        "last_year": [ly.get(k) for k in COMPARE]})
+    cur, prev, ly = pick(current, ""), pick(previous, "previous"), pick(last_year, "last_year")
+
+    def values(row):
+        return pd.to_numeric(pd.Series([row.get(k) for k in COMPARE], dtype="object"), errors="coerce")
+    out = pd.DataFrame({"metric": list(COMPARE.values()), "current": values(cur), "previous": values(prev),
+                        "last_year": values(ly)})
     out["mom"] = out["current"] / out["previous"] - 1
     out["yoy"] = out["current"] / out["last_year"] - 1
     out["key"] = list(COMPARE)
@@ -224,19 +287,21 @@ def comparison_table(comp: pd.DataFrame) -> pd.DataFrame:
     return comp[["metric", "current", "previous", "mom", "last_year", "yoy"]].assign(format=formats)
 
 
-def comparison_note(period: str, report_date: dt.date) -> str:
-    """Which buckets 环比 and 同比 compare with, named."""
+def comparison_note(kpis: Kpis, period: str, report_date: dt.date) -> str:
+    """Which buckets 环比 and 同比 compare with, named (and how many of their days, when the current one is cut short)."""
     current, previous, last_year = compared_buckets(period, report_date)
     weekday = "一二三四五六日"[last_year.weekday()]
     same = f"（去年同一个星期{weekday}）" if PERIODS[period] == "day" else ""
-    partial = "；本期未结束，环比、同比都是整期对比，提示中的环比按已过天数折算" \
-        if report_date < shift(current, period, 1) - dt.timedelta(days=1) else ""
-    return f"环比对比 {label(previous, period)}，同比对比 {label(last_year, period)}{same}{partial}"
+    note = f"环比对比 {label(previous, period)}，同比对比 {label(last_year, period)}{same}"
+    if kpis.same_days:
+        days = int(kpis.table.set_index("bucket").loc[current, "days"])
+        note += f"；本期只有前 {days} 天，上期和去年同期也只取前 {days} 天"
+    return note
 
 
-def funnel_stages(kpis: pd.DataFrame, period: str, report_date: dt.date) -> tuple[list[str], list[float]]:
+def funnel_stages(kpis: Kpis, period: str, report_date: dt.date) -> tuple[list[str], list[float]]:
     """Browse → add-to-cart → order → pay for the report's bucket (zeros where there is no data)."""
-    rows = kpis.set_index("bucket")
+    rows = kpis.table.set_index("bucket")
     key = bucket_start(report_date, period)
     row = rows.loc[key] if key in rows.index else pd.Series(dtype="float64")
     return ["访客", "加购", "下单买家", "支付买家"], [_number(row.get(k)) or 0.0 for k in ("uv", "cart_uv", "order_buyers", "buyers")]
@@ -262,13 +327,15 @@ def _number(v) -> float | None:
     return None if v is None or pd.isna(v) else float(v)
 
 
-def headline(comp: pd.DataFrame, period: str, report_date: dt.date) -> tuple[dict, dict[str, str]]:
+def headline(kpis: Kpis, comp: pd.DataFrame, period: str, report_date: dt.date) -> tuple[dict, dict[str, str]]:
     """The current bucket's headline metrics (None where missing) and their formatted cards."""
     cur = {k: _number(v) for k, v in zip(comp["key"], comp["current"])}
     metrics = {k: cur[k] for k in ("gmv", "buyers", "conversion", "aov", "refund", "refund_rate", "repurchase_rate")}
     start = bucket_start(report_date, period)
     end = shift(start, period, 1) - dt.timedelta(days=1)
-    span = f"{start:%m-%d} 至 {min(end, report_date):%m-%d}" + ("（本期未结束）" if report_date < end else "")
+    counted = min(end, report_date, kpis.data_until or report_date)
+    span = f"{start:%m-%d} 至 {counted:%m-%d}" + ("（本期未结束）" if report_date < end else "") + \
+        ("（之后没有数据）" if counted < min(end, report_date) else "")
     cards = {"统计区间": span if PERIODS[period] != "day" else f"{report_date:%Y-%m-%d}", "成交金额": report.money(cur["gmv"]),
              "支付买家数": report.count(cur["buyers"]), "客单价": report.money(cur["aov"]),
              "支付转化率": report.pct(cur["conversion"]), "访客数": report.count(cur["uv"]),
@@ -292,25 +359,31 @@ def _drop_excuse(period: str, previous: dt.date, current: dt.date, end_day: dt.d
     return "；".join(reasons)
 
 
-def findings(kpis: pd.DataFrame, gaps: pd.DataFrame, period: str, report_date: dt.date, *, max_gmv_drop: float,
-             healthy_yoy: float, min_search_share: float, min_live_rate: float, min_attainment: float,
-             max_refund_rate: float) -> list[Flag]:
+def findings(kpis: Kpis, period: str, report_date: dt.date, *, max_gmv_drop: float, healthy_yoy: float,
+             min_search_share: float, min_live_rate: float, min_attainment: float, max_refund_rate: float) -> list[Flag]:
     """Red lines and warnings for the report's bucket."""
     current, prev_key, last_year = compared_buckets(period, report_date)
-    rows = kpis.set_index("bucket")
-    if current not in rows.index or pd.isna(rows.loc[current].get("gmv")):
-        return [make("kpi.no_data", "high", "数据分析", f"{label(current, period)} 没有已付款订单：请检查数据源是否已更新")]
-    cur = rows.loc[current]
-    prev = rows.loc[prev_key] if prev_key in rows.index else None
-    name = label(current, period)
+    rows = kpis.table.set_index("bucket")
     out = []
-    # a period that has not ended is compared with the same share of the previous one (and of last year's)
-    baseline = (_number(prev["gmv"]) or 0) * cur["period_share"] if prev is not None else 0
+    if kpis.data_until is None or kpis.data_until < report_date:
+        reach = f"数据只到 {kpis.data_until}" if kpis.data_until else "数据源中没有订单和流量数据"
+        out.append(make("kpi.stale_data", "high", "数据分析",
+                        f"{reach}，报告日期是 {report_date}：之后的日子没有订单和流量数据，本期只统计到有数据的那天；"
+                        "请先导入最新的订单和生意参谋数据再看报告"))
+    if current not in rows.index or pd.isna(rows.loc[current].get("gmv")):
+        return out + [make("kpi.no_data", "high", "数据分析",
+                           f"{label(current, period)} 没有已付款订单，也没有流量数据：请检查数据源是否已更新")]
+    cur = rows.loc[current]
+    name = label(current, period)
+    # a bucket cut short is compared with as many days of the previous one (and of last year's)
+    prev = kpis.same_days.get("previous", rows.loc[prev_key] if prev_key in rows.index else None)
+    ly = kpis.same_days.get("last_year", rows.loc[last_year] if last_year in rows.index else None)
+    baseline = (_number(prev["gmv"]) or 0) if prev is not None else 0
     if baseline > 0 and cur["gmv"] / baseline - 1 < -max_gmv_drop:
-        partial = f"（本期前 {cur['days']} 天，按比例对比）" if cur["period_share"] < 1 else ""
+        partial = f"（本期前 {cur['days']} 天，与上期前 {cur['days']} 天对比）" if kpis.same_days else ""
         drop = f"{name} 成交金额 ¥{cur['gmv']:,.0f}，环比下滑 {(1 - cur['gmv'] / baseline) * 100:.1f}%{partial}（预警线 {max_gmv_drop * 100:.0f}%）"
-        ly = _number(rows.loc[last_year]["gmv"]) if last_year in rows.index else None
-        yoy = cur["gmv"] / (ly * cur["period_share"]) - 1 if ly else None
+        ly_gmv = _number(ly["gmv"]) if ly is not None else None
+        yoy = cur["gmv"] / ly_gmv - 1 if ly_gmv else None
         end_day = current + dt.timedelta(days=int(cur["days"]) - 1)
         excuse = _drop_excuse(period, prev_key, current, end_day, yoy, healthy_yoy)
         out.append(make("kpi.gmv_drop", "low", "运营主管", f"{drop}，但{excuse}：不作预警") if excuse else
@@ -329,9 +402,10 @@ def findings(kpis: pd.DataFrame, gaps: pd.DataFrame, period: str, report_date: d
     if pd.notna(cur.get("live_rate")) and cur["live_rate"] < min_live_rate:
         out.append(make("kpi.live_rate", "medium", "内容运营",
                         f"{name} 直播互动率 {cur['live_rate'] * 100:.1f}%，低于红线 {min_live_rate * 100:.0f}%：调整直播话术与福利节奏"))
+    gaps = kpis.gaps
     if len(gaps):
         out.append(make("kpi.traffic_gaps", "low", "数据分析",
-                        f"流量数据缺少 {len(gaps)} 个平台日（已按前后日期插值补齐）：请补导生意参谋数据", gaps))
+                        f"流量数据缺少 {len(gaps)} 个平台日（前后都有数据的已插值补齐，其余留空）：请补导生意参谋数据", gaps))
     fake = _number(cur.get("fake_orders")) or 0
     if fake:
         out.append(make("kpi.fake_orders", "low", "数据分析",
