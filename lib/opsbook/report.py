@@ -43,7 +43,7 @@ LABELS = {
     "redemption": "核销率", "coupons_issued": "发券量", "coupons_used": "核销量",
     "metric": "指标", "value": "数值", "change": "变化", "days": "天数", "count": "人数", "severity": "级别",
 }
-MONEY_HINTS = ("gmv", "amount", "aov", "spend", "monetary", "price", "budget", "target", "cost", "refund")
+MONEY_HINTS = ("gmv", "amount", "aov", "spend", "monetary", "price", "budget", "target", "cost", "refund", "cpc")
 PCT_HINTS = ("rate", "share", "ctr", "conversion", "attainment", "redemption", "margin")
 
 
@@ -71,17 +71,13 @@ def _missing(x) -> bool:
     return x is None or x is pd.NA or x is pd.NaT or (isinstance(x, (float, np.floating)) and math.isnan(x))
 
 
-def _number(x) -> str:
-    return "" if _missing(x) else _plain(x)
-
-
 # How numbers are shown: in reports (a function) and in Excel (a number format), by kind
 FORMATS = {
     "money": (money, "¥#,##0.00"),
     "pct": (pct, "0.0%"),
     "change": (change, "+0.0%;-0.0%;0.0%"),
     "count": (count, "#,##0"),
-    "number": (_number, "#,##0.00"),
+    "number": (lambda x: "" if _missing(x) else f"{x:,.2f}", "#,##0.00"),
 }
 CHANGE_COLUMNS = ("mom", "yoy", "change")  # ratios of change (环比, 同比): signed percentages
 
@@ -98,13 +94,27 @@ def column_format(column, series: pd.Series) -> tuple[str | None, bool]:
         return "pct", True
     if any(h in low for h in MONEY_HINTS):
         return "money", True
-    return ("count" if pd.api.types.is_integer_dtype(series) else "number"), False
+    whole = pd.api.types.is_integer_dtype(series) or bool((series.dropna() % 1 == 0).all())
+    return ("count" if whole else "number"), False  # one look per column: 6 and 14.1 are both 6.0 / 14.1
 
 
-def cell_formats(df: pd.DataFrame, row_format: str | None = None) -> list[list[str | None]]:
-    """The FORMATS kind of every cell: by column, a row's `row_format` value overriding kinds taken from dtypes."""
+def numbers(df: pd.DataFrame) -> pd.DataFrame:
+    """Columns holding only numbers (and blanks) as numbers, whatever their dtype: Excel gets numeric cells."""
+    out = df
+    for column in df.columns:
+        if df[column].dtype == object:
+            values = df[column].dropna()
+            if len(values) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+                out = out.assign(**{column: pd.to_numeric(df[column])}) if out is not df else \
+                    df.assign(**{column: pd.to_numeric(df[column])})
+    return out
+
+
+def cell_formats(df: pd.DataFrame, row_format: str | None = None, limit: int | None = None) -> list[list[str | None]]:
+    """The FORMATS kind of every cell (of the first `limit` rows): by column, judged on the whole column, a row's
+    `row_format` value overriding kinds taken from dtypes."""
     kinds = {c: column_format(c, df[c]) for c in df.columns if c != row_format}
-    rows = df[row_format].tolist() if row_format else [None] * len(df)
+    rows = df[row_format].head(limit).tolist() if row_format else [None] * len(df.head(limit))
     return [[(row if row and not named and kind else kind) for c, (kind, named) in kinds.items()] for row in rows]
 
 
@@ -121,9 +131,9 @@ def labelled(df: pd.DataFrame, labels: dict[str, str] | None = None) -> pd.DataF
 def table_html(df: pd.DataFrame, max_rows: int = 30, labels: dict[str, str] | None = None,
                row_format: str | None = None, note: str = "") -> str:
     """An HTML table with Chinese headers and ¥/% formatting by column (or by the row's `row_format` column)."""
-    shown = privacy.mask_frame(df.head(max_rows))
+    shown = numbers(privacy.mask_frame(df.head(max_rows)))
     columns = [c for c in shown.columns if c != row_format]
-    kinds = cell_formats(shown, row_format)
+    kinds = cell_formats(numbers(df), row_format, max_rows)
     body = "".join(
         "<tr>" + "".join(_cell(value, kind) for value, kind in zip(row, row_kinds)) + "</tr>"
         for row, row_kinds in zip(shown[columns].itertuples(index=False, name=None), kinds))
@@ -239,6 +249,7 @@ def _write_csv(people: pd.DataFrame, path: Path) -> None:
 def _write_xlsx(df: pd.DataFrame, path: Path, labels: dict[str, str] | None, row_format: str | None) -> None:
     """Streamed row by row (xlsxwriter, constant memory): numbers stay numbers, each with its number format."""
     import xlsxwriter
+    df = numbers(df)
     columns = [c for c in df.columns if c != row_format]
     kinds = cell_formats(df, row_format)
     values = _plain_values(privacy.mask_frame(df[columns]))

@@ -98,3 +98,26 @@ def test_price_check_table_is_labelled_by_the_playbook():
     result = runner.run("campaign_review", {})
     header = list(pd.read_csv(result.folder / "活动价检查.csv", nrows=0).columns)
     assert header == ["商家编码", "活动价", "活动前最低价", "检查结果"]
+
+
+def test_a_campaign_without_sales_is_flagged_not_reported_as_fine(shop):
+    result = runner.run("campaign_review", {"source": shop(drop_columns={"orders": ["campaign_id"]}),
+                                            "campaign_id": "CP-2605-TM", "as_of": "2026-06-30"})
+    assert result.ok and result.metrics["gmv"] == 0
+    (flag,) = [f for f in result.flags if f.code == "campaign.no_sales"]
+    assert flag.severity == "high" and "campaign_id" in flag.message and "CP-2605-TM" in flag.message
+
+
+def test_a_campaign_without_ad_rows_spent_nothing_and_says_so(shop):
+    result = runner.run("campaign_review", {"source": shop(edit=("ad_spend", lambda a: a[a["campaign_id"] != "CP-2605-JD"])),
+                                            "campaign_id": "CP-2605-JD", "as_of": "2026-06-30"})
+    assert result.metrics["spend"] == 0 and result.metrics["ad_roi"] is None and result.metrics["overall_roi"] is None
+    assert "该活动在统计期内没有推广花费记录" in (result.folder / "report.html").read_text(encoding="utf-8")
+
+
+def test_no_roi_alarm_on_a_campaigns_first_days():
+    first_day = runner.run("campaign_review", {"campaign_id": "CP-2605-TM", "as_of": "2026-05-20"})
+    assert "campaign.roi" not in first_day.flag_codes
+    later = runner.run("campaign_review", {"campaign_id": "CP-2605-TM", "as_of": "2026-05-20", "roi_min_days": 1,
+                                           "min_roi": 5})
+    assert "campaign.roi" in later.flag_codes

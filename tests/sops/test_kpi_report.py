@@ -17,7 +17,7 @@ SAMPLE = sources.open_source("data/sample")
 def test_kpi_period_without_orders_is_flagged_not_crashed(read_strict_json):
     result = runner.run("kpi_report", {"period": "日", "report_date": "2027-03-01"})
     assert result.ok, result.error
-    assert [f.code for f in result.flags] == ["kpi.stale_data", "kpi.no_data"]
+    assert [f.code for f in result.flags] == ["data.stale", "kpi.no_data"]
     assert "数据只到 2026-06-30，报告日期是 2027-03-01" in result.flags[0].message
     assert result.metrics["gmv"] is None
     read_strict_json(result.folder / "result.json")
@@ -194,7 +194,7 @@ def test_a_report_date_after_the_data_is_said_and_not_alarmed():
     """A weekly report for 06-29 … 07-05 when the data ends on 06-30: two days of data, compared as two days."""
     result = runner.run("kpi_report", {"period": "周", "report_date": "2026-07-05"})
     codes = {f.code: f for f in result.flags}
-    assert codes["kpi.stale_data"].severity == "high" and "数据只到 2026-06-30" in codes["kpi.stale_data"].message
+    assert codes["data.stale"].severity == "high" and "数据只到 2026-06-30" in codes["data.stale"].message
     assert "kpi.gmv_drop" not in codes or codes["kpi.gmv_drop"].severity == "low"
     assert result.metrics["gmv"] == pytest.approx(by_hand(dt.date(2026, 6, 29), dt.date(2026, 6, 30))["gmv"])
     assert "06-29 至 06-30（之后没有数据）" in (result.folder / "report.html").read_text(encoding="utf-8")

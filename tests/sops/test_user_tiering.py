@@ -27,7 +27,7 @@ def rfm_by_hand(method: str, as_of=AS_OF, lookback=365, high=4, recent_days=0) -
     c["recency"] = ((end - c["last"]).dt.total_seconds() // 86400).astype(int)
     c["monetary"] = c["monetary"].round(2)
     if method == "mean":
-        r, f, m = c["recency"] < c["recency"].mean(), c["frequency"] > c["frequency"].mean(), \
+        r, f, m = c["recency"] <= c["recency"].mean(), c["frequency"] > c["frequency"].mean(), \
             c["monetary"] > c["monetary"].mean()
     else:
         def score(values):
@@ -85,3 +85,15 @@ def test_recall_list_is_capped_with_an_action_for_each_segment():
 def test_user_tiering_without_coupon_counts(shop):
     result = runner.run("user_tiering", {"source": shop(drop_columns={"campaigns": ["coupons_used"]})})
     assert result.ok, result.error
+
+
+def test_a_reference_day_after_the_data_is_flagged():
+    result = runner.run("user_tiering", {"as_of": "2027-06-30", "lookback_days": 1095})
+    (flag,) = [f for f in result.flags if f.code == "data.stale"]
+    assert flag.severity == "high" and "数据只到 2026-06-30" in flag.message
+
+
+def test_customers_who_all_bought_on_the_first_day_are_recent_not_churning():
+    ours = user_tiering.compute(sources.open_source("data/sample"), dt.date(2024, 7, 1), 365, "mean")
+    assert (ours["recency"] == 0).all()
+    assert not ours["segment"].astype(str).isin(["重要挽留客户", "重要保持客户", "一般挽留客户", "一般保持客户"]).any()

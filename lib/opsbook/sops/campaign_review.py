@@ -15,7 +15,7 @@ LABELS = {
     "ad_gmv": "广告成交金额", "ad_roi": "广告 ROI", "overall_roi": "整体 ROI", "kind": "类型", "budget": "预算",
     "basis": "对比依据", "span": "统计区间", "units": "销量（件）", "cover_days": "可售天数",
 }
-LIVE_COUPONS = "活动进行中：券核销只有活动汇总数，结束后复盘"
+CONVERSION_NOTE = "支付转化率 = 活动买家数 ÷ 活动期间该平台的访客数（平台全部访客，不只是活动页面）"
 SAME_TIME_WINDOW = 45  # days: an earlier campaign of the same platform and type starting within this of a year before
 
 
@@ -75,15 +75,17 @@ def results(src: Source, camps: pd.DataFrame) -> pd.DataFrame:
             GROUP BY 1""") if src.has("traffic_daily") else None
     finally:
         con.unregister("_camps")
-    out = cut.merge(sales, on="campaign_id", how="left")
+    out = cut.merge(sales, on="campaign_id", how="left").fillna({"gmv": 0.0, "orders": 0, "buyers": 0})
     for extra in (ads, traffic):
         if extra is not None:
             out = out.merge(extra, on="campaign_id", how="left")
+    if ads is not None:  # the table is there: a campaign without rows in it spent nothing
+        out = out.fillna({"spend": 0.0, "ad_gmv": 0.0, "impressions": 0, "clicks": 0})
     for col in ("spend", "ad_gmv", "impressions", "clicks", "uv", "pv"):  # absent tables leave them empty
         if col not in out:
             out[col] = float("nan")
     spend = out["spend"].where(out["spend"] > 0)
-    out["aov"] = out["gmv"] / out["buyers"]
+    out["aov"] = out["gmv"] / out["buyers"].where(out["buyers"] > 0)
     out["overall_roi"] = out["gmv"] / spend
     out["ad_roi"] = out["ad_gmv"] / spend
     out["conversion"] = out["buyers"] / out["uv"].where(out["uv"] > 0)
@@ -196,6 +198,13 @@ def past_campaigns(src: Source, camp: pd.Series, n: int, last_day: dt.date) -> p
     return out[[c for c in cols if c in out]]
 
 
+def channel_note(chans: pd.DataFrame, src: Source) -> str:
+    """What an empty channel table means."""
+    if len(chans):
+        return ""
+    return "数据源中没有 ad_spend（推广花费）表" if not src.has("ad_spend") else "该活动在统计期内没有推广花费记录"
+
+
 def notes(hist: pd.DataFrame, chans: pd.DataFrame, prices: pd.DataFrame, stock: pd.DataFrame, found: list[Flag],
           *, min_redemption: float, live: bool) -> dict[str, list[str]]:
     """The 复盘 summary: highlights, problems and improvements, in Chinese (every threshold a parameter)."""
@@ -226,10 +235,19 @@ def notes(hist: pd.DataFrame, chans: pd.DataFrame, prices: pd.DataFrame, stock: 
 
 
 def findings(camp: pd.Series, chans: pd.DataFrame, prices: pd.DataFrame, stock: pd.DataFrame, hist: pd.DataFrame,
-             *, min_roi: float, min_redemption: float, min_cover_days: float) -> list[Flag]:
-    """Flags: channels under the ROI line, non-compliant promo prices, hot items out of or low on stock, low redemption."""
+             last_day: dt.date, *, min_roi: float, min_redemption: float, min_cover_days: float,
+             roi_min_days: int) -> list[Flag]:
+    """Flags: no sales at all, channels under the ROI line (once the campaign has run `roi_min_days`), non-compliant
+    promo prices, hot items out of or low on stock, low redemption."""
     name, out = camp["name"], []
+    if not hist.iloc[0]["gmv"]:
+        out.append(make("campaign.no_sales", "high", "数据分析",
+                        f"「{name}」截至 {last_day} 没有一笔成交订单：请检查订单是否已导入，以及订单的活动ID（campaign_id）"
+                        f"是否填写为 {camp['campaign_id']}"))
     low = chans[chans["below_line"]]
+    days = (last_day - camp["start_date"].date()).days + 1
+    if len(low) and days < roi_min_days:
+        low = low.iloc[0:0]  # a day or two of attributed sales says little about a channel
     if len(low):
         out.append(make("campaign.roi", "high", "运营",
                         f"「{name}」{len(low)} 个推广渠道广告 ROI 低于警戒线 {min_roi:g}（"

@@ -4,9 +4,31 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
+
 from ..flags import Flag, make
 from ..settings import TZ
 from ..sources import Source
+
+
+def data_until(src: Source, platform: str = "全部") -> dt.date | None:
+    """The last day the source has paid orders or traffic for (the platform's, or any platform's)."""
+    where, args = ("", []) if platform == "全部" else (" AND platform = ?", [platform])
+    days = [src.sql(f"SELECT max(CAST(pay_time AS DATE)) FROM paid_orders WHERE true{where}", args).iloc[0, 0]]
+    if src.has("traffic_daily"):
+        days.append(src.sql(f"SELECT max(date) FROM traffic_daily WHERE true{where}", args).iloc[0, 0])
+    found = [pd.Timestamp(d).date() for d in days if pd.notna(d)]
+    return max(found) if found else None
+
+
+def stale_data(until: dt.date | None, as_of: dt.date) -> list[Flag]:
+    """A flag when the data ends before the day the report is for: its latest days would count as days without sales."""
+    if until is not None and until >= as_of:
+        return []
+    reach = f"数据只到 {until}" if until else "数据源中没有订单和流量数据"
+    return [make("data.stale", "high", "数据分析",
+                 f"{reach}，报告日期是 {as_of}：之后的日子没有订单和流量数据，报告只统计到有数据的那天；"
+                 "请先导入最新的订单和生意参谋数据再看报告")]
 
 
 def future_times(src: Source, now: dt.datetime | None = None) -> list[Flag]:

@@ -11,7 +11,7 @@ from .. import report
 from ..errors import ParamError
 from ..flags import Flag, make
 from ..sources import Source
-from . import calendar
+from . import calendar, data_quality
 from .periods import PERIODS, bucket_start, label, shift, year_before
 
 TRAFFIC = ["uv", "pv", "bounce_uv", "cart_uv", "search_uv", "live_uv", "live_interactions"]
@@ -187,16 +187,6 @@ def _buckets(src: Source, period: str, first: dt.date, last_bucket: dt.date, unt
     return df, gaps
 
 
-def data_until(src: Source, platform: str) -> dt.date | None:
-    """The last day the source has paid orders or traffic for (the platform's, or any platform's)."""
-    where, args = _platform_filter(platform)
-    days = [src.sql(f"SELECT max(CAST(pay_time AS DATE)) FROM paid_orders WHERE true{where}", args).iloc[0, 0]]
-    if src.has("traffic_daily"):
-        days.append(src.sql(f"SELECT max(date) FROM traffic_daily WHERE true{where}", args).iloc[0, 0])
-    found = [pd.Timestamp(d).date() for d in days if pd.notna(d)]
-    return max(found) if found else None
-
-
 def series(src: Source, period: str, report_date: dt.date, history: int, platform: str = "全部",
            annual_target: float = 0.0, platform_targets: str = "", repurchase_days: int = 90) -> Kpis:
     """KPI table: one row per bucket for `history` buckets ending with the report's, plus last year's buckets.
@@ -208,7 +198,7 @@ def series(src: Source, period: str, report_date: dt.date, history: int, platfor
     current, previous, last_year = compared_buckets(period, report_date)
     first = shift(current, period, -(history - 1))
     first_ly = bucket_start(year_before(first), period)
-    until = data_until(src, platform)
+    until = data_quality.data_until(src, platform)
     end_day = min(shift(current, period, 1) - dt.timedelta(days=1), report_date, until or report_date)
     df, gaps = _buckets(src, period, first_ly, current, end_day, platform, repurchase_days)
     last_days = df["bucket"].map(lambda b: min(shift(b, period, 1) - dt.timedelta(days=1), end_day))
@@ -364,12 +354,7 @@ def findings(kpis: Kpis, period: str, report_date: dt.date, *, max_gmv_drop: flo
     """Red lines and warnings for the report's bucket."""
     current, prev_key, last_year = compared_buckets(period, report_date)
     rows = kpis.table.set_index("bucket")
-    out = []
-    if kpis.data_until is None or kpis.data_until < report_date:
-        reach = f"数据只到 {kpis.data_until}" if kpis.data_until else "数据源中没有订单和流量数据"
-        out.append(make("kpi.stale_data", "high", "数据分析",
-                        f"{reach}，报告日期是 {report_date}：之后的日子没有订单和流量数据，本期只统计到有数据的那天；"
-                        "请先导入最新的订单和生意参谋数据再看报告"))
+    out = data_quality.stale_data(kpis.data_until, report_date)
     if current not in rows.index or pd.isna(rows.loc[current].get("gmv")):
         return out + [make("kpi.no_data", "high", "数据分析",
                            f"{label(current, period)} 没有已付款订单，也没有流量数据：请检查数据源是否已更新")]

@@ -61,7 +61,8 @@ def query(as_of: dt.date, lookback_days: int, method: str, high_score: int = 4,
     """
     start, end = _window(as_of, lookback_days)
     if method == "mean":
-        scores, split = "", """recency < avg(recency) OVER () AS r_high, frequency > avg(frequency) OVER () AS f_high,
+        # recent = at most the mean recency: customers who all bought on one day are all recent, not all churning
+        scores, split = "", """recency <= avg(recency) OVER () AS r_high, frequency > avg(frequency) OVER () AS f_high,
                                monetary > avg(monetary) OVER () AS m_high"""
     else:
         # percent_rank puts ties together (most customers buy once: they all get F = 1); recency inverted
