@@ -33,10 +33,10 @@ def test_kpi_without_traffic_table_writes_strict_json(shop, read_strict_json):
 
 
 def test_traffic_is_interpolated_inside_the_data_only():
-    kpis = kpi_report.series(SAMPLE, "月", dt.date(2026, 6, 15), 14)  # with last year: from 2024-05
+    kpis = kpi_report.series(SAMPLE, "月", dt.date(2026, 6, 15), 26)  # from 2024-05: two months before the data
     assert len(kpis.gaps) == 3  # the planted PDD gaps, not the days before the data starts
     before = kpis.table[kpis.table["bucket"] < dt.date(2024, 7, 1)]
-    assert before["uv"].isna().all()
+    assert len(before) == 2 and before["uv"].isna().all() and before["gmv"].isna().all()
 
 
 def test_unfinished_period_counts_only_days_up_to_the_report_date():

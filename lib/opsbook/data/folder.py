@@ -22,6 +22,9 @@ LOCK = ".opsbook-lock"
 class FolderSource(Source):
     """A folder with one `<table>.parquet` or `<table>.csv` file per canonical table."""
 
+    def _text_tables(self):
+        return {name for name, path in getattr(self, "_files", {}).items() if path.suffix == ".csv"}
+
     def _identity(self, name, key):
         return verified.fingerprint(self._files[name], name, key) if name in getattr(self, "_files", {}) else None
 

@@ -39,9 +39,10 @@ def _platform_filter(platform: str) -> tuple[str, list]:
 
 
 def order_metrics(src: Source, period: str, first: dt.date, end: dt.date, platform: str, until: dt.date | None = None,
-                  repurchase_days: int = 90) -> pd.DataFrame:
-    """Per bucket in [first, end], days up to `until`: gmv, orders, buyers (per bucket, and summed per day), new and
-    returning buyers (bought in the `repurchase_days` before the bucket), refunds, order buyers, brushed orders."""
+                  repurchase_days: int = 90, also: dt.date | None = None) -> pd.DataFrame:
+    """Per bucket in [first, end] (and the bucket starting on `also`), days up to `until`: gmv, orders, buyers (per
+    bucket, and summed per day), new and returning buyers (bought in the `repurchase_days` before the bucket), refunds,
+    order buyers, brushed orders."""
     unit = PERIODS[period]
     where, args = _platform_filter(platform)
     sql = f"""
@@ -50,7 +51,7 @@ def order_metrics(src: Source, period: str, first: dt.date, end: dt.date, platfo
                CAST(date_trunc('{unit}', CAST(pay_time AS DATE)) AS DATE) AS bucket
         FROM paid_orders WHERE true{where}
     ), first_buy AS (SELECT customer_id, min(d) AS first_d FROM paid GROUP BY customer_id),
-    in_range AS (SELECT * FROM paid WHERE bucket BETWEEN ? AND ? AND d <= ?),
+    in_range AS (SELECT * FROM paid WHERE (bucket BETWEEN ? AND ? OR bucket = ?) AND d <= ?),
     buyer_bucket AS (SELECT DISTINCT customer_id, bucket FROM in_range),
     repeat_buyers AS (
         SELECT b.bucket, count(DISTINCT b.customer_id) AS returning_buyers FROM buyer_bucket b JOIN paid p
@@ -61,7 +62,8 @@ def order_metrics(src: Source, period: str, first: dt.date, end: dt.date, platfo
                count(DISTINCT customer_id) FILTER (WHERE NOT coalesce(is_fake, false)) AS order_buyers,
                count(DISTINCT order_id) FILTER (WHERE coalesce(is_fake, false)) AS fake_orders,
                coalesce(sum(amount) FILTER (WHERE coalesce(is_fake, false)), 0) AS fake_amount
-        FROM orders WHERE CAST(order_time AS DATE) BETWEEN ? AND ?{where} GROUP BY 1
+        FROM orders WHERE (CAST(order_time AS DATE) BETWEEN ? AND ?
+                           OR CAST(order_time AS DATE) BETWEEN ? AND ?){where} GROUP BY 1
     )
     SELECT r.bucket, round(sum(r.amount), 2) AS gmv, count(DISTINCT r.order_id) AS orders,
            count(DISTINCT r.customer_id) AS buyers, count(DISTINCT (r.customer_id, r.d)) AS day_buyers,
@@ -75,7 +77,9 @@ def order_metrics(src: Source, period: str, first: dt.date, end: dt.date, platfo
     """
     last = shift(end, period, 1) - dt.timedelta(days=1)
     until = min(last, until or last)
-    df = src.sql(sql, args + [first, end, until, first, until] + args)
+    also = also or first
+    also_end = shift(also, period, 1) - dt.timedelta(days=1)
+    df = src.sql(sql, args + [first, end, also, until, first, until, also, also_end] + args)
     df["bucket"] = pd.to_datetime(df["bucket"]).dt.date
     return df
 
@@ -162,13 +166,17 @@ class Kpis:
 
 
 def _buckets(src: Source, period: str, first: dt.date, last_bucket: dt.date, until: dt.date, platform: str,
-             repurchase_days: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Order and traffic measures and their rates per bucket in [first, last_bucket], counting days up to `until`."""
-    orders = order_metrics(src, period, first, last_bucket, platform, until=until, repurchase_days=repurchase_days)
+             repurchase_days: int, also: dt.date | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Order and traffic measures and their rates per bucket in [first, last_bucket] (and the bucket starting on
+    `also`), counting days up to `until`."""
+    orders = order_metrics(src, period, first, last_bucket, platform, until=until, repurchase_days=repurchase_days,
+                           also=also)
     if src.has("traffic_daily"):
-        traffic, gaps = daily_traffic(src, first, until, platform)
+        traffic, gaps = daily_traffic(src, min(first, also or first), until, platform)
         traffic["bucket"] = traffic["date"].dt.date.map(lambda d: bucket_start(d, period))
         per_bucket = traffic.groupby("bucket")[TRAFFIC].sum(min_count=1).reset_index()  # no data stays empty
+        wanted = per_bucket["bucket"].between(first, last_bucket) | (per_bucket["bucket"] == also)
+        per_bucket = per_bucket[wanted]
     else:
         per_bucket, gaps = pd.DataFrame(columns=["bucket"] + TRAFFIC), pd.DataFrame(columns=["platform", "date"])
     df = orders.merge(per_bucket, on="bucket", how="outer").sort_values("bucket").reset_index(drop=True)
@@ -200,7 +208,8 @@ def series(src: Source, period: str, report_date: dt.date, history: int, platfor
     first_ly = bucket_start(year_before(first), period)
     until = data_quality.data_until(src, platform)
     end_day = min(shift(current, period, 1) - dt.timedelta(days=1), report_date, until or report_date)
-    df, gaps = _buckets(src, period, first_ly, current, end_day, platform, repurchase_days)
+    # the trend's buckets and the one a year before the report's (other buckets of last year are never shown)
+    df, gaps = _buckets(src, period, first, current, end_day, platform, repurchase_days, also=last_year)
     last_days = df["bucket"].map(lambda b: min(shift(b, period, 1) - dt.timedelta(days=1), end_day))
     df["days"] = [(e - b).days + 1 for b, e in zip(df["bucket"], last_days)]  # fewer in a bucket cut short
     df["period_share"] = df["days"] / df["bucket"].map(lambda b: (shift(b, period, 1) - b).days)
