@@ -189,7 +189,11 @@ def for_people(df: pd.DataFrame, labels: dict[str, str] | None = None) -> pd.Dat
     dates without a time, 是/否 for booleans."""
     out = _plain_values(privacy.mask_frame(df))
     for col in out.columns:
-        if isinstance(out[col].dtype, pd.StringDtype) or out[col].dtype == object:
+        if isinstance(out[col].dtype, pd.StringDtype):  # vectorised: big tables have hundreds of thousands of rows
+            risky = out[col].str.match(r"[=+\-@]").fillna(False).astype(bool)
+            if risky.any():
+                out[col] = out[col].where(~risky, "'" + out[col])
+        elif out[col].dtype == object:
             out[col] = out[col].map(_safe_cell)
     return labelled(out, labels)
 
