@@ -60,10 +60,10 @@ def bench_runner() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="opsbook-bench-"))
     nb = minimal_notebook(tmp / "empty.ipynb")
     os.environ["OPSBOOK_RUNS"] = str(tmp / "runs")
-    runner.run(str(nb), {})  # start and warm the pooled kernel once, as a long-lived process would have
+    runner.run(nb, {})  # start and warm the pooled kernel once, as a long-lived process would have
     bare = median_time(lambda: papermill.execute_notebook(str(nb), str(tmp / "out.ipynb"), progress_bar=False,
                                                           parameters={"x": 2}))
-    ours = median_time(lambda: runner.run(str(nb), {"x": 2}))
+    ours = median_time(lambda: runner.run(nb, {"x": 2}))
     print(f"runner: bare papermill {bare:.3f} s, runner.run {ours:.3f} s (median of {REPEAT}) → "
           f"ratio {ours / bare:.2f}× (target ≤ 1.3×)")
 

@@ -46,11 +46,28 @@ def test_playbook_anatomy(path):
         assert not c.get("outputs") and c.get("execution_count") is None, "strip outputs (nbstripout)"
 
 
+def tracked(pattern: str) -> list[Path]:
+    """Files git tracks (runs/, .venv/ and other ignored output are not the repository's)."""
+    import subprocess
+    out = subprocess.run(["git", "ls-files", "-z", pattern], cwd=ROOT, capture_output=True, text=True, check=True)
+    return [ROOT / name for name in out.stdout.split("\0") if name]
+
+
 def test_no_notebook_outputs_anywhere():
-    for path in ROOT.rglob("*.ipynb"):
-        if ".venv" in path.parts or ".opsbook" in path.parts or ".ipynb_checkpoints" in path.parts:
-            continue
+    notebooks = tracked("*.ipynb")
+    assert {p.name for p in PLAYBOOKS} <= {p.name for p in notebooks}
+    for path in notebooks:
         assert not any(c.get("outputs") for c in cells(path) if c["cell_type"] == "code"), path
+
+
+def test_notebooks_are_committed_as_nbstripout_writes_them(tmp_path):
+    """A fresh clone with the filter installed (make setup) shows no notebook as modified."""
+    import subprocess
+    import sys
+    for path in PLAYBOOKS:
+        cleaned = subprocess.run([sys.executable, "-m", "nbstripout", "-t"], input=path.read_bytes(),
+                                 capture_output=True, check=True).stdout
+        assert cleaned == path.read_bytes(), f"{path.name}: run `nbstripout {path}` and commit it"
 
 
 def test_gitignore_keeps_lib_and_ignores_runs():

@@ -1,16 +1,31 @@
-"""Where the project lives: playbooks, job files, data (OPSBOOK_HOME overrides the checkout root)."""
+"""Where the project lives: playbooks, job files, data.
+
+The project is $OPSBOOK_HOME, else the current folder or its nearest parent that holds `playbooks/`, else the checkout
+that holds this package: `opsbook` run inside another project folder works on that project.
+"""
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from pathlib import Path
 
 from .settings import HOME_ENV
 
 
 def root() -> Path:
-    """The project root: $OPSBOOK_HOME, else the checkout that holds this package."""
+    """The project root: $OPSBOOK_HOME, else the current folder or its nearest parent with `playbooks/`, else the
+    checkout that holds this package."""
     env = os.environ.get(HOME_ENV)
-    return Path(env).resolve() if env else Path(__file__).resolve().parents[2]
+    return Path(env).resolve() if env else _found(os.getcwd())
+
+
+@lru_cache(maxsize=8)
+def _found(cwd: str) -> Path:
+    here = Path(cwd).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "playbooks").is_dir():
+            return folder
+    return Path(__file__).resolve().parents[2]
 
 
 def playbooks() -> Path:

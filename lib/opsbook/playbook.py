@@ -63,7 +63,7 @@ class Run:
         return HTML(report.CSS + flags_mod.to_html(self.flags))
 
 
-def begin(name: str, namespace: dict) -> Run:
+def begin(name: str | Path, namespace: dict) -> Run:
     """Validate this notebook's parameter values, show the parameter header and open the Run."""
     spec = spec_mod.load(name)
     values = spec.validate({k: namespace[k] for k in spec.params if k in namespace})

@@ -178,8 +178,8 @@ def params_html(title: str, labels: dict[str, str], values: dict) -> str:
 
 
 def _safe_cell(v):
-    """Neutralise spreadsheet formulas (cells starting with = + - @)."""
-    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@"):
+    """Neutralise spreadsheet formulas (cells starting with = + - @, TAB or CR: OWASP's list)."""
+    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + v
     return v
 
@@ -190,7 +190,7 @@ def for_people(df: pd.DataFrame, labels: dict[str, str] | None = None) -> pd.Dat
     out = _plain_values(privacy.mask_frame(df))
     for col in out.columns:
         if isinstance(out[col].dtype, pd.StringDtype):  # vectorised: big tables have hundreds of thousands of rows
-            risky = out[col].str.match(r"[=+\-@]").fillna(False).astype(bool)
+            risky = out[col].str.match(r"[=+\-@\t\r]").fillna(False).astype(bool)
             if risky.any():
                 out[col] = out[col].where(~risky, "'" + out[col])
         elif out[col].dtype == object:

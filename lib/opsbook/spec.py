@@ -211,9 +211,23 @@ def _load_cached(path: str, mtime: float) -> Spec:
     return Spec(Path(path).stem, Path(path), title, purpose, roles, parse_parameters(parameters_cell(nb)))
 
 
-def load(playbook: str) -> Spec:
-    """The spec of a playbook by name (or notebook path); ParamError if there is no such playbook."""
-    path = Path(playbook) if playbook.endswith(".ipynb") else paths.playbooks() / f"{playbook}.ipynb"
+NAME = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def playbook_name(text: str) -> str:
+    """A playbook name as people give it (CLI, job files, forms, reruns): a name of a notebook in playbooks/, never
+    a path; ParamError in Chinese otherwise."""
+    if not isinstance(text, str) or not NAME.fullmatch(text):
+        known = ", ".join(available()) or "（无）"
+        raise ParamError(f"剧本名称 {text!r} 不对：应是 playbooks/ 中某个剧本的名字（小写字母开头，只含小写字母、数字和下划线），"
+                         f"可用：{known}")
+    return text
+
+
+def load(playbook: str | Path) -> Spec:
+    """The spec of a playbook by name, or of a notebook given as a Path (Python callers: tests, benchmarks);
+    ParamError if there is no such playbook."""
+    path = playbook if isinstance(playbook, Path) else paths.playbooks() / f"{playbook_name(playbook)}.ipynb"
     if not path.is_file():
         known = ", ".join(available()) or "（无）"
         raise ParamError(f"没有名为 {playbook} 的剧本（可用：{known}）")

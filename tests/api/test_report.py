@@ -65,3 +65,10 @@ def test_big_tables_are_csv_only_with_a_note(tmp_path, monkeypatch):
     assert run.tables["大表"] == ["大表.csv"] and not (tmp_path / "大表.xlsx").exists()
     assert "只提供 CSV 文件" in shown.data and "2 行" in shown.data
     assert run.table("小表", FRAME.head(2)) and run.tables["小表"] == ["小表.xlsx", "小表.csv"]
+
+
+def test_cells_starting_with_tab_or_carriage_return_are_neutralised_too(tmp_path):
+    """OWASP's list: = + - @ and also TAB and CR, which spreadsheets skip before reading a formula."""
+    report.export(pd.DataFrame({"name": ["\t=1+1", "\r@SUM(A1)", "ok"]}), tmp_path, "t")
+    csv = pd.read_csv(tmp_path / "t.csv", dtype=str, keep_default_na=False)
+    assert csv["名称"].tolist() == ["'\t=1+1", "'\r@SUM(A1)", "ok"]

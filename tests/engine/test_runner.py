@@ -73,7 +73,7 @@ def _notebook(path, code):
                 nbformat.v4.new_code_cell("seconds: float = 0.0  # 等待秒数", metadata={"tags": ["parameters"]}),
                 nbformat.v4.new_code_cell(code)]
     nbformat.write(nb, path)
-    return str(path)
+    return path
 
 
 def test_playbook_error_is_exit_1_with_error(tmp_path):

@@ -26,7 +26,7 @@ PROBE_CODE = """
 import pathlib, time
 import opsbook.playbook
 from opsbook import flags
-run = opsbook.playbook.begin(NOTEBOOK, globals())
+run = opsbook.playbook.begin(pathlib.Path(NOTEBOOK), globals())
 marker = pathlib.Path(run.p.fail_until_gone)
 if run.p.fail_until_gone and marker.exists():
     marker.unlink()
@@ -496,3 +496,34 @@ def test_jobs_list_shows_next_fire_time_and_the_last_slot_even_without_a_run():
     out = subprocess.run([sys.executable, "-m", "opsbook.ui.cli", "jobs"], capture_output=True, text=True)
     assert out.returncode == 0 and "下次 20" in out.stdout
     assert "上次 2030-01-07 08:30 已跳过：错过的时间点" in out.stdout
+
+
+def test_one_bad_job_file_never_stops_the_others(tmp_path):
+    home = tmp_path / "home"
+    (home / "params").mkdir(parents=True)
+    (home / "playbooks").symlink_to(paths.playbooks())
+    (home / "data").symlink_to(paths.root() / "data")
+    (home / "params" / "never.yaml").write_text('playbook: kpi_report\nschedule: "0 0 31 2 *"\n', encoding="utf-8")
+    (home / "params" / "broken.yaml").write_text("playbook: [unclosed\n", encoding="utf-8")
+    (home / "params" / "daily.yaml").write_text('playbook: kpi_report\nschedule: "0 8 * * *"\n', encoding="utf-8")
+    env = {**os.environ, "OPSBOOK_HOME": str(home)}
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "opsbook.ui.cli", *args], capture_output=True, text=True, env=env,
+                              timeout=300)
+    listed = cli("jobs")
+    assert listed.returncode == 2 and "daily: kpi_report" in listed.stdout and "Traceback" not in listed.stderr
+    assert "never.yaml：schedule '0 0 31 2 *' 永远不会触发" in listed.stderr and "broken.yaml" in listed.stderr
+    once = cli("schedule", "--once")
+    assert once.returncode == 0 and "Traceback" not in once.stderr and "任务文件有误，未调度" in once.stderr
+
+
+def test_bad_data_is_never_retried(tmp_path, state, shop):
+    job = jobs.Job("bad_data", "user_tiering", {"source": shop(drop_columns={"orders": ["status"]})}, "0 8 * * *",
+                   retries=3, retry_delay=0)
+    clock = Clock(at(20, 7))
+    scheduler([job], state, clock).tick()
+    clock.now = at(20, 8)
+    assert scheduler([job], state, clock).run_once() == 1
+    (row,) = schedule.state_rows(state)
+    assert row["state"] == "failed" and row["attempt"] == 1 and "缺少必需列 status" in row["error"]

@@ -1,6 +1,7 @@
 """The `opsbook` command: exit codes and Chinese messages, as a user sees them."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -104,3 +105,35 @@ def test_serve_stops_voila_and_its_kernels_on_sigterm(tmp_path, lines_of):
                 psutil.Process(process.pid).kill()
             except psutil.Error:
                 pass
+
+
+@pytest.mark.parametrize("name", ["../../evil", "/etc/passwd", "kpi_report.ipynb", "KPI"])
+def test_a_playbook_is_a_name_never_a_path(tmp_path, name):
+    (tmp_path / "evil.ipynb").write_text("{}", encoding="utf-8")
+    out = opsbook("run", name, "--out", str(tmp_path / "runs"))
+    assert out.returncode == 2 and "应是 playbooks/ 中某个剧本的名字" in out.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_non_positive_timeout_is_refused_before_running(tmp_path):
+    out = opsbook("run", "user_tiering", "--timeout", "-5", "--out", str(tmp_path))
+    assert out.returncode == 2 and "超时时间应为大于 0 的秒数" in out.stderr and not (tmp_path / "user_tiering").exists()
+
+
+def test_the_project_is_the_folder_opsbook_runs_in(tmp_path):
+    """Another project's folder (its own playbooks/, params/, data/): runs land there, not in the install."""
+    project = tmp_path / "shop"
+    (project / "playbooks").mkdir(parents=True)
+    (project / "params").mkdir()
+    shutil.copy(ROOT / "playbooks" / "user_tiering.ipynb", project / "playbooks")
+    shutil.copytree(ROOT / "data" / "sample", project / "data" / "sample")
+    env = {k: v for k, v in os.environ.items() if k not in ("OPSBOOK_HOME", "OPSBOOK_RUNS")}
+    inside = project / "playbooks"  # any folder inside the project
+    listed = subprocess.run([sys.executable, "-m", "opsbook.ui.cli", "list"], capture_output=True, text=True,
+                            cwd=inside, env=env, timeout=120)
+    assert listed.returncode == 0 and f"项目目录：{project}" in listed.stdout
+    assert "user_tiering" in listed.stdout and "kpi_report" not in listed.stdout
+    ran = subprocess.run([sys.executable, "-m", "opsbook.ui.cli", "run", "user_tiering"], capture_output=True,
+                         text=True, cwd=project, env=env, timeout=300)
+    assert ran.returncode == 0, ran.stderr
+    assert list((project / "runs" / "user_tiering").glob("2*/result.json"))

@@ -23,7 +23,7 @@ from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, papermill_engines
 
 from .. import paths
-from ..settings import KERNEL_REUSE_ENV
+from ..settings import HOME_ENV, KERNEL_REUSE_ENV
 
 ENGINE = "opsbook"  # the papermill engine name of `PooledEngine`
 # what every playbook imports, so the first run does not pay for it: the notebook API and every `sops` module
@@ -58,7 +58,8 @@ class Kernel:
         runtime = Path(jupyter_runtime_dir())
         runtime.mkdir(parents=True, exist_ok=True)
         km = AsyncKernelManager(kernel_name=name, transport="ipc", ip=str(runtime / f"opsbook-{secrets.token_hex(6)}"))
-        env = {**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1", "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+        env = {**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1", "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+               HOME_ENV: str(paths.root())}  # the kernel works on the same project, whatever its folder
         run_sync(km.start_kernel)(cwd=str(cwd or paths.playbooks()), env=env)
         kc = km.client()
         kc.start_channels()

@@ -42,7 +42,7 @@ def git_revision() -> str:
         return ""
 
 
-def run(playbook: str, params: dict | None = None, *, out: str | Path | None = None, timeout: float | None = None,
+def run(playbook: str | Path, params: dict | None = None, *, out: str | Path | None = None, timeout: float | None = None,
         trigger: str = "cli", job: str | None = None, slot: str | None = None, attempt: int = 1,
         on_progress: Callable[[int, int], None] | None = None) -> RunRecord:
     """Validate, execute and file one run of `playbook` (in the store at `out`, else the default one).
@@ -51,6 +51,8 @@ def run(playbook: str, params: dict | None = None, *, out: str | Path | None = N
     """
     spec = spec_mod.load(playbook)
     values = spec.validate(params or {})
+    if timeout is not None and not timeout > 0:
+        raise ParamError(f"超时时间应为大于 0 的秒数，收到 {timeout:g}")
     t0 = time.perf_counter()
     now = dt.datetime.now(TZ)
     store = records.store(out)

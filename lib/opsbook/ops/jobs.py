@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 
 from .. import paths, spec as spec_mod
 from ..errors import ParamError
@@ -24,6 +24,7 @@ _Loader.yaml_implicit_resolvers = {
     ch: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
 
+MAX_BYTES = 64 * 1024  # a job file is a few lines; anything near this size is not one
 KEYS = {"playbook", "schedule", "parameters", "timeout", "retries", "retry_delay", "catch_up", "notify", "description"}
 
 # relative dates, resolved against the date of the scheduled slot (Asia/Shanghai) and recorded as literal dates
@@ -58,22 +59,26 @@ class Job:
     retry_delay: float = 60.0
     catch_up: str = "latest"
 
+    @property
+    def notebook(self) -> str | Path:
+        """What the runner runs: the playbook's name (job files name playbooks only), or a notebook path that a
+        Python caller (a test) gave as `….ipynb`."""
+        return Path(self.playbook) if self.playbook.endswith(".ipynb") else self.playbook
+
     def parameters_on(self, day: dt.date) -> dict:
         """The parameters with relative dates (`@yesterday`, `@last_month_end-3d` …) resolved for `day`."""
         return {k: resolve_date(v, day) for k, v in self.parameters.items()}
 
     def slots(self, after: dt.datetime, until: dt.datetime) -> list[dt.datetime]:
         """Scheduled fire times in (after, until], Asia/Shanghai."""
-        if not self.schedule:
-            return []
-        it, found = croniter(self.schedule, after.astimezone(TZ)), []
-        while (slot := it.get_next(dt.datetime)) <= until:
+        found, slot = [], after
+        while self.schedule and (slot := next_fire(self.schedule, slot)) is not None and slot <= until:
             found.append(slot)
         return found
 
     def next_slot(self, now: dt.datetime) -> dt.datetime | None:
-        """The next fire time after `now`, or None for a manual job."""
-        return croniter(self.schedule, now.astimezone(TZ)).get_next(dt.datetime) if self.schedule else None
+        """The next fire time after `now`, or None for a manual job (or one whose cron never fires)."""
+        return next_fire(self.schedule, now) if self.schedule else None
 
 
 def resolve_date(value, day: dt.date):
@@ -96,6 +101,8 @@ def _schedule_problems(name: str, data: dict) -> list[str]:
     if schedule is not None and (not isinstance(schedule, str) or len(schedule.split()) != 5
                                  or not croniter.is_valid(schedule)):
         problems.append(f"{name}：schedule {schedule!r} 不是有效的 5 段 cron 表达式（分 时 日 月 周，如 \"0 8 * * *\" 表示每天 8:00，北京时间）")
+    elif schedule is not None and next_fire(schedule, dt.datetime.now(TZ)) is None:
+        problems.append(f"{name}：schedule {schedule!r} 永远不会触发（例如 2 月 31 日）：请检查日期和月份")
     for key, low in (("timeout", 1), ("retries", 0), ("retry_delay", 0)):
         value = data.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < low):
@@ -112,10 +119,24 @@ def _schedule_problems(name: str, data: dict) -> list[str]:
     return problems
 
 
-def read_yaml(path: Path) -> dict:
-    """A YAML mapping, or ParamError in Chinese naming the file."""
+def next_fire(schedule: str, after: dt.datetime) -> dt.datetime | None:
+    """The next time a 5-field cron fires after `after` (Asia/Shanghai), None if it never does (e.g. 31 February)."""
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - a SafeLoader
+        return croniter(schedule, after.astimezone(TZ)).get_next(dt.datetime)
+    except (CroniterBadDateError, ValueError, KeyError):
+        return None
+
+
+def read_yaml(path: Path) -> dict:
+    """A YAML mapping, or ParamError in Chinese naming the file (also when it is too big or uses aliases, which
+    a job file never needs and a hostile one uses to expand a few bytes into gigabytes)."""
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            raise ParamError(f"参数文件 {path} 太大（{path.stat().st_size:,} 字节，上限 {MAX_BYTES:,}）：任务文件只需几行")
+        text = path.read_text(encoding="utf-8")
+        if any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, Loader=_Loader)):
+            raise ParamError(f"参数文件 {path} 使用了 YAML 别名（*名称）：任务文件中请直接写出每个值")
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader
     except FileNotFoundError:
         raise ParamError(f"找不到参数文件 {path}") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
@@ -134,12 +155,15 @@ def load(path: str | Path) -> Job:
     problems = [f"{path.name}：未知的键 {k}（可用：{', '.join(sorted(KEYS))}）" for k in data if k not in KEYS]
     if "playbook" not in data:
         problems.append(f"{path.name}：缺少 playbook（剧本名称，如 user_tiering）")
+    elif not isinstance(data["playbook"], str) or not spec_mod.NAME.fullmatch(data["playbook"]):
+        problems.append(f"{path.name}：playbook {data['playbook']!r} 应是 playbooks/ 中某个剧本的名字，不能是路径")
+        data = {k: v for k, v in data.items() if k != "playbook"}
     params = data.get("parameters") or {}
     if not isinstance(params, dict):
         problems.append(f"{path.name}：parameters 应为“参数名: 值”映射")
         params = {}
     problems += _schedule_problems(path.name, data)
-    if "playbook" in data:
+    if "playbook" in data:  # a name: checked against its spec
         try:
             today = dt.datetime.now(TZ).date()
             spec_mod.load(str(data["playbook"])).validate({k: resolve_date(v, today) for k, v in params.items()})
@@ -152,14 +176,20 @@ def load(path: str | Path) -> Job:
                float(data.get("retry_delay", 60)), data.get("catch_up", "latest"))
 
 
-def all_jobs(folder: Path | None = None) -> list[Job]:
-    """Every job in params/, checked; ParamError lists the problems of all files together."""
+def load_all(folder: Path | None = None) -> tuple[list[Job], list[str]]:
+    """The good jobs in params/ and the problems of the bad files: one bad file never stops the others."""
     jobs, problems = [], []
     for path in sorted((folder or paths.params()).glob("*.y*ml")):
         try:
             jobs.append(load(path))
         except ParamError as exc:
             problems += exc.problems
+    return jobs, problems
+
+
+def all_jobs(folder: Path | None = None) -> list[Job]:
+    """Every job in params/, checked; ParamError lists the problems of all files together."""
+    jobs, problems = load_all(folder)
     if problems:
         raise ParamError(problems, headline="params/ 中的任务文件有误")
     return jobs

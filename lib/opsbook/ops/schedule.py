@@ -14,6 +14,7 @@ import json
 import logging
 import signal
 import sqlite3
+import sys
 import threading
 from dataclasses import dataclass
 from enum import StrEnum
@@ -96,7 +97,8 @@ class Executor(Protocol):
 def execute(task: Task) -> RunRecord:
     """Run one task through the runner (the only execution path) and return its record."""
     try:
-        return runner.run(task.playbook, task.params, timeout=task.timeout, trigger=task.trigger, job=task.job,
+        notebook = Path(task.playbook) if task.playbook.endswith(".ipynb") else task.playbook  # as `Job.notebook`
+        return runner.run(notebook, task.params, timeout=task.timeout, trigger=task.trigger, job=task.job,
                           slot=task.slot, attempt=task.attempt)
     except OpsbookError as exc:  # bad parameters: nothing ran, and another try cannot help
         return failure(task, exc.message, retryable=False, exit_code=exc.exit_code)
@@ -253,7 +255,7 @@ class Scheduler:
             if job is None or row["owner"] == self.owner or records.alive(row["owner"]):
                 continue
             store = records.store()
-            store.file_interrupted(spec.load(job.playbook).name)
+            store.file_interrupted(spec.load(job.notebook).name)
             task = Task(job.playbook, {}, None, row["job"], row["slot"], row["attempt"])
             filed = store.find(task.job, task.slot, task.attempt)  # it may have finished just before its scheduler died
             self._file(task, filed or failure(task, "运行中断：调度器在运行期间退出（被终止或机器重启）", retryable=True),
@@ -386,7 +388,11 @@ def state_rows(state: State | None = None) -> list[dict]:
 
 def main(once: bool = False, workers: int = 2, names: list[str] | None = None) -> int:
     """`opsbook schedule`: run the scheduler (or one pass with `once`)."""
-    found = [j for j in jobs_mod.all_jobs() if not names or j.name in names]
+    good, bad = jobs_mod.load_all()
+    for problem in bad:  # one bad job file never stops the others
+        log.error("任务文件有误，未调度：%s", problem)
+        print(f"任务文件有误，未调度：{problem}", file=sys.stderr, flush=True)
+    found = [j for j in good if not names or j.name in names]
     unknown = sorted(set(names or ()) - {j.name for j in found})
     if unknown or workers < 1:
         raise ParamError([f"没有名为 {n} 的任务（用 opsbook jobs 查看）" for n in unknown]

@@ -23,7 +23,8 @@ def _parse_pairs(pairs: list[str]) -> dict:
 
 def cmd_list(args) -> int:
     """Print every playbook with its Chinese title, roles and parameters."""
-    from .. import spec
+    from .. import paths, spec
+    print(f"项目目录：{paths.root()}（剧本在 playbooks/，任务在 params/；用环境变量 OPSBOOK_HOME 可指定）\n")
     for name in spec.available():
         s = spec.load(name)
         print(f"{name} — {s.title}（{s.roles}）\n  {s.purpose}")
@@ -63,17 +64,24 @@ def _print_result(record) -> None:
 
 def cmd_run(args) -> int:
     """Run one playbook through the runner."""
+    from .. import spec
     from ..ops import jobs
+    name = spec.playbook_name(args.playbook)  # a name, never a path
     params = jobs.parameters_from_file(args.params_file) if args.params_file else {}
     params.update(_parse_pairs(args.param))
-    return _run(args.playbook, params, out=args.out, timeout=args.timeout).exit_code
+    return _run(name, params, out=args.out, timeout=args.timeout).exit_code
 
 
 def cmd_jobs(args) -> int:
     """List jobs, check them, or run them all once."""
     import datetime as dt
     from ..ops import jobs, notify
-    found = jobs.all_jobs()
+    if args.action == "check":
+        found = jobs.all_jobs()  # every problem of every file, exit 2
+    else:
+        found, bad = jobs.load_all()  # one bad file never stops the others: listed and run, the bad ones reported
+        for problem in bad:
+            print(f"任务文件有误，已跳过：{problem}", file=sys.stderr)
     now = dt.datetime.now(TZ)
     if args.action == "check":
         print(f"{len(found)} 个任务均有效")
@@ -89,7 +97,7 @@ def cmd_jobs(args) -> int:
                 continue
             record = _run(job.playbook, job.parameters_on(today), timeout=job.timeout, trigger="job", job=job.name)
             worst = max(worst, record.exit_code)
-        return worst
+        return max(worst, 2 if bad else 0)
     from ..ops import schedule
     last = {}
     for row in schedule.state_rows():  # newest first: slots that made no run (skipped, bad parameters) show here too
@@ -103,7 +111,7 @@ def cmd_jobs(args) -> int:
             row = last[job.name]
             print(f"  上次 {row['slot'][:16].replace('T', ' ')} {schedule.state_label(row['state'])}"
                   + (f"：{row['error'].splitlines()[0]}" if row["error"] else ""))
-    return 0
+    return 2 if bad else 0
 
 
 def cmd_schedule(args) -> int:

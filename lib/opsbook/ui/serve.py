@@ -8,6 +8,7 @@ Option names are those of voila 0.5 (`voila/app.py`, `voila/configuration.py`) a
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import signal
 import socket
@@ -18,6 +19,7 @@ import webbrowser
 from pathlib import Path
 
 from .. import paths, spec
+from ..settings import HOME_ENV
 
 HOST = "127.0.0.1"
 POOL_SIZE = 1            # pre-heated voila kernels per form page
@@ -124,7 +126,8 @@ def main(port: int = 8866, open_browser: bool = False) -> int:
         return 1
     token = secrets.token_urlsafe(24)
     previous = signal.signal(signal.SIGTERM, _stop_requested)  # `kill`, systemd: stop voila and its kernels too
-    proc = subprocess.Popen(command(port, token, folder), cwd=folder)
+    proc = subprocess.Popen(command(port, token, folder), cwd=folder,
+                            env={**os.environ, HOME_ENV: str(paths.root())})  # its kernels work on this project
     try:
         if not wait_ready(proc, port):
             print(f"表单服务启动失败（端口 {port} 可能已被占用，可用 --port 换一个端口）", file=sys.stderr)
