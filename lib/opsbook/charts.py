@@ -1,6 +1,7 @@
 """Charts with a registered CJK font, so Chinese renders without 'Glyph missing' warnings."""
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 from pathlib import Path
 
@@ -17,20 +18,23 @@ FONT_FILES = (
     "C:/Windows/Fonts/msyh.ttc",
 )
 PALETTE = ["#2c3e50", "#e67e22", "#27ae60", "#8e44ad", "#c0392b", "#16a085"]
+NO_FONT = "未找到中文字体，图表中的中文会显示为方框：请安装 fonts-noto-cjk（Debian/Ubuntu：apt-get install fonts-noto-cjk）"
 
 
 @lru_cache(maxsize=1)
-def setup() -> str:
-    """Register the first CJK font found and make it matplotlib's default; return its family name."""
+def setup() -> str | None:
+    """Register the first CJK font found and make it matplotlib's default; return its family name, or None when
+    there is none (charts still draw, their Chinese as boxes: `NO_FONT` says so in the report)."""
+    family = None
     for path in FONT_FILES:
         if Path(path).is_file():
             font_manager.fontManager.addfont(path)
             family = font_manager.FontProperties(fname=path).get_name()
             break
     else:
-        raise RuntimeError("未找到中文字体：请安装 fonts-noto-cjk（Debian/Ubuntu: apt-get install fonts-noto-cjk）")
+        logging.getLogger("opsbook.charts").warning(NO_FONT)
     plt.rcParams.update({
-        "font.family": "sans-serif", "font.sans-serif": [family, "DejaVu Sans"],
+        "font.family": "sans-serif", "font.sans-serif": [family or "DejaVu Sans", "DejaVu Sans"],
         "axes.unicode_minus": False, "figure.figsize": (9, 3.6), "figure.dpi": 100,
         "axes.spines.top": False, "axes.spines.right": False, "axes.prop_cycle": matplotlib.cycler(color=PALETTE),
     })

@@ -10,7 +10,7 @@ import pandas as pd
 from IPython.display import HTML, display
 
 from . import flags as flags_mod
-from . import report, sops, spec as spec_mod
+from . import charts, report, sops, spec as spec_mod
 from .jsonsafe import json_dumps
 
 KERNEL_RESULT = "kernel_result.json"  # what `finish()` leaves for the runner in the run folder
@@ -71,4 +71,6 @@ def begin(name: str | Path, namespace: dict) -> Run:
     run = Run(spec, MappingProxyType(values), Path(out_dir) if out_dir else None, sops.labels(spec.name))
     labels = {p.name: p.label for p in spec.params.values()}
     display(HTML(report.params_html(spec.title, labels, {k: spec_mod.to_json(v) for k, v in values.items()})))
+    if charts.setup() is None:  # staff read the report (CLI, form, alert link): say it where they look
+        display(HTML(f'<div class="ob-params" style="border-left-color:#c0392b">⚠ {charts.NO_FONT}</div>'))
     return run

@@ -156,3 +156,29 @@ def test_half_made_run_folders_are_removed_once_abandoned(runs_root):
     assert records.store().file_interrupted("campaign_review") == []
     assert not old.exists() and fresh.is_dir() and len(records.store().index()) == before
     fresh.rmdir()
+
+
+def test_a_phone_quoted_in_an_error_is_masked_everywhere(tmp_path, runs_root):
+    """A bad value shown as an example in a validation error is a phone number: no artifact shows it whole."""
+    orders = pd.read_parquet("data/sample/orders.parquet").astype({"status": "object"})
+    orders.loc[3, "status"] = "13912345678"
+    orders.to_parquet(tmp_path / "orders.parquet")
+    result = runner.run("user_tiering", {"source": str(tmp_path)})
+    assert result.exit_code == 2 and "139****5678" in result.error and "13912345678" not in result.error
+    assert not scan.scan_tree(runs_root), scan.scan_tree(runs_root)
+
+
+def test_without_a_chinese_font_charts_warn_instead_of_failing(monkeypatch):
+    import opsbook.playbook
+    from opsbook import charts
+    monkeypatch.setattr(charts, "FONT_FILES", ("/nonexistent/font.ttc",))
+    charts.setup.cache_clear()
+    shown = []
+    monkeypatch.setattr(opsbook.playbook, "display", shown.append)
+    try:
+        assert charts.setup() is None
+        charts.bar(pd.DataFrame({"x": ["甲"], "y": [1]}), "x", "y", "标题")  # still draws
+        opsbook.playbook.begin("user_tiering", {})
+        assert any(charts.NO_FONT in item.data for item in shown)
+    finally:
+        charts.setup.cache_clear()

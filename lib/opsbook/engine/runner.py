@@ -16,6 +16,7 @@ import papermill
 from papermill.exceptions import PapermillExecutionError
 
 from .. import paths, spec as spec_mod
+from ..data import privacy
 from ..errors import DataError, ParamError
 from ..flags import Flag
 from ..playbook import KERNEL_RESULT
@@ -64,6 +65,7 @@ def run(playbook: str | Path, params: dict | None = None, *, out: str | Path | N
     _execute(spec, record, running, timeout or DEFAULT_TIMEOUT, on_progress)
     t1 = time.perf_counter()
     try:
+        _mask_outputs(record, running)
         _collect(record, running)
         executed = running / "executed.ipynb"
         if executed.is_file():
@@ -114,6 +116,27 @@ def _execute(spec: spec_mod.Spec, record: RunRecord, running: Path, timeout: flo
             record.error = f"运行超时（超过 {timeout:g} 秒），已终止"
         if kernel is not None:
             kernels.POOL.release(kernel, healthy)
+
+
+def _mask_outputs(record: RunRecord, running: Path) -> None:
+    """Phones quoted in an error (a bad value shown as an example) are masked in the record and the notebook."""
+    if record.error:
+        record.error = privacy.mask_phone(record.error)
+    executed = running / "executed.ipynb"
+    if record.status == RunStatus.OK or not executed.is_file():
+        return
+    nb = nbformat.read(executed, as_version=4)
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):  # text only: images are base64, whose digits are no phone
+            if out.get("output_type") == "error":
+                out["evalue"] = privacy.mask_phone(out.get("evalue", ""))
+                out["traceback"] = [privacy.mask_phone(line) for line in out.get("traceback", [])]
+            elif out.get("output_type") == "stream":
+                out["text"] = privacy.mask_phone("".join(out.get("text", "")))
+            for kind in ("text/plain", "text/html"):
+                if kind in out.get("data", {}):
+                    out["data"][kind] = privacy.mask_phone("".join(out["data"][kind]))
+    nbformat.write(nb, executed)
 
 
 def _collect(record: RunRecord, running: Path) -> None:
