@@ -100,14 +100,9 @@ def column_format(column, series: pd.Series) -> tuple[str | None, bool]:
 
 def numbers(df: pd.DataFrame) -> pd.DataFrame:
     """Columns holding only numbers (and blanks) as numbers, whatever their dtype: Excel gets numeric cells."""
-    out = df
-    for column in df.columns:
-        if df[column].dtype == object:
-            values = df[column].dropna()
-            if len(values) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-                out = out.assign(**{column: pd.to_numeric(df[column])}) if out is not df else \
-                    df.assign(**{column: pd.to_numeric(df[column])})
-    return out
+    numeric = [c for c in df.columns if df[c].dtype == object and len(df[c].dropna())
+               and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in df[c].dropna())]
+    return df.assign(**{c: pd.to_numeric(df[c]) for c in numeric}) if numeric else df
 
 
 def cell_formats(df: pd.DataFrame, row_format: str | None = None, limit: int | None = None) -> list[list[str | None]]:

@@ -47,7 +47,7 @@ def test_params_file_accepts_job_or_mapping(tmp_path):
 
 def test_a_job_file_names_a_playbook_never_a_path(tmp_path):
     (tmp_path / "evil.yaml").write_text("playbook: ../../evil\n", encoding="utf-8")
-    with pytest.raises(ParamError, match="playbook '../../evil' 应是 playbooks/ 中某个剧本的名字，不能是路径"):
+    with pytest.raises(ParamError, match="evil.yaml：剧本名称 '../../evil' 不对：应是 playbooks/ 中某个剧本的名字"):
         jobs.all_jobs(tmp_path)
 
 

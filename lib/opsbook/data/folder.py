@@ -6,6 +6,7 @@ import fcntl
 import json
 import os
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
@@ -19,14 +20,17 @@ JOURNAL = ".opsbook-commit"
 LOCK = ".opsbook-lock"
 
 
+@dataclass
 class FolderSource(Source):
     """A folder with one `<table>.parquet` or `<table>.csv` file per canonical table."""
 
+    _files: dict[str, Path] = field(default_factory=dict, repr=False)  # table → its file, found when connecting
+
     def _text_tables(self):
-        return {name for name, path in getattr(self, "_files", {}).items() if path.suffix == ".csv"}
+        return {name for name, path in self._files.items() if path.suffix == ".csv"}
 
     def _identity(self, name, key):
-        return verified.fingerprint(self._files[name], name, key) if name in getattr(self, "_files", {}) else None
+        return verified.fingerprint(self._files[name], name, key) if name in self._files else None
 
     def _relations(self, con):
         folder = paths.resolve(self.location)

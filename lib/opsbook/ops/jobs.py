@@ -155,18 +155,15 @@ def load(path: str | Path) -> Job:
     problems = [f"{path.name}：未知的键 {k}（可用：{', '.join(sorted(KEYS))}）" for k in data if k not in KEYS]
     if "playbook" not in data:
         problems.append(f"{path.name}：缺少 playbook（剧本名称，如 user_tiering）")
-    elif not isinstance(data["playbook"], str) or not spec_mod.NAME.fullmatch(data["playbook"]):
-        problems.append(f"{path.name}：playbook {data['playbook']!r} 应是 playbooks/ 中某个剧本的名字，不能是路径")
-        data = {k: v for k, v in data.items() if k != "playbook"}
     params = data.get("parameters") or {}
     if not isinstance(params, dict):
         problems.append(f"{path.name}：parameters 应为“参数名: 值”映射")
         params = {}
     problems += _schedule_problems(path.name, data)
-    if "playbook" in data:  # a name: checked against its spec
+    if "playbook" in data:  # a name (never a path), then the parameters against its spec
         try:
             today = dt.datetime.now(TZ).date()
-            spec_mod.load(str(data["playbook"])).validate({k: resolve_date(v, today) for k, v in params.items()})
+            spec_mod.load(data["playbook"]).validate({k: resolve_date(v, today) for k, v in params.items()})
         except ParamError as exc:
             problems += [f"{path.name}：{p}" for p in exc.problems]
     if problems:
