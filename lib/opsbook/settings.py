@@ -14,6 +14,8 @@ DUCKDB_MEMORY_ENV = "OPSBOOK_DUCKDB_MEMORY"  # DuckDB memory limit of a source (
 KERNEL_REUSE_ENV = "OPSBOOK_KERNEL_REUSE"    # 0 turns warm kernel reuse off
 BASE_URL_ENV = "OPSBOOK_BASE_URL"            # where runs/ is published, for report links in alerts
 XLSX_MAX_ROWS_ENV = "OPSBOOK_XLSX_MAX_ROWS"  # largest table also written as xlsx (default 50,000 rows)
+ALERT_HORIZON_ENV = "OPSBOOK_ALERT_HORIZON_HOURS"  # how long an undelivered alert is retried (default 24)
+NOTIFY_ENV = "OPSBOOK_NOTIFY"                # alert targets for what belongs to no job (job files that cannot run)
 
 
 class RunStatus(StrEnum):

@@ -8,9 +8,9 @@ from opsbook.flags import make
 from opsbook.settings import RunStatus, Severity
 
 
-def filed(store: RunStore, playbook="p", status=RunStatus.OK, flags=()) -> RunRecord:
+def filed(store: RunStore, playbook="p", status=RunStatus.OK, flags=(), job="daily", trigger="schedule") -> RunRecord:
     record = RunRecord(records.new_run_id(dt.datetime(2026, 1, 2, 3, 4, 5)), playbook, status,
-                       0 if status == RunStatus.OK else 1, params={"x": 1})
+                       0 if status == RunStatus.OK else 1, params={"x": 1}, job=job, trigger=trigger)
     running = store.open(record)
     record.set_flags(list(flags))
     store.file(record, running)
@@ -35,6 +35,16 @@ def test_a_failed_run_never_moves_latest(tmp_path):
     good = filed(store)
     filed(store, status=RunStatus.FAILED)
     assert store.latest("p") == good.folder and [r.status for r in store.index()] == ["ok", "failed"]
+
+
+def test_only_a_jobs_good_run_moves_latest(tmp_path):
+    store = RunStore(tmp_path)
+    scheduled = filed(store)
+    form, cli = filed(store, job=None, trigger="form"), filed(store, job=None, trigger="cli")
+    assert form.ok and cli.ok and store.latest("p") == scheduled.folder  # ad-hoc runs are recorded, not published
+    assert [r.run_id for r in store.index()] == [scheduled.run_id, form.run_id, cli.run_id]
+    by_hand = filed(store, trigger="job")  # `opsbook jobs run` publishes like the scheduler
+    assert store.latest("p") == by_hand.folder
 
 
 def test_index_lines_of_older_versions_are_read(tmp_path):

@@ -15,7 +15,7 @@ from opsbook.errors import ParamError
 
 
 def test_good_run_files_and_result(runs_root):
-    result = runner.run("user_tiering", {"as_of": "2025-06-30", "method": "quintile"})
+    result = runner.run("user_tiering", {"as_of": "2025-06-30", "method": "quintile"}, job="tiering_daily")
     assert result.ok and result.exit_code == 0
     folder = result.folder
     assert folder.parent == runs_root / "user_tiering" and folder.name == result.run_id
@@ -52,10 +52,10 @@ def test_bad_parameters_execute_nothing(runs_root):
 
 
 def test_failure_keeps_last_good_report(runs_root):
-    good = runner.run("campaign_review", {})
+    good = runner.run("campaign_review", {}, job="campaign_daily")
     assert good.ok
     good_html = good.report.read_bytes()
-    bad = runner.run("campaign_review", {"source": "/nonexistent/shop"})
+    bad = runner.run("campaign_review", {"source": "/nonexistent/shop"}, job="campaign_daily")
     assert bad.status == "failed" and bad.exit_code == 2
     assert "找不到数据目录" in bad.error
     result = json.loads((bad.folder / "result.json").read_text(encoding="utf-8"))
@@ -117,7 +117,7 @@ def test_every_job_file_runs(job_file):
 
 def test_interrupted_run_is_filed_as_failed_by_the_next_run(runs_root):
     import subprocess
-    good = runner.run("campaign_review", {})
+    good = runner.run("campaign_review", {}, job="campaign_daily")
     dead = subprocess.Popen(["true"])
     dead.wait()
     tmp = runs_root / "campaign_review" / ".tmp-20250101-000000-dead00"
@@ -132,7 +132,7 @@ def test_interrupted_run_is_filed_as_failed_by_the_next_run(runs_root):
     assert data["started"] == "2025-01-01T00:00:00+08:00"  # its record had none: taken from the run id
     assert any(e.run_id == "20250101-000000-dead00" and e.status == "failed" for e in records.store().index())
     assert not tmp.exists()
-    assert records.store().latest("campaign_review") != filed.parent
+    assert records.store().latest("campaign_review") == good.folder
     assert good.ok
 
 

@@ -313,11 +313,17 @@ def test_scheduler_killed_mid_run_is_filed_failed_and_retried(tmp_path, runs_roo
 class Hook(BaseHTTPRequestHandler):
     received: list = []
     reply = {"errcode": 0}
+    status = 200
+    hang: threading.Event | None = None  # when set by a test, each request waits for it (a hanging chat service)
+    arrived = threading.Event()
 
     def do_POST(self):
         Hook.received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+        Hook.arrived.set()
+        if Hook.hang is not None:
+            Hook.hang.wait(60)
         body = json.dumps(Hook.reply).encode()
-        self.send_response(200)
+        self.send_response(Hook.status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -329,11 +335,14 @@ class Hook(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def webhook(monkeypatch):
-    Hook.received, Hook.reply = [], {"errcode": 0}
+    Hook.received, Hook.reply, Hook.status, Hook.hang = [], {"errcode": 0}, 200, None
+    Hook.arrived = threading.Event()
     server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     monkeypatch.setenv("OPSBOOK_WECOM_WEBHOOK", f"http://127.0.0.1:{server.server_port}/cgi-bin/webhook/send?key=k")
     yield Hook
+    if Hook.hang is not None:
+        Hook.hang.set()
     server.shutdown()
 
 
@@ -358,23 +367,85 @@ def test_alerts_on_new_high_flags_and_final_failure_only(tmp_path, state, webhoo
     assert len(webhook.received) == 3 and "失败" in webhook.received[-1]["markdown"]["content"]
 
 
-def test_failing_notifier_never_fails_the_run_and_is_retried(tmp_path, state, webhook):
-    webhook.reply = {"errcode": 93000, "errmsg": "invalid webhook url"}
+def alert_rows(state) -> list[dict]:
+    return [dict(r) for r in state.rows("SELECT ok, tries, gave_up, next_try, error FROM alerts ORDER BY id")]
+
+
+def test_undelivered_alerts_are_retried_with_backoff_across_restarts(tmp_path, state, webhook):
+    webhook.status, webhook.reply = 500, {"errcode": -1, "errmsg": "service unavailable"}
     clock = Clock(at(2, 7))
     job = jobs.Job("probe_bad_hook", probe(tmp_path), {"codes": "x1"}, "0 8 * * *", notify=("wecom",))
-    s = scheduler([job], state, clock, notifier=lambda targets, event: notify.send(
-        targets, event, attempts=1, backoff=0))
-    s.tick()
+    scheduler([job], state, clock).tick()
     clock.now = at(2, 8)
-    assert s.run_once() == 0 and s.outcomes[0].state == "ok"
-    (alert,) = state.rows("SELECT ok, tries FROM alerts")
-    assert (alert["ok"], alert["tries"]) == (0, 1)  # the run is ok; the alert waits for the next tick
-    webhook.reply = {"errcode": 0}
+    assert scheduler([job], state, clock).run_once() == 0  # the run is ok although its alert is not delivered
+    (alert,) = alert_rows(state)
+    assert (alert["ok"], alert["tries"], alert["gave_up"]) == (0, 1, 0) and "HTTP 500" in alert["error"]
+    assert dt.datetime.fromisoformat(alert["next_try"]) == at(2, 8, 0, 30) + dt.timedelta(seconds=30)
+    for seconds, tries in ((20, 1), (31, 2), (60, 2), (95, 3)):  # each "restart" is a new scheduler on the same state
+        clock.now = at(2, 8, 0, 30) + dt.timedelta(seconds=seconds)
+        scheduler([job], state, clock).outbox.drain(10)
+        assert alert_rows(state)[0]["tries"] == tries, seconds
+    webhook.status, webhook.reply = 200, {"errcode": 0}
+    clock.now += dt.timedelta(minutes=5)
+    scheduler([job], state, clock).outbox.drain(10)
+    assert [(a["ok"], a["tries"], a["error"]) for a in alert_rows(state)] == [(1, 4, None)]
+    clock.now += dt.timedelta(hours=2)
+    scheduler([job], state, clock).outbox.drain(10)
+    assert len(webhook.received) == 4  # a delivered alert is not sent again
+
+
+def test_alerts_stop_at_the_horizon_and_stay_listed_as_undelivered(tmp_path, webhook, monkeypatch, capsys):
+    from opsbook.ui import cli
+    monkeypatch.setenv("OPSBOOK_ALERT_HORIZON_HOURS", "1")
+    webhook.status = 502
+    state = schedule.State()  # the project's own state: what `opsbook runs` and the history page read
+    clock = Clock(at(9, 7))
+    job = jobs.Job("probe_outage", probe(tmp_path), {"seconds": "x"}, "0 8 * * *", notify=("wecom",), retries=0)
+    scheduler([job], state, clock).tick()
+    clock.now = at(9, 8)
+    assert scheduler([job], state, clock).run_once() == 1
+    while (due := scheduler([job], state, clock).outbox.next_due()) is not None:
+        clock.now = due
+        scheduler([job], state, clock).outbox.drain(10)
+    (alert,) = alert_rows(state)
+    # tries at 0 s, 30 s, 1.5, 3.5, 7.5, 15.5 and 31.5 min; the next (63.5 min) would be past the 1 h horizon
+    assert (alert["ok"], alert["tries"], alert["gave_up"]) == (0, 7, 1) and len(webhook.received) == 7
+    assert cli.main(["runs"]) == 0
+    out = capsys.readouterr().out
+    assert "告警未送达（1 条" in out and "probe_outage" in out and "wecom" in out and "已停止重试" in out
+    page = history.write_page().read_text(encoding="utf-8")
+    assert "告警未送达（1 条）" in page and "HTTP 502" in page
+
+
+def test_a_hanging_webhook_never_blocks_firing_jobs(tmp_path, state, webhook):
+    webhook.hang = threading.Event()
+    clock = Clock(at(4, 7))
+    job = jobs.Job("probe_fires", probe(tmp_path), {}, "0 8 * * *")
+    s = scheduler([job], state, clock, notifier=lambda targets, event: notify.send(targets, event, attempts=1,
+                                                                                    timeout=60))
     s.tick()
-    (alert,) = state.rows("SELECT ok, tries FROM alerts")
-    assert (alert["ok"], alert["tries"]) == (1, 2)
-    s.tick()
-    assert len(webhook.received) == 2  # delivered alerts are not sent again
+    with state.transaction() as db:
+        schedule.alerts.queue(db, "other_job", "2026-11-04T07:00:00+08:00", ["wecom"],
+                              {"job": "other_job", "playbook": "kpi_report", "status": "failed", "run_id": "",
+                               "started": ""}, clock.now)
+    clock.now = at(4, 8)
+    ticking = threading.Thread(target=s.tick)
+    ticking.start()
+    ticking.join(20)  # a blocking send would hold the loop for the whole 60 s timeout of the hanging request
+    assert not ticking.is_alive() and webhook.arrived.wait(10) and not webhook.hang.is_set()
+    assert [t.job for t in s.running.values()] == ["probe_fires"]  # the due job was fired meanwhile
+    webhook.hang.set()
+    s.outbox.file_finished(timeout=30)
+    while s.running:
+        s.collect(timeout=None)
+    assert [a["ok"] for a in alert_rows(state)] == [1] and s.outcomes[0].state == "ok"
+
+
+def test_a_wrong_alert_horizon_stops_the_scheduler_at_start():
+    env = {**os.environ, "OPSBOOK_ALERT_HORIZON_HOURS": "-3"}
+    out = subprocess.run([sys.executable, "-m", "opsbook.ui.cli", "schedule", "--once"], capture_output=True,
+                         text=True, env=env, timeout=120)
+    assert out.returncode == 2 and "OPSBOOK_ALERT_HORIZON_HOURS" in out.stderr and "Traceback" not in out.stderr
 
 
 def test_history_page_lists_runs_with_changes(tmp_path, state, runs_root):
@@ -516,6 +587,21 @@ def test_one_bad_job_file_never_stops_the_others(tmp_path):
     assert "never.yaml：schedule '0 0 31 2 *' 永远不会触发" in listed.stderr and "broken.yaml" in listed.stderr
     once = cli("schedule", "--once")
     assert once.returncode == 0 and "Traceback" not in once.stderr and "任务文件有误，未调度" in once.stderr
+    assert "任务文件有误，未调度（2 个）" in (records.store().root / "index.html").read_text(encoding="utf-8")
+
+
+def test_job_files_that_cannot_be_scheduled_are_alerted_once(tmp_path, webhook):
+    home = tmp_path / "home"
+    (home / "params").mkdir(parents=True)
+    (home / "playbooks").symlink_to(paths.playbooks())
+    (home / "params" / "broken.yaml").write_text("playbook: [unclosed\n", encoding="utf-8")
+    env = {**os.environ, "OPSBOOK_HOME": str(home), "OPSBOOK_NOTIFY": "wecom"}
+    for _ in range(2):
+        out = subprocess.run([sys.executable, "-m", "opsbook.ui.cli", "schedule", "--once"], capture_output=True,
+                             text=True, env=env, timeout=120)
+        assert out.returncode == 0, out.stderr
+    (card,) = webhook.received  # the second start finds it already delivered
+    assert "broken.yaml" in card["markdown"]["content"] and "任务文件有误，未调度" in card["markdown"]["content"]
 
 
 def test_bad_data_is_never_retried(tmp_path, state, shop):

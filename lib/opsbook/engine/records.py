@@ -7,7 +7,8 @@ and tables). `RunStore` keeps runs in a folder:
     <root>/<playbook>/.new-<id>/   being made: result.json and the owner's pid, then renamed at once to
     <root>/<playbook>/.tmp-<id>/   running (a process killed meanwhile leaves it for `file_interrupted`)
     <root>/<playbook>/<id>/        filed: report.html, result.json, tables, executed.ipynb — never changed again
-    <root>/<playbook>/latest       → the newest good run (a failed run never replaces it)
+    <root>/<playbook>/latest       → the newest good run of a job (what the jobs last published; a failed run or an
+                                   ad-hoc run from the CLI or a form never replaces it)
     <root>/index.jsonl             one summary line per filed run, appended under a lock
 
 A shared store for runs across machines implements the same methods. Code above the engine reacts to filed runs
@@ -194,12 +195,12 @@ class RunStore:
         return running
 
     def file(self, record: RunRecord, running: Path) -> None:
-        """Finish a run: final result.json, rename into place, move `latest` if good, append to the index."""
+        """Finish a run: final result.json, rename into place, move `latest` if a job's good run, append to the index."""
         record.finished = dt.datetime.now(TZ).isoformat(timespec="seconds")
         self._write_result(running, record)
         (running / PID_FILE).unlink(missing_ok=True)
         os.replace(running, record.folder)
-        if record.ok:
+        if record.ok and record.job:  # staff open `latest` next morning: a form run with a test date must not be it
             self._point_latest(record.folder.parent, record.run_id)
         self._append_index(record)
         with _LISTENERS_LOCK:
@@ -247,7 +248,7 @@ class RunStore:
 
     @staticmethod
     def _point_latest(parent: Path, run_id: str) -> None:
-        """Atomically point `<playbook>/latest` at the newest good run."""
+        """Atomically point `<playbook>/latest` at the newest good run of a job."""
         link = parent / f".latest-{run_id}"
         link.symlink_to(run_id)
         os.replace(link, parent / LATEST)
@@ -299,7 +300,7 @@ class RunStore:
         return self.root / playbook
 
     def latest(self, playbook: str) -> Path | None:
-        """Folder of the last good run of a playbook, if any."""
+        """Folder of the last good run a job of this playbook published, if any."""
         link = self.playbook_folder(playbook) / LATEST
         return link.resolve() if link.exists() else None
 

@@ -1,4 +1,5 @@
-"""Run history: filter the filed runs, flags new or resolved since a job's previous run, the history page."""
+"""Run history: filter the filed runs, flags new or resolved since a job's previous run, the history page (with
+undelivered alerts and job files that cannot be scheduled above the runs)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -15,6 +16,7 @@ from ..engine.records import RunRecord, RunStore
 from ..errors import ParamError
 from ..flags import Flag
 from ..settings import BASE_URL_ENV, TZ, Severity
+from . import alerts, jobs
 
 PAGE = "index.html"
 PAGE_RUNS = 500
@@ -120,10 +122,16 @@ def _templates() -> Environment:
     return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
 
 
-def render(rows: list[dict], links: bool = True) -> str:
+def problems() -> tuple[list[dict], list[str]]:
+    """What the page shows above the runs: undelivered alerts (告警未送达) and job files that cannot be scheduled."""
+    return alerts.undelivered(), jobs.load_all()[1]
+
+
+def render(rows: list[dict], links: bool = True, undelivered: list[dict] = (), job_problems: list[str] = ()) -> str:
     """The history page as one self-contained HTML document (no scripts or fonts from the network)."""
     return _templates().get_template("page.html.j2").render(
-        rows=rows, links=links, generated=dt.datetime.now(TZ).strftime("%Y-%m-%d %H:%M"))
+        rows=rows, links=links, undelivered=undelivered, job_problems=job_problems,
+        generated=dt.datetime.now(TZ).strftime("%Y-%m-%d %H:%M"))
 
 
 def write_page(store: RunStore | None = None) -> Path:
@@ -131,7 +139,7 @@ def write_page(store: RunStore | None = None) -> Path:
     store = store or records.store()
     target = store.aside(PAGE)
     tmp = target.with_name(f".{PAGE}.{os.getpid()}.{threading.get_ident()}")
-    tmp.write_text(render(page_rows(store)), encoding="utf-8")
+    tmp.write_text(render(page_rows(store), True, *problems()), encoding="utf-8")
     os.replace(tmp, target)
     return target
 

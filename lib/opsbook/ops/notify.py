@@ -112,7 +112,7 @@ def _unset(channel: str, name: str, values: dict) -> list[str]:
     return missing
 
 
-def _environment(env=None) -> dict:
+def environment(env=None) -> dict:
     """`env` if given, else the project's `.env` overlaid by the real environment (real values win)."""
     if env is not None:
         return dict(env)
@@ -124,7 +124,7 @@ def _environment(env=None) -> dict:
 
 def missing_secrets(targets, env=None) -> list[str]:
     """Chinese list of env vars that are not set for these targets (for `opsbook jobs check` warnings)."""
-    values, found = _environment(env), []
+    values, found = environment(env), []
     for target in _as_list(targets):
         if isinstance(target, str) and not problems([target]):
             found += [f"「{target}」未配置 {var}（请在环境变量或 .env 中设置）" for var in _unset(*_parse(target), values)]
@@ -173,10 +173,13 @@ def message(event) -> tuple[str, str]:
     highs = [f for f in event.flags if f.get("severity", "high") == "high"]
     title = f"opsbook：{event.job} 运行{status}" + (f"，新增 {len(highs)} 条高级别提示" if highs else "")
     retry = f"（第 {event.attempt} 次尝试）" if event.attempt > 1 else ""
-    lines = [f"- 任务：{event.job}（{event.playbook}）", f"- 状态：**{status}**{retry}", f"- 开始：{_when(event.started)}"]
+    lines = [f"- 任务：{event.job}（{event.playbook}）", f"- 状态：**{status}**{retry}"]
+    if event.started:
+        lines.append(f"- 开始：{_when(event.started)}")
     if event.seconds is not None:
         lines.append(f"- 耗时：{_duration(event.seconds)}")
-    lines.append(f"- 运行编号：{event.run_id}")
+    if event.run_id:
+        lines.append(f"- 运行编号：{event.run_id}")
     counts = "、".join(f"{Severity(s).label} {n}" for s, n in event.flag_counts.items() if s in set(Severity) and n)
     if counts:
         lines.append(f"- 提示数：{counts}")
@@ -355,7 +358,7 @@ def send(targets, event, *, env=None, attempts=3, backoff=1.0, timeout=10.0) -> 
     """Deliver the card about `event` to every target; never raises, failures are logged and retried."""
     targets = _as_list(targets)
     try:
-        values = _environment(env)
+        values = environment(env)
         title, body = message(event)
     except Exception as exc:  # noqa: BLE001
         log.error("notify: cannot prepare the message (%s)", type(exc).__name__)

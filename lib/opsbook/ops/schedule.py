@@ -1,6 +1,6 @@
 """The scheduler: fires due jobs through an executor, with persistent slot state, catch-up, retries and alerts.
 
-Every (job, slot) pair is claimed in SQLite (`runs/scheduler.sqlite`) before it runs, so a slot never runs twice
+Every (job, slot) pair is claimed in SQLite (`runs/scheduler.sqlite`, see `state`) before it runs, so a slot never runs twice
 across restarts or concurrent schedulers; a slot whose scheduler died mid-run is filed as failed and retried.
 The executor is the only part that runs playbooks: `LocalExecutor` runs them in this process; an engine for many
 shops only has to implement `Executor.submit(Task) -> Future[RunRecord]` (shipping `RunRecord.to_json()` back and
@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import datetime as dt
-import json
 import logging
 import signal
-import sqlite3
 import sys
 import threading
 from dataclasses import dataclass
@@ -25,15 +23,14 @@ from .. import spec
 from ..engine import records, runner
 from ..engine.records import RunRecord
 from ..errors import OpsbookError, ParamError
-from ..jsonsafe import json_dumps
 from ..settings import TZ, RunStatus, Severity
-from . import history, jobs as jobs_mod, notify
+from . import alerts, history, jobs as jobs_mod
+from .state import STATE_FILE, State  # noqa: F401 - STATE_FILE is part of this module's interface
 
 log = logging.getLogger("opsbook.schedule")
-STATE_FILE = "scheduler.sqlite"
 GRACE = dt.timedelta(minutes=15)  # a slot found within this of its time is on time (a busy tick, cron --once every 15 min)
 MAX_SLEEP = 30.0
-ALERT_TRIES = 5
+ALERT_WAIT = 30.0  # seconds a scheduler about to exit waits for alerts in flight (the rest are retried later)
 
 
 class SlotState(StrEnum):
@@ -58,18 +55,6 @@ _SLOT_LABELS = {SlotState.RUNNING: RunStatus.RUNNING.label, SlotState.OK: RunSta
 def state_label(state: str) -> str:
     """The Chinese words for a slot state as stored (one this version does not know is shown as it is)."""
     return SlotState(state).label if state in set(SlotState) else state
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS cursor (job TEXT PRIMARY KEY, seen TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS slots (
-    job TEXT NOT NULL, slot TEXT NOT NULL, state TEXT NOT NULL, attempt INTEGER NOT NULL DEFAULT 0,
-    next_try TEXT, owner TEXT, run_id TEXT, error TEXT, updated TEXT NOT NULL, PRIMARY KEY (job, slot));
-CREATE TABLE IF NOT EXISTS alerts (
-    id INTEGER PRIMARY KEY, job TEXT NOT NULL, slot TEXT NOT NULL, target TEXT NOT NULL, event TEXT NOT NULL,
-    ok INTEGER NOT NULL DEFAULT 0, tries INTEGER NOT NULL DEFAULT 0, error TEXT, updated TEXT NOT NULL);
-CREATE UNIQUE INDEX IF NOT EXISTS one_alert ON alerts (job, slot, target, event);
-"""
-
 
 @dataclass(frozen=True)
 class Task:
@@ -129,37 +114,6 @@ def _iso(moment: dt.datetime) -> str:
     return moment.astimezone(TZ).isoformat(timespec="seconds")
 
 
-class State:
-    """The scheduler's persistent state: a cursor per job, one row per (job, slot), and pending alerts."""
-
-    def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.executescript(_SCHEMA)
-
-    def transaction(self):
-        """A write transaction that excludes other schedulers until it ends."""
-        return _Transaction(self.db)
-
-    def rows(self, query: str, *args) -> list[sqlite3.Row]:
-        """Rows of a query."""
-        return self.db.execute(query, args).fetchall()
-
-
-class _Transaction:
-    def __init__(self, db):
-        self.db = db
-
-    def __enter__(self):
-        self.db.execute("BEGIN IMMEDIATE")
-        return self.db
-
-    def __exit__(self, kind, *_):
-        self.db.execute("COMMIT" if kind is None else "ROLLBACK")
-
-
 @dataclass
 class Outcome:
     """What the scheduler decided for a finished attempt."""
@@ -175,13 +129,13 @@ class Scheduler:
     """Fires the jobs' due slots through an executor and files each outcome (retry, alert) in the state."""
 
     def __init__(self, jobs: list[jobs_mod.Job], *, executor: Executor | None = None, state: State | None = None,
-                 clock: Callable[[], dt.datetime] | None = None, notifier: Callable | None = None,
+                 clock: Callable[[], dt.datetime] | None = None, notifier: alerts.Notifier | None = None,
                  echo: Callable[[str], None] | None = None):
         self.jobs = {j.name: j for j in jobs}
         self.executor = executor or LocalExecutor()
-        self.state = state or State(records.store().aside(STATE_FILE))
+        self.state = state or State()
         self.clock = clock or (lambda: dt.datetime.now(TZ))
-        self.notifier = notifier
+        self.outbox = alerts.Outbox(self.state, self.clock, notifier)
         self.echo = echo or (lambda text: print(text, flush=True))  # a log file or journal sees each line at once
         self.owner = records.process_id()
         history.follow()  # the history page shows every run this scheduler files
@@ -200,7 +154,7 @@ class Scheduler:
                 self.running[self.executor.submit(task)] = task
             except Exception as exc:  # noqa: BLE001 - an executor that refuses work is a failed attempt, not a stuck slot
                 self._file(task, failure(task, f"执行器出错：{type(exc).__name__}: {exc}", retryable=True), now)
-        self._send_pending_alerts()
+        self.outbox.send_due()
         return tasks
 
     def _claim_due(self, job: jobs_mod.Job, now: dt.datetime) -> list[Task]:
@@ -297,8 +251,7 @@ class Scheduler:
                                  (str(state), next_try, result.run_id, result.error, _iso(now), task.job,
                                   task.slot, expect_owner or self.owner))
             if updated.rowcount and event:
-                db.executemany("INSERT OR IGNORE INTO alerts (job, slot, target, event, updated) VALUES (?, ?, ?, ?, ?)",
-                               [(job.name, task.slot, target, json_dumps(event), _iso(now)) for target in job.notify])
+                alerts.queue(db, job.name, task.slot, job.notify, event, now)
         if not updated.rowcount:
             return None
         label = state.label + (f"，{next_try[11:16]} 重试" if next_try else "")
@@ -323,37 +276,13 @@ class Scheduler:
                 "error": result.error, "flags": new_high, "flag_counts": result.flag_counts,
                 "link": history.report_link(result), "attempt": task.attempt}
 
-    def _send_pending_alerts(self) -> None:
-        """Send queued alerts; a failing notifier is logged and retried on later ticks, never fails a run."""
-        pending = self.state.rows("SELECT id, target, event, tries FROM alerts WHERE ok = 0 AND tries < ?", ALERT_TRIES)
-        if not pending:
-            return
-        send = self.notifier or (lambda targets, event: notify.send(targets, event, attempts=1, timeout=5))
-        for row in pending:
-            with self.state.transaction() as db:  # claim it: another scheduler must not send the same alert
-                claimed = db.execute("UPDATE alerts SET tries = tries + 1, updated = ? WHERE id = ? AND ok = 0 AND tries = ?",
-                                     (_iso(self.clock()), row["id"], row["tries"]))
-            if not claimed.rowcount:
-                continue
-            event = notify.Event(**json.loads(row["event"]))
-            try:
-                delivery = send([row["target"]], event)[0]
-                ok, error = delivery.ok, delivery.error
-            except Exception as exc:  # noqa: BLE001 - alerts must never stop the scheduler
-                ok, error = False, f"{type(exc).__name__}: {exc}"
-            if not ok:
-                log.warning("提醒发送失败（%s，第 %d 次）：%s", row["target"], row["tries"] + 1, error)
-            with self.state.transaction() as db:
-                db.execute("UPDATE alerts SET ok = ?, error = ?, updated = ? WHERE id = ?",
-                           (int(ok), error, _iso(self.clock()), row["id"]))
-
     # -- loops ----------------------------------------------------------------------------------------------
     def run_once(self) -> int:
         """Fire what is due now, wait for it, and return 1 if any slot failed (0 otherwise)."""
         self.tick()
         while self.running:
             self.collect(timeout=None)
-        self._send_pending_alerts()
+        self.outbox.drain(ALERT_WAIT)
         return int(any(o.state == SlotState.FAILED for o in self.outcomes))
 
     def seconds_to_next(self) -> float:
@@ -362,6 +291,7 @@ class Scheduler:
         times = [j.next_slot(now) for j in self.jobs.values() if j.schedule]
         times += [dt.datetime.fromisoformat(r["next_try"]) for r in self.state.rows(
             "SELECT job, next_try FROM slots WHERE state = 'retry'") if r["job"] in self.jobs]
+        times.append(self.outbox.next_due())
         soonest = min([(t - now).total_seconds() for t in times if t] + [MAX_SLEEP])
         return max(0.2, soonest)
 
@@ -371,18 +301,18 @@ class Scheduler:
             self.tick()
             if self.running:
                 self.collect(timeout=min(self.seconds_to_next(), 1.0))
-            else:
-                stop.wait(self.seconds_to_next())
+            else:  # alerts in flight are filed by the next tick: look back within a second
+                stop.wait(min(self.seconds_to_next(), 1.0) if self.outbox.in_flight else self.seconds_to_next())
         if self.running:
             self.echo(f"正在等待 {len(self.running)} 个运行结束后退出…")
         while self.running:
             self.collect(timeout=None)
-        self._send_pending_alerts()
+        self.outbox.drain(ALERT_WAIT)
 
 
 def state_rows(state: State | None = None) -> list[dict]:
     """Every slot the scheduler has recorded, newest first."""
-    state = state or State(records.store().aside(STATE_FILE))
+    state = state or State()
     return [dict(r) for r in state.rows("SELECT * FROM slots ORDER BY slot DESC, job")]
 
 
@@ -397,7 +327,10 @@ def main(once: bool = False, workers: int = 2, names: list[str] | None = None) -
     if unknown or workers < 1:
         raise ParamError([f"没有名为 {n} 的任务（用 opsbook jobs 查看）" for n in unknown]
                          + (["--workers 至少为 1"] if workers < 1 else []))
+    alerts.horizon()  # a wrong setting stops the scheduler at start, not its first failed alert
     scheduler = Scheduler(found, executor=LocalExecutor(workers))
+    alerts.queue_job_file_problems(scheduler.state, bad, scheduler.clock())
+    history.write_page()  # the page shows the job files that cannot be scheduled from now on
     try:
         if once:
             return scheduler.run_once()
@@ -416,4 +349,5 @@ def main(once: bool = False, workers: int = 2, names: list[str] | None = None) -
         while scheduler.running:  # runs still going when something failed above: file them before leaving
             scheduler.collect(timeout=None)
         scheduler.executor.shutdown(wait=True)
+        scheduler.outbox.close()
 

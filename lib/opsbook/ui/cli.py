@@ -159,11 +159,25 @@ def cmd_runs(args) -> int:
     except ValueError:
         raise ParamError("--since/--until 应为日期，如 2026-06-01") from None
     found = history.select(history.entries(), args.job, args.playbook, args.status, since, until)[: args.limit]
-    if not found:
+    if found:
+        _runs_table(found)
+    else:
         print("没有符合条件的运行")
-        return 0
-    _runs_table(found)
+    _problems_below(*history.problems())
     return 0
+
+
+def _problems_below(undelivered: list[dict], job_problems: list[str]) -> None:
+    """What `opsbook runs` prints after the runs: 告警未送达 and job files that cannot be scheduled."""
+    if undelivered:
+        print(f"\n告警未送达（{len(undelivered)} 条，请直接查看对应运行，并检查通知渠道）：")
+        for a in undelivered:
+            print(f"  {a['job']}  {a['slot'][:16].replace('T', ' ')}  {a['target']}  已尝试 {a['tries']} 次，"
+                  f"{a['status_text']}：{a['error'] or ''}")
+    if job_problems:
+        print(f"\n任务文件有误，未调度（{len(job_problems)} 个）：")
+        for problem in job_problems:
+            print(f"  {problem}")
 
 
 def cmd_rerun(args) -> int:

@@ -69,10 +69,12 @@ class HistoryPage:
         rows = history.select(found, job=self.job.value, status=self.status.value)[:200]
         self.run.options = [(f"{e.record.started[:16].replace('T', ' ')} {e.record.job or e.record.playbook} "
                              f"{e.record.status.label}", e.record.run_id) for e in rows]
-        if not rows:
+        undelivered, job_problems = history.problems()
+        if not rows and not undelivered and not job_problems:
             self.table.value = '<p class="ob-note">没有符合条件的运行。</p>'
             return
-        self.table.value = (f'<iframe class="ob-history-frame" title="运行记录" sandbox="allow-scripts" srcdoc="{html.escape(history.render(history.page_rows(found=rows), links=False), quote=True)}" '
+        page = history.render(history.page_rows(found=rows), False, undelivered, job_problems)
+        self.table.value = (f'<iframe class="ob-history-frame" title="运行记录" sandbox="allow-scripts" srcdoc="{html.escape(page, quote=True)}" '
                             'style="width:100%;height:420px;border:1px solid #ddd;border-radius:4px"></iframe>')
 
     def show(self) -> None:
