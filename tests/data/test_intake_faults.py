@@ -21,7 +21,7 @@ from opsbook.ui import cli
 
 FIXTURES = Path(__file__).parent / "fixtures" / "exports"
 DY = FIXTURES / "douyin_orders" / "standard.csv"
-DY_MORE = FIXTURES / "douyin_orders" / "product_name.csv"
+MORE = FIXTURES / "taobao_orders" / "standard.csv"  # a second import into the same warehouse
 KEY = r"[0-9a-f]{64}"
 
 
@@ -115,7 +115,7 @@ def test_an_unwritable_warehouse_is_exit_2_naming_the_folder_and_changes_nothing
         monkeypatch.setattr(pq, "write_table", _write_half_then_no_space)
     else:  # a read-only folder (or one without permission): its first write, opening the lock, is refused
         monkeypatch.setattr(journal, "open", _refused(getattr(errno, fault)), raising=False)
-    code, err = ingest(capsys, DY_MORE, into=wh)
+    code, err = ingest(capsys, MORE, into=wh)
     assert code == 2, err
     assert f"{wh} {message}" in err and "已有的数据未受影响" in err and "Traceback" not in err
     assert snapshot(wh) == before  # the same files, byte for byte: no partial file, the earlier import intact
@@ -197,7 +197,7 @@ def own_mounts():
 def test_a_really_full_disk_and_read_only_mount(tmp_path, own_mounts):
     mnt = tmp_path / "mnt"
     mnt.mkdir()
-    out = subprocess.run([*own_mounts, sys.executable, "-c", REAL_FAULTS, str(mnt), str(DY), str(DY_MORE)],
+    out = subprocess.run([*own_mounts, sys.executable, "-c", REAL_FAULTS, str(mnt), str(DY), str(MORE)],
                          capture_output=True, text=True, timeout=600, cwd=Path(__file__).parents[2])
     assert out.returncode == 0, out.stderr
     r = json.loads(out.stdout)
