@@ -8,7 +8,7 @@ import pytest
 from opsbook import sources
 from opsbook.data import scan, tables
 from opsbook.engine import runner
-from opsbook.errors import IntakeError
+from opsbook.errors import DataError, IntakeError
 from opsbook.data.folder import JOURNAL, LOCK
 from opsbook.data.intake import exports, ingest_file, warehouse
 
@@ -82,7 +82,7 @@ def test_a_failed_merge_leaves_the_warehouse_as_it_was(tmp_path, wh, monkeypatch
     def crash(*args, **kwargs):
         raise OSError("disk full")
     monkeypatch.setattr(pd.DataFrame, "to_parquet", crash)
-    with pytest.raises(OSError):
+    with pytest.raises(DataError, match=f"无法写入 {wh}.*检查文件夹权限和磁盘空间"):
         warehouse.merge(wh, "orders", more.tables["orders"])
     assert (wh / "orders.parquet").read_bytes() == before
 
@@ -219,7 +219,6 @@ def test_missing_required_column_names_the_aliases_tried(tmp_path, wh):
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from opsbook.errors import DataError  # noqa: E402
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -477,7 +476,7 @@ def test_a_failure_writing_the_second_table_leaves_both_as_they_were(tmp_path, w
             raise OSError("disk full")
         return real(self, *args, **kwargs)
     monkeypatch.setattr(pd.DataFrame, "to_parquet", second_fails)
-    with pytest.raises(OSError):
+    with pytest.raises(DataError):
         warehouse.merge(wh, "order_lines", exports.read_export(detail, warehouse=wh).tables["order_lines"])
     assert (wh / "orders.parquet").read_bytes() == before and not (wh / "order_lines.parquet").exists()
     assert not list(wh.glob(".*.tmp")) and not (wh / JOURNAL).exists()
@@ -539,7 +538,6 @@ def test_two_imports_into_one_folder_wait_for_each_other(tmp_path, wh):
 
 
 def test_an_unfinished_commit_that_cannot_be_completed_is_a_chinese_error(tmp_path, wh, monkeypatch):
-    from opsbook.errors import DataError
     assert ingest_file(write(tmp_path / "dy.csv", DY_HEADER, dy_rows(), "gbk"), wh).error is None
     (wh / JOURNAL).write_text('["orders"]', encoding="utf-8")
     (wh / ".orders.parquet.tmp").write_bytes((wh / "orders.parquet").read_bytes())

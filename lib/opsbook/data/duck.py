@@ -3,6 +3,7 @@ once per version of its file), the DuckDB-file kind, typed CSV reading, and copy
 from __future__ import annotations
 
 import os
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import duckdb
 import pandas as pd
 
 from .. import paths
-from ..errors import DataError
+from ..errors import NO_SPACE, NOT_WRITABLE, DataError, writing
 from ..settings import DUCKDB_MEMORY_ENV, TZ_NAME
 from . import tables, verified
 
@@ -318,19 +319,42 @@ def _csv_header(path: Path) -> list[str]:
 
 
 def to_duckdb(src: Source, path: str | os.PathLike) -> dict[str, int]:
-    """Copy every canonical table of `src` into a new DuckDB file at `path` (written aside, then renamed)."""
+    """Copy every canonical table of `src` into a new DuckDB file at `path` (written aside, then renamed).
+
+    A folder that cannot be written (read-only, full disk) is a DataError naming it; nothing is left behind.
+    """
     target = paths.resolve(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp")
-    tmp.unlink(missing_ok=True)
     con = src.connect()
-    con.execute(f"ATTACH '{quote(tmp)}' AS dest")
     try:
-        counts = {}
-        for name in src.names():
-            con.execute(f"CREATE TABLE dest.{name} AS SELECT * FROM {name}")
-            counts[name] = con.execute(f"SELECT count(*) FROM dest.{name}").fetchall()[0][0]
-    finally:
-        con.execute("DETACH dest")
-    os.replace(tmp, target)
+        with writing(target.parent):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp.unlink(missing_ok=True)
+            counts = _copy_tables(con, src.names(), tmp)
+            os.replace(tmp, target)
+    except DataError:
+        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+            with suppress(OSError):
+                leftover.unlink(missing_ok=True)
+        raise
+    return counts
+
+
+def _copy_tables(con: duckdb.DuckDBPyConnection, names: list[str], tmp: Path) -> dict[str, int]:
+    """Copy the tables into a new DuckDB file at `tmp` (rows per table); a full disk or read-only folder is an
+    OSError, as from any other write."""
+    try:
+        con.execute(f"ATTACH '{quote(tmp)}' AS dest")
+        try:
+            counts = {}
+            for name in names:
+                con.execute(f"CREATE TABLE dest.{name} AS SELECT * FROM {name}")
+                counts[name] = con.execute(f"SELECT count(*) FROM dest.{name}").fetchall()[0][0]
+        finally:
+            con.execute("DETACH dest")
+    except duckdb.IOException as exc:
+        code = next((c for c in (*NO_SPACE, *NOT_WRITABLE) if os.strerror(c) in str(exc)), None)
+        if code is None:  # not a write the folder refused: the error as DuckDB gave it
+            raise
+        raise OSError(code, str(exc).splitlines()[0]) from exc
     return counts

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .. import paths
-from ..errors import DataError
+from ..errors import DataError, write_problem
 from . import tables
 from . import verified
 from .duck import Source, quote
@@ -39,8 +39,7 @@ class FolderSource(Source):
         try:
             finish_commit(folder)  # an import killed among its renames: its tables are made whole first
         except OSError as exc:
-            raise DataError(f"数据目录 {self.location} 中有一次未完成的导入，无法补完（{exc.strerror}）："
-                            "请检查目录的写入权限后重新运行 opsbook ingest") from exc
+            raise DataError(f"数据目录 {self.location} 中有一次未完成的导入，无法补完：{write_problem(folder, exc)}") from exc
         found, self._files, problems = {}, {}, []
         for name in tables.SCHEMAS:
             parquet, csv = folder / f"{name}.parquet", folder / f"{name}.csv"
@@ -116,14 +115,19 @@ def complete(folder: Path) -> None:
     """
     journal = folder / JOURNAL
     if not journal.exists():
-        for stale in folder.glob(".*.parquet.tmp"):  # written by a transaction that never committed
-            stale.unlink(missing_ok=True)
+        discard(folder)
         return
     for table in json.loads(journal.read_text(encoding="utf-8")):
         if aside(folder, table).exists():
             os.replace(aside(folder, table), folder / f"{table}.parquet")
     fsync(folder)  # the renames are on disk before the journal goes
     journal.unlink()
+
+
+def discard(folder: Path) -> None:
+    """Remove the files of writes no commit names (whole or cut short by a full disk); the caller holds the lock."""
+    for stale in folder.glob(".*.parquet.tmp"):
+        stale.unlink(missing_ok=True)
 
 
 def pending(folder: Path) -> bool:

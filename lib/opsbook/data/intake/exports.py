@@ -17,18 +17,19 @@ import pyarrow as pa
 import yaml
 
 from ... import paths
-from ...errors import IntakeError
+from ...errors import DataError, IntakeError, writing
 from ...settings import TZ_NAME
-from .. import privacy, tables
+from .. import folder as journal, privacy, tables
 from . import clean
 from .read import RawTable, read_export_table
 
 SECRET_FILE = ".opsbook-secret"
+SECRET_BYTES = 32  # random bytes of a key, written as twice as many hexadecimal characters
 
 
 @dataclass(frozen=True)
 class ExportKind:
-    """One kind of export: its platform, Chinese name, target table, signature and column aliases."""
+    """One kind of export: its platform, Chinese name, target table, signature, column aliases and header variants."""
 
     name: str
     platform: str
@@ -42,36 +43,126 @@ class ExportKind:
     platforms: tuple[str, ...] = ()
     constants: dict = field(default_factory=dict)
     defaults: dict = field(default_factory=dict)
+    variants: dict = field(default_factory=dict)  # another spelling of a header → the header as the export names it
+    same_as: dict = field(default_factory=dict)  # canonical column → the canonical column whose values it takes
+
+    def reads(self) -> set[str]:
+        """The headers the kind reads or recognises the export by, as the export names them."""
+        return set(self.signature).union(self.customer, *self.columns.values())
+
+    def spellings(self, target: str) -> list[str]:
+        """Every header that can fill a canonical column: its aliases, each followed by its known variants."""
+        return [name for alias in self.columns.get(target, [])
+                for name in [alias, *(v for v, header in self.variants.items() if header == alias)]]
+
+    def spelled(self, columns) -> dict[str, list[str]]:
+        """The file's columns grouped by the header they stand for (known variants and repeats `列.1` resolved)."""
+        present, groups = set(columns), {}
+        for column in columns:
+            repeat = re.fullmatch(r"(.+)\.\d+", str(column))
+            base = repeat.group(1) if repeat and repeat.group(1) in present else column
+            groups.setdefault(self.variants.get(base, base), []).append(column)
+        return groups
+
+
+REFERENCE = "data/reference/exports.yaml"
+
+
+class _UniqueKeys(yaml.SafeLoader):
+    """SafeLoader refusing a key given twice in one mapping (plain YAML silently keeps the last)."""
+
+    def construct_mapping(self, node, deep=False):
+        """The mapping, or a ConstructorError naming the repeated key."""
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"{key} 出现了两次", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
 
 
 @lru_cache(maxsize=1)
 def kinds() -> dict[str, ExportKind]:
-    """Every known export kind, by name."""
-    data = yaml.safe_load((paths.root() / "data" / "reference" / "exports.yaml").read_text(encoding="utf-8"))
-    return {name: ExportKind(name, d["platform"], d["kind"], d["table"], tuple(d["signature"]), d["columns"],
-                             tuple(d.get("customer", ())), d.get("statuses", {}),
-                             d.get("refunded_when", {}), tuple(d.get("platforms", [d["platform"]])),
-                             d.get("constants", {}), d.get("defaults", {})) for name, d in data.items()}
+    """Every known export kind, by name; DataError naming the entry if the file is ambiguous (see its header)."""
+    try:
+        data = yaml.load((paths.root() / REFERENCE).read_text(encoding="utf-8"), Loader=_UniqueKeys)
+    except yaml.YAMLError as exc:
+        raise DataError(f"{REFERENCE} 格式有误：{exc}") from exc
+    found = {name: ExportKind(name, d["platform"], d["kind"], d["table"], tuple(d["signature"]), d["columns"],
+                              tuple(d.get("customer", ())), d.get("statuses", {}),
+                              d.get("refunded_when", {}), tuple(d.get("platforms", [d["platform"]])),
+                              d.get("constants", {}), d.get("defaults", {}), d.get("variants") or {},
+                              d.get("same_as", {})) for name, d in data.items()}
+    problems = [p for kind in found.values() for p in _ambiguities(kind)]
+    if problems:
+        raise DataError(problems, headline=f"{REFERENCE} 中的列对应关系有歧义，请修正")
+    return found
+
+
+def _ambiguities(kind: ExportKind) -> list[str]:
+    """Where one header of a kind would stand for two columns: never a silent choice."""
+    problems, owner = [], {}
+    for target, aliases in kind.columns.items():
+        for alias in aliases:
+            if alias in owner:
+                problems.append(f"{kind.name}：列 {alias} 同时对应 {owner[alias]} 和 {target}（同一列的值可用 same_as 复用）")
+            owner.setdefault(alias, target)
+    for variant, header in kind.variants.items():
+        if variant in kind.reads():
+            problems.append(f"{kind.name}：{variant} 本身就是读取的列，不能再写作 {header} 的另一种写法")
+        if header in kind.variants:
+            problems.append(f"{kind.name}：{variant} 写作 {header}，而 {header} 又是 {kind.variants[header]} 的另一种写法")
+    return problems
+
+
+def signatures() -> list[tuple[str, ...]]:
+    """Each kind's signature under every known spelling: what finds the header row of a file."""
+    return [k.signature + tuple(v for v, header in k.variants.items() if header in k.signature)
+            for k in kinds().values()]
 
 
 def detect(columns, platform: str | None = None, kind: str | None = None) -> ExportKind:
-    """The export kind whose signature the columns hold best (all signature columns must be present).
+    """The export kind whose signature the columns hold best (all signature columns must be present, under any
+    known spelling).
 
     `platform` and `kind` narrow the choice (`--platform TM` also sets the platform of a TB/TM export).
     """
-    present = set(columns)
     candidates = [k for k in kinds().values()
                   if (platform is None or platform in k.platforms) and (kind is None or kind in (k.name, k.kind))]
-    scored = sorted(((len(present & set(k.signature)) / len(k.signature), k) for k in candidates),
+    present = {k.name: set(k.spelled(columns)) for k in candidates}
+    scored = sorted(((len(present[k.name] & set(k.signature)) / len(k.signature), k) for k in candidates),
                     key=lambda t: t[0], reverse=True)
     if scored and scored[0][0] >= 1 and platform and platform != scored[0][1].platform:
         return dataclasses.replace(scored[0][1], platform=platform)
     if not scored or scored[0][0] < 1:
         known = "、".join(f"{k.kind}（{k.platform}）" for k in kinds().values())
-        near = f"；最接近的是{scored[0][1].kind}，缺少列 {'、'.join(sorted(set(scored[0][1].signature) - present))}" \
-            if scored and scored[0][0] > 0 else ""
-        raise IntakeError(f"无法识别的导出文件（支持：{known}）{near}")
+        near = scored[0][1] if scored and scored[0][0] > 0 else None
+        hint = f"；最接近的是{near.kind}，缺少列 {'、'.join(sorted(set(near.signature) - present[near.name]))}" \
+            if near else ""
+        raise IntakeError(f"无法识别的导出文件（支持：{known}）{hint}")
     return scored[0][1]
+
+
+def clashes(columns, kind: ExportKind) -> list[str]:
+    """Chinese lines for each header the kind reads that the file holds twice (two spellings, or a repeat)."""
+    lines = []
+    for header, found in kind.spelled(columns).items():
+        if len(found) > 1 and header in kind.reads():
+            target = next((f"（{t}）" for t, aliases in kind.columns.items() if header in aliases), "")
+            lines.append(f"列 {'、'.join(map(str, found))} 都表示 {header}{target}，无法确定该用哪一列："
+                         "请删除或改名多余的列后重新导入")
+    return lines
+
+
+def standard_headers(frame: pd.DataFrame, kind: ExportKind, name: str) -> pd.DataFrame:
+    """The frame with each known variant header renamed to the export's own; IntakeError if two columns of the
+    file stand for one header the kind reads (extra columns are left alone)."""
+    problems = clashes(frame.columns, kind)
+    if problems:
+        raise IntakeError([f"{name} 的{p}" for p in problems], headline=f"{name} 无法导入，未写入任何数据")
+    renamed = {c: kind.variants[c] for c in frame.columns if c in kind.variants}
+    return frame.rename(columns=renamed) if renamed else frame
 
 
 # the 34 provincial-level divisions, by the short name addresses start with (the full name follows it, or not)
@@ -103,14 +194,50 @@ def province_city(address: object) -> tuple[str | None, str | None]:
 
 
 def warehouse_secret(folder: Path) -> bytes:
-    """The per-warehouse key for pseudonyms, created on first use (kept in the warehouse, never in git)."""
+    """The per-warehouse key for pseudonyms (kept in the warehouse, never in git), created on first use.
+
+    One process creates it, under the folder's lock (not to be held by the caller), and the file appears whole or
+    not at all. A key of the wrong form is refused, never replaced: a new key would change every pseudonym.
+    """
     path = folder / SECRET_FILE
-    if not path.is_file():
-        folder.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(32))
-    return path.read_text().strip().encode()
+    if not path.exists():
+        with writing(folder):
+            folder.mkdir(parents=True, exist_ok=True)
+            with journal.locked(folder):
+                if not path.exists():  # another process may have created it while this one waited
+                    _create_secret(path)
+    return _read_secret(path)
+
+
+def _create_secret(path: Path) -> None:
+    """Write a new key beside `path`, flush it to disk, then rename it into place (mode 600)."""
+    aside = path.with_name(path.name + ".tmp")
+    try:
+        fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fd, 0o600)  # also when a stale aside file had another mode
+            fh.write(secrets.token_hex(SECRET_BYTES).encode())
+            fh.flush()
+            os.fsync(fd)
+        os.replace(aside, path)
+    finally:
+        aside.unlink(missing_ok=True)
+    journal.fsync(path.parent)
+
+
+def _read_secret(path: Path) -> bytes:
+    """The key in `path`; DataError unless it is what `_create_secret` writes (64 hexadecimal characters)."""
+    try:
+        key = path.read_bytes().strip()
+    except OSError as exc:
+        raise DataError(f"无法读取密钥文件 {path}（{exc.strerror}）：请检查该文件的权限后重试") from exc
+    if not re.fullmatch(rb"[0-9a-f]{%d}" % (2 * SECRET_BYTES), key):
+        raise DataError(
+            f"密钥文件 {path} 已损坏（应为 {2 * SECRET_BYTES} 个十六进制字符，实际为 {len(key)} 个字符）：请从备份恢复该文件后重试。"
+            "不要删除或重新生成它：新密钥会改变所有已导入买家的编号（customer_id），老客会被当作新客。"
+            "只有当这个数据仓库里还没有任何导入的数据时（例如首次导入失败留下的空文件），才可以删除它后重新导入",
+            headline="数据仓库的密钥文件有误，未导入任何数据")
+    return key
 
 
 def pseudonym(secret: bytes, platform: str, value: str) -> str:
@@ -153,22 +280,29 @@ def _pick(raw: pd.DataFrame, aliases) -> str | None:
 
 
 def explain(raw_columns, kind: ExportKind) -> list[str]:
-    """For each canonical column, which source column feeds it (or the aliases tried)."""
+    """For each canonical column, which source column feeds it (or the aliases tried), and any ambiguous column."""
     lines = []
     schema = tables.SCHEMAS[kind.table]
+    spelled = kind.spelled(raw_columns)
+    need = {t: "必需" if t in schema and schema[t].required else "可选" for t in [*kind.columns, *kind.same_as]}
     for target, aliases in kind.columns.items():
-        source = next((a for a in aliases if a in raw_columns), None)
-        need = "必需" if target in schema and schema[target].required else "可选"
-        lines.append(f"{target}（{need}）← {source}" if source else f"{target}（{need}）← 未找到（尝试过：{'、'.join(aliases)}）")
-    return lines
+        source = next((a for a in aliases if a in spelled), None)
+        as_written = source and spelled[source][0]
+        named = f"{as_written}（即 {source}）" if as_written != source else source
+        lines.append(f"{target}（{need[target]}）← {named}" if source
+                     else f"{target}（{need[target]}）← 未找到（尝试过：{'、'.join(kind.spellings(target))}）")
+    lines += [f"{target}（{need[target]}）← 同 {other}" for target, other in kind.same_as.items()]
+    return lines + [f"有歧义：{line}" for line in clashes(raw_columns, kind)]
 
 
 def _columns(df: pd.DataFrame, kind: ExportKind, required: tuple[str, ...], name: str) -> dict[str, str | None]:
     """Canonical column → source column; IntakeError naming each required one missing and the aliases tried."""
     cols = {target: _pick(df, aliases) for target, aliases in kind.columns.items()}
+    for target, other in kind.same_as.items():  # one column feeding two canonical ones, as the kind declares
+        cols[target] = cols.get(target) or cols.get(other)
     missing = [t for t in required if cols.get(t) is None]
     if missing:
-        tried = "；".join(f"{t}（尝试过：{'、'.join(kind.columns.get(t, []))}）" for t in missing)
+        tried = "；".join(f"{t}（尝试过：{'、'.join(kind.spellings(t))}）" for t in missing)
         raise IntakeError(f"{name} 缺少必需列：{tried}")
     return cols
 
@@ -343,10 +477,10 @@ def read_export(path: str | Path, platform: str | None = None, kind: str | None 
     """Read one export: detect its kind, clean it, map it to canonical tables; IntakeError if unsafe."""
     path = Path(path)
     folder = paths.resolve(warehouse or "data/warehouse")
-    signatures = [k.signature for k in kinds().values()]
     # only the columns the export's kind reads are read: names, notes, accounts never leave the file
-    raw = read_export_table(path, signatures, keep=lambda header: _sources(detect(header, platform, kind)))
+    raw = read_export_table(path, signatures(), keep=lambda header: _sources(detect(header, platform, kind), header))
     found = detect(raw.frame.columns, platform, kind)
+    raw.frame = standard_headers(raw.frame, found, path.name)
     frame, rejected = MAPPERS.get(found.table, to_report)(raw, found, warehouse_secret(folder), path.name)
     read_as = (raw.encoding, raw.format, len(raw.frame), raw.skipped)
     del raw
@@ -358,6 +492,7 @@ def read_export(path: str | Path, platform: str | None = None, kind: str | None 
     return ExportResult(path, found, *read_as, {found.table: frame}, rejected)
 
 
-def _sources(kind: ExportKind) -> set[str]:
-    """Every column name the kind may read or needs to be recognised."""
-    return set(kind.signature).union(kind.customer, *kind.columns.values())
+def _sources(kind: ExportKind, header: list[str]) -> set[str]:
+    """The header's columns the kind reads or recognises the export by: any known spelling, repeats included."""
+    reads = kind.reads()
+    return {column for name, found in kind.spelled(header).items() if name in reads for column in found}

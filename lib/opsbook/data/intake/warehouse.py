@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ... import paths
+from ...errors import writing
 from .. import folder as journal, tables, verified
 from ..locations import is_postgres
 
@@ -59,24 +60,27 @@ class FolderTarget(Target):
 
     @contextmanager
     def transaction(self) -> Iterator[FolderTarget]:
-        """Rename the files written aside once the block succeeds; remove them otherwise."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        with journal.locked(self.folder):
-            journal.complete(self.folder)
-            self._written = {}
-            try:
-                yield self
-                if self._written:
-                    journal.commit(self.folder, list(self._written))
-                    for table, rows in self._written.items():  # found unique here: its first reader need not scan it
-                        key = tables.KEYS[table]
-                        if not rows.duplicated(subset=[k for k in key if k in rows]).any():
-                            verified.remember(verified.fingerprint(self.folder / f"{table}.parquet", table, key))
-            finally:
-                if not journal.pending(self.folder):  # a journal's files are kept for the next one to finish
-                    for table in self._written:
-                        journal.aside(self.folder, table).unlink(missing_ok=True)
+        """Rename the files written aside once the block succeeds; remove them otherwise.
+
+        A folder that cannot be written (read-only, no permission, full disk) is a DataError naming it.
+        """
+        with writing(self.folder):
+            self.folder.mkdir(parents=True, exist_ok=True)
+            with journal.locked(self.folder):
+                journal.complete(self.folder)
                 self._written = {}
+                try:
+                    yield self
+                    if self._written:
+                        journal.commit(self.folder, list(self._written))
+                        for table, rows in self._written.items():  # found unique here: its first reader need not scan
+                            key = tables.KEYS[table]
+                            if not rows.duplicated(subset=[k for k in key if k in rows]).any():
+                                verified.remember(verified.fingerprint(self.folder / f"{table}.parquet", table, key))
+                finally:
+                    if not journal.pending(self.folder):  # a journal's files are kept for the next one to finish
+                        journal.discard(self.folder)  # also a file cut short by a full disk
+                    self._written = {}
 
     def _whole(self, table: str) -> pd.DataFrame | None:
         if table in self._written:
