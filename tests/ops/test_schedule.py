@@ -613,3 +613,25 @@ def test_bad_data_is_never_retried(tmp_path, state, shop):
     assert scheduler([job], state, clock).run_once() == 1
     (row,) = schedule.state_rows(state)
     assert row["state"] == "failed" and row["attempt"] == 1 and "缺少必需列 status" in row["error"]
+
+
+def test_a_state_file_of_the_previous_version_is_brought_up_to_date(tmp_path, webhook):
+    import sqlite3
+    old = sqlite3.connect(tmp_path / "old.sqlite")
+    old.executescript("""
+        CREATE TABLE alerts (id INTEGER PRIMARY KEY, job TEXT NOT NULL, slot TEXT NOT NULL, target TEXT NOT NULL,
+            event TEXT NOT NULL, ok INTEGER NOT NULL DEFAULT 0, tries INTEGER NOT NULL DEFAULT 0, error TEXT,
+            updated TEXT NOT NULL);
+        INSERT INTO alerts (job, slot, target, event, ok, tries, error, updated) VALUES
+            ('kpi_daily', '2026-11-01T08:00:00+08:00', 'wecom', '{"job": "kpi_daily", "playbook": "kpi_report",
+             "status": "failed", "run_id": "", "started": ""}', 0, 5, 'HTTP 500', '2026-11-01T08:01:00+08:00');""")
+    old.commit()
+    old.close()
+    state = schedule.State(tmp_path / "old.sqlite")
+    (row,) = alert_rows(state)
+    assert (row["ok"], row["tries"], row["gave_up"]) == (0, 5, 0)  # dropped by the old version: retried now
+    outbox = schedule.alerts.Outbox(state, Clock(at(1, 9)))
+    outbox.drain(10)
+    assert [(a["ok"], a["tries"]) for a in alert_rows(state)] == [(1, 6)] and len(webhook.received) == 1
+    (created,) = state.rows("SELECT created FROM alerts")
+    assert created["created"] == "2026-11-01T08:01:00+08:00"

@@ -135,7 +135,7 @@ class Outbox:
             alert_id = self.in_flight.pop(future)
             ok, error = future.result()
             (row,) = self.state.rows("SELECT job, target, tries, created, next_try FROM alerts WHERE id = ?", alert_id)
-            created = dt.datetime.fromisoformat(row["created"] or row["next_try"])
+            created = dt.datetime.fromisoformat(row["created"])
             give_up = not ok and dt.datetime.fromisoformat(row["next_try"]) > created + self.retry_for
             with self.state.transaction() as db:
                 db.execute("UPDATE alerts SET ok = ?, gave_up = ?, error = ?, updated = ? WHERE id = ?",

@@ -50,6 +50,7 @@ class State:
             for table, column, declaration in _ADDED:
                 if column not in {r["name"] for r in db.execute(f"PRAGMA table_info({table})")}:
                     db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+            db.execute("UPDATE alerts SET created = updated WHERE created IS NULL")  # an older alert's age
 
     def transaction(self):
         """A write transaction that excludes other schedulers until it ends."""
