@@ -1092,15 +1092,16 @@ def _stock(world: _World) -> tuple[pd.DataFrame, pd.DataFrame]:
     out, transit = np.empty(q.shape, np.int64), np.empty(q.shape, np.int64)
     orders, placed = [], np.zeros(len(q), int)
     for t in range(q.shape[1]):
+        if len(hot) and t == t0:  # presale stock-up, too little: the day ends with 80 % of the promotion's sales
+            short = np.rint(0.8 * q[hot, t + 1:last + 1].sum(1)) + 2 - (stock[hot] + arrivals[hot, t] - q[hot, t])
+            for s, qty in zip(hot, short):
+                if qty > 0:
+                    orders.append(_stock_up(world, s, w0 + t, int(qty), lead))
+                    arrivals[s, t] += qty
+                    transit[s, max(0, t - lead):t] += int(qty)  # on its way since it was ordered
         stock += arrivals[:, t]
         pipeline -= closing[:, t]
         stock = np.maximum(stock - q[:, t], 0)
-        if len(hot) and t == t0:  # presale stock-up, too little
-            target = np.rint(0.8 * q[hot, t + 1:last + 1].sum(1)) + 2
-            for s, want in zip(hot, target):
-                if want > stock[s]:
-                    orders.append(_stock_up(world, s, w0 + t, int(want - stock[s]), lead))
-                    stock[s] = want
         pace = (past[:, w0 + t + 1] - past[:, max(0, w0 + t - 27)]) / 28 + 0.2
         need = stock + pipeline < np.ceil(pace * 12) + 3
         if len(hot) and t0 - lead <= t <= last:
