@@ -141,3 +141,17 @@ def test_the_sample_reads_the_same_from_parquet_and_csv(tmp_path):
     assert candidates.loc["XP-06", "has_qualification"] == False  # noqa: E712 (a boolean read back from text)
     assert csv.table("purchase_orders")["received_date"].isna().any()
     assert csv.sql("SELECT max(date) AS d FROM inventory")["d"][0] == pd.Timestamp("2026-06-30")
+
+
+def test_the_readme_lists_every_table_and_column():
+    """The README's table of canonical tables is the schema's: a new column or table shows up there too."""
+    from pathlib import Path
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    for name, columns in tables.SCHEMAS.items():
+        (line,) = [line for line in readme.splitlines() if line.startswith(f"| `{name}` |")]
+        assert " + ".join(tables.KEYS.get(name, [])) in line, name
+        for c in columns.values():
+            shown = f"{c.name}（{c.label}）"
+            assert (shown if c.required else f"*{c.name}*（{c.label}）") in line, (name, c.name)
+    for _, text, _, _ in tables.RULES:
+        assert text in readme, text

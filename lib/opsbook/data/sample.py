@@ -1,4 +1,17 @@
-"""Deterministic generator of a believable demo shop: one parquet file per canonical table."""
+"""Deterministic generator of a believable demo shop: one parquet file per canonical table.
+
+Planted faults, each named by a constant below so that tests can find it (listings are (design, platform) pairs):
+- orders and campaigns: brushed orders (`FAKE_SHARE`), PDD traffic gaps, a channel under the ROI line, a coupon hardly
+  redeemed, a promo price not below the 30-day low (`_mark_faults`: the latest TM 大促, CP-2605-TM at seed 7);
+- listing audit: `FORBIDDEN_TITLE` (最), `LONG_TITLE` (68 GBK bytes), `FEW_IMAGES` (3), `BAD_SKU_CODE` (month 60),
+  `EXPIRED_QUALIFICATION` and `EXPIRING_QUALIFICATION` (18 days ago, in 12 days), `PRICE_BELOW_COST`;
+- product performance: `NEGATIVE_MARGIN`, `HIGH_REFUND`, `LOW_CONVERSION` (high traffic), `SLOW_MOVER` (no sale for
+  50 days);
+- stock: the two best sellers of the latest big promotion sold out during it (`_hot_skus`), `OVERSOLD` (platform stock
+  above the warehouse's over the last 5 days), `SLOW_MOVER`;
+- suppliers: `LATE_SUPPLIER`, `DEFECTIVE_SUPPLIER`, `SINGLE_SOURCED` (a design bought from one supplier);
+- product evaluation: `CANDIDATES`, one for each way to a recommendation, described in `CANDIDATE_CASES`.
+"""
 from __future__ import annotations
 
 import os
