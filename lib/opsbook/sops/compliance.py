@@ -48,6 +48,7 @@ def _load(relative: Path, what: str):
 
 @lru_cache(maxsize=8)
 def _parse(path: str, mtime: float, where: str):
+    """The YAML of `path` as of `mtime` (the key that makes an edited file read again)."""
     try:
         return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
@@ -55,6 +56,7 @@ def _parse(path: str, mtime: float, where: str):
 
 
 def _words(value, where: str) -> tuple[str, ...]:
+    """A YAML list of words as a tuple of stripped strings (none for a missing key); DataError for anything else."""
     if value is None:
         return ()
     if not isinstance(value, list) or not all(isinstance(v, (str, int, float)) and str(v).strip() for v in value):
