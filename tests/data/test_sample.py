@@ -11,7 +11,8 @@ from opsbook.data import sample, tables
 from opsbook.settings import TZ_NAME
 
 LINES = 20_000
-NAMES = ("products", "orders", "traffic_daily", "campaigns", "campaign_items", "ad_spend", "inventory")
+NAMES = ("products", "orders", "traffic_daily", "campaigns", "campaign_items", "ad_spend", "inventory", "product_traffic",
+         "candidates", "suppliers", "purchase_orders")
 PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 
 
@@ -56,7 +57,7 @@ def test_column_types(shop):
             if col.kind == "str":
                 assert frame[col.name].dtype == "str", (name, col.name)
             if col.kind == "date":
-                values = frame[col.name]
+                values = frame[col.name].dropna()
                 assert values.dt.tz is None and (values == values.dt.normalize()).all(), (name, col.name)
             if col.kind == "float":
                 assert (frame[col.name].dropna().round(2) == frame[col.name].dropna()).all(), (name, col.name)
@@ -65,8 +66,10 @@ def test_column_types(shop):
 def test_products(shop):
     p = shop[2]["products"]
     assert 40 <= len(p) <= 60 and p["sku"].is_unique
-    assert p["sku"].str.fullmatch(r"(TB|TM|JD|DY|PDD)-0[1-5]-[A-Z0-9]+-\d{4}").all()
-    assert (p["cost"] < p["price"]).all()
+    codes = p["sku"].str.fullmatch(r"(TB|TM|JD|DY|PDD)-0[1-5]-[A-Z0-9]+-\d\d(0[1-9]|1[0-2])")
+    assert p.loc[~codes, "sku"].tolist() == list(sample.SKU_CODES.values())  # the planted malformed code only
+    assert (p["sku"].str.split("-").str[0] == p["platform"]).all()
+    assert p.loc[p["cost"] >= p["price"], "sku"].tolist() == [listing(p, sample.PRICE_BELOW_COST)["sku"]]
     margin = 1 - p["cost"] / p["price"]
     assert margin.min() < 0.3 and margin.max() > 0.7
     assert set(p["category"]) == {"服饰", "3C数码", "美妆", "食品", "家居"}
@@ -223,3 +226,210 @@ def test_committed_sample_is_what_the_generator_makes(tmp_path):
     for table in NAMES:
         pd.testing.assert_frame_equal(pd.read_parquet(committed / f"{table}.parquet"),
                                       pd.read_parquet(tmp_path / "fresh" / f"{table}.parquet"), obj=table)
+
+
+# ---------------------------------------------------------------- the goods tables and their planted faults
+
+def listing(products: pd.DataFrame, key: tuple[str, str]) -> pd.Series:
+    """The products row of a listing named by (design name, platform), as the fault constants name them."""
+    (i,) = products.index[(products["name"] == sample.BRAND + key[0]) & (products["platform"] == key[1])]
+    return products.loc[i]
+
+
+@pytest.fixture(scope="module")
+def paid(orders):
+    """Real paid order lines (what the generator counts as sold)."""
+    return orders[~orders["is_fake"] & orders["status"].isin(tables.PAID_STATUSES)]
+
+
+@pytest.fixture(scope="module")
+def end(orders):
+    """The last day of the shop."""
+    return orders["day"].max()
+
+
+def test_listing_faults(shop, end):
+    from opsbook.sops import compliance
+    p = shop[2]["products"]
+    gbk = p["title"].map(lambda t: len(t.encode("gbk")))
+    assert p.loc[gbk > 60, "sku"].tolist() == [listing(p, sample.LONG_TITLE)["sku"]] and gbk.max() == 68
+    worded = p[p["title"].map(lambda t: bool(compliance.terms_in(t)))]
+    assert worded["sku"].tolist() == [listing(p, sample.FORBIDDEN_TITLE)["sku"]] and "最" in worded["title"].iloc[0]
+    assert p["title"].str.startswith(sample.BRAND).all()
+    assert p.loc[p["main_images"] < 5, "sku"].tolist() == [listing(p, sample.FEW_IMAGES)["sku"]]
+    assert listing(p, sample.FEW_IMAGES)["main_images"] == 3 and p["main_images"].max() <= 9
+    assert listing(p, sample.BAD_SKU_CODE)["sku"] == "TB-05-3P-2460"
+    assert p["product_id"].is_unique and p["product_id"].str.fullmatch(r"\d{12}|3\d{18}").all()
+    assert (p["product_id"].str.len() == 19).eq(p["platform"] == "DY").all()
+
+
+def test_qualifications_follow_the_reference_list_with_two_faults(shop, end):
+    from opsbook.sops import compliance
+    p = shop[2]["products"]
+    needed = [bool(compliance.requirements(c, n)) for c, n in zip(p["category"], p["name"])]
+    assert p["qualification_expiry"].notna().tolist() == needed and sum(needed) > 20
+    expired = listing(p, sample.EXPIRED_QUALIFICATION)["qualification_expiry"]
+    expiring = listing(p, sample.EXPIRING_QUALIFICATION)["qualification_expiry"]
+    assert expired == end - pd.Timedelta(days=18) and expiring == end + pd.Timedelta(days=12)
+    assert compliance.requirements(*listing(p, sample.EXPIRED_QUALIFICATION)[["category", "name"]])[0].category == "化妆品"
+    assert compliance.requirements(*listing(p, sample.EXPIRING_QUALIFICATION)[["category", "name"]])[0].category == "食品"
+    soon = p["qualification_expiry"] <= end + pd.Timedelta(days=30)
+    assert sorted(p.loc[soon, "sku"]) == sorted(listing(p, k)["sku"] for k in (sample.EXPIRED_QUALIFICATION,
+                                                                                 sample.EXPIRING_QUALIFICATION))
+
+
+def test_price_and_margin_faults(shop, paid):
+    p = shop[2]["products"].set_index("sku")
+    below = listing(shop[2]["products"], sample.PRICE_BELOW_COST)
+    assert below["cost"] == 258 and below["price"] == 249
+    lines = paid.groupby("sku").agg(amount=("amount", "sum"), refund=("refund_amount", "sum"), units=("quantity", "sum"))
+    profit = lines["amount"] - lines["refund"] - p["cost"].reindex(lines.index) * lines["units"]
+    negative = listing(shop[2]["products"], sample.NEGATIVE_MARGIN)
+    assert negative["price"] > negative["cost"]  # listed above cost; discounts and refunds make it a loss
+    row = lines.loc[negative["sku"]]
+    assert row["amount"] < negative["cost"] * row["units"] and profit[negative["sku"]] < 0
+    assert sorted(profit[profit < 0].index) == sorted([negative["sku"], below["sku"]])
+
+
+def test_high_refund_sku(shop, paid):
+    sku = listing(shop[2]["products"], sample.HIGH_REFUND)["sku"]
+    totals = paid.groupby("sku")[["refund_amount", "amount"]].sum()
+    rate = totals["refund_amount"] / totals["amount"]
+    assert rate[sku] > 0.25 and rate.drop(sku).max() < 0.15
+
+
+def test_slow_mover_holds_stock_without_sales(shop, paid, end):
+    sku = listing(shop[2]["products"], sample.SLOW_MOVER)["sku"]
+    last_sale = paid.groupby("sku")["day"].max()
+    assert last_sale[sku] <= end - pd.Timedelta(days=45)
+    assert (last_sale.drop(sku) >= end - pd.Timedelta(days=30)).all(), "only the slow mover goes 30 days unsold"
+    inv = shop[2]["inventory"]
+    assert inv.loc[(inv["sku"] == sku) & (inv["date"] == end), "stock"].item() > 0
+
+
+def test_product_traffic_matches_the_orders(shop, orders, paid):
+    pt, p = shop[2]["product_traffic"], shop[2]["products"]
+    pt = pt.merge(p[["platform", "product_id", "sku", "title"]], on=["platform", "product_id"], how="left")
+    assert pt["sku"].notna().all() and (pt["name"] == pt["title"]).all()
+    sold = paid.groupby(["sku", "day"]).agg(lines=("line_id", "size"), gmv=("amount", "sum"))
+    joined = pt.set_index(["sku", "date"]).join(sold.rename_axis(["sku", "date"]), how="left").fillna({"lines": 0, "gmv": 0})
+    assert (joined["pay_buyers"] == joined["lines"]).all()
+    assert np.allclose(joined["pay_amount"], joined["gmv"].round(2), atol=0.006)
+    assert set(sold.index) <= set(zip(pt["sku"], pt["date"])), "every paid line falls on a listed day"
+    for small, big in (("pay_buyers", "uv"), ("pay_buyers", "order_buyers"), ("cart_uv", "uv"), ("search_uv", "uv"),
+                       ("search_pay_buyers", "search_uv"), ("search_pay_buyers", "pay_buyers"), ("uv", "pv")):
+        assert (pt[small] <= pt[big]).all(), (small, big)
+    assert 0.02 < pt["pay_buyers"].sum() / pt["uv"].sum() < 0.08
+    shop_uv = shop[2]["traffic_daily"].groupby(["date", "platform"])["uv"].sum()
+    ratio = (pt.groupby(["date", "platform"])["uv"].sum() / shop_uv).dropna()
+    assert 0.8 < ratio.median() < 1.3
+
+
+def test_high_traffic_low_conversion_listing(shop, end):
+    pt, p = shop[2]["product_traffic"], shop[2]["products"]
+    recent = pt[pt["date"] > end - pd.Timedelta(days=30)].groupby(["platform", "product_id"])[["uv", "pay_buyers"]].sum()
+    conversion = recent["pay_buyers"] / recent["uv"]
+    odd = tuple(listing(p, sample.LOW_CONVERSION)[["platform", "product_id"]])
+    assert recent["uv"].idxmax() == odd
+    selling = conversion[recent["pay_buyers"] > 0].drop(odd)  # the slow mover has visitors and no buyers
+    assert conversion[odd] < conversion.median() / 3 and selling.min() > 2 * conversion[odd]
+
+
+def test_inventory_follows_sales_and_purchase_orders(shop, paid):
+    inv, po = shop[2]["inventory"], shop[2]["purchase_orders"]
+    sold = paid.groupby(["sku", "day"])["quantity"].sum()
+    got = po.dropna(subset=["received_date"]).assign(good=lambda f: f["received_qty"] - f["defect_qty"])
+    arrived = got.groupby(["sku", "received_date"])["good"].sum()
+    inv = inv.sort_values(["sku", "date"]).reset_index(drop=True)
+    key = list(zip(inv["sku"], inv["date"]))
+    inv["sold"] = sold.reindex(key, fill_value=0).to_numpy()
+    inv["arrived"] = arrived.reindex(key, fill_value=0).to_numpy()
+    prev = inv.groupby("sku")["stock"].shift()
+    expected = (prev + inv["arrived"] - inv["sold"]).clip(lower=0)
+    assert (inv["stock"] == expected)[prev.notna()].all(), "stock = yesterday's + good units received − units sold"
+    assert inv["arrived"].sum() > 0 and (inv["stock"] >= 0).all()
+    start, stop = po["order_date"].to_numpy(), po["received_date"].fillna(pd.Timestamp("2100-01-01")).to_numpy()
+    for sku, day, transit in inv[["sku", "date", "in_transit"]].sample(300, random_state=1).itertuples(index=False):
+        mine = (po["sku"] == sku).to_numpy() & (start <= day) & (stop > day)
+        assert transit == po.loc[mine, "ordered_qty"].sum(), (sku, day)
+
+
+def test_oversold_listing_and_platform_stock(shop, end):
+    inv, p = shop[2]["inventory"], shop[2]["products"]
+    platform = inv["sku"].map(p.set_index("sku")["platform"])
+    assert inv.loc[platform == "PDD", "platform_stock"].isna().all()  # not linked to the ERP
+    assert inv.loc[platform != "PDD", "platform_stock"].notna().all()
+    over = inv[inv["platform_stock"] > inv["stock"]]
+    sku = listing(p, sample.OVERSOLD)["sku"]
+    assert set(over["sku"]) == {sku} and len(over) == 5 and over["date"].max() == end
+
+
+def test_purchase_orders_and_suppliers(shop, end):
+    po, sup, p = shop[2]["purchase_orders"], shop[2]["suppliers"], shop[2]["products"]
+    assert set(po["supplier_id"]) <= set(sup["supplier_id"]) and set(po["sku"]) <= set(p["sku"])
+    assert po["order_date"].min() >= end - pd.Timedelta(days=365) and po["po_id"].str.fullmatch(r"PO\d{8}").all()
+    done = po[po["received_date"].notna()]
+    waiting = po[po["received_date"].isna()]
+    assert (waiting["received_qty"] == 0).all() and (waiting["defect_qty"] == 0).all() and len(waiting) >= 1
+    assert (done["received_qty"] > done["ordered_qty"]).any() and (done["received_qty"] < done["ordered_qty"]).any()
+    on_time = (done["received_date"] <= done["due_date"]).groupby(done["supplier_id"]).mean()
+    assert on_time[sample.LATE_SUPPLIER] < 0.3 and on_time.drop(sample.LATE_SUPPLIER).min() > 0.8
+    totals = done.groupby("supplier_id")[["defect_qty", "received_qty"]].sum()
+    defects = totals["defect_qty"] / totals["received_qty"]
+    assert defects[sample.DEFECTIVE_SUPPLIER] > 0.05 and defects.drop(sample.DEFECTIVE_SUPPLIER).max() < 0.03
+    sources = po.groupby("sku")["supplier_id"].nunique()
+    single = set(p.loc[p["name"] == sample.BRAND + sample.SINGLE_SOURCED, "sku"])
+    assert (sources[sorted(single)] == 1).all() and len(single) == 4
+    assert (sources.drop(sorted(single))[po.groupby("sku").size() >= 3] == 2).all()
+    rows = {sid: (months, tier) for sid, _, months, tier, *_ in sample.SUPPLIERS}
+    for s in sup.itertuples():
+        months = (end.year - s.since.year) * 12 + end.month - s.since.month - (end.day < s.since.day)
+        assert months == rows[s.supplier_id][0] and s.capacity_per_week > 0
+    assert sup["tier"].isna().sum() == 1 and sup.loc[sup["tier"].isna(), "supplier_id"].item() == "SUP10"
+
+
+def _verdict(c, sensitive: bool) -> tuple[int, str]:
+    """选品评估 with the default bands of SOP-CATALOG §1: total of 15 and recommendation."""
+    demand = next((s for lo, s in ((100_000, 5), (50_000, 4), (20_000, 3), (5_000, 2)) if c.monthly_search >= lo), 1)
+    margin = (c.price - c.cost) / c.price
+    profit = next((s for lo, s in ((0.5, 5), (0.4, 4), (0.3, 3), (0.2, 2)) if margin >= lo), 1)
+    supply = 5 if c.supplier_months >= 12 else 4 if c.supplier_months >= 6 else 3 if c.has_qualification else 1
+    total = demand + profit + supply
+    blocked = margin <= 0.30 or c.search_growth <= 0.05 or (sensitive and not c.has_qualification)
+    return total, "放弃" if blocked or total < 10 else "引入" if total >= 13 else "小批量试销"
+
+
+def test_candidates_cover_every_recommendation(shop):
+    from opsbook.sops import compliance
+    c, sup = shop[2]["candidates"], shop[2]["suppliers"]
+    assert c["candidate_id"].tolist() == list(sample.CANDIDATE_CASES)
+    months = {sid: m for sid, _, m, *_ in sample.SUPPLIERS}
+    assert c["supplier_months"].tolist() == [months.get(s, 0) if isinstance(s, str) else 0 for s in c["supplier_id"]]
+    assert set(c["supplier_id"].dropna()) <= set(sup["supplier_id"])
+    verdicts = {}
+    for row in c.itertuples():
+        total, verdict = _verdict(row, bool(compliance.requirements(row.category, row.name)))
+        case = sample.CANDIDATE_CASES[row.candidate_id]
+        assert re.search(rf"= {total}\b", case) and f"→ {verdict}" in case, (row.candidate_id, total, verdict, case)
+        verdicts[row.candidate_id] = verdict
+    assert set(verdicts.values()) == {"引入", "小批量试销", "放弃"}
+    assert verdicts["XP-01"] == "小批量试销" and "seed" in sample.CANDIDATE_CASES["XP-01"]
+
+
+def test_the_cli_writes_every_table_and_convert_copies_them(tmp_path, capsys):
+    from opsbook import sources
+    from opsbook.ui import cli
+    assert cli.main(["sample", "--orders", "3000", "--out", str(tmp_path / "shop")]) == 0
+    assert {p.stem for p in (tmp_path / "shop").glob("*.parquet")} == set(NAMES)
+    assert cli.main(["convert", str(tmp_path / "shop"), str(tmp_path / "shop.duckdb")]) == 0
+    out = capsys.readouterr().out
+    duck = sources.open_source(str(tmp_path / "shop.duckdb"))
+    assert set(duck.names()) == set(NAMES)
+    for name in NAMES:
+        assert f"{name}: " in out
+        assert len(duck.table(name)) == len(pd.read_parquet(tmp_path / "shop" / f"{name}.parquet")), name
+
+
+def test_the_committed_duckdb_copy_holds_every_table(sample_duckdb):
+    from opsbook import sources
+    assert set(sources.open_source(str(sample_duckdb)).names()) == set(NAMES)

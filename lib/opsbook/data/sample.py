@@ -1,4 +1,17 @@
-"""Deterministic generator of a believable demo shop: one parquet file per canonical table."""
+"""Deterministic generator of a believable demo shop: one parquet file per canonical table.
+
+Planted faults, each named by a constant below so that tests can find it (listings are (design, platform) pairs):
+- orders and campaigns: brushed orders (`FAKE_SHARE`), PDD traffic gaps, a channel under the ROI line, a coupon hardly
+  redeemed, a promo price not below the 30-day low (`_mark_faults`: the latest TM 大促, CP-2605-TM at seed 7);
+- listing audit: `FORBIDDEN_TITLE` (最), `LONG_TITLE` (68 GBK bytes), `FEW_IMAGES` (3), `BAD_SKU_CODE` (month 60),
+  `EXPIRED_QUALIFICATION` and `EXPIRING_QUALIFICATION` (18 days ago, in 12 days), `PRICE_BELOW_COST`;
+- product performance: `NEGATIVE_MARGIN`, `HIGH_REFUND`, `LOW_CONVERSION` (high traffic), `SLOW_MOVER` (no sale for
+  50 days);
+- stock: the two best sellers of the latest big promotion sold out during it (`_hot_skus`), `OVERSOLD` (platform stock
+  above the warehouse's over the last 5 days), `SLOW_MOVER`;
+- suppliers: `LATE_SUPPLIER`, `DEFECTIVE_SUPPLIER`, `SINGLE_SOURCED` (a design bought from one supplier);
+- product evaluation: `CANDIDATES`, one for each way to a recommendation, described in `CANDIDATE_CASES`.
+"""
 from __future__ import annotations
 
 import os
@@ -18,6 +31,7 @@ from ..settings import TZ_NAME
 from .tables import PLATFORMS, SCHEMAS
 
 CHUNK_LINES = 1_000_000
+STOCK_DAYS, PO_DAYS = 120, 365  # days of inventory snapshots; days of purchase orders (the stock simulation's span)
 PLATS = tuple(PLATFORMS)  # TB TM JD DY PDD
 TB, TM, JD, DY, PDD = range(5)
 SHARE = np.array([0.22, 0.30, 0.20, 0.17, 0.11])
@@ -59,11 +73,105 @@ DESIGNS = (
     ("香薰加湿器", "05", "WH", "2310", 52, 159, 3, "TM JD DY", "winter"),
 )
 BRAND = "云栖"
-TITLES = {  # listings whose titles break the listing rules (absolute term, length)
-    ("记忆棉枕头", "TB"): "云栖记忆棉枕头 全网最舒适 护颈助眠",
-    ("低糖燕麦片", "PDD"): "云栖低糖燕麦片1kg 即食冲饮早餐代餐 饱腹无蔗糖添加 学生上班族营养麦片",
+LISTING_TITLES = {  # design → its listings' title (≤ 60 bytes in GBK, no absolute terms)
+    "纯棉圆领短袖T恤": "云栖纯棉圆领短袖T恤男女同款夏季宽松百搭打底衫", "冰丝防晒衣": "云栖冰丝防晒衣女夏季防紫外线透气薄款外套UPF50+",
+    "高腰阔腿牛仔裤": "云栖高腰阔腿牛仔裤女春秋显瘦直筒拖地长裤", "轻薄羽绒服": "云栖轻薄羽绒服女短款白鸭绒冬季保暖立领外套",
+    "针织开衫": "云栖针织开衫女秋季V领长袖薄款外搭毛衣", "蓝牙降噪耳机": "云栖蓝牙降噪耳机头戴式无线主动降噪长续航",
+    "20000mAh充电宝": "云栖充电宝20000mAh大容量快充移动电源双向22.5W", "65W氮化镓充电器": "云栖65W氮化镓充电器多口快充头适用手机笔记本",
+    "87键机械键盘": "云栖87键机械键盘热插拔红轴有线游戏办公键盘", "智能运动手表": "云栖智能运动手表心率监测防水蓝牙通话男女款",
+    "玻尿酸补水面膜10片": "云栖玻尿酸补水面膜10片保湿滋润男女学生", "烟酰胺精华液30ml": "云栖烟酰胺精华液30ml提亮肤色面部精华",
+    "氨基酸洗面奶": "云栖氨基酸洗面奶温和清洁男女控油洁面乳120g", "持妆粉底液": "云栖持妆粉底液30ml遮瑕控油干油皮适用",
+    "每日坚果礼盒": "云栖每日坚果礼盒750g混合果仁零食年货送礼", "云南小粒咖啡豆": "云栖云南小粒咖啡豆500g中度烘焙现磨黑咖啡",
+    "低糖燕麦片": "云栖低糖燕麦片1kg即食冲饮营养早餐", "手撕牛肉干": "云栖手撕牛肉干250g风干五香休闲零食",
+    "纯棉四件套": "云栖纯棉四件套全棉床单被套床上用品1.8m床", "记忆棉枕头": "云栖记忆棉枕头慢回弹单人枕芯成人家用",
+    "收纳箱三件套": "云栖收纳箱三件套塑料加厚衣物整理箱带盖", "香薰加湿器": "云栖香薰加湿器家用静音卧室大雾量空气加湿",
 }
+# ---- planted faults, one listing (design, platform) or supplier each, for the goods playbooks to find
+FORBIDDEN_TITLE = ("记忆棉枕头", "TB")  # an absolute term of the Advertising Law (最) in the title
+LONG_TITLE = ("低糖燕麦片", "PDD")  # a title of 68 bytes in GBK (the limit is 60)
+TITLES = {  # listings whose titles break the listing rules (absolute term, length)
+    FORBIDDEN_TITLE: "云栖记忆棉枕头 全网最舒适 护颈助眠",
+    LONG_TITLE: "云栖低糖燕麦片1kg 即食冲饮早餐代餐 饱腹无蔗糖添加 学生上班族营养麦片",
+}
+FEW_IMAGES = ("氨基酸洗面奶", "PDD")  # 3 main images (at least 5 wanted)
+SKU_CODES = {("收纳箱三件套", "TB"): "TB-05-3P-2460"}  # a malformed SKU code: month 60 (typed for 2406)
+BAD_SKU_CODE = next(iter(SKU_CODES))
+QUALIFIED = ("食品", "美妆")  # categories whose listings keep a qualification on file (and 3C chargers: CCC)
+EXPIRED_QUALIFICATION = ("烟酰胺精华液30ml", "DY")  # its 化妆品备案 lapsed 18 days before the sample's end
+EXPIRING_QUALIFICATION = ("手撕牛肉干", "DY")  # its 食品生产许可 lapses 12 days after the sample's end
+PRICE_BELOW_COST = ("87键机械键盘", "JD")  # cost raised to 258 after a supplier price rise, price still 249
+NEGATIVE_MARGIN = ("冰丝防晒衣", "TM")  # cost 125 against a price of 129: with discounts and refunds a loss
+COSTS = {PRICE_BELOW_COST: 258.0, NEGATIVE_MARGIN: 125.0}  # products.cost as recorded (the generator draws with DESIGNS)
+HIGH_REFUND = ("高腰阔腿牛仔裤", "DY")  # sizes run small: 28 % of completed lines refunded
+HIGH_REFUND_RATE = 0.28
+LOW_CONVERSION = ("蓝牙降噪耳机", "TM")  # six times the visitors over the last 90 days, hardly more buyers
+LOW_CONVERSION_DAYS = 90
+OVERSOLD = ("针织开衫", "TM")  # platform stock set by hand over the last 5 days, above the warehouse's stock
 SLOW_MOVER = ("云南小粒咖啡豆", "JD")  # delisted quietly: no sales in the last 50 days
+# a stockout of a hot SKU: the two best sellers of the latest big promotion (`_hot_skus`) run dry during it, and
+# campaign CP-2605-TM (`_mark_faults`) has a promo price that is not below the 30-day low
+
+# suppliers: id, name, months of cooperation at the sample's end, the shop's recorded tier, promised lead time (days),
+# share of orders delivered late, defect rate, weekly capacity as a multiple of its average weekly order
+SUPPLIERS = (
+    ("SUP01", "杭州织里服饰有限公司", 62, "核心", 6, 0.05, 0.006, 3.0),
+    ("SUP02", "广州白马制衣厂", 8, "备选", 7, 0.10, 0.012, 2.0),
+    ("SUP03", "深圳华强北电子科技有限公司", 46, "核心", 6, 0.05, 0.004, 3.0),
+    ("SUP04", "东莞速能电子有限公司", 27, "核心", 6, 0.06, 0.07, 2.5),
+    ("SUP05", "广州美研生物科技有限公司", 52, "核心", 6, 0.04, 0.003, 3.0),
+    ("SUP06", "临沂好味食品有限公司", 33, "核心", 5, 0.75, 0.005, 2.5),
+    ("SUP07", "云南山林食品有限公司", 15, "备选", 7, 0.08, 0.008, 2.0),
+    ("SUP08", "南通宜眠家纺有限公司", 40, "核心", 6, 0.06, 0.005, 3.0),
+    ("SUP09", "台州优居日用品有限公司", 21, "备选", 6, 0.10, 0.010, 2.0),
+    ("SUP10", "宁波智联电器有限公司", 4, None, 7, 0.15, 0.015, 1.5),
+    ("SUP11", "杭州植萃化妆品有限公司", 11, "备选", 7, 0.08, 0.006, 2.0),
+)
+SUPPLY = {row[0]: row for row in SUPPLIERS}
+LATE_SUPPLIER = "SUP06"  # promised 5 days, three orders in four arrive 2–6 days late
+DEFECTIVE_SUPPLIER = "SUP04"  # 7 % of the units it delivers are defective
+SINGLE_SOURCED = "玻尿酸补水面膜10片"  # every listing of this design is bought from one supplier only
+SOURCING = {  # design → (main supplier, backup taking every third order)
+    "纯棉圆领短袖T恤": ("SUP01", "SUP02"), "冰丝防晒衣": ("SUP01", "SUP02"), "高腰阔腿牛仔裤": ("SUP01", "SUP02"),
+    "轻薄羽绒服": ("SUP01", "SUP02"), "针织开衫": ("SUP02", "SUP01"), "蓝牙降噪耳机": ("SUP03", "SUP10"),
+    "20000mAh充电宝": ("SUP04", "SUP10"), "65W氮化镓充电器": ("SUP04", "SUP10"), "87键机械键盘": ("SUP03", "SUP10"),
+    "智能运动手表": ("SUP03", "SUP10"), SINGLE_SOURCED: ("SUP05", None), "烟酰胺精华液30ml": ("SUP05", "SUP11"),
+    "氨基酸洗面奶": ("SUP11", "SUP05"), "持妆粉底液": ("SUP05", "SUP11"), "每日坚果礼盒": ("SUP06", "SUP07"),
+    "云南小粒咖啡豆": ("SUP07", "SUP06"), "低糖燕麦片": ("SUP06", "SUP07"), "手撕牛肉干": ("SUP06", "SUP07"),
+    "纯棉四件套": ("SUP08", "SUP09"), "记忆棉枕头": ("SUP08", "SUP09"), "收纳箱三件套": ("SUP09", "SUP08"),
+    "香薰加湿器": ("SUP10", "SUP09"),
+}
+# 选品候选: id, name, category, monthly search, search growth (m/m), cost, price, supplier (None: a new one, 0 months
+# of cooperation), qualifications complete, notes
+CANDIDATES = (
+    ("XP-01", "夏季新款雪纺连衣裙", "服饰", 65_000, 0.12, 58.0, 139.0, None, True, "新供应商，已提供质检报告"),
+    ("XP-02", "便携榨汁杯", "家居", 128_000, 0.18, 39.0, 99.0, "SUP09", True, None),
+    ("XP-03", "冰丝凉感四件套", "家居", 56_000, 0.09, 128.0, 259.0, "SUP08", True, "夏季款，6 月前上架"),
+    ("XP-04", "磁吸无线充电宝", "3C数码", 100_000, 0.07, 62.0, 109.0, "SUP03", True, "CCC 证书已提供"),
+    ("XP-05", "UPF50+防晒冰袖", "服饰", 42_000, 0.11, 45.0, 79.0, "SUP02", True, None),
+    ("XP-06", "桂花乌龙冷泡茶", "食品", 35_000, 0.22, 21.0, 59.0, "SUP07", False, "SC 生产许可证待补"),
+    ("XP-07", "硅胶手机壳", "3C数码", 150_000, 0.04, 6.0, 29.0, "SUP03", True, "红海类目"),
+    ("XP-08", "平价保温杯", "家居", 210_000, 0.15, 33.0, 46.0, "SUP09", True, None),
+    ("XP-09", "电子体温计", "医疗器械", 95_000, 0.06, 18.0, 49.0, "SUP03", True, "二类医疗器械注册证已提供"),
+    ("XP-10", "手工皂礼盒", "美妆", 8_000, 0.06, 25.0, 49.0, "SUP11", True, None),
+    ("XP-11", "车载香薰", "家居", 4_500, 0.07, 15.0, 26.0, None, True, None),
+    ("XP-12", "加厚珊瑚绒睡衣", "服饰", 90_000, -0.12, 55.0, 149.0, "SUP01", True, "冬季款"),
+    ("XP-13", "迷你暖风机", "3C数码", 60_000, 0.25, 68.0, 139.0, "SUP10", True, "CCC 证书已提供"),
+)
+CANDIDATE_CASES = {  # what 选品评估 should say with its default bands (demand + margin + supply, of 15)
+    "XP-01": "4 + 5 + 3 = 12 → 小批量试销 (the seed's example: a new supplier with qualifications)",
+    "XP-02": "5 + 5 + 5 = 15 → 引入",
+    "XP-03": "4 + 5 + 5 = 14 → 引入",
+    "XP-04": "5 (exactly 100,000 searches) + 4 + 5 = 14 → 引入 (a charger: CCC on file)",
+    "XP-05": "3 + 4 + 4 = 11 → 小批量试销",
+    "XP-06": "3 + 5 + 5 = 13, but 食品 without its qualification → 放弃 (not listable)",
+    "XP-07": "5 + 5 + 5 = 15, but search growth 4 % ≤ 5 % → 放弃 (gate)",
+    "XP-08": "5 + 2 + 5 = 12, but gross margin 28.3 % ≤ 30 % → 放弃 (gate)",
+    "XP-09": "4 + 5 + 5 = 14 → 引入 (医疗器械 with its registration)",
+    "XP-10": "2 + 4 + 4 = 10 → 小批量试销 (the lowest trial score)",
+    "XP-11": "1 + 4 + 3 = 8 → 放弃 (score below 10)",
+    "XP-12": "4 + 5 + 5 = 14, but search growth −12 % → 放弃 (gate)",
+    "XP-13": "4 + 5 + 3 = 12 → 小批量试销 (a supplier of 4 months counts as new)",
+}
 PROMO_RANGE = {"大促": (0.70, 0.82), "日常": (0.82, 0.90), "新品": (0.85, 0.92)}  # promo / list price
 LINES_P = (0.80, 0.15, 0.05)
 HOUR_W = np.array([3.0, 1.6, 0.8, 0.4, 0.3, 0.3, 0.6, 1.2, 2.0, 3.2, 4.2, 4.3,
@@ -116,6 +224,7 @@ class _Catalog:
     launch: np.ndarray
     stop: np.ndarray
     design: np.ndarray
+    refund: np.ndarray
 
 
 @dataclass
@@ -138,6 +247,11 @@ class _Tally:
     gmv: np.ndarray
     sold: np.ndarray
     coupons: np.ndarray
+    sku_gmv: np.ndarray  # per SKU and day, real order lines: paid amount, paid lines, all lines and their amount, refunds
+    sku_paid: np.ndarray
+    sku_lines: np.ndarray
+    sku_amount: np.ndarray
+    sku_refund: np.ndarray
 
 
 @dataclass
@@ -158,6 +272,7 @@ class _World:
     fakes: dict
     rngs: dict
     tally: _Tally = field(init=False)
+    shop_uv: np.ndarray = field(init=False)  # visitors per platform and day (before the planted export gaps)
 
     @property
     def n(self) -> int:
@@ -191,8 +306,8 @@ def generate(orders: int, out: str | Path, seed: int = 7, start: str = "2024-07-
 
 def _world(lines: int, seed: int, start: str, end: str) -> _World:
     """Draw the catalogue, calendar, campaigns, prices, customers and daily order counts."""
-    rngs = dict(zip(("price", "camp", "count", "cust", "fake", "orders", "traffic", "ads", "stock"),
-                    np.random.default_rng(seed).spawn(9)))
+    rngs = dict(zip(("price", "camp", "count", "cust", "fake", "orders", "traffic", "ads", "stock", "listing", "supply"),
+                    np.random.default_rng(seed).spawn(11)))  # streams added at the end leave the others as they were
     dates = np.arange(np.datetime64(start, "D"), np.datetime64(end, "D") + 1)
     if len(dates) < 1:
         raise ValueError("end must not be before start")
@@ -209,8 +324,9 @@ def _world(lines: int, seed: int, start: str, end: str) -> _World:
     counts = rngs["count"].poisson(expected)
     cust = _customers(rngs["cust"], counts, len(fakes["day"]))
     world = _World(dates, season, cat, price, camps, grid, sku_of, sku_cum, expected, counts, cust, fakes, rngs)
-    world.tally = _Tally(np.zeros((5, len(dates))), np.zeros((5, len(dates))),
-                         np.zeros((len(cat.plat), len(dates))), np.zeros(len(camps), np.int64))
+    per_sku = [np.zeros((len(cat.plat), len(dates))) for _ in range(6)]
+    world.tally = _Tally(np.zeros((5, len(dates))), np.zeros((5, len(dates))), per_sku[0],
+                         np.zeros(len(camps), np.int64), *per_sku[1:])
     return world
 
 
@@ -229,18 +345,21 @@ def _catalog(dates: np.ndarray) -> _Catalog:
             level = PRICE_LEVEL[p]
             listed = price if level == 1 else float(_price_point(np.array(price * level)))
             launch = np.datetime64(f"20{yymm[:2]}-{yymm[2:]}-01") + LAUNCH_OFFSET[p]
-            rows.append(dict(sku=f"{p}-{cat}-{spec}-{yymm}", name=TITLES.get((name, p), BRAND + name),
+            rows.append(dict(sku=SKU_CODES.get((name, p), f"{p}-{cat}-{spec}-{yymm}"), name=BRAND + name,
                              category=CATEGORIES[cat], cost=float(cost), price=round(listed, 2), launch_date=launch,
+                             platform=p, title=TITLES.get((name, p), LISTING_TITLES[name]),
                              _plat=PLATS.index(p), _cat=int(cat) - 1, _w=pop * FIT[p][int(cat) - 1],
-                             _season=season, _design=d, _stop=(name, p) == SLOW_MOVER))
+                             _season=season, _design=d, _stop=(name, p) == SLOW_MOVER,
+                             _refund=HIGH_REFUND_RATE if (name, p) == HIGH_REFUND else REFUND_RATE[int(cat) - 1]))
     frame = pd.DataFrame(rows)
     assert frame["sku"].is_unique and (frame["cost"] < frame["price"]).all()
     launch = ((frame["launch_date"].to_numpy().astype("datetime64[D]") - dates[0]).astype(int))
     stop = np.where(frame["_stop"] & (len(dates) > 100), len(dates) - 50, len(dates) + 1)
     frame["launch_date"] = frame["launch_date"].astype("datetime64[us]")
-    return _Catalog(frame[list(SCHEMAS["products"])], frame["_plat"].to_numpy(), frame["_cat"].to_numpy(),
+    return _Catalog(frame[[c for c in frame if not c.startswith("_")]], frame["_plat"].to_numpy(), frame["_cat"].to_numpy(),
                     frame["price"].to_numpy(), frame["cost"].to_numpy(), frame["_w"].to_numpy(float),
-                    np.array([SEASONS[s] for s in frame["_season"]]), launch, stop, frame["_design"].to_numpy())
+                    np.array([SEASONS[s] for s in frame["_season"]]), launch, stop, frame["_design"].to_numpy(),
+                    frame["_refund"].to_numpy(float))
 
 
 def _price_point(x: np.ndarray) -> np.ndarray:
@@ -717,7 +836,7 @@ def _line_status(rng: np.random.Generator, world: _World, o: dict, ln: dict) -> 
     """Line status: the order's, with some completed lines refunded (more for apparel and after big promos)."""
     status = o["status"][ln["oi"]].copy()
     big = np.array([c["kind"] == "大促" for c in world.camps] + [False])[o["camp"][ln["oi"]]]
-    rate = np.array(REFUND_RATE)[world.cat.cat[ln["sku"]]] * np.where(big, 1.3, 1.0)
+    rate = world.cat.refund[ln["sku"]] * np.where(big, 1.3, 1.0)
     refund = (status == COMPLETED) & (rng.random(len(status)) < rate) & ~o["fake"][ln["oi"]]
     status[refund] = REFUNDED
     return status
@@ -735,8 +854,14 @@ def _tally(world: _World, o: dict, ln: dict) -> None:
     line_real = real[ln["oi"]]
     t.gmv += np.bincount(ln["plat"][line_real] * n + ln["day"][line_real], ln["amount"][line_real],
                          minlength=5 * n).reshape(5, n)
-    t.sold += np.bincount(ln["sku"][line_real] * n + ln["day"][line_real], ln["qty"][line_real],
-                          minlength=t.sold.size).reshape(t.sold.shape)
+    cell, size = ln["sku"] * n + ln["day"], t.sold.size
+    t.sold += np.bincount(cell[line_real], ln["qty"][line_real], minlength=size).reshape(t.sold.shape)
+    t.sku_gmv += np.bincount(cell[line_real], ln["amount"][line_real], minlength=size).reshape(t.sold.shape)
+    t.sku_paid += np.bincount(cell[line_real], minlength=size).reshape(t.sold.shape)
+    placed = ~o["fake"][ln["oi"]]
+    t.sku_lines += np.bincount(cell[placed], minlength=size).reshape(t.sold.shape)
+    t.sku_amount += np.bincount(cell[placed], ln["amount"][placed], minlength=size).reshape(t.sold.shape)
+    t.sku_refund += np.bincount(cell[line_real], ln["refund"][line_real], minlength=size).reshape(t.sold.shape)
 
 
 def _arrow(world: _World, o: dict, ln: dict) -> pa.Table:
@@ -782,8 +907,14 @@ def _arrow(world: _World, o: dict, ln: dict) -> pa.Table:
 def _small_tables(world: _World) -> dict[str, pd.DataFrame]:
     """Every table except orders, consistent with the orders just written."""
     ads = _ad_spend(world)  # first: campaign budgets follow the spend
-    return {"products": world.cat.frame, "traffic_daily": _traffic(world), "campaigns": _campaigns(world),
-            "campaign_items": _campaign_items(world), "ad_spend": ads, "inventory": _inventory(world)}
+    traffic = _traffic(world)  # before the listings' traffic, which shares out the shop's visitors
+    listings = _listings(world)
+    inventory, purchase_orders = _stock(world)
+    return {"products": listings, "traffic_daily": traffic, "campaigns": _campaigns(world),
+            "campaign_items": _campaign_items(world), "ad_spend": ads,
+            "product_traffic": _product_traffic(world, listings), "inventory": inventory,
+            "suppliers": _suppliers(world, purchase_orders), "purchase_orders": purchase_orders,
+            "candidates": _candidates(world)}
 
 
 def _day_column(days: np.ndarray) -> np.ndarray:
@@ -802,6 +933,7 @@ def _traffic(world: _World) -> pd.DataFrame:
 
     conv = frac(0.024, 0.042) * np.where(world.season > 1.6, 1.25, 1.0)
     uv = np.maximum(np.rint(0.5 * (buyers + world.expected) / conv), np.ceil(buyers / 0.055))
+    world.shop_uv = uv
     search = frac(0.30, 0.40)
     search[TB, max(0, n - 17):max(0, n - 10)] = rng.uniform(0.17, 0.23)  # recent search-share drop
     interact = frac(0.16, 0.30)
@@ -818,6 +950,83 @@ def _traffic(world: _World) -> pd.DataFrame:
                           "platform": pd.array(np.tile(PLATS, n)[keep], dtype="str")})
     for name, values in cols.items():
         frame[name] = values.T.ravel()[keep].astype(np.int64)
+    return frame
+
+
+def _listings(world: _World) -> pd.DataFrame:
+    """The products table: each listing with its platform item id, title, main images, the expiry of its qualification
+    (sensitive categories only) and its cost as recorded, planted faults included."""
+    rng, cat = world.rngs["listing"], world.cat
+    frame = cat.frame.copy()
+    keys = [(DESIGNS[d][0], p) for d, p in zip(cat.design, frame["platform"])]
+    frame["cost"] = [COSTS.get(k, c) for k, c in zip(keys, frame["cost"])]
+    frame["product_id"] = pd.array(_product_ids(cat), dtype="str")
+    images = rng.integers(5, 10, len(frame))
+    qualified = frame["category"].isin(QUALIFIED).to_numpy() | frame["name"].str.contains("充电").to_numpy()
+    expiry = world.dates[-1] + rng.integers(90, 1000, len(frame))
+    for key, value in ((FEW_IMAGES, 3),):
+        if (i := _listing(cat, key)) is not None:
+            images[i] = value
+    for key, days in ((EXPIRED_QUALIFICATION, -18), (EXPIRING_QUALIFICATION, 12)):
+        if (i := _listing(cat, key)) is not None:
+            expiry[i] = world.dates[-1] + days
+    frame["main_images"] = images.astype(np.int64)
+    frame["qualification_expiry"] = pd.Series(_day_column(expiry)).where(qualified)
+    frame = frame.astype({"sku": "str", "name": "str", "category": "str", "platform": "str", "title": "str"})
+    return frame[list(SCHEMAS["products"])]
+
+
+PRODUCT_IDS = {"TB": ("6", 12), "TM": ("7", 12), "JD": ("100", 12), "DY": ("3", 19), "PDD": ("5", 12)}  # prefix, digits
+
+
+def _product_ids(cat: _Catalog) -> list[str]:
+    """Platform item ids (商品ID) in each platform's style: 12 digits, Douyin's 19."""
+    h = _hash(np.arange(len(cat.plat)), np.uint64(0x600D5))
+    out = []
+    for p, v in zip(cat.plat, h):
+        prefix, digits = PRODUCT_IDS[PLATS[p]]
+        out.append(prefix + str(int(v) % 10 ** (digits - len(prefix))).zfill(digits - len(prefix)))
+    return out
+
+
+def _product_traffic(world: _World, listings: pd.DataFrame) -> pd.DataFrame:
+    """Visitors and buyers per listing and day (生意参谋's 商品 report): the platform's visitors shared out by each
+    listing's pull that day, buyers, payments and refunds those of its order lines; one listing draws traffic it
+    does not convert (`LOW_CONVERSION`)."""
+    rng, n, cat, t = world.rngs["listing"], world.n, world.cat, world.tally
+    _, month, _ = _months(world.dates)
+    pull = np.zeros((len(cat.plat), n))
+    for p in range(5):
+        pull[world.sku_of[p]] = np.diff(world.sku_cum[p], axis=1, prepend=0).T
+    listed = np.arange(n)[None, :] >= cat.launch[:, None]
+    pull = np.where(listed & (pull == 0), 0.1 * cat.weight[:, None] * cat.season[:, month - 1], pull)  # out of search
+    total = np.zeros((5, n))
+    np.add.at(total, cat.plat, pull)
+    share = pull / np.where(total > 0, total, 1)[cat.plat]
+
+    def frac(lo, hi):
+        """A random ratio per listing and day."""
+        return rng.uniform(lo, hi, pull.shape)
+
+    buyers, ordered = t.sku_paid, np.maximum(t.sku_lines, t.sku_paid)
+    uv = np.rint(world.shop_uv[cat.plat] * 0.95 * share * rng.lognormal(0, 0.2, pull.shape))
+    odd = _listing(cat, LOW_CONVERSION)
+    if odd is not None:
+        uv[odd, -LOW_CONVERSION_DAYS:] *= 6
+    uv = np.maximum(uv, np.ceil(ordered / 0.25))
+    cols = dict(uv=uv, pv=np.rint(uv * frac(1.3, 2.3)), pay_buyers=buyers, pay_amount=np.round(t.sku_gmv, 2),
+                refund_amount=np.round(t.sku_refund, 2), fav_uv=np.rint(uv * frac(0.015, 0.05)),
+                cart_uv=np.minimum(np.maximum(np.rint(uv * frac(0.05, 0.10)), ordered), uv), order_buyers=ordered,
+                order_amount=np.round(np.maximum(t.sku_amount, t.sku_gmv), 2), search_uv=np.rint(uv * frac(0.25, 0.45)))
+    cols["search_pay_buyers"] = np.minimum(rng.binomial(buyers.astype(np.int64), frac(0.25, 0.5)), cols["search_uv"])
+    t_idx, s_idx = np.nonzero(listed.T)
+    frame = pd.DataFrame({"date": _day_column(world.dates[t_idx]),
+                          "platform": pd.array(listings["platform"].to_numpy()[s_idx], dtype="str"),
+                          "product_id": pd.array(listings["product_id"].to_numpy()[s_idx], dtype="str"),
+                          "name": pd.array(listings["title"].to_numpy()[s_idx], dtype="str")})
+    for name in list(SCHEMAS["product_traffic"])[4:]:
+        values = cols[name][s_idx, t_idx]
+        frame[name] = values if SCHEMAS["product_traffic"][name].kind == "float" else values.astype(np.int64)
     return frame
 
 
@@ -873,38 +1082,154 @@ def _campaign_items(world: _World) -> pd.DataFrame:
     return frame.astype({"campaign_id": "str", "sku": "str", "promo_price": "float64"})
 
 
-def _inventory(world: _World) -> pd.DataFrame:
-    """Daily stock per SKU over the last 120 days; hot SKUs run dry during the latest big promotion."""
+def _stock(world: _World) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Daily stock per SKU and the purchase orders that replenished it, over the last year (the inventory table keeps
+    the last 120 days): stock follows sales; an order of two weeks' sales is placed when stock and what is on its way
+    fall under twelve days' sales (at the pace of the last four weeks) and arrives after its supplier's lead time
+    (late ones later), less its defects. Hot SKUs run dry during the latest big promotion."""
     rng, n = world.rngs["stock"], world.n
-    w0 = n - min(120, n)
+    w0 = n - min(PO_DAYS, n)
     sold = world.tally.sold
     q = sold[:, w0:]
-    avg = np.maximum(sold[:, max(0, w0 - 30):w0].mean(1) if w0 else 0, q.mean(1)) + 0.2
-    stock = np.ceil(avg * rng.uniform(25, 40, len(avg))) + 5
-    reorder, lot, lead = np.ceil(avg * 12) + 3, np.ceil(avg * 30) + 10, 6
-    arrivals = np.zeros((len(avg), q.shape[1] + lead + 1))
-    pipeline = np.zeros(len(avg))
+    past = np.concatenate([np.zeros((len(q), 1)), np.cumsum(sold, axis=1)], axis=1)
+    ahead = np.maximum(world.cat.launch, w0)  # stocked for the first four weeks' sales when the window (or sales) starts
+    start = np.minimum(ahead + 28, n)
+    first_weeks = (past[np.arange(len(q)), start] - past[np.arange(len(q)), np.minimum(ahead, n)]) / 28
+    stock = np.ceil((first_weeks + 0.2) * rng.uniform(25, 40, len(q))) + 5
+    lead = 6
+    arrivals = np.zeros((len(q), q.shape[1] + 20))  # sellable units arriving each day (received less defects)
+    closing = np.zeros_like(arrivals)  # ordered units leaving the pipeline each day
+    pipeline = np.zeros(len(q))
     hot, first, last = _hot_skus(world, w0)
-    out = np.empty(q.shape, np.int64)
+    t0 = max(first - 1, 0)
+    out, transit = np.empty(q.shape, np.int64), np.empty(q.shape, np.int64)
+    orders, placed = [], np.zeros(len(q), int)
     for t in range(q.shape[1]):
+        if len(hot) and t == t0:  # presale stock-up, too little: the day ends with 80 % of the promotion's sales
+            short = np.rint(0.8 * q[hot, t + 1:last + 1].sum(1)) + 2 - (stock[hot] + arrivals[hot, t] - q[hot, t])
+            for s, qty in zip(hot, short):
+                if qty > 0:
+                    orders.append(_stock_up(world, s, w0 + t, int(qty), lead))
+                    arrivals[s, t] += qty
+                    transit[s, max(0, t - lead):t] += int(qty)  # on its way since it was ordered
         stock += arrivals[:, t]
-        pipeline -= arrivals[:, t]
+        pipeline -= closing[:, t]
         stock = np.maximum(stock - q[:, t], 0)
-        if len(hot) and t == max(first - 1, 0):
-            stock[hot] = np.rint(0.8 * q[hot, t + 1:last + 1].sum(1)) + 2  # presale stock-up, too little
-            pipeline[hot], arrivals[hot, t + 1:] = 0, 0
-        need = stock + pipeline < reorder
-        if len(hot) and max(first - 1, 0) <= t <= last:
+        pace = (past[:, w0 + t + 1] - past[:, max(0, w0 + t - 27)]) / 28 + 0.2
+        need = stock + pipeline < np.ceil(pace * 12) + 3
+        if len(hot) and t0 - lead <= t <= last:
             need[hot] = False
-        arrivals[need, t + lead] += lot[need]
-        pipeline[need] += lot[need]
-        out[:, t] = stock
-    days = np.arange(w0, n)
-    live = days[None, :] >= world.cat.launch[:, None]
+        for s in np.flatnonzero(need):
+            po = _purchase(world, s, placed[s], w0 + t, int(np.ceil(pace[s] * 14) + 5))
+            placed[s] += 1
+            orders.append(po)
+            pipeline[s] += po["ordered_qty"]
+            arrivals[s, t + po["lead"]] += po["received_qty"] - po["defect_qty"]
+            closing[s, t + po["lead"]] += po["ordered_qty"]
+        out[:, t], transit[:, t] = stock, pipeline
+    keep = max(0, q.shape[1] - STOCK_DAYS)
+    return _inventory(world, n - q.shape[1] + keep, out[:, keep:], transit[:, keep:]), _purchase_orders(world, orders)
+
+
+def _inventory(world: _World, w0: int, stock: np.ndarray, transit: np.ndarray) -> pd.DataFrame:
+    """The inventory table: warehouse stock, what each platform shows for sale (PDD is not linked: empty; a share is
+    held back elsewhere; the oversold listing's was set by hand) and what is on its way, for every day a SKU is listed."""
+    rng, cat = world.rngs["listing"], world.cat
+    shown = np.floor(stock * rng.choice((1.0, 1.0, 0.95, 0.9), len(stock))[:, None])
+    odd = _listing(cat, OVERSOLD)
+    if odd is not None and stock.shape[1] >= 5:
+        shown[odd, -5:] = stock[odd, -5:].max() + 35
+    days = np.arange(w0, world.n)
+    live = days[None, :] >= cat.launch[:, None]
     s_idx, t_idx = np.nonzero(live)
+    platform_stock = pd.array(shown[s_idx, t_idx].astype(np.int64), dtype="Int64")
+    platform_stock[cat.plat[s_idx] == PDD] = pd.NA
     return pd.DataFrame({"date": _day_column(world.dates[days[t_idx]]),
-                         "sku": pd.array(world.cat.frame["sku"].to_numpy()[s_idx], dtype="str"),
-                         "stock": out[s_idx, t_idx]})
+                         "sku": pd.array(cat.frame["sku"].to_numpy()[s_idx], dtype="str"),
+                         "stock": stock[s_idx, t_idx], "platform_stock": platform_stock,
+                         "in_transit": transit[s_idx, t_idx]})
+
+
+def _listing(cat: _Catalog, key: tuple[str, str]) -> int | None:
+    """Index of the listing of design name and platform `key`, or None when the catalogue has none."""
+    found = np.flatnonzero((cat.frame["name"] == BRAND + key[0]).to_numpy() & (cat.frame["platform"] == key[1]).to_numpy())
+    return int(found[0]) if len(found) else None
+
+
+def _supplier(world: _World, s: int, k: int) -> tuple:
+    """The supplier row of SKU s's k-th purchase order: its design's main supplier, the backup for every third."""
+    main, backup = SOURCING[DESIGNS[world.cat.design[s]][0]]
+    return SUPPLY[backup if backup and k % 3 == 1 else main]
+
+
+def _purchase(world: _World, s: int, k: int, day: int, qty: int) -> dict:
+    """One purchase order of SKU s placed on day index `day`: its supplier's lead time (sometimes late), a few short
+    or over deliveries, defects at the supplier's rate. `lead` is the days until it arrives."""
+    rng = world.rngs["supply"]
+    sid, _, _, _, promised, late, defects, _ = _supplier(world, s, k)
+    lead = promised + (int(rng.integers(2, 7)) if rng.random() < late else int(rng.choice((-1, 0, 0, 0))))
+    u = rng.random()
+    received = qty + (int(rng.integers(1, qty // 20 + 2)) if u < 0.06 else
+                      -int(np.ceil(qty * rng.uniform(0.05, 0.2))) if u > 0.93 else 0)
+    return dict(supplier_id=sid, sku=s, ordered_qty=qty, received_qty=received, order_date=day,
+                due_date=day + promised, received_date=day + lead, defect_qty=int(rng.binomial(received, defects)),
+                lead=lead)
+
+
+def _stock_up(world: _World, s: int, day: int, qty: int, lead: int) -> dict:
+    """The presale stock-up of a hot SKU, received on day index `day` from its main supplier (ordered `lead` days
+    before), exactly as ordered."""
+    sid = _supplier(world, s, 0)[0]
+    ordered = max(0, day - lead)
+    return dict(supplier_id=sid, sku=s, ordered_qty=qty, received_qty=qty, order_date=ordered, due_date=day,
+                received_date=day, defect_qty=0, lead=day - ordered)
+
+
+def _purchase_orders(world: _World, orders: list[dict]) -> pd.DataFrame:
+    """The purchase-order table: numbered by order day (PO + yymmdd + sequence), those not yet arrived at the end of
+    the period with an empty arrival date and nothing received."""
+    if not orders:
+        return _empty("purchase_orders")
+    frame = pd.DataFrame(orders).sort_values(["order_date", "sku"], kind="stable").reset_index(drop=True)
+    open_ = frame["received_date"].to_numpy() >= world.n
+    frame.loc[open_, ["received_qty", "defect_qty"]] = 0
+    y, m, d = _months(world.dates)
+    day = frame["order_date"].to_numpy()
+    seq = frame.groupby("order_date").cumcount().to_numpy() + 1
+    ids = [f"PO{y[i] % 100:02d}{m[i]:02d}{d[i]:02d}{j:02d}" for i, j in zip(day, seq)]
+    received = _day_column(world.dates[np.minimum(frame["received_date"].to_numpy(), world.n - 1)])
+    return pd.DataFrame({"po_id": pd.array(ids, dtype="str"), "supplier_id": pd.array(frame["supplier_id"], dtype="str"),
+                         "sku": pd.array(world.cat.frame["sku"].to_numpy()[frame["sku"].to_numpy()], dtype="str"),
+                         "ordered_qty": frame["ordered_qty"].astype(np.int64),
+                         "received_qty": frame["received_qty"].astype(np.int64),
+                         "order_date": _day_column(world.dates[day]),
+                         "due_date": _day_column(world.dates[0] + frame["due_date"].to_numpy()),
+                         "received_date": pd.Series(received).where(~open_),
+                         "defect_qty": frame["defect_qty"].astype(np.int64)})
+
+
+def _suppliers(world: _World, orders: pd.DataFrame) -> pd.DataFrame:
+    """The supplier table: cooperation start, the shop's recorded tier, weekly capacity (a multiple of the supplier's
+    average weekly order, so it scales with the shop)."""
+    weeks = max(1.0, min(PO_DAYS, world.n) / 7)
+    ordered = orders.groupby("supplier_id")["ordered_qty"].sum()
+    end = world.dates[-1].astype("datetime64[M]")
+    rows = [(sid, name, (end - months).astype("datetime64[D]") + 11, int(max(20, np.ceil(ordered.get(sid, 0) / weeks
+                                                                                            * multiple / 10) * 10)), tier)
+            for sid, name, months, tier, _, _, _, multiple in SUPPLIERS]
+    frame = pd.DataFrame(rows, columns=list(SCHEMAS["suppliers"]))
+    frame["since"] = _day_column(frame["since"].to_numpy())
+    return frame.astype({"supplier_id": "str", "name": "str", "capacity_per_week": np.int64, "tier": "str"})
+
+
+def _candidates(world: _World) -> pd.DataFrame:
+    """The candidate products of 选品评估 (`CANDIDATES`), a supplier's months of cooperation as in the supplier table."""
+    months = {sid: m for sid, _, m, *_ in SUPPLIERS}
+    frame = pd.DataFrame([(cid, name, category, search, growth, cost, price, sid, months.get(sid, 0), qualified, notes)
+                          for cid, name, category, search, growth, cost, price, sid, qualified, notes in CANDIDATES],
+                         columns=list(SCHEMAS["candidates"]))
+    return frame.astype({"candidate_id": "str", "name": "str", "category": "str", "monthly_search": np.int64,
+                         "supplier_id": "str", "supplier_months": np.int64, "has_qualification": bool, "notes": "str"})
 
 
 def _hot_skus(world: _World, w0: int) -> tuple[np.ndarray, int, int]:

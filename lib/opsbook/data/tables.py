@@ -75,6 +75,8 @@ SCHEMAS: dict[str, dict[str, Column]] = {
             _c("order_time", "datetime", "下单时间", required=False, nullable=True),
             _c("pay_time", "datetime", "付款时间", required=False, nullable=True),
         ],
+        # one row per SKU (商家编码); the listing columns are optional, so product tables made before they existed
+        # still open (a missing optional column reads as empty, which the playbooks must handle anyway)
         "products": [
             _c("sku", "str", "商家编码"),
             _c("name", "str", "商品名称"),
@@ -82,6 +84,25 @@ SCHEMAS: dict[str, dict[str, Column]] = {
             _c("cost", "float", "成本价", min=0),
             _c("price", "float", "日常售价", min=0),
             _c("launch_date", "date", "上架日期", required=False, nullable=True),
+            _c("platform", "str", "平台", required=False, nullable=True, choices=PLATFORMS),
+            _c("product_id", "str", "商品ID", required=False, nullable=True),  # the platform's item id (product_traffic)
+            _c("title", "str", "商品标题", required=False, nullable=True),
+            _c("main_images", "int", "主图数量", required=False, nullable=True, min=0),
+            _c("qualification_expiry", "date", "资质有效期至", required=False, nullable=True),
+        ],
+        # 选品候选: products considered for listing (选品评估)
+        "candidates": [
+            _c("candidate_id", "str", "候选ID"),
+            _c("name", "str", "商品名称"),
+            _c("category", "str", "类目"),
+            _c("monthly_search", "int", "月搜索量", min=0),
+            _c("search_growth", "float", "搜索指数环比增长", min=-1),  # a fraction: 0.12 = +12 %, -0.05 = −5 %
+            _c("cost", "float", "成本价", min=0),
+            _c("price", "float", "预计售价", min=0),
+            _c("supplier_id", "str", "供应商ID", required=False, nullable=True),
+            _c("supplier_months", "int", "合作月数", min=0),  # 0 = a new supplier
+            _c("has_qualification", "bool", "资质齐全"),
+            _c("notes", "str", "备注", required=False, nullable=True),
         ],
         "traffic_daily": [
             _c("date", "date", "日期"),
@@ -140,10 +161,32 @@ SCHEMAS: dict[str, dict[str, Column]] = {
             _c("search_uv", "int", "搜索引导访客数", required=False, min=0),
             _c("search_pay_buyers", "int", "搜索引导支付买家数", required=False, min=0),
         ],
+        # daily snapshots: the warehouse's stock beside what the shop shows for sale and what is on its way
         "inventory": [
             _c("date", "date", "日期"),
             _c("sku", "str", "商家编码"),
             _c("stock", "int", "可售库存"),
+            _c("platform_stock", "int", "平台库存", required=False, nullable=True, min=0),
+            _c("in_transit", "int", "在途数量", required=False, nullable=True, min=0),
+        ],
+        "suppliers": [
+            _c("supplier_id", "str", "供应商ID"),
+            _c("name", "str", "供应商名称"),
+            _c("since", "date", "合作开始日期"),
+            _c("capacity_per_week", "int", "周产能", min=0),
+            _c("tier", "str", "供应商等级", required=False, nullable=True),  # the shop's current tier, e.g. 核心 / 备选
+        ],
+        # one row per purchase order (one SKU each); received_qty above ordered_qty is possible (over-delivery)
+        "purchase_orders": [
+            _c("po_id", "str", "采购单号"),
+            _c("supplier_id", "str", "供应商ID"),
+            _c("sku", "str", "商家编码"),
+            _c("ordered_qty", "int", "采购数量", min=0),
+            _c("received_qty", "int", "实收数量", min=0),  # 0 until the goods arrive
+            _c("order_date", "date", "下单日期"),
+            _c("due_date", "date", "约定交期"),
+            _c("received_date", "date", "到货日期", nullable=True),  # empty while in transit
+            _c("defect_qty", "int", "次品数量", min=0),
         ],
     }.items()
 }
@@ -239,12 +282,16 @@ RULES = [
     ("traffic_daily", "直播互动人数大于观看人数", "live_interactions > live_uv", ("live_interactions", "live_uv")),
     ("ad_spend", "点击量大于展现量", "clicks > impressions", ("clicks", "impressions")),
     ("product_traffic", "支付买家数大于商品访客数", "pay_buyers > uv", ("pay_buyers", "uv")),
+    ("purchase_orders", "次品数量大于实收数量", "defect_qty > received_qty", ("defect_qty", "received_qty")),
+    ("purchase_orders", "约定交期早于下单日期", "due_date < order_date", ("due_date", "order_date")),
+    ("purchase_orders", "到货日期早于下单日期", "received_date < order_date", ("received_date", "order_date")),
 ]
 # what identifies a row: no two rows of a table share these values (a missing optional key column counts as empty)
 KEYS = {"orders": ["platform", "order_id", "line_id"], "order_lines": ["platform", "order_id", "line_id"],
         "products": ["sku"], "campaigns": ["campaign_id"], "campaign_items": ["campaign_id", "sku"],
         "traffic_daily": ["platform", "date"], "ad_spend": ["platform", "channel", "campaign_id", "date"],
-        "product_traffic": ["platform", "product_id", "date"], "inventory": ["sku", "date"]}
+        "product_traffic": ["platform", "product_id", "date"], "inventory": ["sku", "date"],
+        "candidates": ["candidate_id"], "suppliers": ["supplier_id"], "purchase_orders": ["po_id"]}
 
 
 def _row_problems(name: str, frame: pd.DataFrame, where: str) -> list[str]:

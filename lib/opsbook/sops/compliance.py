@@ -1,0 +1,142 @@
+"""The shops' compliance lists in `data/reference/`: sensitive categories and the qualifications their listings need
+(`qualifications.yaml`), and the Advertising Law's absolute terms (`ad_words.yaml`). Both are shop-extendable; a
+missing or malformed file is bad input (DataError), never an empty list that would pass every listing."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from .. import paths
+from ..errors import DataError
+
+QUALIFICATIONS = Path("data") / "reference" / "qualifications.yaml"
+AD_WORDS = Path("data") / "reference" / "ad_words.yaml"
+SEVERITIES = ("high", "medium", "low")
+
+
+@dataclass(frozen=True)
+class Sensitive:
+    """A sensitive category: what it is called, the qualifications a listing of it needs, and what it matches (shop
+    category names containing an alias, product names containing a keyword; an empty tuple matches anything)."""
+
+    category: str
+    qualifications: tuple[str, ...]
+    aliases: tuple[str, ...] = ()
+    products: tuple[str, ...] = ()
+    basis: str = ""
+
+
+@dataclass(frozen=True)
+class Term:
+    """An absolute term of the Advertising Law: the word, its kind (最, 第一, 级 / 极 …) and severity."""
+
+    word: str
+    kind: str
+    severity: str
+
+
+def _load(relative: Path, what: str):
+    """The parsed YAML of a reference file (cached per version of the file); DataError when missing or unreadable."""
+    path = paths.root() / relative
+    if not path.is_file():
+        raise DataError(f"找不到{what} {relative}：请从 opsbook 仓库恢复该文件（可以在其中增删条目，但不要删除文件）")
+    return _parse(str(path), path.stat().st_mtime, f"{what} {relative}")
+
+
+@lru_cache(maxsize=8)
+def _parse(path: str, mtime: float, where: str):
+    """The YAML of `path` as of `mtime` (the key that makes an edited file read again)."""
+    try:
+        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise DataError(f"{where} 无法读取：{str(exc).splitlines()[0]}") from None
+
+
+def _words(value, where: str) -> tuple[str, ...]:
+    """A YAML list of words as a tuple of stripped strings (none for a missing key); DataError for anything else."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, (str, int, float)) and str(v).strip() for v in value):
+        raise DataError(f"{where} 应为非空词语的列表，如 [食品, 零食]")
+    return tuple(str(v).strip() for v in value)
+
+
+def sensitive_categories() -> list[Sensitive]:
+    """Every entry of `qualifications.yaml`, checked (each needs a category, qualifications and aliases or products)."""
+    where = f"敏感类目资质表 {QUALIFICATIONS}"
+    data = _load(QUALIFICATIONS, "敏感类目资质表")
+    if not isinstance(data, list) or not all(isinstance(e, dict) and e.get("category") for e in data):
+        raise DataError(f"{where} 应为列表，每项有 category、qualifications，以及 aliases 或 products")
+    found = []
+    for e in data:
+        name = str(e["category"])
+        entry = Sensitive(name, _words(e.get("qualifications"), f"{where} 中「{name}」的 qualifications"),
+                          _words(e.get("aliases"), f"{where} 中「{name}」的 aliases"),
+                          _words(e.get("products"), f"{where} 中「{name}」的 products"), str(e.get("basis") or ""))
+        if not entry.qualifications or not (entry.aliases or entry.products):
+            raise DataError(f"{where} 中「{name}」需要 qualifications，以及 aliases 或 products 至少一项")
+        found.append(entry)
+    return found
+
+
+def _hit(text: str, words: tuple[str, ...]) -> int:
+    """Length of the longest word contained in `text` (case-insensitive), 0 when none; 1 when `words` is empty."""
+    if not words:
+        return 1
+    low = text.lower()
+    return max((len(w) for w in words if w.lower() in low), default=0)
+
+
+def requirements(category: str, name: str = "") -> list[Sensitive]:
+    """The sensitive categories a product of shop category `category` named `name` falls in (empty: not sensitive).
+
+    Entries matched through their aliases compete (the longest matching alias wins: 保健食品 before 食品); entries that
+    match by product name alone (CCC) apply besides.
+    """
+    category, name = str(category or ""), str(name or "")
+    by_category, by_product = [], []
+    for entry in sensitive_categories():
+        alias, product = _hit(category, entry.aliases), _hit(name, entry.products)
+        if not (alias and product):
+            continue
+        if entry.aliases:
+            by_category.append((alias, entry))
+        else:
+            by_product.append(entry)
+    best = [max(by_category, key=lambda pair: pair[0])[1]] if by_category else []
+    return best + by_product
+
+
+def ad_terms() -> list[Term]:
+    """Every term of `ad_words.yaml` (the first kind and severity a word is listed with)."""
+    where = f"广告法极限词库 {AD_WORDS}"
+    data = _load(AD_WORDS, "广告法极限词库")
+    groups = data.get("groups") if isinstance(data, dict) else None
+    if not isinstance(groups, list) or not all(isinstance(g, dict) and g.get("kind") for g in groups):
+        raise DataError(f"{where} 应有 groups 列表，每组有 kind、severity、words")
+    found: dict[str, Term] = {}
+    for g in groups:
+        severity = str(g.get("severity", ""))
+        if severity not in SEVERITIES:
+            raise DataError(f"{where} 中「{g['kind']}」的 severity 只能取 {'/'.join(SEVERITIES)}")
+        for word in _words(g.get("words"), f"{where} 中「{g['kind']}」的 words"):
+            found.setdefault(word.lower(), Term(word, str(g["kind"]), severity))
+    return list(found.values())
+
+
+def ad_allowed() -> tuple[str, ...]:
+    """The accepted phrases of `ad_words.yaml`: a term inside one of them is no finding (第一步, 最佳赏味期 …)."""
+    data = _load(AD_WORDS, "广告法极限词库")
+    return _words(data.get("allowed") if isinstance(data, dict) else None, f"广告法极限词库 {AD_WORDS} 的 allowed")
+
+
+def terms_in(text: str) -> list[Term]:
+    """The absolute terms in `text`, outside its accepted phrases (case-insensitive; a plain scan for a few texts —
+    a catalogue of thousands of titles wants an automaton)."""
+    low = str(text or "").lower()
+    for phrase in ad_allowed():
+        low = low.replace(phrase.lower(), "\0" * len(phrase))
+    return [t for t in ad_terms() if t.word.lower() in low]
