@@ -190,6 +190,11 @@ SCHEMAS: dict[str, dict[str, Column]] = {
         ],
     }.items()
 }
+# The goods intake's two halves of a product (`opsbook ingest`): platform product lists have no cost, the shop's cost
+# sheet (成本表) has nothing else. A listing enters `products` once its SKU has a cost; until then it waits here.
+SCHEMAS["product_listings"] = {name: col for name, col in SCHEMAS["products"].items()
+                               if name not in ("cost", "qualification_expiry")}
+SCHEMAS["product_costs"] = {"sku": _c("sku", "str", "商家编码"), "cost": _c("cost", "float", "成本价", min=0)}
 
 _TRUTH = {"true": True, "false": False, "1": True, "0": False, "是": True, "否": False}
 # an id Excel turned into a number, 2.58E+18 (its digits after the 15th are lost); \s spelled out: RE2 runs it too
@@ -292,6 +297,7 @@ KEYS = {"orders": ["platform", "order_id", "line_id"], "order_lines": ["platform
         "traffic_daily": ["platform", "date"], "ad_spend": ["platform", "channel", "campaign_id", "date"],
         "product_traffic": ["platform", "product_id", "date"], "inventory": ["sku", "date"],
         "candidates": ["candidate_id"], "suppliers": ["supplier_id"], "purchase_orders": ["po_id"]}
+KEYS |= {"product_listings": ["sku"], "product_costs": ["sku"]}  # the goods intake's staging tables
 
 
 def _row_problems(name: str, frame: pd.DataFrame, where: str) -> list[str]:

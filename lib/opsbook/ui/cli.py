@@ -210,7 +210,7 @@ def cmd_ingest(args) -> int:
                 print(f"{path}：{exc.message}", file=sys.stderr)
                 worst = max(worst, exc.exit_code)
                 continue
-            print(f"{path}：{kind.kind}（{kind.platform}），表头在第 {raw.header_row + 1} 行")
+            print(f"{path}：{kind.label}，表头在第 {raw.header_row + 1} 行")
             print("\n".join("  " + line for line in exports.explain(raw.frame.columns, kind)))
             continue
         report = ingest_file(path, args.into, args.platform, args.kind, name=path)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from ...errors import OpsbookError
-from . import exports, warehouse
+from . import exports, goods, warehouse
 
 
 @dataclass
@@ -31,11 +31,14 @@ def ingest_file(path: str | Path, into: str | Path, platform: str | None = None,
         target = warehouse.open_target(into)
         result = exports.read_export(path, platform, kind, warehouse=target.secret_home)
         with target.transaction():
-            merged = [_merge(target, table, frame) for table, frame in result.tables.items()]
+            if set(result.tables) <= set(goods.STAGED):  # a product list or cost sheet: it may complete products
+                merged = goods.merge(target, result.tables)
+            else:
+                merged = [_merge(target, table, frame) for table, frame in result.tables.items()]
     except OpsbookError as exc:
         report.error = exc
         return report
-    report.lines.append(f"{result.kind.kind}（{result.platform}），{result.format}/{result.encoding}，读取 {result.rows_read} 行")
+    report.lines.append(f"{result.kind.label}，{result.format}/{result.encoding}，读取 {result.rows_read} 行")
     skipped = "，".join(f"{k} {v} 行" for k, v in result.skipped.items() if v)
     if skipped:
         report.lines.append(f"跳过：{skipped}")

@@ -32,7 +32,7 @@ class ExportKind:
     """One kind of export: its platform, Chinese name, target table, signature, column aliases and header variants."""
 
     name: str
-    platform: str
+    platform: str | None  # None: the shop's own sheets (成本表, 活动报名表), whose rows belong to no platform
     kind: str
     table: str
     signature: tuple[str, ...]
@@ -45,6 +45,11 @@ class ExportKind:
     defaults: dict = field(default_factory=dict)
     variants: dict = field(default_factory=dict)  # another spelling of a header → the header as the export names it
     same_as: dict = field(default_factory=dict)  # canonical column → the canonical column whose values it takes
+
+    @property
+    def label(self) -> str:
+        """The kind as staff see it: its Chinese name, and its platform if it has one (抖店订单（DY）)."""
+        return f"{self.kind}（{self.platform}）" if self.platform else self.kind
 
     def reads(self) -> set[str]:
         """The headers the kind reads or recognises the export by, as the export names them."""
@@ -90,8 +95,8 @@ def kinds() -> dict[str, ExportKind]:
     except yaml.YAMLError as exc:
         raise DataError(f"{REFERENCE} 格式有误：{exc}") from exc
     found = {name: ExportKind(name, d["platform"], d["kind"], d["table"], tuple(d["signature"]), d["columns"],
-                              tuple(d.get("customer", ())), d.get("statuses", {}),
-                              d.get("refunded_when", {}), tuple(d.get("platforms", [d["platform"]])),
+                              tuple(d.get("customer", ())), d.get("statuses", {}), d.get("refunded_when", {}),
+                              tuple(d.get("platforms", [d["platform"]] if d["platform"] else tables.PLATFORMS)),
                               d.get("constants", {}), d.get("defaults", {}), d.get("variants") or {},
                               d.get("same_as", {})) for name, d in data.items()}
     problems = [p for kind in found.values() for p in _ambiguities(kind)]
@@ -131,12 +136,14 @@ def detect(columns, platform: str | None = None, kind: str | None = None) -> Exp
     candidates = [k for k in kinds().values()
                   if (platform is None or platform in k.platforms) and (kind is None or kind in (k.name, k.kind))]
     present = {k.name: set(k.spelled(columns)) for k in candidates}
+    # of two kinds whose signatures the file holds whole, the one recognised by more columns is the more specific:
+    # a product list with a 成本价 column is a product list, not a cost sheet
     scored = sorted(((len(present[k.name] & set(k.signature)) / len(k.signature), k) for k in candidates),
-                    key=lambda t: t[0], reverse=True)
-    if scored and scored[0][0] >= 1 and platform and platform != scored[0][1].platform:
+                    key=lambda t: (t[0], len(t[1].signature)), reverse=True)
+    if scored and scored[0][0] >= 1 and platform and scored[0][1].platform and platform != scored[0][1].platform:
         return dataclasses.replace(scored[0][1], platform=platform)
     if not scored or scored[0][0] < 1:
-        known = "、".join(f"{k.kind}（{k.platform}）" for k in kinds().values())
+        known = "、".join(k.label for k in kinds().values())
         near = scored[0][1] if scored and scored[0][0] > 0 else None
         hint = f"；最接近的是{near.kind}，缺少列 {'、'.join(sorted(set(near.signature) - present[near.name]))}" \
             if near else ""
@@ -270,8 +277,8 @@ class ExportResult:
     rejected: pd.DataFrame
 
     @property
-    def platform(self) -> str:
-        """Platform code (TB, JD, DY, PDD …)."""
+    def platform(self) -> str | None:
+        """Platform code (TB, JD, DY, PDD …); None for the shop's own sheets."""
         return self.kind.platform
 
 
@@ -468,7 +475,8 @@ def to_refunds(raw: RawTable, kind: ExportKind, secret: bytes, name: str) -> tup
     return _split(out, reasons, raw)
 
 
-# other tables: to_report, typed by their schema
+# other tables: to_report, typed by their schema. A mapper returns (frame or {table: frame}, rejected rows); the goods
+# mappers (product lists, cost sheets, registration sheets) register themselves from `intake.goods`.
 MAPPERS = {"orders": to_orders, "order_lines": to_order_lines, "refunds": to_refunds}
 
 
@@ -481,15 +489,17 @@ def read_export(path: str | Path, platform: str | None = None, kind: str | None 
     raw = read_export_table(path, signatures(), keep=lambda header: _sources(detect(header, platform, kind), header))
     found = detect(raw.frame.columns, platform, kind)
     raw.frame = standard_headers(raw.frame, found, path.name)
-    frame, rejected = MAPPERS.get(found.table, to_report)(raw, found, warehouse_secret(folder), path.name)
+    mapped, rejected = MAPPERS.get(found.table, to_report)(raw, found, warehouse_secret(folder), path.name)
     read_as = (raw.encoding, raw.format, len(raw.frame), raw.skipped)
     del raw
     pa.default_memory_pool().release_unused()  # give the raw cells back before checking makes a copy of the rows
-    if found.table in tables.SCHEMAS:
-        frame, problems = tables.problems_in(found.table, frame, origin=path.name)
-        if problems:
-            raise IntakeError(problems, headline=f"{path.name} 无法导入，未写入任何数据")
-    return ExportResult(path, found, *read_as, {found.table: frame}, rejected)
+    frames = mapped if isinstance(mapped, dict) else {found.table: mapped}  # a mapper may fill several tables
+    for table, frame in frames.items():
+        if table in tables.SCHEMAS:
+            frames[table], problems = tables.problems_in(table, frame, origin=path.name)
+            if problems:
+                raise IntakeError(problems, headline=f"{path.name} 无法导入，未写入任何数据")
+    return ExportResult(path, found, *read_as, frames, rejected)
 
 
 def _sources(kind: ExportKind, header: list[str]) -> set[str]:

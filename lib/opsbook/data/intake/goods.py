@@ -1,0 +1,193 @@
+"""Goods sheets: platform product lists (淘宝/天猫, 抖店) into `product_listings`, the shop's cost sheet (成本表) into
+`product_costs`, campaign registration sheets (活动报名表) into `campaign_items`; and the products they complete.
+
+Platform exports carry no cost, and `products` needs one for every SKU (every margin is computed from it). A listing
+enters `products` once its SKU has a cost — from a cost sheet, from a product list's own 成本价 column, or the cost
+already stored in `products` — in whichever order the files come; until then it waits in `product_listings` and the
+import names the SKUs. A missing cost is never read as 0.
+"""
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from ...errors import IntakeError
+from .. import tables
+from . import clean, exports
+from .read import RawTable
+from .warehouse import Target, combine
+
+LISTINGS, COSTS, PRODUCTS = "product_listings", "product_costs", "products"
+STAGED = (LISTINGS, COSTS)  # the tables whose rows complete products (merged by `merge`)
+SKU = ["sku"]
+SHOWN = 20  # SKUs named in a summary line
+COST = tables.Column("cost", "float", "成本价", required=False, nullable=True, min=0)  # a product list's own, if any
+# what a registration sheet keeps in campaign_items beside its own columns, for listing_audit (typed like products)
+EXTRA = {"product_id": tables.SCHEMAS["products"]["product_id"], "title": tables.SCHEMAS["products"]["title"],
+         "price": tables.Column("price", "float", "日常价", required=False, nullable=True, min=0),
+         "promo_stock": tables.Column("promo_stock", "int", "活动库存", required=False, nullable=True, min=0)}
+_IMAGE_SEPARATORS = re.compile(r"[;；\s]+")
+_ASSISTANT_IMAGE = re.compile(r"^[0-9A-Za-z]*:(\d+):\d+:[^|]*\|")  # 淘宝助理's 新图片 entry: md5:kind:position:…|url
+
+
+def image_count(cell: object) -> int | None:
+    """Main images in a cell: a number as it is, else the images listed (separated by `;`); None when empty.
+
+    淘宝助理 writes each picture as `md5:1:0:|url;` where the 1 marks a main image: its other entries (2, a spec's
+    picture) are not counted.
+    """
+    text = clean.clean_id(cell)
+    if text is None:
+        return None
+    if text.isdigit():
+        return int(text)
+    entries = [entry for entry in _IMAGE_SEPARATORS.split(text) if entry]
+    return sum(1 for entry in entries if (m := _ASSISTANT_IMAGE.match(entry)) is None or m.group(1) == "1")
+
+
+def _values(series: pd.Series, col: tables.Column, target: str) -> tuple[pd.Series, list[tuple[pd.Series, str]]]:
+    """One export column as the canonical column's values, and the cells that are not of its kind, with why."""
+    if target == "main_images":
+        return pd.to_numeric(clean.map_unique(series, image_count)).astype("Int64"), []
+    if col.kind in ("int", "float"):
+        values, bad = clean.parse_numbers(series)
+        if col.kind == "float":
+            return values, [(bad, "不是数字")]
+        fraction = values.notna() & (values % 1 != 0)
+        return values.where(~fraction).astype("Int64"), [(bad, "不是数字"), (fraction, "不是整数")]
+    if col.kind == "date":
+        stamps, bad = clean.parse_times(series)
+        return stamps.dt.normalize(), [(bad, "不是日期")]
+    return clean.clean_id_column(series), []
+
+
+def _typed(raw: RawTable, kind: exports.ExportKind, spec: dict[str, tables.Column], name: str,
+           ) -> tuple[pd.DataFrame, pd.Series, dict[str, str | None]]:
+    """The kind's columns typed by `spec`, the reason each bad row is rejected ('' for good rows), and the header
+    feeding each column. A row is rejected for a required cell left empty, a value not of its kind or below its
+    minimum; a required column missing from the file rejects the file (IntakeError naming every spelling tried)."""
+    df = raw.frame
+    cols = exports._columns(df, kind, tuple(t for t, c in spec.items() if c.required), name)
+    out, reasons = pd.DataFrame(index=df.index), pd.Series("", index=df.index)
+    for target, source in cols.items():
+        if source is None or target not in spec:
+            continue
+        col = spec[target]
+        values, problems = _values(df[source], col, target)
+        for bad, why in problems:
+            reasons = exports._reject(reasons, bad, f"{source} {why}")
+        if col.min is not None:
+            reasons = exports._reject(reasons, (values < col.min).fillna(False).astype(bool),
+                                      f"{source} 不能小于 {col.min:g}")
+        if col.required:
+            reasons = exports._reject(reasons, values.isna(), f"{source} 为空")
+        out[target] = values
+    return out, reasons, cols
+
+
+def _unique(out: pd.DataFrame, reasons: pd.Series, raw: RawTable, key: list[str], cols: dict, name: str) -> None:
+    """IntakeError naming each key the file's good rows hold twice, with its rows: which one is right is not guessed."""
+    good = out[reasons == ""]
+    repeated = good[good.duplicated(subset=key, keep=False)]
+    if repeated.empty:
+        return
+    lines = []
+    for values, rows in repeated.groupby(key, sort=True).groups.items():
+        values = values if isinstance(values, tuple) else (values,)
+        shown = "，".join(f"{cols[k]} {v}" for k, v in zip(key, values))
+        lines.append(f"{shown} 出现在第 {'、'.join(str(int(i) + raw.header_row + 2) for i in rows)} 行")
+    raise IntakeError(lines + ["每个 SKU 只能有一行：请删除重复的行（多规格商品请给每个规格填写不同的商家编码）后重新导入"],
+                      headline=f"{name} 的 {'+'.join(cols[k] for k in key)} 有重复，无法确定该用哪一行，未写入任何数据")
+
+
+def _mapped(raw: RawTable, kind: exports.ExportKind, spec: dict[str, tables.Column], table: str,
+            name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows of `table` (good ones, unique by its key) and the rejected rows with their reasons."""
+    out, reasons, cols = _typed(raw, kind, spec, name)
+    if kind.platform and "platform" in spec:
+        out["platform"] = kind.platform
+    _unique(out, reasons, raw, tables.KEYS[table], cols, name)
+    return exports._split(out, reasons, raw)
+
+
+def to_listings(raw: RawTable, kind: exports.ExportKind, secret: bytes, name: str):
+    """A product list's listings (product_listings), and their costs (product_costs) if the list has a cost column."""
+    frame, rejected = _mapped(raw, kind, {**tables.SCHEMAS[LISTINGS], "cost": COST}, LISTINGS, name)
+    if "cost" not in frame:
+        return {LISTINGS: frame}, rejected
+    costs = frame.loc[frame["cost"].notna(), ["sku", "cost"]].reset_index(drop=True)
+    return {COSTS: costs, LISTINGS: frame.drop(columns="cost")}, rejected
+
+
+def to_costs(raw: RawTable, kind: exports.ExportKind, secret: bytes, name: str):
+    """A cost sheet's costs by SKU (product_costs); a row without a cost is rejected, never read as 0."""
+    return _mapped(raw, kind, tables.SCHEMAS[COSTS], COSTS, name)
+
+
+def to_campaign_items(raw: RawTable, kind: exports.ExportKind, secret: bytes, name: str):
+    """A registration sheet's SKUs with their promo prices (campaign_items), and their titles, daily prices and promo
+    stock beside them."""
+    return _mapped(raw, kind, {**tables.SCHEMAS["campaign_items"], **EXTRA}, "campaign_items", name)
+
+
+exports.MAPPERS.update({LISTINGS: to_listings, COSTS: to_costs, "campaign_items": to_campaign_items})
+
+
+def place(target: Target, skus: pd.DataFrame) -> dict:
+    """Write into products every SKU among `skus` that now has both halves: a listing (or a stored product) and a cost.
+
+    A listing replaces its product's listing columns and keeps what it lacks (the cost, a qualification expiry); a
+    cost replaces the product's cost. Returns counts of SKUs written to products (added, and updated: changed), the
+    SKUs whose listing waits for a cost, and those whose cost waits for a listing.
+    """
+    listings = target.stored(LISTINGS, SKU, skus)
+    costs = target.stored(COSTS, SKU, skus)
+    stored = target.stored(PRODUCTS, SKU, skus)
+    cost = pd.Series(dtype="float64") if costs is None else costs.set_index("sku")["cost"]
+    listed = set() if listings is None else set(listings["sku"])
+    known = set() if stored is None else set(stored["sku"])
+    found = {"written": 0, "added": 0, "updated": 0, "waiting": [], "unlisted": sorted(set(cost.index) - listed - known)}
+    parts = ([] if listings is None else [listings]) + [pd.DataFrame({"sku": sorted((set(cost.index) & known) - listed)})]
+    rows = pd.concat(parts, ignore_index=True)
+    if rows.empty:
+        return found
+    rows["cost"] = rows["sku"].map(cost).astype("float64")
+    waiting = rows["cost"].isna() & ~rows["sku"].isin(known)
+    found["waiting"] = sorted(rows.loc[waiting, "sku"])
+    ready = rows[~waiting]
+    if len(ready):
+        merged, counts = combine(ready, ready.iloc[0:0] if stored is None else stored, SKU)
+        target.put(PRODUCTS, SKU, tables.validate(PRODUCTS, merged))
+        found |= counts | {"written": len(ready)}
+    return found
+
+
+def merge(target: Target, frames: dict[str, pd.DataFrame]) -> list[str]:
+    """Merge a file's listings and costs into their tables, then place the products they complete; Chinese lines."""
+    lines = []
+    for table, frame in frames.items():
+        old = target.stored(table, SKU, frame)
+        merged, counts = combine(frame, frame.iloc[0:0] if old is None else old, SKU)
+        target.put(table, SKU, tables.validate(table, merged))
+        lines.append(f"写入 {table}：新增 {counts['added']} 行，更新 {counts['updated']} 行（共 {target.count(table)} 行）")
+    placed = place(target, pd.concat([frame[SKU] for frame in frames.values()]).drop_duplicates())
+    return lines + placed_lines(placed | {"total": target.count(PRODUCTS)})
+
+
+def _some(skus: list[str]) -> str:
+    """The first SKUs of a list, joined."""
+    return "、".join(skus[:SHOWN]) + (f" 等 {len(skus)} 个" if len(skus) > SHOWN else "")
+
+
+def placed_lines(placed: dict) -> list[str]:
+    """What placing did, in Chinese: products written, and the SKUs still waiting for their other half."""
+    lines = [f"写入 products：新增 {placed['added']} 个 SKU，更新 {placed['updated']} 个（共 {placed['total']} 个）"] \
+        if placed["written"] else []
+    if placed["waiting"]:
+        lines.append(f"{len(placed['waiting'])} 个 SKU 还没有成本价，暂不写入 products：{_some(placed['waiting'])}。"
+                     "请在成本表（商家编码、成本价，模板见 data/templates/成本表.csv）中填上它们的成本价后导入，即自动写入")
+    if placed["unlisted"]:
+        lines.append(f"{len(placed['unlisted'])} 个 SKU 还没有商品资料，成本价已保存：{_some(placed['unlisted'])}。"
+                     "导入含这些 SKU 的商品列表后自动写入 products")
+    return lines
