@@ -51,6 +51,11 @@ class ExportKind:
         """The kind as staff see it: its Chinese name, and its platform if it has one (抖店订单（DY）)."""
         return f"{self.kind}（{self.platform}）" if self.platform else self.kind
 
+    def spelled_out(self, header: str) -> str:
+        """A header with its known other spellings, for a message: 价格（或 一口价、宝贝价格）."""
+        others = [v for v, h in self.variants.items() if h == header]
+        return f"{header}（或 {'、'.join(others)}）" if others else header
+
     def reads(self) -> set[str]:
         """The headers the kind reads or recognises the export by, as the export names them."""
         return set(self.signature).union(self.customer, *self.columns.values())
@@ -127,11 +132,12 @@ def signatures() -> list[tuple[str, ...]]:
             for k in kinds().values()]
 
 
-def detect(columns, platform: str | None = None, kind: str | None = None) -> ExportKind:
+def detect(columns, platform: str | None = None, kind: str | None = None, name: str = "") -> ExportKind:
     """The export kind whose signature the columns hold best (all signature columns must be present, under any
     known spelling).
 
-    `platform` and `kind` narrow the choice (`--platform TM` also sets the platform of a TB/TM export).
+    `platform` and `kind` narrow the choice (`--platform TM` also sets the platform of a TB/TM export); `name`, the
+    file's, starts the message when nothing fits.
     """
     candidates = [k for k in kinds().values()
                   if (platform is None or platform in k.platforms) and (kind is None or kind in (k.name, k.kind))]
@@ -145,9 +151,9 @@ def detect(columns, platform: str | None = None, kind: str | None = None) -> Exp
     if not scored or scored[0][0] < 1:
         known = "、".join(k.label for k in kinds().values())
         near = scored[0][1] if scored and scored[0][0] > 0 else None
-        hint = f"；最接近的是{near.kind}，缺少列 {'、'.join(sorted(set(near.signature) - present[near.name]))}" \
-            if near else ""
-        raise IntakeError(f"无法识别的导出文件（支持：{known}）{hint}")
+        missing = sorted(set(near.signature) - present[near.name]) if near else []
+        hint = f"；最接近的是{near.label}，缺少列 {'、'.join(map(near.spelled_out, missing))}" if near else ""
+        raise IntakeError(f"{name + ' 是' if name else ''}无法识别的导出文件（支持：{known}）{hint}")
     return scored[0][1]
 
 
@@ -169,7 +175,11 @@ def standard_headers(frame: pd.DataFrame, kind: ExportKind, name: str) -> pd.Dat
     if problems:
         raise IntakeError([f"{name} 的{p}" for p in problems], headline=f"{name} 无法导入，未写入任何数据")
     renamed = {c: kind.variants[c] for c in frame.columns if c in kind.variants}
-    return frame.rename(columns=renamed) if renamed else frame
+    if not renamed:
+        return frame
+    frame = frame.rename(columns=renamed)
+    frame.attrs["spelled"] = {header: column for column, header in renamed.items()}  # as the file names them
+    return frame
 
 
 # the 34 provincial-level divisions, by the short name addresses start with (the full name follows it, or not)
@@ -486,8 +496,9 @@ def read_export(path: str | Path, platform: str | None = None, kind: str | None 
     path = Path(path)
     folder = paths.resolve(warehouse or "data/warehouse")
     # only the columns the export's kind reads are read: names, notes, accounts never leave the file
-    raw = read_export_table(path, signatures(), keep=lambda header: _sources(detect(header, platform, kind), header))
-    found = detect(raw.frame.columns, platform, kind)
+    raw = read_export_table(path, signatures(),
+                            keep=lambda header: _sources(detect(header, platform, kind, path.name), header))
+    found = detect(raw.frame.columns, platform, kind, path.name)
     raw.frame = standard_headers(raw.frame, found, path.name)
     mapped, rejected = MAPPERS.get(found.table, to_report)(raw, found, warehouse_secret(folder), path.name)
     read_as = (raw.encoding, raw.format, len(raw.frame), raw.skipped)

@@ -69,21 +69,22 @@ def _typed(raw: RawTable, kind: exports.ExportKind, spec: dict[str, tables.Colum
     minimum; a required column missing from the file rejects the file (IntakeError naming every spelling tried)."""
     df = raw.frame
     cols = exports._columns(df, kind, tuple(t for t, c in spec.items() if c.required), name)
+    cols = {target: source for target, source in cols.items() if target in spec}
     out, reasons = pd.DataFrame(index=df.index), pd.Series("", index=df.index)
     for target, source in cols.items():
-        if source is None or target not in spec:
+        if source is None:
             continue
-        col = spec[target]
+        col, shown = spec[target], df.attrs.get("spelled", {}).get(source, source)  # the header as the file has it
         values, problems = _values(df[source], col, target)
         for bad, why in problems:
-            reasons = exports._reject(reasons, bad, f"{source} {why}")
+            reasons = exports._reject(reasons, bad, f"{shown} {why}")
         if col.min is not None:
             reasons = exports._reject(reasons, (values < col.min).fillna(False).astype(bool),
-                                      f"{source} 不能小于 {col.min:g}")
+                                      f"{shown} 不能小于 {col.min:g}")
         if col.required:
-            reasons = exports._reject(reasons, values.isna(), f"{source} 为空")
+            reasons = exports._reject(reasons, values.isna(), f"{shown} 为空")
         out[target] = values
-    return out, reasons, cols
+    return out, reasons, {t: df.attrs.get("spelled", {}).get(s, s) for t, s in cols.items()}
 
 
 def _unique(out: pd.DataFrame, reasons: pd.Series, raw: RawTable, key: list[str], cols: dict, name: str) -> None:
@@ -92,9 +93,11 @@ def _unique(out: pd.DataFrame, reasons: pd.Series, raw: RawTable, key: list[str]
     repeated = good[good.duplicated(subset=key, keep=False)]
     if repeated.empty:
         return
+    groups: dict[tuple, list] = {}
+    for row, values in zip(repeated.index, repeated[key].itertuples(index=False, name=None)):
+        groups.setdefault(values, []).append(row)
     lines = []
-    for values, rows in repeated.groupby(key, sort=True).groups.items():
-        values = values if isinstance(values, tuple) else (values,)
+    for values, rows in sorted(groups.items()):
         shown = "，".join(f"{cols[k]} {v}" for k, v in zip(key, values))
         lines.append(f"{shown} 出现在第 {'、'.join(str(int(i) + raw.header_row + 2) for i in rows)} 行")
     raise IntakeError(lines + ["每个 SKU 只能有一行：请删除重复的行（多规格商品请给每个规格填写不同的商家编码）后重新导入"],
@@ -137,8 +140,8 @@ exports.MAPPERS.update({LISTINGS: to_listings, COSTS: to_costs, "campaign_items"
 def place(target: Target, skus: pd.DataFrame) -> dict:
     """Write into products every SKU among `skus` that now has both halves: a listing (or a stored product) and a cost.
 
-    A listing replaces its product's listing columns and keeps what it lacks (the cost, a qualification expiry); a
-    cost replaces the product's cost. Returns counts of SKUs written to products (added, and updated: changed), the
+    A listing replaces its product's listing columns and keeps what it lacks (the cost, a qualification expiry, and
+    the name: a listing's name is its title, which names a new product only); a cost replaces the product's cost. Returns counts of SKUs written to products (added, and updated: changed), the
     SKUs whose listing waits for a cost, and those whose cost waits for a listing.
     """
     listings = target.stored(LISTINGS, SKU, skus)
@@ -156,6 +159,8 @@ def place(target: Target, skus: pd.DataFrame) -> dict:
     waiting = rows["cost"].isna() & ~rows["sku"].isin(known)
     found["waiting"] = sorted(rows.loc[waiting, "sku"])
     ready = rows[~waiting]
+    if "name" in ready:  # a stored product keeps its name (perhaps shorter than the title it was listed with)
+        ready = ready.assign(name=ready["name"].where(~ready["sku"].isin(known)))
     if len(ready):
         merged, counts = combine(ready, ready.iloc[0:0] if stored is None else stored, SKU)
         target.put(PRODUCTS, SKU, tables.validate(PRODUCTS, merged))
@@ -172,7 +177,16 @@ def merge(target: Target, frames: dict[str, pd.DataFrame]) -> list[str]:
         target.put(table, SKU, tables.validate(table, merged))
         lines.append(f"写入 {table}：新增 {counts['added']} 行，更新 {counts['updated']} 行（共 {target.count(table)} 行）")
     placed = place(target, pd.concat([frame[SKU] for frame in frames.values()]).drop_duplicates())
-    return lines + placed_lines(placed | {"total": target.count(PRODUCTS)})
+    return lines + placed_lines(placed | {"total": target.count(PRODUCTS) if placed["written"] else 0,
+                                          "waiting": waiting(target)})
+
+
+def waiting(target: Target) -> list[str]:
+    """Every SKU whose listing waits for a cost, in the whole warehouse (not only the file's)."""
+    listed, stored = target.keys(LISTINGS, SKU), target.keys(PRODUCTS, SKU)
+    if listed is None:
+        return []
+    return sorted(set(listed["sku"]) - (set() if stored is None else set(stored["sku"])))
 
 
 def _some(skus: list[str]) -> str:
@@ -181,7 +195,8 @@ def _some(skus: list[str]) -> str:
 
 
 def placed_lines(placed: dict) -> list[str]:
-    """What placing did, in Chinese: products written, and the SKUs still waiting for their other half."""
+    """What placing did, in Chinese: products written, and the SKUs still waiting for their other half (every
+    listing without a cost; the file's costs without a listing)."""
     lines = [f"写入 products：新增 {placed['added']} 个 SKU，更新 {placed['updated']} 个（共 {placed['total']} 个）"] \
         if placed["written"] else []
     if placed["waiting"]:

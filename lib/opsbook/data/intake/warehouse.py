@@ -44,6 +44,10 @@ class Target:
         """Rows stored in a table."""
         raise NotImplementedError
 
+    def keys(self, table: str, on: list[str]) -> pd.DataFrame | None:
+        """The `on` columns of every stored row (None when the table does not exist)."""
+        raise NotImplementedError
+
 
 class FolderTarget(Target):
     """A folder with `<table>.parquet` per table: files are written aside and renamed once the whole file merged.
@@ -107,6 +111,13 @@ class FolderTarget(Target):
         whole = self._whole(table)
         return 0 if whole is None else len(whole)
 
+    def keys(self, table, on):
+        """The key columns of the parquet file (or of this transaction's pending version)."""
+        if table in self._written:
+            return self._written[table][on]
+        path = self.folder / f"{table}.parquet"
+        return pd.read_parquet(path, columns=on) if path.is_file() else None
+
 
 class PostgresTarget(Target):
     """A PostgreSQL schema given by URL (see `opsbook.data.postgres`); a file's tables merge in one database transaction.
@@ -154,6 +165,16 @@ class PostgresTarget(Target):
         """Rows in the table as this transaction sees it."""
         from .. import postgres
         return postgres.count(self._conn, self.db, table)
+
+    def keys(self, table, on):
+        """The key columns of every row as this transaction sees them."""
+        from psycopg import sql
+
+        from .. import postgres
+        if not postgres.columns(self._conn, self.db, table):
+            return None
+        query = sql.SQL("SELECT {} FROM {}").format(sql.SQL(", ").join(map(sql.Identifier, on)), self.db.ident(table))
+        return postgres.fetch_frame(self._conn, self.db, query, table)[on]
 
 
 def open_target(location: str | os.PathLike) -> Target:
