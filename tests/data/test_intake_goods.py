@@ -24,13 +24,15 @@ STANDARD = {  # what each standard layout reads as, exactly (rows sorted by the 
         "main_images": [5, 3, 5], "platform": ["TB"] * 3}),
     "douyin_products": ("product_listings", {
         "sku": DY_SKUS, "product_id": ["3712345678901234561", "3712345678901234562", "3712345678901234563"],
-        "title": ["运动手表 智能心率血氧监测", "速干运动T恤男", "瑜伽垫 加厚防滑"], "category": ["智能设备/智能手表", "运动服/休闲服装", "瑜伽垫"],
-        "price": [299.0, 59.9, 89.0], "launch_date": pd.to_datetime(["2026-03-10", "2026-03-12", "2026-04-20"]).tolist(),
+        "title": ["运动手表 智能心率血氧监测", "速干运动T恤男", "瑜伽垫 加厚防滑"],
+        "category": ["智能设备/智能手表", "运动服/休闲服装", "瑜伽垫"], "price": [299.0, 59.9, 89.0],
+        "launch_date": pd.to_datetime(["2026-03-10", "2026-03-12", "2026-04-20"]).tolist(),
         "main_images": [5, None, 4], "platform": ["DY"] * 3}),
     "cost_sheet": ("product_costs", {"sku": sorted(TB_SKUS + DY_SKUS),
                                      "cost": [150.0, 21.3, 35.0, 520.0, 12.5, 1080.0]}),
     "campaign_registration": ("campaign_items", {
-        "campaign_id": ["CP-2606-TB"] * 3, "sku": TB_SKUS, "product_id": ["652301234567", "652301234568", "652301234569"],
+        "campaign_id": ["CP-2606-TB"] * 3, "sku": TB_SKUS,
+        "product_id": ["652301234567", "652301234568", "652301234569"],
         "title": TB_TITLES, "price": [1299.0, 49.9, 328.0], "promo_price": [999.0, 39.9, 299.0],
         "promo_stock": [100, 500, None]}),
 }
@@ -40,7 +42,7 @@ ENCODING = {"taobao_products": "gb18030", "douyin_products": "gb18030", "cost_sh
 VARIANTS = [
     ("taobao_products", "qianniu_newer.csv", ()),  # 商品ID, 商品标题, 一口价, 上架时间; plain ids; UTF-8; a trailing ;
     ("taobao_products", "assistant.csv", ("category",)),  # 淘宝助理: header on line 3, 类目 as numbers, spec pictures
-    ("douyin_products", "product_code.xlsx", ()),  # xlsx: 商品编码, 价格, ids with a leading '
+    ("douyin_products", "product_code.xlsx", ()),  # xlsx: 商品编码, 价格, ids with a leading ', &#32; in titles
     ("cost_sheet", "excel_gbk.csv", ()),  # saved by Excel: GBK, ￥ and thousands separators, a 合计 row, columns moved
     ("campaign_registration", "product_id_only.csv", ("sku",)),  # no 商家编码: rows by 商品ID (GBK, ="…")
 ]
@@ -256,8 +258,9 @@ def test_bad_files_are_refused_in_chinese_and_nothing_is_written(tmp_path, make,
 def test_a_registration_sheet_is_replaced_by_its_later_version(tmp_path):
     wh = tmp_path / "wh"
     ingested(FIXTURES / "campaign_registration" / "standard.csv", wh)
-    lines = ingested(write_csv(tmp_path / "报名表.csv", [["活动ID", "商家编码", "商品标题", "日常价", "活动价", "活动库存"],
-                                                        ["CP-2606-TB", "TB-01-M-2604", "连衣裙 新标题", "1299", "959", "80"]]), wh)
+    sheet = [["活动ID", "商家编码", "商品标题", "日常价", "活动价", "活动库存"],
+             ["CP-2606-TB", "TB-01-M-2604", "连衣裙 新标题", "1299", "959", "80"]]
+    lines = ingested(write_csv(tmp_path / "报名表.csv", sheet), wh)
     assert "写入 campaign_items：新增 0 行，更新 1 行（共 3 行）" in lines
     items = sources.open_source(str(wh)).table("campaign_items").set_index("sku")
     assert items.loc["TB-01-M-2604", ["title", "promo_price", "promo_stock"]].tolist() == ["连衣裙 新标题", 959.0, 80]

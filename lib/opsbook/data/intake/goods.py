@@ -8,6 +8,7 @@ import names the SKUs. A missing cost is never read as 0.
 """
 from __future__ import annotations
 
+import html
 import re
 
 import pandas as pd
@@ -59,7 +60,14 @@ def _values(series: pd.Series, col: tables.Column, target: str) -> tuple[pd.Seri
     if col.kind == "date":
         stamps, bad = clean.parse_times(series)
         return stamps.dt.normalize(), [(bad, "不是日期")]
-    return clean.clean_id_column(series), []
+    text = clean.clean_id_column(series)
+    return (text if tables.is_id(col) else _unescaped(text)), []
+
+
+def _unescaped(text: pd.Series) -> pd.Series:
+    """Text with its HTML entities decoded (`&#32;`, `&amp;`): some xlsx exports write titles so."""
+    marked = text.str.contains("&", regex=False).fillna(False).astype(bool)
+    return text.where(~marked, text[marked].map(html.unescape)) if marked.any() else text
 
 
 def _typed(raw: RawTable, kind: exports.ExportKind, spec: dict[str, tables.Column], name: str,
@@ -100,7 +108,8 @@ def _unique(out: pd.DataFrame, reasons: pd.Series, raw: RawTable, key: list[str]
     for values, rows in sorted(groups.items()):
         shown = "，".join(f"{cols[k]} {v}" for k, v in zip(key, values))
         lines.append(f"{shown} 出现在第 {'、'.join(str(int(i) + raw.header_row + 2) for i in rows)} 行")
-    raise IntakeError(lines + ["每个 SKU 只能有一行：请删除重复的行（多规格商品请给每个规格填写不同的商家编码）后重新导入"],
+    scope = "同一活动中每个 SKU" if "campaign_id" in key else "每个 SKU"
+    raise IntakeError(lines + [f"{scope}只能有一行：请删除重复的行（多规格商品请给每个规格填写不同的商家编码）后重新导入"],
                       headline=f"{name} 的 {'+'.join(cols[k] for k in key)} 有重复，无法确定该用哪一行，未写入任何数据")
 
 
@@ -141,8 +150,9 @@ def place(target: Target, skus: pd.DataFrame) -> dict:
     """Write into products every SKU among `skus` that now has both halves: a listing (or a stored product) and a cost.
 
     A listing replaces its product's listing columns and keeps what it lacks (the cost, a qualification expiry, and
-    the name: a listing's name is its title, which names a new product only); a cost replaces the product's cost. Returns counts of SKUs written to products (added, and updated: changed), the
-    SKUs whose listing waits for a cost, and those whose cost waits for a listing.
+    the name: a listing's name is its title, which names a new product only); a cost replaces the product's cost.
+    Returns counts of SKUs written to products (added, and updated: changed), the SKUs among `skus` whose listing
+    waits for a cost, and those whose cost waits for a listing.
     """
     listings = target.stored(LISTINGS, SKU, skus)
     costs = target.stored(COSTS, SKU, skus)
@@ -150,9 +160,10 @@ def place(target: Target, skus: pd.DataFrame) -> dict:
     cost = pd.Series(dtype="float64") if costs is None else costs.set_index("sku")["cost"]
     listed = set() if listings is None else set(listings["sku"])
     known = set() if stored is None else set(stored["sku"])
-    found = {"written": 0, "added": 0, "updated": 0, "waiting": [], "unlisted": sorted(set(cost.index) - listed - known)}
-    parts = ([] if listings is None else [listings]) + [pd.DataFrame({"sku": sorted((set(cost.index) & known) - listed)})]
-    rows = pd.concat(parts, ignore_index=True)
+    found = {"written": 0, "added": 0, "updated": 0, "waiting": [],
+             "unlisted": sorted(set(cost.index) - listed - known)}
+    recosted = pd.DataFrame({"sku": sorted((set(cost.index) & known) - listed)})  # a stored product, a new cost
+    rows = pd.concat(([] if listings is None else [listings]) + [recosted], ignore_index=True)
     if rows.empty:
         return found
     rows["cost"] = rows["sku"].map(cost).astype("float64")
