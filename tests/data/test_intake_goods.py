@@ -272,6 +272,10 @@ def test_explain_shows_how_a_product_list_maps():
     lines = exports.explain(["商品ID", "商品名称", "商品编码", "价格", "类目"], kind)
     assert "sku（必需）← 商品编码（即 商家编码）" in lines and "name（必需）← 同 title" in lines
     assert "cost（可选）← 未找到（尝试过：成本价）" in lines
+    sheet = exports.explain(["活动ID", "商品ID", "活动价"], exports.kinds()["campaign_registration"])
+    assert "sku（必需）← 同 product_id" in sheet and not any(line.startswith("sku（必需）← 未找到") for line in sheet)
+    listed = exports.explain(["活动ID", "商家编码", "商品ID", "活动价"], exports.kinds()["campaign_registration"])
+    assert "sku（必需）← 商家编码" in listed and "sku（必需）← 同 product_id" not in listed
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:

@@ -302,13 +302,15 @@ def explain(raw_columns, kind: ExportKind) -> list[str]:
     schema = tables.SCHEMAS[kind.table]
     spelled = kind.spelled(raw_columns)
     need = {t: "必需" if t in schema and schema[t].required else "可选" for t in [*kind.columns, *kind.same_as]}
-    for target, aliases in kind.columns.items():
-        source = next((a for a in aliases if a in spelled), None)
+    found = {t: next((a for a in aliases if a in spelled), None) for t, aliases in kind.columns.items()}
+    for target, source in found.items():
         as_written = source and spelled[source][0]
         named = f"{as_written}（即 {source}）" if as_written != source else source
-        lines.append(f"{target}（{need[target]}）← {named}" if source
-                     else f"{target}（{need[target]}）← 未找到（尝试过：{'、'.join(kind.spellings(target))}）")
-    lines += [f"{target}（{need[target]}）← 同 {other}" for target, other in kind.same_as.items()]
+        if source:
+            lines.append(f"{target}（{need[target]}）← {named}")
+        elif not found.get(kind.same_as.get(target)):  # else it takes the other column's values, said below
+            lines.append(f"{target}（{need[target]}）← 未找到（尝试过：{'、'.join(kind.spellings(target))}）")
+    lines += [f"{target}（{need[target]}）← 同 {other}" for target, other in kind.same_as.items() if not found.get(target)]
     return lines + [f"有歧义：{line}" for line in clashes(raw_columns, kind)]
 
 
