@@ -130,10 +130,11 @@ def last_sales(src: Source, before: dt.date, skus: list[str]) -> pd.DataFrame:
                    [str(before), sorted(skus)])
 
 
-def first_sale(src: Source, platform: str) -> dt.date | None:
-    """The first day the source has a paid order (of the platform): before it, no sale means no data."""
+def first_order(src: Source, platform: str) -> dt.date | None:
+    """The first day the source has orders (of the platform): before it, no sale means no data, not no sales (without
+    a filter DuckDB answers from the files' statistics)."""
     where, args = _platform(platform)
-    value = src.sql(f"SELECT min(pay_time) FROM paid_orders WHERE true{where}", args).iloc[0, 0]
+    value = src.sql(f"SELECT min(order_time) FROM orders WHERE true{where}", args).iloc[0, 0]
     return None if pd.isna(value) else pd.Timestamp(value).tz_convert(TZ_NAME).date()
 
 
@@ -239,11 +240,12 @@ def compute(src: Source, period: str, as_of: dt.date, platform: str, until: dt.d
     frame = _measures(rows, src.has("ad_spend"))
     frame = classify(frame, abc_a, abc_b)
     notes += _notes(frame, goods, src, sold, first, last, platform)
-    since = first_sale(src, platform)
+    since = first_order(src, platform)
     judged = since is not None and since <= ref_day - dt.timedelta(days=slow_days)
     if not judged:
-        notes.append(f"订单数据从 {since} 开始，到 {ref_day} 不足 {slow_days} 天：不判断滞销" if since else
-                     "没有付款订单数据：不判断滞销")
+        notes.append("没有订单数据：不判断滞销" if since is None else
+                     f"订单数据从 {since} 才开始，{ref_day} 之前没有数据：不判断滞销" if since > ref_day else
+                     f"订单数据从 {since} 开始，到 {ref_day} 不足 {slow_days} 天：不判断滞销")
     perf = Performance(frame, period, first, last, ref_day, ad_spend_total(src, first, last, platform), judged, notes)
     if perf.ad_total is not None:
         spread = float(frame["ad_spend"].sum())
@@ -319,8 +321,12 @@ def _notes(frame: pd.DataFrame, goods: pd.DataFrame, src: Source, sold: pd.DataF
 
 
 def shown(perf: Performance) -> pd.DataFrame:
-    """The 商品经营明细 table as exported: one row per SKU and platform, largest GMV first."""
-    return perf.frame[DETAIL_COLUMNS]
+    """The 商品经营明细 table as exported: one row per SKU and platform, largest GMV first; money to the fen, rates
+    to 4 decimals (the totals are taken before rounding)."""
+    out = perf.frame[DETAIL_COLUMNS]
+    money = ["gmv", "cost", "gross_profit", "ad_spend", "profit_after_ads"]
+    rates = ["gmv_share", "discount_rate", "refund_rate", "margin", "ad_rate", "conversion"]
+    return out.assign(**{c: out[c].round(2) for c in money}, **{c: out[c].round(4) for c in rates})
 
 
 def note(perf: Performance, abc_a: float, abc_b: float) -> str:
@@ -386,60 +392,70 @@ def _listing(r) -> str:
     return f"{r.sku}（{r.platform}）" if isinstance(r.platform, str) else str(r.sku)
 
 
+def _some(rows: pd.DataFrame, describe, limit: int = 5) -> str:
+    """The first `limit` rows described for a flag message, then how many more (the flag's rows list them all)."""
+    shown = "、".join(describe(r) for r in rows.head(limit).itertuples())
+    return shown + (f" 等 {len(rows)} 个" if len(rows) > limit else "")
+
+
 def findings(perf: Performance, *, min_margin: float, max_refund_rate: float, min_orders: int,
              traffic_multiple: float, conversion_ratio: float, min_uv: int, slow_days: int) -> list[Flag]:
     """Flags: list price below cost, margin under the line, refund rate above the line (at least `min_orders` orders),
-    high traffic (at least `min_uv` visitors) converting far below its platform (owner 设计), no sale for `slow_days` with stock left, and SKUs
-    sold without a cost price."""
+    high traffic (at least `min_uv` visitors) converting far below its platform (owner 设计), no sale for `slow_days`
+    with stock left, and SKUs sold without a cost price."""
     f, out = perf.frame, []
     below = f[f["listed"] & (f["price"] < f["cost"])]
     if len(below):
         out.append(make("perf.price_below_cost", "high", "运营",
                         f"{len(below)} 个商品日常售价低于成本价，每卖一件都亏损（"
-                        + "、".join(f"{_listing(r)} 售价 ¥{r.price:,.2f} < 成本 ¥{r.cost:,.2f}" for r in below.itertuples())
+                        + _some(below, lambda r: f"{_listing(r)} 售价 ¥{r.price:,.2f} < 成本 ¥{r.cost:,.2f}")
                         + "）：请核对成本价，或调整售价", below[["sku", "platform", "price", "cost", "gmv", "margin"]]))
     losing = f[~f.index.isin(below.index) & (f["orders"] > 0) & f["gross_profit"].notna()
                & ((f["margin"] < min_margin) | (f["revenue"].le(0) & f["gross_profit"].lt(0)))]
     if len(losing):
+        losing = losing.sort_values("gross_profit")
         line = "亏损（毛利为负）" if min_margin == 0 else f"毛利率低于 {min_margin * 100:g}%"
         out.append(make("perf.negative_margin", "high", "运营",
                         f"{perf.span} {len(losing)} 个商品扣除优惠和退款后{line}（"
-                        + "、".join(f"{_listing(r)} 毛利 ¥{r.gross_profit:,.2f}，毛利率 {report.pct(r.margin)}，"
-                                    f"优惠率 {report.pct(r.discount_rate)}" for r in losing.itertuples())
+                        + _some(losing, lambda r: f"{_listing(r)} 毛利 {report.money(r.gross_profit)}，毛利率 "
+                                                  f"{report.pct(r.margin)}，优惠率 {report.pct(r.discount_rate)}，"
+                                                  f"退款率 {report.pct(r.refund_rate)}")
                         + "）：请检查折扣、券叠加与退款原因，必要时调价或停止推广",
                         losing[["sku", "platform", "gmv", "discount_rate", "refund_rate", "gross_profit", "margin"]]))
-    refunds = f[(f["orders"] >= min_orders) & (f["refund_rate"] > max_refund_rate)]
+    refunds = f[(f["orders"] >= min_orders) & (f["refund_rate"] > max_refund_rate)].sort_values("refund_rate",
+                                                                                                 ascending=False)
     if len(refunds):
         out.append(make("perf.high_refund", "medium", "运营",
                         f"{perf.span} {len(refunds)} 个商品退款率高于 {max_refund_rate * 100:g}%（"
-                        + "、".join(f"{_listing(r)} {report.pct(r.refund_rate)}，{r.orders:,} 单" for r in refunds.itertuples())
-                        + "）：请客服汇总退款原因，核对尺码说明、详情描述与品质", 
+                        + _some(refunds, lambda r: f"{_listing(r)} {report.pct(r.refund_rate)}，{r.orders:,} 单")
+                        + "）：请客服汇总退款原因，核对尺码说明、详情描述与品质",
                         refunds[["sku", "platform", "orders", "gmv", "refund", "refund_rate"]]))
     busy = f[(f["uv"] >= traffic_multiple * f["platform_uv_median"]) & (f["uv"] >= max(min_uv, 1))
-             & (f["conversion"] < conversion_ratio * f["platform_conversion"])]
+             & (f["conversion"] < conversion_ratio * f["platform_conversion"])].sort_values("uv", ascending=False)
     if len(busy):
         out.append(make("perf.low_conversion", "medium", "设计",
                         f"{perf.span} {len(busy)} 个商品流量高、转化低（"
-                        + "、".join(f"{_listing(r)} 访客 {r.uv:,.0f}（本平台商品中位数的 {r.uv / r.platform_uv_median:.1f} 倍），"
-                                    f"转化率 {report.pct(r.conversion, 2)}，本平台平均 {report.pct(r.platform_conversion, 2)}"
-                                    for r in busy.itertuples())
+                        + _some(busy, lambda r: f"{_listing(r)} 访客 {r.uv:,.0f}（本平台商品中位数的 "
+                                                f"{r.uv / r.platform_uv_median:.1f} 倍），转化率 {report.pct(r.conversion, 2)}，"
+                                                f"本平台平均 {report.pct(r.platform_conversion, 2)}")
                         + "）：请优化主图、详情页和价格展示，核对流量来源是否精准",
                         busy[["sku", "platform", "uv", "conversion", "platform_uv_median", "platform_conversion"]]))
     launched = f["launch_date"].isna() | (f["launch_date"] <= pd.Timestamp(perf.ref_day - dt.timedelta(days=slow_days)))
-    idle = f[perf.slow_judged & f["listed"] & launched & (f["days_without_sale"].isna() | (f["days_without_sale"] >= slow_days))
-             & ~(f["stock"] <= 0).fillna(False).astype(bool)]
+    idle = f[perf.slow_judged & f["listed"] & launched
+             & (f["days_without_sale"].isna() | (f["days_without_sale"] >= slow_days))
+             & ~(f["stock"] <= 0).fillna(False).astype(bool)].sort_values("stock", ascending=False)
     if len(idle):
         when = "" if perf.ref_day == perf.last else f"（截至数据最后一天 {perf.ref_day}）"
         out.append(make("perf.slow_mover", "medium", "运营",
                         f"{len(idle)} 个商品 {slow_days} 天以上没有成交{when}（"
-                        + "、".join(f"{_listing(r)} " + (f"最近成交 {r.last_sale:%Y-%m-%d}" if pd.notna(r.last_sale)
-                                                         else "从未成交") + (f"，库存 {r.stock:,.0f}" if pd.notna(r.stock) else "")
-                                    for r in idle.itertuples())
+                        + _some(idle, lambda r: f"{_listing(r)} "
+                                                + (f"最近成交 {r.last_sale:%Y-%m-%d}" if pd.notna(r.last_sale) else "从未成交")
+                                                + (f"，库存 {r.stock:,.0f}" if pd.notna(r.stock) else "，库存未知"))
                         + "）：请评估下架、清仓或合并链接", idle[["sku", "platform", "last_sale", "days_without_sale", "stock"]]))
     blind = f[(f["orders"] > 0) & (f["cost"].isna() | (f["cost"] <= 0))]
     if len(blind):
         out.append(make("perf.no_cost", "medium", "数据分析",
                         f"{len(blind)} 个有成交的商品在商品表中没有成本价（或成本价为 0），毛利无法计算或偏高（"
-                        + "、".join(_listing(r) for r in blind.head(10).itertuples()) + ("等" if len(blind) > 10 else "")
-                        + "）：请在商品表 products 中补全成本价", blind[["sku", "platform", "gmv", "cost"]]))
+                        + _some(blind, _listing, 10) + "）：请在商品表 products 中补全成本价",
+                        blind[["sku", "platform", "gmv", "cost"]]))
     return out
