@@ -255,9 +255,25 @@ def test_a_sku_without_a_listed_platform_and_one_missing_from_products(shop):
     assert pd.isna(rows.loc[loss, "uv"])  # no platform on the listing: no traffic can be matched
     assert pd.isna(rows.loc[slow, "platform"]) and rows.loc[slow, "last_sale"] == pd.Timestamp("2026-04-17")
     assert pd.isna(rows.loc[gone, "cost"]) and pd.isna(rows.loc[gone, "margin"])
+    metrics, cards = pp.headline(perf)
+    assert cards["毛利（不含 1 个缺成本价的商品）"] == pp.report.money(metrics["gross_profit"])
     found = {f.code: f for f in pp.findings(perf, **DEFAULTS)}
     assert [r["sku"] for r in found["perf.no_cost"].sample] == [gone]
     assert [r["sku"] for r in found["perf.slow_mover"].sample] == [slow] and slow in found["perf.slow_mover"].message
+
+
+def test_skus_of_one_item_share_its_visitors(shop):
+    """Two specs (SKUs) of one Tmall item: each row shows the item's visitors and conversion, no row is doubled."""
+    a, b = "TM-01-M-2403", "TM-01-M-2309"
+
+    def edit(p):
+        p = p.copy()
+        p.loc[p["sku"] == b, "product_id"] = p.loc[p["sku"] == a, "product_id"].item()
+        return p
+    perf = compute(src=sources.open_source(shop(edit=("products", edit))))
+    rows = perf.frame.set_index("sku")
+    assert len(perf.frame) == 59 and rows.loc[a, "uv"] == rows.loc[b, "uv"] == 2179
+    assert rows.loc[a, "conversion"] == rows.loc[b, "conversion"]
 
 
 def test_hostile_names_stay_text_and_inside_the_run_folder(shop):
@@ -348,3 +364,21 @@ def test_sql_aggregates_match_duckdb_on_the_raw_file():
           AND pay_time >= TIMESTAMPTZ '2026-06-01' AND pay_time < TIMESTAMPTZ '2026-07-01' GROUP BY ALL""").df()
     got = perf.frame[perf.frame["orders"] > 0].set_index(["sku", "platform"])[["units", "orders"]].sort_index()
     assert got.to_dict() == raw.set_index(["sku", "platform"]).sort_index().astype("int64").to_dict()
+
+
+def test_pareto_curve_draws_chinese_without_missing_glyphs():
+    import io
+    import warnings
+    from opsbook import charts
+    points = pp.pareto_points(compute())
+    assert points.iloc[0].tolist() == [0.0, 0.0] and points.iloc[-1].tolist() == pytest.approx([1.0, 1.0])
+    assert points["cum_share"].is_monotonic_increasing and len(points) == 60
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig = charts.pareto(points, "sku_share", "cum_share", "帕累托曲线", lines=[(0.8, "A 类线 80%"), (0.95, "A+B 类线 95%")],
+                            xlabel="商品累计占比", ylabel="成交金额累计占比")
+        fig.savefig(io.BytesIO(), format="png")
+    assert not [w for w in caught if "Glyph" in str(w.message)]
+    ax = fig.axes[0]
+    assert ax.get_title(loc="left") == "帕累托曲线" and [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "A 类线 80%", "A+B 类线 95%"]

@@ -379,8 +379,10 @@ def headline(perf: Performance) -> tuple[dict, dict[str, str]]:
         "refund_rate": num(refund / gmv) if gmv > 0 else None, "ad_spend": num(perf.ad_total, 2),
         "skus": int(len(f)), "skus_sold": int((f["orders"] > 0).sum()), "a_skus": int((f["abc_class"] == "A").sum()),
     }
+    uncosted = int(((f["orders"] > 0) & f["gross_profit"].isna()).sum())
+    partial = f"（不含 {uncosted} 个缺成本价的商品）" if uncosted and metrics["gross_profit"] is not None else ""
     cards = {"统计区间": perf.span, "成交金额": report.money(gmv), "净销售额（扣退款）": report.money(revenue),
-             "毛利": report.money(metrics["gross_profit"]), "毛利率": report.pct(metrics["margin"]),
+             f"毛利{partial}": report.money(metrics["gross_profit"]), f"毛利率{partial}": report.pct(metrics["margin"]),
              "退款率": report.pct(metrics["refund_rate"]), "推广花费": report.money(metrics["ad_spend"]),
              "有成交 SKU / 全部": f"{metrics['skus_sold']:,} / {metrics['skus']:,}",
              "A 类 SKU": f"{metrics['a_skus']:,}（{report.pct(metrics['a_skus'] / len(f)) if len(f) else '—'}）"}
