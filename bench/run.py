@@ -188,7 +188,7 @@ def bench_scale() -> None:
         from opsbook.data import sample
         sample.generate(1_000_000, SCALE)
     runs = tempfile.mkdtemp(prefix="opsbook-bench-scale-")
-    for playbook in ("kpi_report", "campaign_review", "user_tiering"):
+    for playbook in ("kpi_report", "campaign_review", "user_tiering", "product_performance"):
         out = subprocess.run([sys.executable, "-c", SCALE_CHILD, playbook, str(ROOT / "data" / "sample"), str(SCALE),
                               str(max(3, REPEAT // 2))], capture_output=True, text=True,
                              env={**os.environ, "OPSBOOK_RUNS": runs})

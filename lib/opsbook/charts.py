@@ -111,3 +111,20 @@ def panels(df, x: str, measures: list[tuple[str, str, float | None]], title: str
     fig.tight_layout()
     plt.close(fig)
     return fig
+
+
+def pareto(df, x: str, y: str, title: str, lines: list[tuple[float, str]] = (), xlabel: str = "", ylabel: str = ""):
+    """A Pareto curve: cumulative share `y` against cumulative share `x` (both fractions, from 0), with dashed
+    horizontal lines at the given shares (value, Chinese label), e.g. the A and A+B classes of an ABC analysis."""
+    setup()
+    fig, ax = plt.subplots()
+    ax.plot(df[x], df[y], linewidth=1.8, color=PALETTE[0])
+    ax.fill_between(df[x], df[y], color=PALETTE[0], alpha=0.08)
+    for i, (value, label) in enumerate(lines):
+        ax.axhline(value, color=PALETTE[(4, 1, 2)[i % 3]], linestyle="--", linewidth=1, label=label)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v * 100:.0f}%"))
+    ax.set_xlabel(xlabel, fontsize=9)
+    ax.set_ylabel(ylabel, fontsize=9)
+    return _finish(fig, ax, title, pct=True, legend=bool(lines))

@@ -43,7 +43,8 @@ LABELS = {
     "redemption": "核销率", "coupons_issued": "发券量", "coupons_used": "核销量",
     "metric": "指标", "value": "数值", "change": "变化", "days": "天数", "count": "人数", "severity": "级别",
 }
-MONEY_HINTS = ("gmv", "amount", "aov", "spend", "monetary", "price", "budget", "target", "cost", "refund", "cpc")
+MONEY_HINTS = ("gmv", "amount", "aov", "spend", "monetary", "price", "budget", "target", "cost", "refund", "cpc",
+               "profit", "revenue")
 PCT_HINTS = ("rate", "share", "ctr", "conversion", "attainment", "redemption", "margin")
 
 

@@ -22,6 +22,12 @@ from opsbook.engine import runner
     ("kpi_report", {"period": "日", "report_date": "2025-07-10"}, {("kpi.fake_orders", "low"), ("kpi.target", "medium")}),
     # a quiet TM week: nothing to say
     ("kpi_report", {"period": "周", "report_date": "2026-02-22", "platform": "TM"}, set()),
+    # June 2026 per SKU: a listing priced below cost (JD-02-87-2406), one losing money after discounts and refunds
+    # (TM-01-L-2404), sizes refunded (DY-01-M-2309), visitors who do not buy (TM-02-BK-2311), no sale since April
+    # (JD-04-500G-2402)
+    ("product_performance", {"as_of": "2026-06-30"},
+     {("perf.price_below_cost", "high"), ("perf.negative_margin", "high"), ("perf.high_refund", "medium"),
+      ("perf.low_conversion", "medium"), ("perf.slow_mover", "medium")}),
 ])
 def test_planted_faults_raise_exactly_their_flags(playbook, params, expected):
     result = runner.run(playbook, params)
