@@ -342,6 +342,22 @@ def stale(day: dt.date, as_of: dt.date) -> list[Flag]:
                  f"库存快照只到 {day}，参考日期是 {as_of}：本报告按 {day} 的库存计算；请先导入最新的库存数据再安排补货")]
 
 
+def stale_orders(src: Source, view: pd.DataFrame, day: dt.date) -> list[Flag]:
+    """A flag naming each platform of the listed SKUs whose paid orders end before `day` (an export not imported
+    yet): its SKUs' later days would count as days without sales, lowering their average and calling them slow."""
+    until = src.sql("SELECT platform, max(CAST(pay_time AS DATE)) AS until FROM paid_orders "
+                    "WHERE CAST(pay_time AS DATE) <= $day::DATE GROUP BY platform", {"day": day})
+    until = dict(zip(until["platform"], pd.to_datetime(until["until"]).dt.date))
+    behind = [(p, until.get(p)) for p in sorted(view["platform"].dropna().unique()) if until.get(p, dt.date.min) < day]
+    if not behind:
+        return []
+    reach = "、".join(f"{p} 的订单只到 {d}" if d else f"{p} 没有订单" for p, d in behind)
+    rows = view[view["platform"].isin([p for p, _ in behind])][["sku", "platform"]]
+    return [make("data.stale", "high", "数据分析",
+                 f"{reach}，库存日期是 {day}：之后的日子会被当作没有销量，日均销量偏低、可能误判滞销；"
+                 "请先导入最新的订单再看补货和滞销", rows)]
+
+
 def findings(view: pd.DataFrame, restock: pd.DataFrame, slow: pd.DataFrame, over: pd.DataFrame, rate: float | None,
              *, max_stockout_rate: float, stockout_days: int, slow_days: int) -> list[Flag]:
     """Flags: oversell risk, SKUs out of stock, SKUs to reorder, slow movers, a stockout rate above the target."""
