@@ -332,14 +332,14 @@ def on_time_chart(graded: pd.DataFrame, lines: Lines):
                       hline=(lines.core_on_time, "核心线"), highlight="under")
 
 
-def stale(src: Source, last: dt.date) -> list[Flag]:
-    """A flag when the purchase orders end before `last` (no order placed or received after some earlier day): orders
-    still open then would be counted as overdue, and the weeks after hold no orders."""
+def stale(src: Source, last: dt.date, quiet_days: int) -> list[Flag]:
+    """A flag when no purchase order was placed or received in the `quiet_days` days up to `last`: the orders were
+    probably not exported since, so orders open then would count as overdue and the weeks after hold no orders."""
     until = src.sql("SELECT max(greatest(order_date, coalesce(received_date, order_date))) FROM purchase_orders "
                     "WHERE order_date <= $last::DATE", {"last": last}).iloc[0, 0]
-    if pd.notna(until) and pd.Timestamp(until).date() >= last:
+    if pd.notna(until) and (last - pd.Timestamp(until).date()).days < quiet_days:
         return []
     reach = f"采购单数据只到 {pd.Timestamp(until):%Y-%m-%d}" if pd.notna(until) else "参考日期前没有任何采购单"
     return [make("supplier.stale", "high", "数据分析",
-                 f"{reach}，参考日期是 {last}：之后到期的采购单会被当作逾期未到、之后的周没有下单；"
-                 "请先导入最新的采购单再看分级")]
+                 f"{reach}，参考日期是 {last}（{quiet_days} 天以上没有下单或到货记录）：之后到期的采购单会被当作逾期未到、"
+                 "之后的周没有下单；请先导入最新的采购单再看分级")]
