@@ -51,6 +51,9 @@ def test_headline_numbers_recomputed_from_the_files():
     flags = {f.code: f for f in result.flags}
     assert [r["supplier_id"] for r in flags["supplier.on_time"].sample] == [sample.LATE_SUPPLIER]
     assert [r["supplier_id"] for r in flags["supplier.defects"].sample] == [sample.DEFECTIVE_SUPPLIER]
+    products = pd.read_parquet("data/sample/products.parquet")
+    masks = set(products.loc[products["name"] == sample.BRAND + sample.SINGLE_SOURCED, "sku"])
+    assert {r["sku"] for r in flags["supplier.single_source"].sample} == masks
     assert all(f.owner == "采购" for f in result.flags)
 
 
