@@ -293,3 +293,22 @@ def test_on_a_warehouse_filled_by_ingest(tmp_path):
     restock = pd.read_csv(result.folder / "补货清单.csv")
     # no purchase orders: the default lead time of 7 days; reorder point 5 + safety stock 3, plus 14 days of sales
     assert restock["建议补货量"].tolist() == [math.ceil(5 + 3 + 0.6 * 14)]
+
+
+def test_a_sku_without_stock_or_sales_for_long_is_dormant_not_a_stockout(shop):
+    """An ERP keeps discontinued SKUs at zero: the slow mover emptied for its whole history is not called out of stock
+    every day, not put on the replenish list and not counted in the stockout rate."""
+    quiet = listing_sku(sample.SLOW_MOVER)
+    src = sources.open_source(shop(edit=("inventory", lambda inv: inv.assign(
+        stock=inv["stock"].mask(inv["sku"] == quiet, 0), platform_stock=inv["platform_stock"].mask(inv["sku"] == quiet, 0)))))
+    v = view(src=src)
+    row = v.set_index("sku").loc[quiet]
+    assert row["status"] == inventory_watch.DORMANT and pd.isna(row["order_qty"])
+    assert quiet not in set(inventory_watch.replenish(v)["sku"]) and inventory_watch.slow_movers(v, 30).empty
+    before = view()
+    assert inventory_watch.stockout_rate(v) == pytest.approx(before["stockout_days"].sum() / (before["live_days"].sum() - 30))
+    found = {f.code: f for f in inventory_watch.findings(v, inventory_watch.replenish(v), inventory_watch.slow_movers(
+        v, 30), inventory_watch.oversell(src, v, END, 0), inventory_watch.stockout_rate(v), max_stockout_rate=0.003,
+        stockout_days=30, slow_days=30)}
+    assert "inventory.out_of_stock" not in found and found["inventory.dormant"].severity == "low"
+    assert found["inventory.dormant"].owner == "运营" and quiet in found["inventory.dormant"].message

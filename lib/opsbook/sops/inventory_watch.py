@@ -22,12 +22,13 @@ LABELS = {
     "out_skus": "断货 SKU 数", "stockout_rate": "断货率", "name": "商品名称",
 }
 # a SKU's states (it may be in several), the replenish list's urgencies first
-OUT, BELOW_SAFETY, BELOW_ROP, COVERED, SLOW, OVERSELL, OK = (
-    "已断货", "低于安全库存", "低于补货点", "在途可补足", "滞销", "超卖风险", "正常")
+OUT, BELOW_SAFETY, BELOW_ROP, COVERED, SLOW, OVERSELL, DORMANT, OK = (
+    "已断货", "低于安全库存", "低于补货点", "在途可补足", "滞销", "超卖风险", "长期无货无销量", "正常")
 URGENCY = {OUT: 0, BELOW_SAFETY: 1, BELOW_ROP: 2}
-ORDER = {OUT: 0, BELOW_SAFETY: 1, BELOW_ROP: 2, OVERSELL: 3, SLOW: 4, COVERED: 5, OK: 6}  # the overview's row order
+ORDER = {OUT: 0, BELOW_SAFETY: 1, BELOW_ROP: 2, OVERSELL: 3, SLOW: 4, COVERED: 5, DORMANT: 6, OK: 7}  # row order
 MAX_LOOKBACK_DAYS = 366  # skipping big promotions never takes the sales window further back than this
-STOCKOUT_NOTE = ("断货率 = 统计天数内收盘库存为 0 的 SKU·天数 ÷ 在售的 SKU·天数（某 SKU 某天有库存快照即算在售）；"
+STOCKOUT_NOTE = ("断货率 = 统计天数内收盘库存为 0 的 SKU·天数 ÷ 在售的 SKU·天数（某 SKU 某天有库存快照即算在售；"
+                 "长期无货无销量、多半已停售的商品不计）；"
                  "行业参考：智能补货可把断货率控制在 0.3% 以内")
 PLAN_NOTE = ("日均销量 = 窗口内销量 ÷ 有货天数（收盘库存为 0 且当天没有成交的日子不算，断货不会压低日均）；"
              "可售天数 = 仓库库存 ÷ 日均销量；安全库存 = 日均销量 × 补货周期 × 安全系数；"
@@ -173,10 +174,12 @@ def overview(src: Source, day: dt.date, window: list[dt.date], leads: pd.DataFra
     for col in ("last_sale", "since"):
         df[col] = pd.to_datetime(df[col])
     df["days_without_sale"] = (pd.Timestamp(day) - df["last_sale"].fillna(df["since"])).dt.days.astype("Int64")
-    slow = ((df["days_without_sale"] >= slow_days) & (df["stock"] > 0)).fillna(False)
+    quiet = (df["days_without_sale"] >= slow_days).fillna(False)
+    slow, dormant = quiet & (df["stock"] > 0), quiet & (df["stock"] <= 0)  # dormant: no stock, no sale — discontinued?
+    df["order_qty"] = df["order_qty"].mask(dormant)  # restock or delist is for people to decide
     oversold = df["platform_stock"].notna() & (df["platform_stock"] - df["stock"] > oversell_tolerance)
     df["status"] = [_states(*row) for row in zip(df["stock"], df["safety_stock"], df["reorder_point"], position,
-                                                 needs, slow, oversold.fillna(False))]
+                                                 needs, slow, dormant, oversold.fillna(False))]
     rank = df["status"].map(lambda s: min(ORDER[x] for x in s.split("、")))
     df = df.assign(_rank=rank).sort_values(["_rank", "cover_days", "sku"], na_position="last", kind="stable")
     return df[["sku", "name", "platform", "stock", "platform_stock", "in_transit", "avg_daily_sales", "sellable_days",
@@ -190,10 +193,12 @@ def _ceil(series: pd.Series) -> pd.Series:
     return series.map(lambda v: v if pd.isna(v) else float(math.ceil(round(v, 6))))
 
 
-def _states(stock, safety, rop, position, needs, slow, oversold) -> str:
+def _states(stock, safety, rop, position, needs, slow, dormant, oversold) -> str:
     """The SKU's states, the most urgent stock state first, joined with 、."""
     found = []
-    if stock <= 0:
+    if dormant:
+        found.append(DORMANT)
+    elif stock <= 0:
         found.append(OUT)
     elif needs and pd.notna(safety) and stock < safety:
         found.append(BELOW_SAFETY)
@@ -212,7 +217,7 @@ def replenish(view: pd.DataFrame) -> pd.DataFrame:
     """The SKUs to reorder — stock and in transit at or under the reorder point, and SKUs out of stock without a
     recent day in stock to estimate from — most urgent first (out of stock, under safety stock, under the reorder
     point), then the fewest days of cover."""
-    unknown = (view["stock"] <= 0) & view["avg_daily_sales"].isna()
+    unknown = (view["stock"] <= 0) & view["avg_daily_sales"].isna() & ~dormant(view)
     out = view[(view["order_qty"].fillna(0) > 0) | unknown]
     first = out["status"].str.split("、").str[0]
     out = out.assign(status=first.where(first.isin(list(URGENCY)), OUT),
@@ -284,17 +289,24 @@ def oversell_note(view: pd.DataFrame, over: pd.DataFrame) -> str:
     return text
 
 
+def dormant(view: pd.DataFrame) -> pd.Series:
+    """SKUs with neither stock nor a sale for the slow-mover days: most likely discontinued, not out of stock."""
+    return view["status"].str.startswith(DORMANT)
+
+
 def stockout_rate(view: pd.DataFrame) -> float | None:
-    """SKU-days at zero closing stock ÷ SKU-days listed over the stockout window (None without any listed day)."""
-    live = int(view["live_days"].sum())
-    return None if live == 0 else int(view["stockout_days"].sum()) / live
+    """SKU-days at zero closing stock ÷ SKU-days listed over the stockout window, dormant SKUs left out (None without
+    any listed day)."""
+    active = view[~dormant(view)]
+    live = int(active["live_days"].sum())
+    return None if live == 0 else int(active["stockout_days"].sum()) / live
 
 
-def daily_stockouts(src: Source, skus: pd.Series, day: dt.date, days: int) -> pd.DataFrame:
-    """Per day of the `days` days ending with `day`: the SKUs of `skus` listed, those at zero closing stock, and the
-    day's stockout rate."""
+def daily_stockouts(src: Source, view: pd.DataFrame, day: dt.date, days: int) -> pd.DataFrame:
+    """Per day of the `days` days ending with `day`: the SKUs of `view` (dormant ones left out) listed, those at zero
+    closing stock, and the day's stockout rate."""
     con = src.connect()
-    con.register("_skus", pd.DataFrame({"sku": skus.astype("str")}))
+    con.register("_skus", pd.DataFrame({"sku": view.loc[~dormant(view), "sku"].astype("str")}))
     try:
         df = src.sql("""
             SELECT date, count(*) AS skus, count(*) FILTER (WHERE stock <= 0) AS out_skus FROM inventory
@@ -310,7 +322,7 @@ def daily_stockouts(src: Source, skus: pd.Series, day: dt.date, days: int) -> pd
 def stockouts(view: pd.DataFrame) -> pd.DataFrame:
     """The SKUs that were out of stock on some day of the stockout window, the most days first, each with its own
     stockout rate (days at zero ÷ days listed)."""
-    out = view[view["stockout_days"] > 0]
+    out = view[(view["stockout_days"] > 0) & ~dormant(view)]
     out = out.assign(stockout_rate=out["stockout_days"] / out["live_days"])
     out = out.sort_values(["stockout_days", "sku"], ascending=[False, True], kind="stable")
     return out[["sku", "name", "platform", "stockout_days", "live_days", "stockout_rate", "stock", "in_transit",
@@ -320,7 +332,8 @@ def stockouts(view: pd.DataFrame) -> pd.DataFrame:
 def summary(view: pd.DataFrame, rate: float | None, day: dt.date, stockout_days: int) -> tuple[dict, dict[str, str]]:
     """The headline metrics (for result.json) and their cards."""
     metrics = {"day": day.isoformat(), "skus": int(len(view)),
-               "out_of_stock": int((view["stock"] <= 0).sum()),
+               "out_of_stock": int(((view["stock"] <= 0) & ~dormant(view)).sum()),
+               "dormant": int(dormant(view).sum()),
                "replenish": int((view["order_qty"].fillna(0) > 0).sum()),
                "order_units": int(view["order_qty"].fillna(0).sum()),
                "slow_movers": int(view["status"].str.contains(SLOW).sum()),
@@ -360,14 +373,15 @@ def stale_orders(src: Source, view: pd.DataFrame, day: dt.date) -> list[Flag]:
 
 def findings(view: pd.DataFrame, restock: pd.DataFrame, slow: pd.DataFrame, over: pd.DataFrame, rate: float | None,
              *, max_stockout_rate: float, stockout_days: int, slow_days: int) -> list[Flag]:
-    """Flags: oversell risk, SKUs out of stock, SKUs to reorder, slow movers, a stockout rate above the target."""
+    """Flags: oversell risk, SKUs out of stock, SKUs to reorder, slow movers, dormant SKUs (no stock, no sale), a
+    stockout rate above the target."""
     out = []
     if len(over):
         out.append(make("inventory.oversell", "high", "仓储/运营",
                         f"{len(over)} 个商品平台库存高于仓库库存（" + "、".join(
                             f"{r.sku} 多 {r.excess} 件，已 {r.days} 天" for r in over.head(5).itertuples())
                         + "）：有超卖风险，请立即核对并把平台库存同步为仓库可售库存", over))
-    empty = view[view["stock"] <= 0]
+    empty = view[(view["stock"] <= 0) & ~dormant(view)]
     if len(empty):
         out.append(make("inventory.out_of_stock", "high", "仓储/供应链",
                         f"{len(empty)} 个商品已断货（" + "、".join(
@@ -384,8 +398,13 @@ def findings(view: pd.DataFrame, restock: pd.DataFrame, slow: pd.DataFrame, over
         tied = f"，占用库存成本 ¥{cost:,.2f}" if pd.notna(cost) and cost > 0 else ""
         out.append(make("inventory.slow_mover", "medium", "运营",
                         f"{len(slow)} 个商品 {slow_days} 天以上无销量仍有库存{tied}：请启动下架或清仓流程", slow))
+    gone = view[dormant(view)]
+    if len(gone):
+        out.append(make("inventory.dormant", "low", "运营",
+                        f"{len(gone)} 个商品 {slow_days} 天以上既无库存也无成交（" + "、".join(gone["sku"].head(5))
+                        + "）：已停售的请在 ERP 中停用并下架，仍要卖的请补货；这些商品不计入断货率", gone))
     if rate is not None and rate > max_stockout_rate:
-        worst = view[view["stockout_days"] > 0].sort_values(["stockout_days", "sku"], ascending=[False, True])
+        worst = view[(view["stockout_days"] > 0) & ~dormant(view)].sort_values(["stockout_days", "sku"], ascending=[False, True])
         out.append(make("inventory.stockout_rate", "medium", "仓储/供应链",
                         f"近 {stockout_days} 天断货率 {rate * 100:.2f}%，高于目标 {max_stockout_rate * 100:.2f}%（"
                         + "、".join(f"{r.sku} 断货 {r.stockout_days} 天" for r in worst.head(5).itertuples())
