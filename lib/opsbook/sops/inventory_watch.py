@@ -102,12 +102,13 @@ def lead_times(src: Source, day: dt.date, default_days: int, history_days: int) 
 
 _OVERVIEW = """
     WITH live AS (SELECT sku, stock, platform_stock, in_transit FROM inventory WHERE date = $day::DATE),
-    sales AS (SELECT sku, min(CAST(pay_time AS DATE)) AS first_sale, max(CAST(pay_time AS DATE)) AS last_sale,
+    sales AS (SELECT sku, CAST(min(pay_time) AS DATE) AS first_sale, CAST(max(pay_time) AS DATE) AS last_sale,
                      mode(platform) AS platform
-              FROM paid_orders WHERE CAST(pay_time AS DATE) <= $day::DATE AND sku IN (SELECT sku FROM live)
+              FROM paid_orders WHERE pay_time < CAST($day::DATE + 1 AS TIMESTAMPTZ) AND sku IN (SELECT sku FROM live)
               GROUP BY sku),
     daily AS (SELECT sku, CAST(pay_time AS DATE) AS d, sum(quantity) AS units FROM paid_orders
-              WHERE CAST(pay_time AS DATE) BETWEEN $first::DATE AND $day::DATE AND sku IN (SELECT sku FROM live)
+              WHERE pay_time >= CAST($first::DATE AS TIMESTAMPTZ) AND pay_time < CAST($day::DATE + 1 AS TIMESTAMPTZ)
+                AND sku IN (SELECT sku FROM live)
               GROUP BY 1, 2),
     snaps AS (SELECT sku, date AS d, stock FROM inventory
               WHERE date <= $day::DATE AND sku IN (SELECT sku FROM live)),
@@ -358,8 +359,8 @@ def stale(day: dt.date, as_of: dt.date) -> list[Flag]:
 def stale_orders(src: Source, view: pd.DataFrame, day: dt.date) -> list[Flag]:
     """A flag naming each platform of the listed SKUs whose paid orders end before `day` (an export not imported
     yet): its SKUs' later days would count as days without sales, lowering their average and calling them slow."""
-    until = src.sql("SELECT platform, max(CAST(pay_time AS DATE)) AS until FROM paid_orders "
-                    "WHERE CAST(pay_time AS DATE) <= $day::DATE GROUP BY platform", {"day": day})
+    until = src.sql("SELECT platform, CAST(max(pay_time) AS DATE) AS until FROM paid_orders "
+                    "WHERE pay_time < CAST($day::DATE + 1 AS TIMESTAMPTZ) GROUP BY platform", {"day": day})
     until = dict(zip(until["platform"], pd.to_datetime(until["until"]).dt.date))
     behind = [(p, until.get(p)) for p in sorted(view["platform"].dropna().unique()) if until.get(p, dt.date.min) < day]
     if not behind:
