@@ -330,6 +330,16 @@ def stockouts(view: pd.DataFrame) -> pd.DataFrame:
                 "status"]].reset_index(drop=True)
 
 
+def stockout_note(outs: pd.DataFrame, day: dt.date, days: int) -> str:
+    """The stockout rate's definition, and how many of the `days` days the snapshots cover when they start later."""
+    first = day - dt.timedelta(days=days - 1)
+    covered = len(outs)
+    if covered >= days:
+        return STOCKOUT_NOTE
+    since = f"库存快照从 {outs['date'].min():%Y-%m-%d} 开始" if covered else "统计天数内没有库存快照"
+    return STOCKOUT_NOTE + f"\n{since}，断货率只统计了 {first} 至 {day} 中有快照的 {covered} 天"
+
+
 def summary(view: pd.DataFrame, rate: float | None, day: dt.date, stockout_days: int) -> tuple[dict, dict[str, str]]:
     """The headline metrics (for result.json) and their cards."""
     metrics = {"day": day.isoformat(), "skus": int(len(view)),
@@ -341,10 +351,11 @@ def summary(view: pd.DataFrame, rate: float | None, day: dt.date, stockout_days:
                "oversell": int(view["status"].str.contains(OVERSELL).sum()),
                "stockout_rate": None if rate is None else round(rate, 6),
                "stock_units": int(view["stock"].clip(lower=0).sum()), "in_transit_units": int(view["in_transit"].sum())}
+    covered = min(stockout_days, int(view["live_days"].max()) if len(view) else 0)  # snapshots may start later
     cards = {"库存日期": f"{day}", "在售 SKU": f"{metrics['skus']:,}", "已断货": f"{metrics['out_of_stock']:,}",
              "需补货 SKU": f"{metrics['replenish']:,}（建议补 {metrics['order_units']:,} 件）",
              "滞销 SKU": f"{metrics['slow_movers']:,}", "超卖风险": f"{metrics['oversell']:,}",
-             f"近 {stockout_days} 天断货率": "—" if rate is None else f"{rate * 100:.2f}%"}
+             f"近 {covered} 天断货率": "—" if rate is None else f"{rate * 100:.2f}%"}
     return metrics, cards
 
 
