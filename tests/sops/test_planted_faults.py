@@ -28,6 +28,16 @@ from opsbook.engine import runner
     ("product_performance", {"as_of": "2026-06-30"},
      {("perf.price_below_cost", "high"), ("perf.negative_margin", "high"), ("perf.high_refund", "medium"),
       ("perf.low_conversion", "medium"), ("perf.slow_mover", "medium")}),
+    # the oversold listing (platform stock above the warehouse's), the slow mover, and 618's sold-out hot SKUs in
+    # the 30-day stockout rate
+    ("inventory_watch", {}, {("inventory.oversell", "high"), ("inventory.slow_mover", "medium"),
+                             ("inventory.stockout_rate", "medium")}),
+    # Tmall during 618: the two hot SKUs out of stock, nothing on the way
+    ("inventory_watch", {"as_of": "2026-06-17", "platform": "TM"}, {("inventory.out_of_stock", "high"),
+                                                                    ("inventory.stockout_rate", "medium")}),
+    # the late supplier, the high-defect supplier, the single-sourced face mask (not the watch with a single order)
+    ("supplier_review", {}, {("supplier.on_time", "high"), ("supplier.defects", "high"),
+                             ("supplier.single_source", "medium")}),
 ])
 def test_planted_faults_raise_exactly_their_flags(playbook, params, expected):
     result = runner.run(playbook, params)

@@ -31,6 +31,8 @@ FIRST_RUN_MS = 60_000
 PAGE_MS = 60_000
 CHANGES = {"user_tiering": ("method", "quintile")}  # the change each playbook's test makes (else derived)
 CHANGES["product_performance"] = ("platform", "TM")
+CHANGES["inventory_watch"] = ("slow_days", 20)
+CHANGES["supplier_review"] = ("period_months", 6)
 
 
 def free_port() -> int:
