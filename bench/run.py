@@ -184,11 +184,12 @@ SCALE = ROOT / "data" / "bench" / "1m"
 
 def bench_scale() -> None:
     """Each playbook end to end on a 1M-order shop vs the 20k sample, warm kernel, alternating (fresh process each)."""
-    if not (SCALE / "orders.parquet").is_file():
-        from opsbook.data import sample
+    from opsbook import spec
+    if any(not (SCALE / table.name).is_file() for table in (ROOT / "data" / "sample").glob("*.parquet")):
+        from opsbook.data import sample  # missing, or made by a version without some table
         sample.generate(1_000_000, SCALE)
     runs = tempfile.mkdtemp(prefix="opsbook-bench-scale-")
-    for playbook in ("kpi_report", "campaign_review", "user_tiering", "product_performance"):
+    for playbook in spec.available():
         out = subprocess.run([sys.executable, "-c", SCALE_CHILD, playbook, str(ROOT / "data" / "sample"), str(SCALE),
                               str(max(3, REPEAT // 2))], capture_output=True, text=True,
                              env={**os.environ, "OPSBOOK_RUNS": runs})
