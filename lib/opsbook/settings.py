@@ -14,6 +14,7 @@ DUCKDB_MEMORY_ENV = "OPSBOOK_DUCKDB_MEMORY"  # DuckDB memory limit of a source (
 KERNEL_REUSE_ENV = "OPSBOOK_KERNEL_REUSE"    # 0 turns warm kernel reuse off
 BASE_URL_ENV = "OPSBOOK_BASE_URL"            # where runs/ is published, for report links in alerts
 XLSX_MAX_ROWS_ENV = "OPSBOOK_XLSX_MAX_ROWS"  # largest table also written as xlsx (default 50,000 rows)
+FORM_KERNEL_IDLE_ENV = "OPSBOOK_FORM_KERNEL_IDLE"  # seconds a form page keeps its run kernel when quiet (default 180)
 
 
 class RunStatus(StrEnum):
