@@ -271,9 +271,15 @@ def test_an_impossible_date_is_refused_as_not_a_valid_date(forms_server, page):
     date_param = next(p for p in spec.load(name).params.values() if p.type == "date")
     open_form(page, forms_server, name)
     field = page.locator(f".ob-param-{date_param.name} input")
-    field.click()
-    page.keyboard.press("Home")
-    page.keyboard.type("02302026")  # 02/30/2026, typed the way staff type into Chromium's date field
+    # 02/30 in Chromium's mm/dd/yyyy field, day first: typed month first, Chromium knows February has no 30th and
+    # takes the 3 as the day (02/03). An impossible date is kept as typed, and the field reports no value.
+    field.focus()  # the month
+    page.keyboard.press("ArrowRight")
+    page.keyboard.type("30")  # the day, then on to the year
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.type("02")
+    assert field.evaluate("e => e.validity.badInput"), "the browser did not keep the impossible date"
     page.keyboard.press("Tab")
     page.click("button.ob-run")
     box = page.wait_for_selector(".ob-message .ob-error-box", state="visible", timeout=30_000).inner_text()

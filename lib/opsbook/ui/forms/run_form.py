@@ -42,13 +42,13 @@ class RunKernel:
     """The papermill kernel of this page's runs: warmed on demand on the worker thread, stopped when quiet."""
 
     def __init__(self, idle: float):
-        self.idle, self.last, self.warm = idle, 0.0, False
+        self.idle, self.last, self.started = idle, 0.0, False
         self._timer: threading.Timer | None = None
 
     def want(self) -> None:
         """Someone is about to run (a parameter changed): start the kernel now unless it is warm or warming."""
-        if not self.warm:
-            self.warm = True
+        if not self.started:
+            self.started = True
             _WORKER.submit(self._start)
         self.touch()
 
@@ -78,7 +78,7 @@ class RunKernel:
             return
         from ...engine import kernels
         kernels.POOL.drain()
-        self.warm = False
+        self.started = False
 
 
 def _preload() -> None:
