@@ -71,7 +71,7 @@ class PageHandler(TornadoVoilaHandler):
     async def prepare(self) -> None:
         """Authenticate as voila does, then set the cookie (reading `xsrf_token` sets it)."""
         await super().prepare()
-        if self.current_user and not self._finished:
+        if self.current_user:  # else voila has redirected to its login page
             self.xsrf_token  # noqa: B018
 
 
