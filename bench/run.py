@@ -233,6 +233,9 @@ def settled_memory(proc, quiet: float = 6, limit: float = 180) -> tuple[float, i
         time.sleep(1)
 
 
+CHANGE_TO_CLICK = 5  # seconds between changing a parameter and clicking 运行 (the run kernel starts with the change)
+
+
 def bench_form(pages: int = int(os.environ.get("BENCH_FORM_PAGES", "20"))) -> None:
     """The forms server as `opsbook serve` starts it: click 运行 → report visible in Chromium on the sample shop
     (first click, whose run kernel starts then, and later clicks on the warm kernel; target median ≤ 2 s), and the
@@ -275,6 +278,17 @@ def bench_form(pages: int = int(os.environ.get("BENCH_FORM_PAGES", "20"))) -> No
                 times.append(time.perf_counter() - t0)
                 page.wait_for_selector("button.ob-run:not([disabled])", timeout=30_000)
             page.close(run_before_unload=True)
+            page = context.new_page()  # staff change a parameter, then click 运行 a few seconds later
+            page.goto(serve.url(port, token, "voila/render/user_tiering.ipynb"))
+            page.wait_for_selector(".ob-status:has-text('就绪')", timeout=120_000)
+            page.fill(".ob-param-recall_days input", "31")
+            page.press(".ob-param-recall_days input", "Tab")
+            time.sleep(CHANGE_TO_CLICK)
+            t0 = time.perf_counter()
+            page.click("button.ob-run")
+            page.wait_for_selector(".ob-report iframe", state="visible", timeout=120_000)
+            changed = time.perf_counter() - t0
+            page.close(run_before_unload=True)
             settled_memory(proc)
             opened = []
             for i in range(pages):
@@ -297,7 +311,8 @@ def bench_form(pages: int = int(os.environ.get("BENCH_FORM_PAGES", "20"))) -> No
     warm = times[1:]
     print(f"form: click 运行 → report visible: first click {times[0]:.2f} s (its run kernel starts with the click), "
           f"then median {statistics.median(warm):.2f} s over {len(warm)} clicks (min {min(warm):.2f}, "
-          f"max {max(warm):.2f}; target ≤ 2 s)")
+          f"max {max(warm):.2f}; target ≤ 2 s); on a fresh page {CHANGE_TO_CLICK:g} s after a parameter change "
+          f"{changed:.2f} s")
     (idle, k0), (open_, k1), (closed, k2) = memory["idle"], memory["open"], memory["closed"]
     gone = f"back to {k2} kernels in {freed:.1f} s" if k2 <= k0 else f"{k2} kernels still running after {freed:.0f} s"
     print(f"form: resident memory of voila + kernels: idle {idle:.0f} MB ({k0} kernels); {pages} form pages open "
