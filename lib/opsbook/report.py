@@ -223,12 +223,19 @@ def export(df: pd.DataFrame, folder: Path, stem: str, labels: dict[str, str] | N
     """Write `<stem>.csv` (UTF-8 with BOM, plain numbers) and, up to `xlsx_max_rows()` rows, `<stem>.xlsx` (numeric
     cells with number formats, dates as dates, frozen header); return the names written."""
     folder.mkdir(parents=True, exist_ok=True)
+    df = _undefined_as_missing(df)
     columns = [c for c in df.columns if c != row_format]
     _write_csv(for_people(df[columns], labels), folder / f"{stem}.csv")
     if len(df) > xlsx_max_rows():
         return [f"{stem}.csv"]
     _write_xlsx(df, folder / f"{stem}.xlsx", labels, row_format)
     return [f"{stem}.xlsx", f"{stem}.csv"]
+
+
+def _undefined_as_missing(df: pd.DataFrame) -> pd.DataFrame:
+    """±inf (a ratio against nothing) as an empty cell, as the report shows both: Excel cannot hold infinity."""
+    floats = [c for c in df.columns if pd.api.types.is_float_dtype(df[c]) and np.isinf(df[c].to_numpy(float)).any()]
+    return df.assign(**{c: df[c].replace([np.inf, -np.inf], np.nan) for c in floats}) if floats else df
 
 
 def _write_csv(people: pd.DataFrame, path: Path) -> None:

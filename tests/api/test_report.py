@@ -72,3 +72,13 @@ def test_cells_starting_with_tab_or_carriage_return_are_neutralised_too(tmp_path
     report.export(pd.DataFrame({"name": ["\t=1+1", "\r@SUM(A1)", "ok"]}), tmp_path, "t")
     csv = pd.read_csv(tmp_path / "t.csv", dtype=str, keep_default_na=False)
     assert csv["名称"].tolist() == ["'\t=1+1", "'\r@SUM(A1)", "ok"]
+
+
+def test_a_ratio_against_nothing_is_an_empty_cell_not_a_crash(tmp_path):
+    changes = pd.DataFrame({"metric": ["成交金额", "访客数"], "mom": [float("inf"), -0.25], "yoy": [float("-inf"), None]})
+    assert report.export(changes, tmp_path, "c", {"mom": "环比", "yoy": "同比"}) == ["c.xlsx", "c.csv"]
+    sheet = openpyxl.load_workbook(tmp_path / "c.xlsx").active
+    assert [[c.value for c in row] for row in sheet.iter_rows(min_row=2)] == [["成交金额", None, None],
+                                                                             ["访客数", -0.25, None]]
+    csv = pd.read_csv(tmp_path / "c.csv", dtype=str, keep_default_na=False)
+    assert csv["环比"].tolist() == ["", "-0.25"] and "inf" not in (tmp_path / "c.csv").read_text(encoding="utf-8-sig")

@@ -635,3 +635,17 @@ def test_a_state_file_of_the_previous_version_is_brought_up_to_date(tmp_path, we
     assert [(a["ok"], a["tries"]) for a in alert_rows(state)] == [(1, 6)] and len(webhook.received) == 1
     (created,) = state.rows("SELECT created FROM alerts")
     assert created["created"] == "2026-11-01T08:01:00+08:00"
+
+
+def test_the_history_page_shows_staff_no_exception_text(tmp_path, state):
+    marker = tmp_path / "fail-once"
+    marker.write_text("x")
+    job = jobs.Job("probe_crash", probe(tmp_path), {"fail_until_gone": str(marker)}, "0 8 * * *", retries=0)
+    clock = Clock(at(12, 7))
+    scheduler([job], state, clock).tick()
+    clock.now = at(12, 8)
+    scheduler([job], state, clock).run_once()
+    (entry,) = history.entries()
+    assert "Error" in entry.record.error  # the record keeps the technical text for analysts (opsbook runs show)
+    page = history.write_page().read_text(encoding="utf-8")
+    assert history.TECHNICAL_ERROR in page and "Error" not in page.split("<body>")[1]

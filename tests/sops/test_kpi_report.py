@@ -233,3 +233,13 @@ def test_dates_outside_the_data_are_said_not_crashed(period, report_date):
     result = runner.run("kpi_report", {"period": period, "report_date": report_date})
     assert result.ok, result.error
     assert "kpi.no_data" in result.flag_codes
+
+
+def test_a_change_against_nothing_is_no_change_and_the_excel_is_written(runs_root):
+    kpis = kpi_report.series(SAMPLE, "日", dt.date(2026, 2, 3), 30)
+    table = kpi_report.comparison(kpis, "日", dt.date(2026, 2, 3)).set_index("key")
+    assert table.loc["refund", "last_year"] == 0 and pd.isna(table.loc["refund", "yoy"])  # not +inf
+    from opsbook.engine import runner
+    result = runner.run("kpi_report", {"report_date": "2026-02-03", "period": "日"})
+    assert result.ok, result.error
+    assert (result.folder / "环比同比.xlsx").is_file()

@@ -15,7 +15,7 @@ from ..engine import records
 from ..engine.records import RunRecord, RunStore
 from ..errors import ParamError
 from ..flags import Flag
-from ..settings import BASE_URL_ENV, TZ, Severity
+from ..settings import BASE_URL_ENV, TZ, RunStatus, Severity
 from . import alerts, jobs
 
 PAGE = "index.html"
@@ -93,6 +93,17 @@ def report_link(record: RunRecord, store: RunStore | None = None) -> str:
     return record.report.resolve().as_uri()
 
 
+TECHNICAL_ERROR = "剧本执行出错（技术信息已保存在这次运行的记录中，请把运行编号转给数据分析同事）"
+
+
+def staff_error(record: RunRecord) -> str | None:
+    """What staff read about a run that did not complete: bad input and timeouts in the runner's Chinese words,
+    anything else (an exception inside the playbook) without its technical text (`opsbook runs show` has it)."""
+    if record.ok or not record.error:
+        return None
+    return record.error if record.exit_code == 2 or record.status == RunStatus.TIMEOUT else TECHNICAL_ERROR
+
+
 def _flags_behind(record: RunRecord, codes: list[str], full: RunRecord | None) -> list[Flag]:
     """The flags behind `codes`, taken from the run that has them (a bare code when its record is gone)."""
     by_code = {f.code: f for f in (full.flags if full else [])}
@@ -110,7 +121,7 @@ def page_rows(store: RunStore | None = None, limit: int = PAGE_RUNS, found: list
         full = store.load(record) if entry.new else None
         previous = by_id.get(entry.previous)
         before = store.load(previous) if entry.resolved and previous else None
-        rows.append({**record.to_json(), "status_text": record.status.label,
+        rows.append({**record.to_json(), "status_text": record.status.label, "error": staff_error(record),
                      "report": store.relative(record.report) if record.report else "",
                      "new_flags": _flags_behind(record, entry.new, full),
                      "resolved_flags": _flags_behind(record, entry.resolved, before)})

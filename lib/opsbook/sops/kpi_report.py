@@ -274,8 +274,8 @@ def comparison(kpis: Kpis, period: str, report_date: dt.date) -> pd.DataFrame:
         return pd.to_numeric(pd.Series([row.get(k) for k in COMPARE], dtype="object"), errors="coerce")
     out = pd.DataFrame({"metric": list(COMPARE.values()), "current": values(cur), "previous": values(prev),
                         "last_year": values(ly)})
-    out["mom"] = out["current"] / out["previous"] - 1
-    out["yoy"] = out["current"] / out["last_year"] - 1
+    out["mom"] = out["current"] / out["previous"].where(out["previous"] != 0) - 1  # no change against nothing
+    out["yoy"] = out["current"] / out["last_year"].where(out["last_year"] != 0) - 1
     out["key"] = list(COMPARE)
     return out
 

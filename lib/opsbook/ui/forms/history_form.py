@@ -85,7 +85,7 @@ class HistoryPage:
         record = records.store().load(history.find(self.run.value).record)
         parts = [flags_html(record.flags)] if record.flags else []
         if record.error:
-            parts.append(error_box(record.error))
+            parts.append(error_box(history.staff_error(record) or record.error))
         report = record.report
         parts.append(report_html(report) if report and report.is_file() else error_box("这次运行没有生成报告"))
         self.detail.value = "".join(parts)

@@ -26,7 +26,7 @@ from IPython.display import display
 
 from ... import spec as spec_mod
 from ...errors import OpsbookError, ParamError
-from ...settings import FORM_KERNEL_IDLE_ENV, RunStatus
+from ...settings import FORM_KERNEL_IDLE_ENV
 from .. import serve
 from .widgets import (CSS, INTERNAL_ERROR, KIND, LABEL_STYLE, WIDE, download_link, error_box, flags_html,
                       report_html)
@@ -137,13 +137,9 @@ def downloads_html(result) -> str:
 
 
 def failure_message(result) -> str:
-    """What staff read about a run that did not complete: bad input and timeouts in the runner's Chinese words,
-    anything else (an exception inside the playbook) without its technical text, which stays in the run record."""
-    if result.exit_code == 2 or result.status == RunStatus.TIMEOUT:
-        reason = result.error or "未知错误"
-    else:
-        reason = "剧本执行出错（技术信息已保存在这次运行的记录中，请把运行编号转给数据分析同事）"
-    return f"运行{result.status.label}：{reason}\n运行编号：{result.run_id}（可在“运行记录”页查看）"
+    """What staff read about a run that did not complete (see `history.staff_error`), with its run id."""
+    from ...ops import history  # only once a run has ended: an idle page imports nothing a run needs
+    return f"运行{result.status.label}：{history.staff_error(result) or '未知错误'}\n运行编号：{result.run_id}（可在“运行记录”页查看）"
 
 
 @dataclass
