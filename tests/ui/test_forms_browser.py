@@ -30,6 +30,7 @@ pytestmark = pytest.mark.browser
 FIRST_RUN_MS = 60_000
 PAGE_MS = 60_000
 CHANGES = {"user_tiering": ("method", "quintile")}  # the change each playbook's test makes (else derived)
+CHANGES["demand_forecast"] = ("horizon_weeks", 4)
 
 
 def free_port() -> int:

@@ -151,8 +151,14 @@ def events(first: dt.date, last: dt.date) -> pd.DataFrame:
                          "offset": offset})
 
 
-def shutdown_days(first: dt.date, last: dt.date) -> int:
-    """How many days of [first, last] fall in a 物流停运 window (deliveries then take that much longer)."""
-    covered = {p.start + dt.timedelta(days=i) for p in promotions(first, last, ("物流停运",))
-               for i in range((p.end - p.start).days + 1)}
-    return sum(first <= d <= last for d in covered)
+def shipping_days(start: dt.date, days: int) -> int:
+    """Calendar days after `start` until `days` days outside 物流停运 windows have passed: what a delivery of `days`
+    days ordered on `start` takes when couriers stop for 春节."""
+    horizon = start + dt.timedelta(days=days + 366)
+    stops = {p.start + dt.timedelta(days=i) for p in promotions(start, horizon, ("物流停运",))
+             for i in range((p.end - p.start).days + 1)}
+    elapsed = counted = 0
+    while counted < days:
+        elapsed += 1
+        counted += (start + dt.timedelta(days=elapsed)) not in stops
+    return elapsed
