@@ -460,7 +460,8 @@ def bench_forecast(repeat: int = 3) -> None:
     factors = demand_forecast.week_factors(days, history.weeks.append(ahead))
     f_hist, f_future = factors[:len(history.weeks)], factors[len(history.weeks):]
     trend = demand_forecast.growth(history.units, f_hist)
-    series = [demand_forecast.prepare(y, f_hist, f_future, 52, trend)[0] for y in history.units.to_numpy()]
+    model = demand_forecast.Model(52, trend)
+    series = [demand_forecast.prepare(y, f_hist, f_future, model)[0] for y in history.units.to_numpy()]
 
     def library():
         with warnings.catch_warnings():

@@ -324,3 +324,20 @@ def test_runs_on_a_warehouse_filled_by_opsbook_ingest(tmp_path):
     everything = runner.run("demand_forecast", {"source": str(wh)})
     listed = pd.read_csv(everything.folder / "需求预测.csv").set_index("商家编码")
     assert (listed.loc[listed["平台"] != "DY", "预测方式"] == "无销量记录：按 0 预测").all()  # sold elsewhere: no data here
+
+
+def test_a_bulk_order_is_capped_and_said_not_turned_into_safety_stock(shop):
+    def bulk(orders):  # one line of 300 units on 2026-04-10 (a 团购), where the SKU sells a few a week
+        i = orders.index[(orders["sku"] == "TB-02-WH-2402") & (orders["pay_time"] >= "2026-04-10")
+                         & (orders["status"] == "completed")][0]
+        orders.loc[i, ["quantity", "amount"]] = [300, 300 * 120.0]
+        return orders
+    result = runner.run("demand_forecast", {"source": shop(edit=("orders", bulk))})
+    assert result.ok, result.error
+    normal = runner.run("demand_forecast", {})
+    mine = pd.read_csv(result.folder / "补货建议.csv").set_index("商家编码").loc["TB-02-WH-2402"]
+    usual = pd.read_csv(normal.folder / "补货建议.csv").set_index("商家编码").loc["TB-02-WH-2402"]
+    assert mine["安全库存"] <= usual["安全库存"] + 2 and mine["提前期需求"] <= usual["提前期需求"] * 1.2
+    table = pd.read_csv(result.folder / "需求预测.csv").set_index("商家编码")
+    assert "1 周销量异常高（超过平时 10 倍，疑似团购、批发），按前后 13 周的中位数计入" in table.at["TB-02-WH-2402", "预测方式"]
+    assert not table.drop(index="TB-02-WH-2402")["预测方式"].str.contains("异常高").any()

@@ -72,6 +72,7 @@ DEFINITIONS = ("销量 = 已付款订单（剔除刷单）的件数，按付款�
                "基准 = 季节性朴素预测：去年同周（52 周前）的销量；SKU 不满一年时用回测前最后一周的销量。")
 SHRINK_UNITS = 25.0  # uplift of an event day measured on fewer expected units is pulled toward the event's mean
 SMOOTH_WEEKS = 3  # the yearly profile is smoothed over ±3 weeks
+SPIKE_FLOOR = 2.0  # units a week: a spike is above spike_ratio × at least this (Poisson noise of slow sellers)
 QUIET_P = 0.01  # weeks without a sale are called implausible below this probability
 POOL_MIN_SERIES = 400  # panels at least this big are fitted in a process pool (starting workers costs ~2 s)
 METHOD_SEASONAL, METHOD_LEVEL, METHOD_CATEGORY, METHOD_NONE = "单品", "单品", "类目", "无"
@@ -219,27 +220,42 @@ def profile(adjusted: np.ndarray) -> np.ndarray:
     return smooth / smooth.mean()
 
 
-def prepare(y: np.ndarray, f_hist: np.ndarray, f_future: np.ndarray, season_weeks: int,
-            growth_: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
-    """A weekly series (units, oldest first) made ready for the level model: divided by its calendar factors, the
-    growth trend (`growth_`, yearly, log) and — with `season_weeks` weeks or more — its yearly profile. Returns that
-    level series, what multiplies the level back into units for the past and for the future weeks, and whether a
-    profile was used."""
+@dataclass(frozen=True)
+class Model:
+    """How series are fitted: weeks a yearly profile needs, the shop's yearly growth (log), the spike cap."""
+
+    season_weeks: int = 52
+    growth: float = 0.0
+    spike_ratio: float = 10.0
+
+
+def prepare(y: np.ndarray, f_hist: np.ndarray, f_future: np.ndarray,
+            model: Model) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool, int]:
+    """A weekly series (units, oldest first) made ready for the level model: divided by its calendar factors and the
+    growth trend, weeks above `spike_ratio` × their usual level (the median of the 13 weeks around them, at least
+    SPIKE_FLOOR a week: a season's peak is no spike) counted at that usual level (a bulk order does not repeat), then
+    divided by its yearly profile when it has `season_weeks` weeks. Returns that level series, what multiplies the level back into units for the past and for the future
+    weeks, whether a profile was used, and how many weeks were capped."""
     n, horizon = len(y), len(f_future)
-    trend = np.exp(growth_ * (np.arange(n + horizon) - (n - 1)) / 52)
+    trend = np.exp(model.growth * (np.arange(n + horizon) - (n - 1)) / 52)
     adjusted = y / f_hist / trend[:n]
-    seasonal = n >= season_weeks
+    local = pd.Series(adjusted).rolling(13, center=True, min_periods=1).median().to_numpy()
+    spikes = adjusted > model.spike_ratio * np.maximum(local, SPIKE_FLOOR)
+    capped = int(spikes.sum())
+    adjusted = np.where(spikes, local, adjusted)
+    seasonal = n >= model.season_weeks
     shape = profile(adjusted) if seasonal else np.ones(52)
     past = shape[(np.arange(n) - (n - 52)) % 52] * trend[:n] * f_hist
     ahead = shape[(np.arange(n, n + horizon) - (n - 52)) % 52] * trend[n:] * f_future
-    return y / past, past, ahead, seasonal
+    return adjusted * trend[:n] * f_hist / past, past, ahead, seasonal, capped
 
 
-def fit_one(y: np.ndarray, f_hist: np.ndarray, f_future: np.ndarray, season_weeks: int,
-            growth_: float = 0.0) -> tuple[np.ndarray, float, bool]:
+def fit_one(y: np.ndarray, f_hist: np.ndarray, f_future: np.ndarray,
+            model: Model) -> tuple[np.ndarray, float, bool, int]:
     """One weekly series (units, oldest first): its forecast for the weeks of `f_future`, its weekly error (in-sample
-    one-step RMSE over the last year, at least √forecast) and whether a yearly profile was used (`prepare`)."""
-    level_series, past, ahead, seasonal = prepare(y, f_hist, f_future, season_weeks, growth_)
+    one-step RMSE over the last year of the capped series, at least √forecast), whether a yearly profile was used
+    and how many spikes were capped (`prepare`)."""
+    level_series, past, ahead, seasonal, capped = prepare(y, f_hist, f_future, model)
     n = len(y)
     if n < 3 or not level_series.any():
         level = float(level_series.mean()) if n else 0.0
@@ -248,9 +264,9 @@ def fit_one(y: np.ndarray, f_hist: np.ndarray, f_future: np.ndarray, season_week
         level, fitted = _ses(level_series)
     forecast = np.maximum(level, 0.0) * ahead
     recent = slice(max(0, n - 52), n)
-    error = y[recent] - (fitted * past)[recent]
+    error = ((level_series - fitted) * past)[recent]
     rmse = float(np.sqrt(np.mean(error ** 2))) if n else 0.0
-    return forecast, max(rmse, math.sqrt(max(float(forecast.mean()), 0.0))), seasonal
+    return forecast, max(rmse, math.sqrt(max(float(forecast.mean()), 0.0))), seasonal, capped
 
 
 def growth(units: pd.DataFrame, f_hist: np.ndarray) -> float:
@@ -288,25 +304,25 @@ def ses_model(series: np.ndarray, model=None):
     return model(series, initialization_method=init).fit(method="least_squares", use_brute=False)
 
 
-def _fit_chunk(tasks: list, season_weeks: int, growth_: float) -> list:
+def _fit_chunk(tasks: list, model: Model) -> list:
     """`fit_one` over a list of (series, past factors, future factors) — one unit of work for a pool worker."""
-    return [fit_one(y, fh, ff, season_weeks, growth_) for y, fh, ff in tasks]
+    return [fit_one(y, fh, ff, model) for y, fh, ff in tasks]
 
 
-def fit_panel(tasks: list, season_weeks: int, growth_: float = 0.0, workers: int | None = None) -> list:
+def fit_panel(tasks: list, model: Model, workers: int | None = None) -> list:
     """`fit_one` for every (series, past factors, future factors) of `tasks`, in order; big panels are fitted by a
     pool of processes (`workers`: None picks one per core when the panel has at least POOL_MIN_SERIES series)."""
     if workers is None:
         workers = min(os.cpu_count() or 1, 8) if len(tasks) >= POOL_MIN_SERIES else 1
     if workers <= 1 or len(tasks) < 2:
-        return _fit_chunk(tasks, season_weeks, growth_)
+        return _fit_chunk(tasks, model)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     size = max(1, math.ceil(len(tasks) / (workers * 4)))
     chunks = [tasks[i:i + size] for i in range(0, len(tasks), size)]
     # forkserver: a kernel's DuckDB threads are never forked mid-lock
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
-        done = pool.map(_fit_chunk, chunks, [season_weeks] * len(chunks), [growth_] * len(chunks))
+        done = pool.map(_fit_chunk, chunks, [model] * len(chunks))
         return [r for chunk in done for r in chunk]
 
 
@@ -335,7 +351,7 @@ class Forecast:
 
 
 def forecast(history: Sales, horizon: int, *, season_weeks: int, sku_history_weeks: int, share_weeks: int,
-             workers: int | None = None) -> Forecast:
+             spike_ratio: float = 10.0, workers: int | None = None) -> Forecast:
     """Forecast every SKU of `history` for `horizon` weeks: its own series when it has `sku_history_weeks` weeks,
     else its category's forecast × its share of the category's last `share_weeks` weeks; 0 for a SKU without any
     sale in the history (listed, never sold: nothing to forecast from, and the table says so)."""
@@ -362,21 +378,22 @@ def forecast(history: Sales, horizon: int, *, season_weeks: int, sku_history_wee
         totals[cat] = block
         tasks.append((total, f_hist[-len(total):], f_future))
         keys.append(("cat", cat))
-    trend = growth(units, f_hist)
-    results = dict(zip(keys, fit_panel(tasks, season_weeks, trend, workers)))
+    model = Model(season_weeks, growth(units, f_hist), spike_ratio)
+    results = dict(zip(keys, fit_panel(tasks, model, workers)))
     quiet = quiet_weeks(units)
     rows, sigma, info = {}, {}, []
     for sku, n, alone, none in zip(units.index, length.to_numpy(int), own, never):
+        capped = 0
         if none:
             fc, err, share = np.zeros(horizon), 0.0, np.nan
             method, short = "无销量记录：按 0 预测", "无销量记录"
         elif alone:
-            fc, err, seasonal = results[("sku", sku)]
+            fc, err, seasonal, capped = results[("sku", sku)]
             method = "单品 ETS" + (" + 年度季节性" if seasonal else f"（历史 {n} 周，不足 {season_weeks} 周：无季节性）")
             short, share = "单品" + ("+季节性" if seasonal else ""), np.nan
         else:
             cat = history.skus.at[sku, "category"]
-            fc_cat, err_cat, _ = results[("cat", cat)]
+            fc_cat, err_cat, _, _ = results[("cat", cat)]
             block = totals[cat]
             recent = block.columns[-min(share_weeks, n):] if n else block.columns[-1:]
             cat_units = block[recent].sum(axis=None)
@@ -384,6 +401,8 @@ def forecast(history: Sales, horizon: int, *, season_weeks: int, sku_history_wee
             fc, err = fc_cat * share, max(err_cat * share, math.sqrt(max(float((fc_cat * share).mean()), 0.0)))
             method = f"类目预测 × 份额 {share * 100:.1f}%（历史仅 {n} 周，不足 {sku_history_weeks} 周）"
             short = f"类目×份额 {share * 100:.1f}%"
+        if capped:
+            method += f"；{capped} 周销量异常高（超过平时 {spike_ratio:g} 倍，疑似团购、批发），按前后 13 周的中位数计入"
         if quiet[sku]:
             method += f"；近 {quiet[sku]} 周无销量"
         rows[sku], sigma[sku] = fc, err
@@ -413,7 +432,7 @@ def daily_demand(fc: Forecast, first: dt.date, days: int) -> pd.DataFrame:
 # ------------------------------------------------------------------------------------------------ backtest
 
 def backtest(history: Sales, weeks: int, *, season_weeks: int, sku_history_weeks: int, share_weeks: int,
-             workers: int | None = None) -> tuple[pd.DataFrame, str]:
+             spike_ratio: float = 10.0, workers: int | None = None) -> tuple[pd.DataFrame, str]:
     """Forecast the last `weeks` weeks from what was known before them, and compare with what sold and with the
     seasonal-naive baseline (the same week 52 weeks earlier; the last week before the origin for a SKU with less
     than a year then). Per SKU existing at the origin: actual, model and baseline units, both absolute errors and
@@ -423,7 +442,7 @@ def backtest(history: Sales, weeks: int, *, season_weeks: int, sku_history_weeks
                 f"历史只有 {len(history.weeks)} 周，不足回测所需的 {weeks + 4} 周（回测 {weeks} 周 + 至少 4 周历史）：未回测")
     past = history.cut(weeks)
     fc = forecast(past, weeks, season_weeks=season_weeks, sku_history_weeks=sku_history_weeks,
-                  share_weeks=share_weeks, workers=workers)
+                  share_weeks=share_weeks, spike_ratio=spike_ratio, workers=workers)
     skus, held, origin = fc.units.index, history.weeks[-weeks:], len(past.weeks)
     actual = history.units.loc[skus, held].fillna(0.0).to_numpy()
     model = fc.units.to_numpy()
@@ -566,7 +585,7 @@ def replenishment(fc: Forecast, history: Sales, stock_: pd.DataFrame, lead: pd.D
         "reorder_point": np.ceil(lead_demand + z * sigma * np.sqrt(days_l / 7)), "order_up_to": up_to,
         "stock": on_hand, "in_transit": transit, "next_due": _next_due(open_orders, skus),
         "stock_date": have["stock_date"].to_numpy(),
-        "cover_days": np.where(rate > 0, np.round(on_hand / np.where(rate > 0, rate, 1), 1), np.nan),
+        "cover_days": np.where(rate > 0, np.round(np.maximum(on_hand, 0) / np.where(rate > 0, rate, 1), 1), np.nan),
         "runout_date": [pd.Timestamp(as_of) + pd.Timedelta(days=int(d) + 1) if d >= 0 else pd.NaT for d in runout],
         "order_qty": np.where(np.isnan(on_hand), np.nan,
                               np.ceil(np.maximum(0.0, up_to - np.nan_to_num(on_hand) - np.nan_to_num(transit))))})
