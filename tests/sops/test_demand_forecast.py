@@ -341,3 +341,13 @@ def test_a_bulk_order_is_capped_and_said_not_turned_into_safety_stock(shop):
     table = pd.read_csv(result.folder / "需求预测.csv").set_index("商家编码")
     assert "1 周销量异常高（超过平时 10 倍，疑似团购、批发），按前后 13 周的中位数计入" in table.at["TB-02-WH-2402", "预测方式"]
     assert not table.drop(index="TB-02-WH-2402")["预测方式"].str.contains("异常高").any()
+
+
+def test_a_platform_without_skus_is_a_chinese_message(shop):
+    def no_pdd(orders):
+        return orders[orders["platform"] != "PDD"]
+    source = shop(edit=("orders", no_pdd))
+    products = pd.read_parquet(f"{source}/products.parquet")
+    products[products["platform"] != "PDD"].to_parquet(f"{source}/products.parquet")
+    result = runner.run("demand_forecast", {"source": source, "platform": "PDD"})
+    assert result.exit_code == 2 and "平台 PDD" in result.error and "请选择其他平台" in result.error
