@@ -38,6 +38,14 @@ from opsbook.engine import runner
     # the late supplier, the high-defect supplier, the single-sourced face mask (not the watch with a single order)
     ("supplier_review", {}, {("supplier.on_time", "high"), ("supplier.defects", "high"),
                              ("supplier.single_source", "medium")}),
+    # mid-618: its two best sellers run out before stock can arrive, and the quietly delisted slow mover (the
+    # backtest's SKUs worse than seasonal naive left out by a high volume line)
+    ("demand_forecast", {"as_of": "2026-06-14", "min_weekly_units": 1000},
+     {("forecast.stockout", "high"), ("forecast.no_recent_sales", "low")}),
+    # the weekly job: a purchase order overdue with nothing in stock, the slow mover, one big seller forecast worse
+    # than last year's same weeks
+    ("demand_forecast", {}, {("forecast.stockout", "high"), ("forecast.no_recent_sales", "low"),
+                             ("forecast.worse_than_baseline", "low")}),
 ])
 def test_planted_faults_raise_exactly_their_flags(playbook, params, expected):
     result = runner.run(playbook, params)
