@@ -16,6 +16,7 @@ BASE_URL_ENV = "OPSBOOK_BASE_URL"            # where runs/ is published, for rep
 XLSX_MAX_ROWS_ENV = "OPSBOOK_XLSX_MAX_ROWS"  # largest table also written as xlsx (default 50,000 rows)
 ALERT_HORIZON_ENV = "OPSBOOK_ALERT_HORIZON_HOURS"  # how long an undelivered alert is retried (default 24)
 NOTIFY_ENV = "OPSBOOK_NOTIFY"                # alert targets for what belongs to no job (job files that cannot run)
+FORM_KERNEL_IDLE_ENV = "OPSBOOK_FORM_KERNEL_IDLE"  # seconds a form page keeps its run kernel when quiet (default 180)
 
 
 class RunStatus(StrEnum):

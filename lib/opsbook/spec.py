@@ -119,8 +119,9 @@ def coerce(p: Param, raw: Any) -> Any:
             return raw
         try:
             return dt.date.fromisoformat(str(raw).strip())
-        except ValueError:
-            raise ValueError(f"应为日期（格式 YYYY-MM-DD，如 2025-06-30），收到 {raw!r}") from None
+        except ValueError:  # 2025-02-30, or None from a form's date picker holding an impossible date
+            got = "" if raw is None else f"，收到 {raw!r}"
+            raise ValueError(f"不是有效日期（格式 YYYY-MM-DD，如 2025-06-30）{got}") from None
     if p.type == "choice":
         if raw in p.choices:
             return raw

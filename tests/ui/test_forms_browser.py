@@ -5,24 +5,29 @@ under a temporary OPSBOOK_RUNS.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import secrets
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from types import SimpleNamespace
 
 import pandas as pd
+import psutil
 import pytest
 
 from opsbook import paths, spec
 from opsbook.engine import runner
 from opsbook.ops import history
+from opsbook.settings import FORM_KERNEL_IDLE_ENV
 from opsbook.ui import serve
 
 pytestmark = pytest.mark.browser
@@ -30,6 +35,9 @@ pytestmark = pytest.mark.browser
 FIRST_RUN_MS = 60_000
 PAGE_MS = 60_000
 CHANGES = {"user_tiering": ("method", "quintile")}  # the change each playbook's test makes (else derived)
+KERNEL_IDLE = 8  # seconds a form page of the test server keeps its run kernel when quiet
+PAGE_BYTES = 1_500_000  # a form page after a run, its report included (downloads embedded made one 2.5 MB)
+EXCEPTION_NAME = re.compile(r"\b[A-Z][A-Za-z]*(Error|Exception|Interrupt|Exit)\b")
 
 
 def free_port() -> int:
@@ -55,20 +63,16 @@ def wait_http(url: str, proc: subprocess.Popen, timeout: float = 90) -> None:
     raise TimeoutError(f"voila did not answer {url} within {timeout} s")
 
 
-@pytest.fixture(scope="module")
-def forms_server(tmp_path_factory, artifacts):
-    """voila on a free port, serving freshly written forms; runs go to a temporary OPSBOOK_RUNS."""
-    if not (paths.root() / "data" / "sample" / "orders.parquet").is_file():
-        pytest.skip("data/sample is missing: run `opsbook sample` first")
-    folder = tmp_path_factory.mktemp("forms")
-    runs = artifacts / "forms"  # under the session's artifacts, so the phone scan covers form runs too
+@contextlib.contextmanager
+def voila(folder: Path, runs: Path, argv=lambda a: a, env: dict | None = None):
+    """voila started exactly as `opsbook serve` starts it (`argv` may edit its arguments), on a free port."""
     serve.write_forms(folder)
     token = secrets.token_urlsafe(16)
-    log = open(folder.parent / "voila.log", "wb")  # noqa: SIM115 - closed below
+    log = open(folder.parent / f"voila-{folder.name}.log", "wb")  # noqa: SIM115 - closed below
     for attempt in range(5):  # a port free a moment ago may be taken by the time voila binds it
         port = free_port()
-        proc = subprocess.Popen(serve.command(port, token, folder), cwd=folder, stdout=log, stderr=subprocess.STDOUT,
-                                env={**os.environ, "OPSBOOK_RUNS": str(runs)})
+        proc = subprocess.Popen(argv(serve.command(port, token, folder)), cwd=folder, stdout=log,
+                                stderr=subprocess.STDOUT, env={**os.environ, "OPSBOOK_RUNS": str(runs), **(env or {})})
         try:
             wait_http(serve.url(port, token), proc)
             break
@@ -76,11 +80,24 @@ def forms_server(tmp_path_factory, artifacts):
             if attempt == 4:
                 raise
     try:
-        yield SimpleNamespace(port=port, token=token, runs=runs, log=Path(log.name),
+        yield SimpleNamespace(port=port, token=token, runs=runs, log=Path(log.name), proc=proc,
                               page_url=lambda name: serve.url(port, token, f"voila/render/{name}.ipynb"))
     finally:
         serve.stop(proc)
         log.close()
+
+
+@pytest.fixture(scope="module")
+def forms_server(tmp_path_factory, artifacts):
+    """voila on a free port, serving freshly written forms; runs go to a temporary OPSBOOK_RUNS.
+
+    A form page's run kernel stops after KERNEL_IDLE quiet seconds (180 when served; short here, to see it go).
+    """
+    if not (paths.root() / "data" / "sample" / "orders.parquet").is_file():
+        pytest.skip("data/sample is missing: run `opsbook sample` first")
+    runs = artifacts / "forms"  # under the session's artifacts, so the phone scan covers form runs too
+    with voila(tmp_path_factory.mktemp("forms"), runs, env={FORM_KERNEL_IDLE_ENV: str(KERNEL_IDLE)}) as server:
+        yield server
 
 
 @pytest.fixture
@@ -89,7 +106,7 @@ def page(chromium):
     context = chromium.new_context(accept_downloads=True, viewport={"width": 1280, "height": 1000})
     tab = context.new_page()
     yield tab
-    tab.close(run_before_unload=True)  # voila's unload beacon shuts the page's kernel down
+    tab.close(run_before_unload=True)  # voila's close-tab beacon shuts the page's kernel down
     context.close()
 
 
@@ -171,15 +188,19 @@ def test_form_run_shows_flags_report_and_downloads(forms_server, page, name, tmp
     assert "Traceback" not in page.content()
     assert page.locator("button.ob-run").is_enabled()
 
+    run_id = run_id_from(page)
+    assert page.locator(".ob-downloads a[href^='data:']").count() == 0
+    assert len(page.content().encode()) < PAGE_BYTES, "downloads must be links to files, not embedded in the page"
+    link = page.locator(".ob-downloads a[download$='.xlsx']").first
     with page.expect_download(timeout=30_000) as info:
-        page.locator(".ob-downloads a[download$='.xlsx']").first.click()
+        link.click()
     saved = tmp_path / info.value.suggested_filename
     info.value.save_as(saved)
+    assert saved.read_bytes() == (forms_server.runs / name / run_id / link.get_attribute("download")).read_bytes()
     import openpyxl
     sheet = openpyxl.load_workbook(saved, read_only=True).active
     assert sheet.max_row >= 2, f"{saved.name} has no data rows"
 
-    run_id = run_id_from(page)
     result = json.loads((forms_server.runs / name / run_id / "result.json").read_text(encoding="utf-8"))
     assert result["status"] == "ok" and result["trigger"] == "form"
     recorded = result["params"][param]
@@ -191,13 +212,6 @@ def test_form_errors_are_chinese_and_never_tracebacks(forms_server, page):
     if name not in spec.available():
         pytest.skip(f"{name} not present")
     open_form(page, forms_server, name)
-    recall = page.locator(".ob-param-recall_days input")
-    recall.fill("9999")
-    recall.press("Tab")
-    # The bounded widget clamps in the browser and again in Python: out-of-range numbers never reach a run.
-    page.wait_for_function("() => document.querySelector('.ob-param-recall_days input').value === '180'",
-                           timeout=10_000)
-
     before = sorted((forms_server.runs / name).glob("2*")) if (forms_server.runs / name).is_dir() else []
     source = page.locator(".ob-param-source input")
     source.fill("")
@@ -214,12 +228,196 @@ def test_form_errors_are_chinese_and_never_tracebacks(forms_server, page):
     page.wait_for_function("() => (document.querySelector('.ob-message .ob-error-box') || {}).innerText"
                            "?.includes('/nope')", timeout=FIRST_RUN_MS)
     text = page.inner_text(".ob-message")
-    assert "运行失败" in text and "数据" in text and "运行记录" in text
+    assert "运行失败" in text and "数据" in text and "运行记录" in text and "运行编号" in text
+    assert str(forms_server.runs) not in text, "the box names a server folder"
     assert page.locator(".ob-report iframe").count() == 0
     page.wait_for_selector(".ob-downloads a[download$='.html']", state="attached", timeout=10_000)
     assert page.locator(".ob-downloads a[download$='.html']").count() == 1  # the failed run's report, as a link
     assert "Traceback" not in page.inner_text("body") and "Traceback" not in page.content()
     assert page.locator("button.ob-run").is_enabled()
+
+
+def cli_problems(playbook: str, param: str, value: str) -> list[str]:
+    """The problem lines `opsbook run` prints for one parameter value (exit 2, nothing run)."""
+    out = subprocess.run([sys.executable, "-m", "opsbook.ui.cli", "run", playbook, "-p", f"{param}={value}"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2, out.stdout + out.stderr
+    problems = [ln.strip().removeprefix("- ") for ln in out.stderr.splitlines() if ln.strip().startswith("- ")]
+    assert problems, out.stderr
+    return problems
+
+
+@pytest.mark.parametrize(("name", "param", "value"), [("campaign_review", "min_roi", "9999"),
+                                                      ("campaign_review", "min_roi", "-5"),
+                                                      ("kpi_report", "history", "0")])
+def test_out_of_range_numbers_are_refused_with_the_cli_message(forms_server, page, name, param, value):
+    """A bounded number widget clamped these in the browser (9999 → 20 raised false 高 flags): refuse, never clamp."""
+    open_form(page, forms_server, name)
+    before = sorted((forms_server.runs / name).glob("2*")) if (forms_server.runs / name).is_dir() else []
+    field = page.locator(f".ob-param-{param} input")
+    field.fill(value)
+    field.press("Tab")
+    assert field.input_value() == value
+    page.click("button.ob-run")
+    box = page.wait_for_selector(".ob-message .ob-error-box", state="visible", timeout=30_000).inner_text()
+    for problem in cli_problems(name, param, value):
+        assert problem in box
+    after = sorted((forms_server.runs / name).glob("2*")) if (forms_server.runs / name).is_dir() else []
+    assert after == before, "a run was filed although the value is out of range"
+
+
+def test_an_impossible_date_is_refused_as_not_a_valid_date(forms_server, page):
+    name = "kpi_report"
+    date_param = next(p for p in spec.load(name).params.values() if p.type == "date")
+    open_form(page, forms_server, name)
+    field = page.locator(f".ob-param-{date_param.name} input")
+    # 02/30 in Chromium's mm/dd/yyyy field, day first: typed month first, Chromium knows February has no 30th and
+    # takes the 3 as the day (02/03). An impossible date is kept as typed, and the field reports no value.
+    field.focus()  # the month
+    page.keyboard.press("ArrowRight")
+    page.keyboard.type("30")  # the day, then on to the year
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.type("02")
+    assert field.evaluate("e => e.validity.badInput"), "the browser did not keep the impossible date"
+    page.keyboard.press("Tab")
+    page.click("button.ob-run")
+    box = page.wait_for_selector(".ob-message .ob-error-box", state="visible", timeout=30_000).inner_text()
+    assert f"{date_param.name}（{date_param.label}）不是有效日期" in box and "None" not in box
+
+
+def test_error_boxes_show_no_server_paths_or_exception_names(forms_server, page):
+    """An unexpected failure (the runs folder of a playbook is a file) showed `NotADirectoryError: … /tmp/…`."""
+    name = "campaign_review"
+    folder = forms_server.runs / name
+    aside = forms_server.runs / f".{name}-aside"
+    if folder.exists():
+        folder.rename(aside)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    folder.write_text("not a folder")
+    try:
+        open_form(page, forms_server, name)
+        page.click("button.ob-run")
+        box = page.wait_for_selector(".ob-message .ob-error-box", state="visible", timeout=FIRST_RUN_MS).inner_text()
+    finally:
+        folder.unlink()
+        if aside.exists():
+            aside.rename(folder)
+    assert "运行失败" in box and "系统内部错误" in box
+    assert not EXCEPTION_NAME.search(box), box
+    assert "/" not in box and str(forms_server.runs) not in box, box
+    assert "Traceback" not in page.content()
+
+
+def page_kernel(server, page) -> psutil.Process:
+    """The kernel process of an open form page (voila names its connection file after the kernel id)."""
+    kernel_id = page.evaluate("JSON.parse(document.getElementById('jupyter-config-data').textContent).kernelId")
+    for proc in psutil.Process(server.proc.pid).children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if any(kernel_id in part for part in proc.cmdline()):
+                return proc
+    raise AssertionError(f"no process for kernel {kernel_id}")
+
+
+def kernels_under(proc: psutil.Process) -> list[psutil.Process]:
+    """Kernel processes started by `proc` (a page's kernel starts the papermill kernel of its runs)."""
+    found = []
+    for child in proc.children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if "ipykernel" in " ".join(child.cmdline()):
+                found.append(child)
+    return found
+
+
+def wait_until(condition, timeout: float, what: str) -> float:
+    """Seconds until `condition()` held; fails naming `what` after `timeout` seconds."""
+    t0 = time.monotonic()
+    while not condition():
+        if time.monotonic() - t0 > timeout:
+            pytest.fail(f"{what}: not within {timeout:g} s")
+        time.sleep(0.5)
+    return time.monotonic() - t0
+
+
+def test_an_open_page_holds_one_kernel_and_a_run_kernel_only_while_used(forms_server, page):
+    """The page used to pre-start a papermill kernel (270 MB) beside its own (240 MB) and keep it until culled."""
+    name = "user_tiering"
+    open_form(page, forms_server, name)
+    kernel = page_kernel(forms_server, page)
+    time.sleep(5)  # the old page started its run kernel right after it was shown
+    assert kernels_under(kernel) == [], "an idle form page holds a second kernel"
+    assert kernel.memory_info().rss < 150 * 2**20, "an idle form page imports what only a run needs"
+    field = page.locator(".ob-param-recall_days input")
+    field.fill("31")  # staff start filling in the form: the run kernel starts
+    field.press("Tab")
+    wait_until(lambda: len(kernels_under(kernel)) == 1, 60, "a changed parameter starts the run kernel")
+    page.click("button.ob-run")
+    page.wait_for_selector(".ob-report iframe", state="visible", timeout=FIRST_RUN_MS)
+    wait_until(lambda: kernels_under(kernel) == [], KERNEL_IDLE + 30, "the run kernel stops once the page is quiet")
+    assert kernel.is_running()
+
+
+def test_a_closed_tab_frees_its_kernel(forms_server, chromium):
+    """voila's close-tab beacon needs the _xsrf cookie, which direct links (what `opsbook serve` prints) never got."""
+    context = chromium.new_context()  # no cookie: the page is opened from its direct link, not from the list
+    try:
+        tab = context.new_page()
+        open_form(tab, forms_server, "user_tiering")
+        kernel = page_kernel(forms_server, tab)
+        tab.close(run_before_unload=True)
+        seconds = wait_until(lambda: not kernel.is_running() or kernel.status() == psutil.STATUS_ZOMBIE, 60,
+                             "the closed tab's kernel is shut down")
+    finally:
+        context.close()
+    assert seconds < 60
+
+
+def test_run_files_are_served_by_name_to_the_token_holder_only(forms_server, tmp_path):
+    good = runner.run("kpi_report", {"period": "日", "report_date": "2026-06-29"}, out=forms_server.runs)
+    assert good.ok
+    name = next(n for names in good.tables.values() for n in names)
+    base = f"{serve.DOWNLOADS}/kpi_report/{good.run_id}"
+
+    def get(path: str, token: str | None = forms_server.token) -> tuple[int, bytes]:
+        url = f"http://127.0.0.1:{forms_server.port}/{path}" + (f"?token={token}" if token is not None else "")
+        try:
+            with urllib.request.urlopen(url, timeout=30) as resp:
+                return (resp.status if "/login" not in resp.url else 302), resp.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, b""
+    status, body = get(f"{base}/{urllib.parse.quote(name)}")
+    assert status == 200 and body == (good.folder / name).read_bytes()
+    assert get(f"{base}/report.html")[1] == good.report.read_bytes()
+    assert get(f"{base}/{urllib.parse.quote(name)}", token=None)[0] != 200  # no token, no cookie: the login page
+    assert get(f"{base}/{urllib.parse.quote(name)}", token="wrong")[0] != 200
+    secret = (good.folder / "executed.ipynb").read_bytes()
+    for crafted in (f"{base}/executed.ipynb", f"{base}/result.json", f"{base}/..%2F..%2Findex.jsonl",
+                    f"{base}/../../../playbooks/kpi_report.ipynb", f"{serve.DOWNLOADS}/..%2F..%2Flib/x/__init__.py",
+                    f"{serve.DOWNLOADS}/kpi_report/..%2F{good.run_id}/{urllib.parse.quote(name)}",
+                    f"{serve.DOWNLOADS}/kpi_report/{good.run_id}%2F..%2F{good.run_id}/{urllib.parse.quote(name)}",
+                    f"{base}/%2Fetc%2Fpasswd"):
+        status, body = get(crafted)
+        assert status == 404 and body != secret, f"{crafted} answered {status}"
+
+
+def test_history_page_opens_after_the_server_was_idle_past_the_cell_timeout(tmp_path, chromium):
+    """A pre-heated 运行记录 page waited for its request inside a cell and failed with "Cell execution timed out"."""
+    def short_cells(argv: list[str]) -> list[str]:
+        return [a if not a.startswith("--VoilaExecutor.timeout=") else "--VoilaExecutor.timeout=4" for a in argv]
+    runner.run("kpi_report", {"period": "日", "report_date": "2026-06-29"}, out=tmp_path / "runs", job="kpi_daily")
+    with voila(tmp_path / "forms", tmp_path / "runs", argv=short_cells) as server:
+        time.sleep(8)  # idle past the (shortened) cell timeout
+        context = chromium.new_context()
+        try:
+            tab = context.new_page()
+            tab.goto(server.page_url(serve.HISTORY_FORM))
+            tab.wait_for_selector("iframe.ob-history-frame, .jp-OutputArea-output pre", state="attached",
+                                  timeout=PAGE_MS)
+            assert tab.locator("iframe.ob-history-frame").count() == 1, tab.inner_text("body")
+            assert "timed out" not in tab.inner_text("body")
+            tab.close(run_before_unload=True)
+        finally:
+            context.close()
 
 
 @pytest.mark.parametrize("path", ["voila/files/../lib/opsbook/__init__.py", "files/lib/opsbook/__init__.py",
@@ -242,7 +440,8 @@ def test_server_needs_its_token(forms_server):
             assert "/login" in resp.url and b"ob-run" not in resp.read()
 
 
-def test_import_form_uploads_exports_into_a_warehouse(forms_server, page, tmp_path, runs_root):
+def test_import_form_uploads_exports_into_a_warehouse(forms_server, page, tmp_path, runs_root, monkeypatch):
+    monkeypatch.syspath_prepend(str(Path(__file__).parents[1] / "data"))  # also when tests/data is not collected
     from test_intake import DY_HEADER, dy_rows, write
     good = write(tmp_path / "抖店订单.csv", DY_HEADER, dy_rows(n=3), "gbk")
     bad = write(tmp_path / "随便.csv", ["x"], [["1"]])

@@ -150,6 +150,12 @@ class Pool:
                 self._all.append(kernel)
             self._idle().append(kernel)
 
+    def drain(self) -> None:
+        """Shut down this thread's idle kernels (a form page that went quiet gives their memory back)."""
+        idle = self._idle()
+        while idle:
+            self.discard(idle.pop())
+
     def close(self) -> None:
         """Shut down every kernel of every thread."""
         with self._lock:

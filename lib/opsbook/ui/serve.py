@@ -1,9 +1,22 @@
 """`opsbook serve`: the playbook forms, served by voila on 127.0.0.1 with a token.
 
 voila serves one generated folder (`<root>/.opsbook/forms/`, ignored by git) that holds only a tiny
-form notebook per playbook, so no file of lib/, data/ or runs/ is reachable through the server.
-Option names are those of voila 0.5 (`voila/app.py`, `voila/configuration.py`) and jupyter_server's
-`MappingKernelManager` (culling).
+form notebook per playbook, so no file of lib/, data/ or runs/ is reachable through the server; the
+tables and reports of filed runs are downloaded through `opsbook/runs/<playbook>/<run_id>/<file>`
+(`voila_app.RunFileHandler`: names only, the files a run lists). Option names are those of voila 0.5
+(`voila/app.py`, `voila/configuration.py`) and jupyter_server's `MappingKernelManager` (culling).
+
+Kernels and memory. An open page holds one kernel: the page's own, light (ipywidgets and the spec; pandas,
+papermill and the runner are imported at the first run). The papermill kernel a run needs is started when a
+parameter changes or 运行 is clicked and shut down after `run_form.KERNEL_IDLE` quiet seconds. voila's
+pre-heated kernels are off: a pool is one idle kernel per form page (17 with 15 playbooks), a pre-rendered page
+goes stale, and a pooled 运行记录 page waiting for its request hit the cell timeout ("Cell execution timed
+out") after two idle minutes; a light page starts in about as long as voila takes to send it.
+A closed tab frees its kernel at once: voila's close-tab beacon posts the `_xsrf` cookie, which
+`voila_app` makes every page set (voila 0.5 sets it on the list page only, so direct links never freed
+theirs). A page left open and untouched for `CULL_IDLE` seconds is culled (its kernel shut down; the
+page says to reload); a running form refreshes its status every `run_form.TICK` seconds, so a long run
+is never culled.
 """
 from __future__ import annotations
 
@@ -17,20 +30,21 @@ import sys
 import time
 import webbrowser
 from pathlib import Path
+from urllib.parse import quote
 
 from .. import paths, spec
 from ..settings import HOME_ENV
 
 HOST = "127.0.0.1"
-POOL_SIZE = 1            # pre-heated voila kernels per form page
 CELL_TIMEOUT = 120       # seconds a form notebook cell may take while the page is rendered
-CULL_IDLE = 900          # seconds of inactivity before a page's kernel is shut down (voila's close-tab
-                         # shutdown needs the _xsrf cookie of the list page, so direct links rely on culling)
-CULL_INTERVAL = 300      # how often voila looks for idle kernels
+CULL_IDLE = 600          # seconds without any message to or from a page's kernel before it is shut down
+CULL_INTERVAL = 60       # how often voila looks for idle kernels: an idle page is freed within 10-11 minutes
 READY_TIMEOUT = 60       # seconds to wait for voila to answer at start-up
 IMPORT_FORM = "data_import"  # the 数据导入 page, served beside the playbook forms
 HISTORY_FORM = "run_history"  # the 运行记录 page: runs, their flags and reports
+DOWNLOADS = "opsbook/runs"    # URL prefix of run files: <prefix>/<playbook>/<run_id>/<file name>
 FORMS = "opsbook.ui.forms"
+APP = "opsbook.ui.voila_app"  # the voila application that `command` starts
 # page name: (module in opsbook.ui.forms, the function that displays it, title); playbook pages use run_form.form
 PAGES = {IMPORT_FORM: ("import_form", "import_form", "数据导入"),
          HISTORY_FORM: ("history_form", "history_form", "运行记录")}
@@ -76,10 +90,10 @@ def write_forms(folder: str | Path | None = None) -> list[Path]:
 
 
 def command(port: int, token: str, folder: str | Path | None = None) -> list[str]:
-    """The argv that starts voila on the forms folder (127.0.0.1, token, pre-heated and culled kernels)."""
+    """The argv that starts voila on the forms folder (127.0.0.1, token, kernels started per page and culled)."""
     folder = Path(folder) if folder else forms_dir()
     return [
-        sys.executable, "-m", "voila", str(folder),
+        sys.executable, "-m", APP, str(folder),
         f"--port={port}",
         f"--Voila.ip={HOST}",
         "--Voila.port_retries=0",
@@ -87,8 +101,6 @@ def command(port: int, token: str, folder: str | Path | None = None) -> list[str
         f"--token={token}",
         "--show_tracebacks=False",
         "--strip_sources=True",
-        "--preheat_kernel=True",
-        f"--pool_size={POOL_SIZE}",
         f"--VoilaExecutor.timeout={CELL_TIMEOUT}",
         "--KernelManager.transport=ipc",
         f"--MappingKernelManager.cull_idle_timeout={CULL_IDLE}",
@@ -101,6 +113,13 @@ def command(port: int, token: str, folder: str | Path | None = None) -> list[str
 def url(port: int, token: str, page: str = "") -> str:
     """Address of the form list (or of one form page, e.g. `voila/render/user_tiering.ipynb`) with its token."""
     return f"http://{HOST}:{port}/{page}?token={token}"
+
+
+def download_url(playbook: str, run_id: str, name: str) -> str:
+    """Address of a file of a filed run on the forms server, as a page links to it (its kernel knows the server's
+    URL prefix from voila's VOILA_SERVER_URL)."""
+    prefix = os.environ.get("VOILA_SERVER_URL", "/").rstrip("/")
+    return f"{prefix}/{DOWNLOADS}/{playbook}/{run_id}/{quote(name)}"
 
 
 def wait_ready(proc: subprocess.Popen, port: int, timeout: float = READY_TIMEOUT) -> bool:
@@ -173,4 +192,4 @@ def stop(proc: subprocess.Popen) -> None:
         child.kill()
 
 
-__all__ = ["main", "command", "write_forms", "forms_dir", "url", "stop", "wait_ready"]
+__all__ = ["main", "command", "write_forms", "forms_dir", "url", "download_url", "stop", "wait_ready"]

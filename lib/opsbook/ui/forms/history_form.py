@@ -12,7 +12,7 @@ from ...engine import records
 from ...errors import OpsbookError
 from ...ops import history
 from ...settings import RunStatus
-from .widgets import CSS, LABEL_STYLE, WIDE, error_box, flags_html, report_html, short
+from .widgets import CSS, INTERNAL_ERROR, LABEL_STYLE, WIDE, error_box, flags_html, report_html
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +56,9 @@ class HistoryPage:
         """Re-read the runs index and show the runs that match the filters."""
         try:
             found = history.entries()
-        except Exception as exc:  # noqa: BLE001 - staff see a short message, never a traceback
+        except Exception:  # noqa: BLE001 - staff see a short message, never a traceback
             log.exception("history page failed")
-            self.table.value = error_box(f"运行记录读取失败：{short(str(exc))}")
+            self.table.value = error_box(f"运行记录读取失败：{INTERNAL_ERROR}")
             return
         jobs_seen = sorted({e.record.job or "" for e in found} - {""})
         options = [("全部", None)] + [(j, j) for j in jobs_seen]
@@ -93,9 +93,7 @@ class HistoryPage:
 
 def history_form() -> None:
     """Build and display the 运行记录 page (what its voila page calls)."""
-    from voila.utils import wait_for_request
-    wait_for_request()  # a pre-heated kernel must read the runs when the page is opened, not when voila started
-    try:
+    try:  # the page's kernel starts with the request (no pre-heated kernels), so the runs are read now
         display(HistoryPage().widget())
     except OpsbookError as exc:
         display(w.HTML(CSS + error_box(exc.message)))

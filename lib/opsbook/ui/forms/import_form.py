@@ -10,8 +10,7 @@ from pathlib import Path
 import ipywidgets as w
 from IPython.display import display
 
-from ...data import intake
-from .widgets import CSS, LABEL_STYLE, WIDE, error_box, short
+from .widgets import CSS, INTERNAL_ERROR, LABEL_STYLE, WIDE, error_box
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +46,7 @@ class ImportForm:
 
     def on_click(self, _button=None) -> None:
         """Save the uploads to a temporary folder and import each; a Chinese summary per file, never a traceback."""
+        from ...data import intake  # pandas: only once someone imports
         files = list(self.upload.value)
         if not files:
             self.result.value = error_box("请先选择要导入的文件")
@@ -62,9 +62,10 @@ class ImportForm:
                     try:
                         report = intake.ingest_file(path, self.into.value.strip() or "data/warehouse",
                                                     self.platform.value, name=name)
-                    except Exception as exc:  # noqa: BLE001 - staff get a short message; developers get the log
+                    except Exception:  # noqa: BLE001 - staff get a short message; developers get the log
                         log.exception("import of %s failed", name)
-                        parts.append(f"<h4>{html.escape(name)}</h4>" + error_box(f"导入失败：{short(str(exc))}"))
+                        parts.append(f"<h4>{html.escape(name)}</h4>"
+                                     + error_box(f"导入失败：{INTERNAL_ERROR}"))
                         continue
                     if report.error:
                         parts.append(f"<h4>{html.escape(name)}</h4>" + error_box(report.error.message))

@@ -2,15 +2,20 @@
 
 The form holds no analysis code. Every run goes through `runner.run(..., trigger="form")` on one
 worker thread owned by this module: the kernel's own event loop stays free to carry progress
-updates to the browser, and the pooled papermill kernels (which must stay on the thread that
-started them) live on that one thread. Values from the browser are validated again with
-`Spec.validate`; staff see Chinese messages, never a traceback.
+updates to the browser, and the pooled papermill kernel (which must stay on the thread that
+started it) lives on that one thread. That kernel is started when a parameter changes or 运行 is
+clicked and shut down after `KERNEL_IDLE` quiet seconds, so an open page holds only its own kernel,
+which imports neither pandas nor the runner before the first run. Values from the browser are validated
+again with `Spec.validate` — numbers arrive as the text typed, so an out-of-range value is refused with
+the CLI's message, never clamped; staff see Chinese messages, never a traceback, an exception name or a
+server path.
 """
 from __future__ import annotations
 
-import atexit
 import html
 import logging
+import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -19,36 +24,82 @@ from typing import Any
 import ipywidgets as w
 from IPython.display import display
 
-from ... import report, spec as spec_mod
-from ...engine import kernels, records, runner
-from ...engine.records import RunRecord
-from ...engine.render import warm_renderer
+from ... import spec as spec_mod
 from ...errors import OpsbookError, ParamError
-from ...ops import history
-from .widgets import CSS, KIND, LABEL_STYLE, WIDE, data_link, error_box, flags_html, report_html, short
+from ...settings import FORM_KERNEL_IDLE_ENV, RunStatus
+from .. import serve
+from .widgets import (CSS, INTERNAL_ERROR, KIND, LABEL_STYLE, WIDE, download_link, error_box, flags_html,
+                      report_html)
 
 log = logging.getLogger(__name__)
 
+KERNEL_IDLE = float(os.environ.get(FORM_KERNEL_IDLE_ENV, "180"))  # quiet seconds before the papermill kernel stops
+TICK = 20  # seconds between status refreshes during a run (elapsed time; the activity keeps voila from culling)
 _WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="opsbook-form")
 
 
-def _warm() -> None:
-    """Pre-start a papermill kernel and the report exporter on the worker thread (failures only logged)."""
+class RunKernel:
+    """The papermill kernel of this page's runs: warmed on demand on the worker thread, stopped when quiet."""
+
+    def __init__(self, idle: float):
+        self.idle, self.last, self.started = idle, 0.0, False
+        self._timer: threading.Timer | None = None
+
+    def want(self) -> None:
+        """Someone is about to run (a parameter changed): start the kernel now unless it is warm or warming."""
+        if not self.started:
+            self.started = True
+            _WORKER.submit(self._start)
+        self.touch()
+
+    def touch(self) -> None:
+        """Note use; the kernel stops `idle` seconds after the last use."""
+        self.last = time.monotonic()
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = threading.Timer(self.idle, lambda: _WORKER.submit(self._stop_if_quiet))
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _start(self) -> None:
+        """Start a kernel (worker thread) while another thread imports the runner and its report exporter."""
+        preload = threading.Thread(target=_preload, daemon=True, name="opsbook-form-preload")
+        preload.start()
+        try:
+            from ...engine import kernels
+            kernels.POOL.warm(1)
+        except Exception:  # noqa: BLE001 - warming is an optimisation
+            log.exception("kernel warm-up failed")
+        preload.join()
+
+    def _stop_if_quiet(self) -> None:
+        """Shut the worker thread's idle kernel down if nothing used it for `idle` seconds (worker thread)."""
+        if time.monotonic() - self.last < self.idle - 0.5:
+            return
+        from ...engine import kernels
+        kernels.POOL.drain()
+        self.started = False
+
+
+def _preload() -> None:
+    """Import what a run needs in this page's kernel (runner, papermill, report exporter; failures only logged)."""
     try:
-        kernels.POOL.warm(1)
+        from ...engine import runner  # noqa: F401
+        from ...engine.render import warm_renderer
         warm_renderer()
-    except Exception:  # noqa: BLE001 - warming is an optimisation
-        log.exception("kernel warm-up failed")
+    except Exception:  # noqa: BLE001 - preloading is an optimisation
+        log.exception("preloading the runner failed")
 
 
-@atexit.register
-def _close_kernels() -> None:
-    """Shut the pooled papermill kernels down with the form's kernel."""
-    kernels.POOL.close()
+KERNEL = RunKernel(KERNEL_IDLE)
 
 
 def param_widget(p: spec_mod.Param) -> w.Widget:
-    """The input widget for one parameter, labelled in Chinese with its help as tooltip."""
+    """The input widget for one parameter, labelled in Chinese with its help as tooltip.
+
+    Numbers are text fields: what staff type reaches `Spec.validate` as typed (a bounded number widget would
+    clamp 9999 to its maximum in the browser, silently).
+    """
     common = {"description": p.label, "tooltip": p.help or p.label, "style": LABEL_STYLE, "layout": WIDE}
     if p.type == "choice":
         widget = w.Dropdown(options=[(str(c), c) for c in p.choices], value=p.default, **common)
@@ -56,22 +107,10 @@ def param_widget(p: spec_mod.Param) -> w.Widget:
         widget = w.DatePicker(value=p.default, **common)
     elif p.type == "bool":
         widget = w.Checkbox(value=bool(p.default), indent=False, **common)
-    elif p.type in ("int", "float"):
-        widget = _number(p, common)
     else:
         widget = w.Text(value=str(p.default), **common)
     widget.add_class(f"ob-param-{p.name}")
     return widget
-
-
-def _number(p: spec_mod.Param, common: dict) -> w.Widget:
-    """Bounded int/float input when the spec gives bounds, plain otherwise."""
-    if p.min is not None and p.max is not None:
-        cls = w.BoundedIntText if p.type == "int" else w.BoundedFloatText
-        lo, hi = (int(p.min), int(p.max)) if p.type == "int" else (p.min, p.max)
-        return cls(value=p.default, min=lo, max=hi, **common)
-    cls = w.IntText if p.type == "int" else w.FloatText
-    return cls(value=p.default, **common)
 
 
 def help_line(p: spec_mod.Param) -> w.HTML:
@@ -80,19 +119,31 @@ def help_line(p: spec_mod.Param) -> w.HTML:
     return w.HTML(f'<div class="ob-help">{html.escape(p.help)}{bounds}</div>')
 
 
-def downloads_html(result: RunRecord) -> str:
-    """Download links for every table file of a run, plus the report itself."""
+def downloads_html(result) -> str:
+    """Download links (served by the forms server) for every table file of a run, plus the report itself."""
     links = []
     for stem, names in result.tables.items():
         for name in names:
             path = result.folder / name
             if path.is_file():
-                links.append(data_link(path, name, f"{stem}（{KIND.get(path.suffix.lower(), path.suffix)}）"))
+                links.append(download_link(serve.download_url(result.playbook, result.run_id, name), name,
+                                           f"{stem}（{KIND.get(path.suffix.lower(), path.suffix)}）"))
     if result.report.is_file():
-        links.append(data_link(result.report, f"{result.playbook}-{result.run_id}.html", "下载报告（HTML）"))
+        links.append(download_link(serve.download_url(result.playbook, result.run_id, result.report.name),
+                                   f"{result.playbook}-{result.run_id}.html", "下载报告（HTML）"))
     if not links:
         return ""
     return f'<div class="ob-links"><b>下载</b><br>{"".join(links)}</div>'
+
+
+def failure_message(result) -> str:
+    """What staff read about a run that did not complete: bad input and timeouts in the runner's Chinese words,
+    anything else (an exception inside the playbook) without its technical text, which stays in the run record."""
+    if result.exit_code == 2 or result.status == RunStatus.TIMEOUT:
+        reason = result.error or "未知错误"
+    else:
+        reason = "剧本执行出错（技术信息已保存在这次运行的记录中，请把运行编号转给数据分析同事）"
+    return f"运行{result.status.label}：{reason}\n运行编号：{result.run_id}（可在“运行记录”页查看）"
 
 
 @dataclass
@@ -112,6 +163,7 @@ class Form:
     downloads: w.HTML = field(default_factory=w.HTML)
     report: w.HTML = field(default_factory=w.HTML)
     running: bool = False
+    step: str = ""
 
     def __post_init__(self):
         self.inputs = {p.name: param_widget(p) for p in self.spec.params.values()}
@@ -119,20 +171,24 @@ class Form:
                              (self.message, "ob-message"), (self.flags, "ob-flags"),
                              (self.downloads, "ob-downloads"), (self.report, "ob-report")):
             widget.add_class(hook)
+        for widget in self.inputs.values():
+            widget.observe(lambda _change: KERNEL.want(), "value")
         self.run_button.on_click(self.on_click)
+        self.set_status("就绪：设置参数后点击“运行”")
 
     def widget(self) -> w.VBox:
         """The whole form as one box."""
         s = self.spec
-        head = w.HTML(f"{CSS}{report.CSS}<h2>{html.escape(s.title)}</h2><p>{html.escape(s.purpose)}</p>"
+        head = w.HTML(f"{CSS}<h2>{html.escape(s.title)}</h2><p>{html.escape(s.purpose)}</p>"
                       + (f'<p class="ob-note">适用角色：{html.escape(s.roles)}</p>' if s.roles else ""))
         rows = []
         for p in s.params.values():
             rows.append(self.inputs[p.name])
             if p.help or p.min is not None:
                 rows.append(help_line(p))
+        idle = w.HTML(f'<p class="ob-note">页面闲置 {serve.CULL_IDLE // 60} 分钟后自动释放，之后请刷新页面再用。</p>')
         box = w.VBox([head, *rows, w.HBox([self.run_button, self.progress]), self.status, self.message,
-                      self.flags, self.downloads, self.report])
+                      self.flags, self.downloads, self.report, idle])
         box.add_class("ob-form")
         return box
 
@@ -149,11 +205,6 @@ class Form:
         """Update the one-line status under the button."""
         self.status.value = f"<span>{html.escape(text)}</span>"
 
-    def ready(self) -> None:
-        """Say the run environment is warm (unless a run has already started)."""
-        if not self.running and not self.status.value:
-            self.set_status("就绪：设置参数后点击“运行”")
-
     def on_click(self, _button=None) -> None:
         """Validate in Python, then hand the run to the worker thread (button disabled until it ends)."""
         if self.running:
@@ -166,32 +217,47 @@ class Form:
             return
         self.running, self.run_button.disabled = True, True
         self.progress.layout.visibility = "visible"
-        self.set_status("运行中…")
-        _WORKER.submit(self.execute, values)
+        self.step = "运行中…"
+        self.set_status(self.step)
+        KERNEL.want()  # the kernel starts now if no parameter change started it
+        done = threading.Event()
+        threading.Thread(target=self.tick, args=(done,), daemon=True, name="opsbook-form-tick").start()
+        _WORKER.submit(self.execute, values, done)
+
+    def tick(self, done: threading.Event) -> None:
+        """Every TICK seconds of a run, show the time it has taken (thread; ends with the run)."""
+        started = time.monotonic()
+        while not done.wait(TICK):
+            self.set_status(f"{self.step}（已用 {time.monotonic() - started:.0f} 秒）")
 
     def on_progress(self, done: int, total: int) -> None:
         """Progress callback from the runner (worker thread)."""
         self.progress.max = max(total, 1)
         self.progress.value = min(done, total)
-        self.set_status(f"运行中… 第 {done}/{total} 步")
+        self.step = f"运行中… 第 {done}/{total} 步"
+        self.set_status(self.step)
 
-    def execute(self, values: dict) -> None:
+    def execute(self, values: dict, done: threading.Event | None = None) -> None:
         """Run the playbook (worker thread) and show what came out; never lets an exception reach the page."""
         t0 = time.perf_counter()
         try:
+            from ...engine import runner
+            from ...ops import history
+            history.follow()  # runs from the form show on the history page like any other
             result = runner.run(self.spec.name, values, trigger="form", on_progress=self.on_progress)
             self.show(result, time.perf_counter() - t0)
-        except ParamError as exc:
-            self.fail(exc.message)
         except OpsbookError as exc:
-            self.fail(f"{exc.message}\n运行记录目录：{records.store().playbook_folder(self.spec.name)}")
-        except Exception as exc:  # noqa: BLE001 - staff get a short message; developers get the log
+            self.fail(exc.message)
+        except Exception:  # noqa: BLE001 - staff get a short message; developers get the log
             log.exception("form run of %s failed", self.spec.name)
-            self.fail(f"运行失败：{short(f'{type(exc).__name__}: {exc}')}\n运行记录目录：{records.store().playbook_folder(self.spec.name)}")
+            self.fail(f"运行失败：{INTERNAL_ERROR}")
         finally:
+            if done is not None:
+                done.set()
             self.running, self.run_button.disabled = False, False
+            KERNEL.touch()
 
-    def show(self, result: RunRecord, seconds: float) -> None:
+    def show(self, result, seconds: float) -> None:
         """Fill the flags, downloads and report areas from a run (a failed run: its error and a report link)."""
         if result.ok:
             self.progress.value, self.progress.bar_style = self.progress.max, "success"
@@ -200,7 +266,7 @@ class Form:
             if result.report.is_file():
                 self.report.value = report_html(result.report)
         else:
-            self.fail(f"运行{result.status.label}：{short(result.error or '未知错误')}\n运行记录：{result.folder}")
+            self.fail(failure_message(result))
         self.downloads.value = downloads_html(result) if result.folder.is_dir() else ""
 
     def fail(self, message: str) -> None:
@@ -211,11 +277,8 @@ class Form:
 
 
 def build(playbook: str) -> Form:
-    """The Form for a playbook (not displayed), with a papermill kernel warming on the worker thread."""
-    history.follow()  # runs from the form show on the history page like any other
-    built = Form(spec_mod.load(playbook))
-    _WORKER.submit(_warm).add_done_callback(lambda _: built.ready())
-    return built
+    """The Form for a playbook (not displayed)."""
+    return Form(spec_mod.load(playbook))
 
 
 def form(playbook: str) -> None:
@@ -224,5 +287,3 @@ def form(playbook: str) -> None:
         display(build(playbook).widget())
     except OpsbookError as exc:
         display(w.HTML(CSS + error_box(exc.message)))
-
-

@@ -1,20 +1,16 @@
-"""What every form page shares: styles, the red error box, short messages, downloads as data: links, reports in iframes."""
+"""What every form page shares: styles, the red error box, short messages, download links, reports in iframes.
+
+Kept light (no pandas): a form page's kernel imports this before anyone runs anything.
+"""
 from __future__ import annotations
 
-import base64
 import html
 from pathlib import Path
 
 import ipywidgets as w
 
-from ... import flags as flags_mod
-from ... import report
-from ...flags import Flag
-
 REPORT_HEIGHT = 900
-MAX_EMBED_BYTES = 25 * 1024 * 1024
-MIME = {".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        ".csv": "text/csv;charset=utf-8", ".html": "text/html;charset=utf-8"}
+INTERNAL_ERROR = "系统内部错误，详细信息已写入服务日志，请联系技术同事。"  # what staff read about an unexpected exception
 KIND = {".xlsx": "Excel", ".csv": "CSV"}
 LABEL_STYLE = {"description_width": "150px"}
 WIDE = w.Layout(width="34em")
@@ -33,15 +29,9 @@ def error_box(message: str) -> str:
     return f'<div class="ob-error-box">{html.escape(message)}</div>'
 
 
-def data_link(path: Path, name: str, text: str) -> str:
-    """An `<a download>` link carrying the file itself as a data: URL (no server file access)."""
-    size = path.stat().st_size
-    if size > MAX_EMBED_BYTES:
-        return f'<span class="ob-note">{html.escape(text)}：文件过大（{size / 2**20:.0f} MB），请到运行目录获取 {html.escape(str(path))}</span>'
-    mime = MIME.get(path.suffix.lower(), "application/octet-stream")
-    payload = base64.b64encode(path.read_bytes()).decode("ascii")
-    return (f'<a download="{html.escape(name)}" href="data:{mime};base64,{payload}" '
-            f'data-file="{html.escape(name)}">{html.escape(text)}</a>')
+def download_link(url: str, name: str, text: str) -> str:
+    """An `<a download>` link to a file the forms server serves (see `serve.download_url`)."""
+    return f'<a download="{html.escape(name)}" href="{html.escape(url)}" data-file="{html.escape(name)}">{html.escape(text)}</a>'
 
 
 def report_html(path: Path) -> str:
@@ -51,13 +41,7 @@ def report_html(path: Path) -> str:
             f'style="width:100%;height:{REPORT_HEIGHT}px;border:1px solid #ddd;border-radius:4px"></iframe>')
 
 
-def flags_html(flags: list[Flag]) -> str:
+def flags_html(flags: list) -> str:
     """The flags section of a run."""
+    from ... import flags as flags_mod, report  # pandas: only once a run is shown
     return report.CSS + flags_mod.to_html(flags)
-
-
-def short(text: str, limit: int = 400) -> str:
-    """First line of an error, cut to `limit` characters (no tracebacks reach staff)."""
-    lines = [ln for ln in str(text).splitlines() if ln.strip()]
-    first = "\n".join(lines[:6]) if lines else str(text)
-    return first if len(first) <= limit else first[: limit - 1] + "…"
