@@ -79,6 +79,8 @@ def scope(src: Source, platform: str, campaign_id: str, sheet: str, as_of: dt.da
     with the registrations of the campaigns running on `as_of` or starting after it.
     """
     campaign_id = campaign_id.strip()
+    if not (sheet or campaign_id):
+        src.check("products")  # the catalogue audit needs the catalogue; a registration can be audited without it
     registered = registrations(src, campaign_id, sheet, platform, as_of)
     products = _products(src)
     wanted = registered["sku"].drop_duplicates()
@@ -141,9 +143,9 @@ def registrations(src: Source, campaign_id: str, sheet: str, platform: str, as_o
             current = current[current["platform"] == platform]
         items = src.table("campaign_items") if src.has("campaign_items") and len(current) else _no_items()
         items = items[items["campaign_id"].isin(current["campaign_id"])]
-    info = camps.set_index("campaign_id")
-    out = items.assign(campaign_platform=items["campaign_id"].map(info["platform"]),
-                       start_date=items["campaign_id"].map(info["start_date"]),
+    info = camps.drop_duplicates("campaign_id").set_index("campaign_id")
+    out = items.assign(campaign_platform=info["platform"].reindex(items["campaign_id"]).to_numpy(),
+                       start_date=info["start_date"].reindex(items["campaign_id"]).to_numpy(),
                        campaign_known=items["campaign_id"].isin(info.index))
     return out[REGISTRATION_COLUMNS + [c for c in SHEET_COLUMNS if c in out]].reset_index(drop=True)
 
@@ -201,9 +203,9 @@ def promo_prices(src: Source, registered: pd.DataFrame, items: pd.DataFrame, win
     reg = registered.assign(platform=registered["campaign_platform"].where(registered["campaign_platform"].notna(),
                                                                             registered["sku"].map(listing["platform"])),
                             price=registered["sku"].map(listing["price"]).astype("float64"))
-    start = pd.to_datetime(reg["start_date"]).dt.date
+    start = pd.to_datetime(reg["start_date"])
     tomorrow = as_of + dt.timedelta(days=1)
-    reg["end_day"] = [min(s, tomorrow) if isinstance(s, dt.date) else tomorrow for s in start]  # exclusive
+    reg["end_day"] = [min(s.date(), tomorrow) if pd.notna(s) else tomorrow for s in start]  # exclusive
     reg["first_day"] = [d - dt.timedelta(days=window_days) for d in reg["end_day"]]
     reg["key"] = range(len(reg))
     low = pd.Series(np.nan, index=reg["key"])
@@ -301,6 +303,8 @@ def check(items: pd.DataFrame, prices: pd.DataFrame, *, as_of: dt.date, limits: 
     `terms(titles)` gives the Advertising Law terms in each title (default: `compliance`'s lists).
     """
     found, skipped = _Found(items), {}
+    if items.empty:
+        return found.frame(), skipped
     known = items["known"].astype(bool).to_numpy()
     found.mask(~known, "unknown_sku", "商品表中没有该商家编码：无法核对成本、主图和资质")
     _title_checks(items, found, skipped, limits, keywords(required), terms)
