@@ -74,5 +74,8 @@ def read_sheet(location: str, table: str, extra: dict[str, tables.Column] | None
             out[column] = text.str.lower().map(lambda v: _YES_NO.get(v, v)).where(~blank, None)
         else:
             out[column] = text.where(~blank, None)
+    for col in schema.values():  # an optional column left out reads as empty, as in a source
+        if col.name not in out and not col.required:
+            out[col.name] = pd.Series(None, index=frame.index, dtype=object)
     frame = pd.DataFrame(out, index=frame.index)
     return tables.validate(table, frame, origin=name, keep_index=True, extra=extra).reset_index(drop=True)
