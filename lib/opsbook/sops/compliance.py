@@ -108,14 +108,19 @@ def requirements_all(categories, names) -> list[list[Sensitive]]:
     names = [n if isinstance(n, str) else "" for n in names]
     by_alias = [e for e in entries if e.aliases]  # in the file's order: the first of equally long aliases wins
     by_name = [e for e in entries if e.products and not e.aliases]
-    named = {id(e): [bool(f) for f in lexicon.build({e.category: e.products}).find_all(names)]
-             for e in entries if e.products}
+    named = [e for e in entries if e.products]
+    hits = [[bool(f) for f in lexicon.build({e.category: e.products}).find_all(names)] for e in named]
     alias_hits = {c: [(_hit(c, e.aliases), e) for e in by_alias] for c in set(categories)}
+    found: dict[tuple, list[Sensitive]] = {}  # a catalogue has few distinct (category, names matched) combinations
     out = []
-    for row, category in enumerate(categories):
-        competing = [(length, e) for length, e in alias_hits[category] if length and (not e.products or named[id(e)][row])]
-        best = [max(competing, key=lambda pair: pair[0])[1]] if competing else []
-        out.append(best + [e for e in by_name if named[id(e)][row]])
+    for key in zip(categories, *hits):
+        if key not in found:
+            named_here = {id(e) for e, hit in zip(named, key[1:]) if hit}
+            competing = [(length, e) for length, e in alias_hits[key[0]]
+                         if length and (not e.products or id(e) in named_here)]
+            best = [max(competing, key=lambda pair: pair[0])[1]] if competing else []
+            found[key] = best + [e for e in by_name if id(e) in named_here]
+        out.append(found[key])
     return out
 
 
@@ -162,4 +167,5 @@ def terms_in_all(texts) -> list[list[Term]]:
     terms = ad_terms()
     order = {t.word: i for i, t in enumerate(terms)}
     by_word = {t.word: t for t in terms}
-    return [[by_word[w] for w in sorted(found, key=order.__getitem__)] for found in ad_lexicon().find_all(texts)]
+    return [[by_word[w] for w in sorted(found, key=order.__getitem__)] if found else []
+            for found in ad_lexicon().find_all(texts)]

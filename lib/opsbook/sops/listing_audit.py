@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..data import sheets, tables
 from ..errors import DataError, ParamError
@@ -273,8 +275,12 @@ class _Found:
         at = np.flatnonzero(np.asarray(mask, dtype=bool))
         if len(at) == 0:
             return
-        reasons = ([reason.format(**row) for row in context.iloc[at].to_dict("records")] if context is not None
-                   else [reason] * len(at))
+        if context is None:
+            reasons = [reason] * len(at)
+        else:
+            names = list(context.columns)
+            columns = [context[c].to_numpy()[at] for c in names]
+            reasons = [reason.format(**dict(zip(names, values))) for values in zip(*columns)]
         sev = np.asarray(severity, dtype=object)[at] if severity is not None and not isinstance(severity, str) \
             else severity or CHECKS[code].severity
         self.rows(self.skus[at], code, reasons, sev)
@@ -336,9 +342,9 @@ def _title_checks(items, found, skipped, limits, required, terms) -> None:
     if at:
         found.parts.append(pd.DataFrame({"sku": found.skus[at], "check": "ad_words", "severity": worst,
                                          "reason": reasons}))
-    size = np.fromiter((gbk_bytes(t) for t in texts), dtype=np.int64, count=len(texts))
+    size = np.fromiter((len(t.encode("gb18030")) for t in texts), dtype=np.int64, count=len(texts))  # gbk_bytes
     limit = items["platform"].map(limits).fillna(min(limits.values())).astype(np.int64).to_numpy()
-    where = items["platform"].map(lambda p: f"{PLATFORM_NAMES[p]}上限" if p in limits else "最严上限")
+    where = items["platform"].map({p: f"{PLATFORM_NAMES[p]}上限" for p in limits}).fillna("最严上限")
     context = pd.DataFrame({"size": size, "limit": limit, "where": where.to_numpy(), "cut": size - limit})
     found.mask(present & (size > limit), "title_length",
                "标题 {size} 字节，超过{where} {limit} 字节（GBK 计，汉字 2 字节），需删去 {cut} 字节", context)
@@ -363,11 +369,11 @@ def _image_checks(items, found, skipped, known, min_images) -> None:
 
 def _code_checks(items, found, as_of) -> None:
     codes = items["sku"].astype("str")
-    parts = codes.str.extract(SKU_CODE)
+    parts = _extract(codes)
     matched = parts["plat"].notna().to_numpy()
     context = parts.assign(code=codes, listed=items["platform"].fillna(""),
                            listed_name=items["platform"].map(PLATFORM_NAMES).fillna(""))
-    upper = codes.str.upper().str.match(SKU_CODE).fillna(False).to_numpy(dtype=bool)
+    upper = ~matched & _extract(codes.str.upper())["plat"].notna().to_numpy()
     found.mask(~matched & upper, "sku_code", "商家编码 {code} 应使用大写字母", context)
     found.mask(~matched & ~upper, "sku_code", "商家编码 {code} 不符合“平台-类目-规格-年月”格式（如 TB-01-M-2504）", context)
     plat = parts["plat"].map(CODE_PLATFORMS)
@@ -388,6 +394,16 @@ def _code_checks(items, found, as_of) -> None:
         found.rows(found.skus[twins], "sku_duplicate",
                    [f"商家编码与 {'、'.join(x for x in groups[n] if x != c) or c} 重复（不区分大小写和空格）"
                     for c, n in zip(codes.to_numpy()[twins], norm.to_numpy()[twins])])
+
+
+def _extract(codes: pd.Series) -> pd.DataFrame:
+    """The parts of SKU codes (`SKU_CODE`'s groups; all missing where a code does not match), in one RE2 pass."""
+    text = pa.array(codes.to_numpy(dtype=object), type=pa.string())
+    found = pc.extract_regex(text, SKU_CODE.pattern)
+    valid = pc.is_valid(found).to_numpy(zero_copy_only=False)
+    out = pd.DataFrame({name: found.field(name).to_numpy(zero_copy_only=False) for name in SKU_CODE.groupindex},
+                       index=codes.index, dtype=object)
+    return out.where(pd.Series(valid, index=codes.index), None, axis=0)
 
 
 def _price_checks(items, prices, found, price_min, price_max) -> None:
@@ -422,10 +438,15 @@ def _qualification_checks(items, found, known, as_of, warn_days) -> None:
         return
     expiry = pd.to_datetime(items["qualification_expiry"])
     left = ((expiry - pd.Timestamp(as_of)).dt.days).to_numpy(dtype="float64")
-    cats = ["、".join(s.category for s in n) for n in needs]
-    need = ["、".join(q.split("（")[0] for s in n for q in s.qualifications) for n in needs]
-    context = pd.DataFrame({"cat": cats, "need": need, "day": expiry.dt.strftime("%Y-%m-%d").fillna(""),
-                            "left": left, "ago": -left})
+    said: dict[tuple, tuple[str, str]] = {}  # a catalogue has few distinct sets of requirements
+    for n in needs:
+        key = tuple(map(id, n))
+        if key not in said:
+            said[key] = ("、".join(s.category for s in n),
+                         "、".join(q.split("（")[0] for s in n for q in s.qualifications))
+    cats, need = zip(*(said[tuple(map(id, n))] for n in needs))
+    day = np.datetime_as_string(expiry.to_numpy().astype("datetime64[D]"))  # 2026-06-12 (NaT where none)
+    context = pd.DataFrame({"cat": cats, "need": need, "day": day, "left": left, "ago": -left})
     has = ~np.isnan(left)
     found.mask(sensitive & ~has, "qualification_missing", "属于敏感类目 {cat}（需 {need}），未登记资质有效期", context)
     found.mask(sensitive & has & (left < 0), "qualification_expired",
