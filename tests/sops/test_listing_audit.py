@@ -345,3 +345,33 @@ def test_checks_on_many_listings_with_a_big_lexicon_agree_with_a_regex():
 def _clean_uploads():
     yield
     shutil.rmtree(paths.root() / "uploads-test", ignore_errors=True)
+
+
+def test_the_daily_audit_during_a_campaign_checks_its_registrations_too():
+    """On 2026-06-10 the 618 campaigns of TM and JD are running: the catalogue audit checks their promo prices."""
+    result = runner.run("listing_audit", {"as_of": "2026-06-10"})
+    assert result.ok, result.error
+    prices = table(result, "活动价核对")
+    items = pd.read_parquet("data/sample/campaign_items.parquet")
+    assert sorted(prices["商家编码"]) == sorted(items.loc[items["campaign_id"].isin(["CP-2605-TM", "CP-2605-JD"]), "sku"])
+    assert len(table(result, "审核结果")) == len(PRODUCTS)  # still the whole catalogue, one row per listing
+    assert ("audit.promo_price", "high") in {(f.code, str(f.severity)) for f in result.flags}
+    one = runner.run("listing_audit", {"as_of": "2026-06-10", "platform": "JD"})
+    assert set(table(one, "活动价核对")["活动ID"]) == {"CP-2605-JD"}
+
+
+def test_a_registration_on_the_wrong_platform_and_codes_of_later_months(shop):
+    def edit(df):
+        df.loc[df["sku"] == "TM-02-BK-2311", "sku"] = "TM-02-BK-2612"  # a month after the audit day and the launch
+        future = df["sku"] == "DY-02-BK-2603"
+        df.loc[future, "launch_date"] = pd.Timestamp("2026-08-01")  # scheduled: its code may say 2608
+        df.loc[future, "sku"] = "DY-02-BK-2608"
+        return df
+    sheet = upload("错平台.csv", "活动ID,商家编码,活动价\nCP-2605-TM,JD-05-STD-2403,99\n")
+    result = runner.run("listing_audit", {"source": shop(edit=("products", edit))})
+    reasons = table(result, "审核结果").set_index("商家编码")["原因"]
+    assert "年月 2612 晚于审核日期和上架日期" in reasons["TM-02-BK-2612"] and pd.isna(reasons["DY-02-BK-2608"])
+    wrong = runner.run("listing_audit", {"registration_file": sheet})
+    reason = table(wrong, "审核结果").set_index("商家编码").at["JD-05-STD-2403", "原因"]
+    assert "商品在京东（JD），活动 CP-2605-TM 在天猫（TM）" in reason
+    assert ("audit.wrong_platform", "medium") in {(f.code, str(f.severity)) for f in wrong.flags}

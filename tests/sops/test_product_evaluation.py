@@ -17,7 +17,7 @@ from opsbook.sops import product_evaluation
 CANDIDATES = pd.read_parquet("data/sample/candidates.parquet")
 DEFAULTS = dict(demand_5=100000, demand_4=50000, demand_3=20000, demand_2=5000, margin_5=.5, margin_4=.4, margin_3=.3,
                 margin_2=.2, supply_5_months=12, supply_4_months=6, weight_demand=1., weight_margin=1.,
-                weight_supply=1., gate_margin=.3, gate_growth=.05, adopt_score=13., trial_score=10.)
+                weight_supply=1., gate_margin=.3, gate_growth=.05, adopt_score=13., trial_score=10., growth_check=1.)
 
 
 def upload(name: str, text: str, encoding: str = "utf-8-sig") -> str:
@@ -188,3 +188,21 @@ def test_the_supply_rule_and_prices_of_zero():
 def _clean_uploads():
     yield
     shutil.rmtree(paths.root() / "uploads-eval", ignore_errors=True)
+
+
+def test_a_growth_typed_as_a_whole_number_is_questioned_and_totals_are_not_rounded_up():
+    text = "候选ID,商品名称,类目,月搜索量,搜索指数环比增长,成本价,预计售价,合作月数,资质齐全\n" \
+           "X1,折叠杯,家居,60000,12,20,69,24,是\nX2,收纳盒,家居,60000,12%,20,69,24,是\n"
+    result = runner.run("product_evaluation", {"candidates_file": upload("候选.csv", text)})
+    assert result.ok, result.error
+    (flag,) = [f for f in result.flags if f.code == "eval.growth_check"]
+    assert "X1 折叠杯（1,200%）" in flag.message and "X2" not in flag.message
+    assert "搜索增长 1,200% 异常高，请核对" in evaluation(result).at["X1", "原因"]
+    # weights 1, 1, 1.1: 4 + 5 + 5 × 1.1 = 14.5 of 15.5 → 14.03; 2 + 2 + 5 × 1.1 → 9.19, under the trial line of 9.2
+    cands = pd.DataFrame({"candidate_id": ["A"], "name": "杯子", "category": "家居", "monthly_search": 8000,
+                          "search_growth": 0.1, "cost": [40.0], "price": [50.0], "supplier_months": [24],
+                          "has_qualification": [True]})
+    rules = product_evaluation.rules(SimpleNamespace(**{**DEFAULTS, "weight_supply": 1.1, "trial_score": 9.2,
+                                                        "growth_check": 1.0}))
+    scored = product_evaluation.score(cands, rules)
+    assert scored.loc[0, "total"] == 9.19 and scored.loc[0, "recommendation"] == "放弃"

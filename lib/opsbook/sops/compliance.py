@@ -167,5 +167,5 @@ def terms_in_all(texts) -> list[list[Term]]:
     terms = ad_terms()
     order = {t.word: i for i, t in enumerate(terms)}
     by_word = {t.word: t for t in terms}
-    return [[by_word[w] for w in sorted(found, key=order.__getitem__)] if found else []
+    return [[by_word[w] for w in sorted(found, key=order.__getitem__)] if found else found
             for found in ad_lexicon().find_all(texts)]

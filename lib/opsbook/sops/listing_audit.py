@@ -29,7 +29,7 @@ from . import compliance, data_quality
 LABELS = {
     "title": "标题", "result": "结果", "reasons": "原因", "check": "检查项", "listings": "不通过商品数",
     "owner": "负责角色", "promo_price": "活动价", "price": "日常价", "min_price_before": "活动前最低成交价",
-    "window": "基准区间", "status": "核对结果", "severity": "级别",
+    "window": "基准区间", "status": "核对结果", "severity": "级别", "campaign_platform": "活动平台",
 }
 PLATFORM_NAMES = tables.PLATFORMS
 CODE_PLATFORMS = {**{p: p for p in tables.PLATFORMS}, "DD": "PDD"}  # SKU code prefixes (the seed writes DD for 拼多多)
@@ -57,6 +57,7 @@ CHECKS = {  # in the order reasons are listed
     "below_cost": Check("价格低于成本", "运营", "high", "请核对成本价与售价（调价或停售）"),
     "price_band": Check("价格超出区间", "运营", "medium", "请核对价格是否填错"),
     "promo_price": Check("活动价不低于活动前最低价", "运营", "high", "请在报名前下调活动价，须低于活动前最低成交价"),
+    "wrong_platform": Check("报名平台不符", "运营", "medium", "请核对报名的商家编码是否为该活动平台的商品"),
     "qualification_expired": Check("资质已过期", "采购/运营", "high", "请立即下架并补办资质"),
     "qualification_expiring": Check("资质即将过期", "采购/运营", "medium", "请尽快续办资质"),
     "qualification_missing": Check("资质有效期未登记", "采购/运营", "medium", "请登记资质有效期（products 表的 qualification_expiry）"),
@@ -68,7 +69,7 @@ _KEYWORD_SPLIT = re.compile(r"[,，、;；\s]+")
 SHEET_COLUMNS = {"title": tables.Column("title", "str", "商品标题", required=False, nullable=True),
                  "price": tables.Column("price", "float", "日常价", required=False, nullable=True, min=0)}
 LISTING_COLUMNS = ["sku", "platform", "title", "name", "category", "cost", "price", "main_images",
-                   "qualification_expiry", "known"]
+                   "qualification_expiry", "launch_date", "known"]
 REGISTRATION_COLUMNS = ["campaign_id", "sku", "promo_price", "campaign_platform", "start_date", "campaign_known"]
 
 
@@ -110,7 +111,7 @@ def _products(src: Source) -> pd.DataFrame:
     if not src.has("products"):
         return pd.DataFrame({c: pd.Series(dtype="bool" if c == "known" else "object") for c in LISTING_COLUMNS})
     return src.sql("SELECT sku, platform, title, name, category, cost, price, main_images, qualification_expiry, "
-                   "true AS known FROM products ORDER BY sku")
+                   "launch_date, true AS known FROM products ORDER BY sku")
 
 
 def _code_platform(sku) -> str | None:
@@ -197,7 +198,7 @@ def promo_prices(src: Source, registered: pd.DataFrame, items: pd.DataFrame, win
     `status`: 合规 (below that low), 不合规, 无成交（按日常价） when nothing sold in the window (then the promo price must
     be below the daily price), 无法核对 when there is neither.
     """
-    columns = ["campaign_id", "sku", "promo_price", "price", "min_price_before", "window", "status"]
+    columns = ["campaign_id", "campaign_platform", "sku", "promo_price", "price", "min_price_before", "window", "status"]
     if registered.empty:
         return pd.DataFrame({c: pd.Series(dtype="float64" if c in ("promo_price", "price", "min_price_before")
                                           else "str") for c in columns})
@@ -308,6 +309,7 @@ def check(items: pd.DataFrame, prices: pd.DataFrame, *, as_of: dt.date, limits: 
 
     `terms(titles)` gives the Advertising Law terms in each title (default: `compliance`'s lists).
     """
+    items = items.assign(**{c: None for c in LISTING_COLUMNS if c not in items})  # e.g. no launch dates
     found, skipped = _Found(items), {}
     if items.empty:
         return found.frame(), skipped
@@ -382,8 +384,12 @@ def _code_checks(items, found, as_of) -> None:
     month, year = pd.to_numeric(parts["mm"]), pd.to_numeric(parts["yy"])
     bad_month = matched & ~month.between(1, 12).to_numpy()
     found.mask(bad_month, "sku_code", "商家编码 {code} 的年月 {yy}{mm} 中月份 {mm} 无效", context)
-    later = matched & ~bad_month & ((year * 100 + month) > (as_of.year % 100) * 100 + as_of.month).to_numpy()
-    found.mask(later, "sku_code", f"商家编码 {{code}} 的年月 {{yy}}{{mm}} 晚于审核日期 {as_of:%Y-%m}", context)
+    # a month after both the audit day and the listing's launch (a listing scheduled for next month may carry it)
+    launch = pd.to_datetime(items["launch_date"])
+    latest = np.maximum(((launch.dt.year % 100) * 100 + launch.dt.month).fillna(0).to_numpy(),
+                        (as_of.year % 100) * 100 + as_of.month)
+    later = matched & ~bad_month & ((year * 100 + month).fillna(0).to_numpy() > latest)
+    found.mask(later, "sku_code", "商家编码 {code} 的年月 {yy}{mm} 晚于审核日期和上架日期", context)
     listed = items["platform"]
     other = matched & plat.notna().to_numpy() & listed.notna().to_numpy() & (plat != listed).fillna(False).to_numpy()
     found.mask(other, "sku_code", "商家编码 {code} 的平台代码 {plat} 与商品所在平台 {listed_name}（{listed}）不一致", context)
@@ -416,7 +422,10 @@ def _price_checks(items, prices, found, price_min, price_max) -> None:
     found.mask((price.isna() & items["known"].astype(bool)).to_numpy(), "missing_info", "日常价未填写")
     if prices.empty:
         return
-    rows = prices.assign(cost=prices["sku"].map(dict(zip(items["sku"], cost))))
+    listed = dict(zip(items["sku"], items["platform"]))
+    rows = prices.assign(cost=prices["sku"].map(dict(zip(items["sku"], cost))), listed=prices["sku"].map(listed),
+                         listed_name=prices["sku"].map(listed).map(PLATFORM_NAMES),
+                         camp_name=prices["campaign_platform"].map(PLATFORM_NAMES))
     for code, mask, reason in (
             ("promo_price", rows["status"] == "不合规",
              "活动 {campaign_id} 的活动价 ¥{promo_price:,.2f} 不低于活动前最低成交价 ¥{min_price_before:,.2f}（{window}）"),
@@ -425,7 +434,10 @@ def _price_checks(items, prices, found, price_min, price_max) -> None:
             ("below_cost", rows["promo_price"] < rows["cost"],
              "活动 {campaign_id} 的活动价 ¥{promo_price:,.2f} 低于成本价 ¥{cost:,.2f}"),
             ("price_band", ~rows["promo_price"].between(price_min, price_max),
-             f"活动 {{campaign_id}} 的活动价 ¥{{promo_price:,.2f}} 不在价格区间 {band} 内")):
+             f"活动 {{campaign_id}} 的活动价 ¥{{promo_price:,.2f}} 不在价格区间 {band} 内"),
+            ("wrong_platform", rows["campaign_platform"].notna() & rows["listed"].notna()
+             & (rows["campaign_platform"] != rows["listed"]),
+             "商品在{listed_name}（{listed}），活动 {campaign_id} 在{camp_name}（{campaign_platform}）")):
         picked = rows[np.asarray(mask.fillna(False), dtype=bool)]
         found.rows(picked["sku"].to_numpy(dtype=object), code, [reason.format(**r) for r in picked.to_dict("records")])
 

@@ -49,6 +49,7 @@ class Rules:
     gate_growth: float
     adopt: float
     trial: float
+    growth_check: float = 1.0  # a growth above this is asked about (12 typed for 12 % reads as +1,200 %)
 
 
 def rules(p) -> Rules:
@@ -56,7 +57,7 @@ def rules(p) -> Rules:
     above the one to introduce."""
     r = Rules((p.demand_5, p.demand_4, p.demand_3, p.demand_2), (p.margin_5, p.margin_4, p.margin_3, p.margin_2),
               (p.supply_5_months, p.supply_4_months), (p.weight_demand, p.weight_margin, p.weight_supply),
-              p.gate_margin, p.gate_growth, p.adopt_score, p.trial_score)
+              p.gate_margin, p.gate_growth, p.adopt_score, p.trial_score, p.growth_check)
     problems = []
     for name, label, bands in (("demand", "需求分档（月搜索量）", r.demand), ("margin", "利润分档（毛利率）", r.margin),
                                ("supply", "供货分档（合作月数）", r.supply_months)):
@@ -109,15 +110,16 @@ def score(cands: pd.DataFrame, r: Rules) -> pd.DataFrame:
                                     default=1)
     w = np.array(r.weights, dtype="float64")
     points = out[["demand_score", "profit_score", "supply_score"]].to_numpy(dtype="float64")
-    out["total"] = np.round(15 * (points @ w) / (5 * w.sum()), 2)
+    exact = 15 * (points @ w) / (5 * w.sum())  # compared unrounded: 12.996 is not 13
+    out["total"] = np.round(exact, 2)
     needs = compliance.requirements_all(out["category"].tolist(), out["name"].tolist())
     out["sensitive"] = ["、".join(s.category for s in n) for n in needs]
     margin_ok = margin > r.gate_margin  # NaN (no price) fails
     growth_ok = growth > r.gate_growth
     listable = np.array([not n or q for n, q in zip(needs, qualified)], dtype=bool)
     gated = ~margin_ok | ~growth_ok | ~listable
-    out["recommendation"] = np.where(gated, DROP, np.where(out["total"] >= r.adopt, ADOPT,
-                                                           np.where(out["total"] >= r.trial, TRIAL, DROP)))
+    out["recommendation"] = np.where(gated, DROP, np.where(exact >= r.adopt - 1e-9, ADOPT,
+                                                           np.where(exact >= r.trial - 1e-9, TRIAL, DROP)))
     out["gate_failed"], out["listable"] = ~margin_ok | ~growth_ok, listable
     out["reasons"] = [_reasons(row, need, r) for row, need in zip(out.to_dict("records"), needs)]
     out["_order"] = out["recommendation"].map(ORDER)
@@ -160,13 +162,15 @@ def _reasons(row: dict, needs: list, r: Rules) -> str:
         wanted = "、".join(q.split("（")[0] for s in needs for q in s.qualifications)
         failed.append(f"属于敏感类目 {row['sensitive']}（需 {wanted}），资质不全：不可上架")
     parts += failed
+    if row["growth_rate"] > r.growth_check:
+        parts.append(f"搜索增长 {row['growth_rate'] * 100:,.0f}% 异常高，请核对（0.12 或 12% 表示增长 12%）")
     if needs and row["qualified"]:
         parts.append(f"敏感类目 {row['sensitive']}，资质齐全")
     if failed:
         parts.append(f"建议{DROP}（未过门槛或不可上架）")
-    elif total >= r.adopt:
+    elif row["recommendation"] == ADOPT:
         parts.append(f"建议{ADOPT}（总分 ≥ {r.adopt:g}）")
-    elif total >= r.trial:
+    elif row["recommendation"] == TRIAL:
         parts.append(f"建议{TRIAL}（总分 ≥ {r.trial:g} 且低于 {r.adopt:g}）")
     else:
         parts.append(f"建议{DROP}（总分低于 {r.trial:g}）")
@@ -214,6 +218,10 @@ def _sensitive(row: dict) -> str:
     return f"（{row['sensitive']}）"
 
 
+def _growth(row: dict) -> str:
+    return f"（{row['growth_rate'] * 100:,.0f}%）"
+
+
 def _points(row: dict) -> str:
     return f"（{row['total']:g} 分）"
 
@@ -246,6 +254,11 @@ def findings(scored: pd.DataFrame, r: Rules) -> list[Flag]:
     if len(adopt):
         out.append(make("eval.introduce", "low", "运营经理",
                         f"建议引入 {len(adopt)} 个候选：{_listed(adopt, _points)}。请安排采购下单与上新排期", adopt[cols]))
+    odd = scored[scored["growth_rate"] > r.growth_check]
+    if len(odd):
+        out.append(make("eval.growth_check", "low", "运营经理",
+                        f"{len(odd)} 个候选的搜索指数环比增长超过 {r.growth_check * 100:g}%："
+                        f"{_listed(odd, _growth)}。请核对是否把 12% 填成了 12（应填 0.12 或 12%）", odd[cols]))
     trial = scored[scored["recommendation"] == TRIAL]
     if len(trial):
         out.append(make("eval.trial", "low", "运营",
