@@ -60,7 +60,7 @@ class Param:
                 "choice": "可选 " + "/".join(map(str, self.choices)),
                 "source": "数据源（数据目录、DuckDB 文件或 PostgreSQL 地址）",
                 "file": "文件（项目目录内 .xlsx/.xls/.csv 文件的相对路径，表单中为上传；可留空）"}[self.type]
-        bounds = f"，范围 {self.min:g}–{self.max:g}" if self.min is not None else ""
+        bounds = f"，范围 {number(self.min)}–{number(self.max)}" if self.min is not None else ""
         return f"{self.name}（{self.label}）: {kind}{bounds}，默认 {to_json(self.default)}"
 
 
@@ -177,8 +177,13 @@ def upload_path(raw: Any) -> str:
 
 def _bounded(p: Param, value):
     if p.min is not None and not (p.min <= value <= p.max):
-        raise ValueError(f"应在 {p.min:g} 到 {p.max:g} 之间，收到 {value:g}")
+        raise ValueError(f"应在 {number(p.min)} 到 {number(p.max)} 之间，收到 {number(value)}")
     return value
+
+
+def number(x: float) -> str:
+    """A bound or value as staff read it: 100000000, not 1e+08; 1.5 as 1.5."""
+    return f"{x:.0f}" if float(x).is_integer() and abs(x) < 1e15 else f"{x:g}"
 
 
 def to_json(value: Any) -> Any:

@@ -153,7 +153,7 @@ def test_weights_and_bands_are_parameters():
 
 @pytest.mark.parametrize("params, message", [
     ({"margin_5": 2}, "margin_5（利润 5 分线）应在 0 到 1 之间"),
-    ({"demand_2": 0}, "demand_2（需求 2 分线）应在 1 到 1e+09 之间"),
+    ({"demand_2": 0}, "demand_2（需求 2 分线）应在 1 到 1000000000 之间"),
     ({"candidates_file": "../../etc/passwd.csv"}, "不能含有“..”"),
 ])
 def test_out_of_bounds_parameters_are_refused(params, message):

@@ -120,18 +120,19 @@ def file_row(p: spec_mod.Param, upload: w.FileUpload) -> w.HBox:
     """An upload parameter's row: its label, the 选择文件 button and the name of the file chosen."""
     chosen = w.HTML('<span class="ob-note">未选择文件</span>')
     chosen.add_class(f"ob-file-{p.name}")
+    label = w.HTML(f'<div style="width:142px;text-align:right;padding-right:8px">{html.escape(p.label)}</div>')
 
     def show(change) -> None:
         files = change["new"]
         chosen.value = (f'<span class="ob-note">已选择：{html.escape(files[0]["name"])}</span>' if files
                         else '<span class="ob-note">未选择文件</span>')
     upload.observe(show, "value")
-    return w.HBox([w.Label(p.label, layout=w.Layout(width="150px")), upload, chosen])
+    return w.HBox([label, upload, chosen])
 
 
 def help_line(p: spec_mod.Param) -> w.HTML:
     """Small grey help text under a parameter (its help and bounds)."""
-    bounds = f"（范围 {p.min:g}–{p.max:g}）" if p.min is not None else ""
+    bounds = f"（范围 {spec_mod.number(p.min)}–{spec_mod.number(p.max)}）" if p.min is not None else ""
     if p.type == "file":
         bounds = f"（{'、'.join(spec_mod.UPLOAD_SUFFIXES)}，不超过 {UPLOAD_LIMIT_MB} MB）"
     return w.HTML(f'<div class="ob-help">{html.escape(p.help)}{bounds}</div>')
