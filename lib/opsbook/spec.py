@@ -16,7 +16,7 @@ import re
 import tokenize
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal  # noqa: F401  (re-exported for the notebooks' annotations, like DataSource)
 
 from . import paths
@@ -24,11 +24,18 @@ from .data.locations import masked
 from .errors import ParamError
 
 date = dt.date
-TYPES = ("int", "float", "str", "bool", "date", "choice", "source")
+TYPES = ("int", "float", "str", "bool", "date", "choice", "source", "file")
+UPLOAD_SUFFIXES = (".xlsx", ".xls", ".csv")
 
 
 class DataSource(str):
     """Annotation of a data-source parameter: a data folder, a DuckDB file or a PostgreSQL URL (never a password)."""
+
+
+class UploadFile(str):
+    """Annotation of an uploaded-file parameter: a .xlsx/.xls/.csv file inside the project, by its path relative to the
+    project ("" = none). On the CLI and in job files it is typed; the form uploads the file into `.opsbook/uploads/`
+    and passes that path. Never a path outside the project (no `..`, no absolute path, no link leading out)."""
 
 _BOUNDS = re.compile(r"\[\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)\s*\]\s*$")
 RESERVED = ("opsbook_run_dir",)
@@ -51,8 +58,9 @@ class Param:
         """A one-line Chinese description for `opsbook list`."""
         kind = {"int": "整数", "float": "数字", "str": "文本", "bool": "是/否", "date": "日期 YYYY-MM-DD",
                 "choice": "可选 " + "/".join(map(str, self.choices)),
-                "source": "数据源（数据目录、DuckDB 文件或 PostgreSQL 地址）"}[self.type]
-        bounds = f"，范围 {self.min:g}–{self.max:g}" if self.min is not None else ""
+                "source": "数据源（数据目录、DuckDB 文件或 PostgreSQL 地址）",
+                "file": "文件（项目目录内 .xlsx/.xls/.csv 文件的相对路径，表单中为上传；可留空）"}[self.type]
+        bounds = f"，范围 {number(self.min)}–{number(self.max)}" if self.min is not None else ""
         return f"{self.name}（{self.label}）: {kind}{bounds}，默认 {to_json(self.default)}"
 
 
@@ -129,6 +137,8 @@ def coerce(p: Param, raw: Any) -> Any:
             if str(choice) == str(raw).strip():
                 return choice
         raise ValueError(f"只能取 {' / '.join(map(str, p.choices))}，收到 {raw!r}")
+    if p.type == "file":
+        return upload_path(raw)
     if not isinstance(raw, str):
         raise ValueError(f"应为文本，收到 {raw!r}")
     if masked(raw) != raw:  # parameters are recorded in every run: a password there would be kept with them
@@ -138,10 +148,42 @@ def coerce(p: Param, raw: Any) -> Any:
     return raw
 
 
+def upload_path(raw: Any) -> str:
+    """An uploaded-file value checked: "" (none), or the path of an existing .xlsx/.xls/.csv file inside the project,
+    relative to it (as given, with `/`); ValueError in Chinese otherwise. A name is a name: nothing outside the
+    project is ever read through a file parameter."""
+    if raw is None:
+        return ""
+    if not isinstance(raw, str):
+        raise ValueError(f"应为文件路径，收到 {raw!r}")
+    text = raw.strip().replace("\\", "/")
+    if not text:
+        return ""
+    relative = PurePosixPath(text)
+    if relative.is_absolute() or re.match(r"^[A-Za-z]:", text) or text.startswith("~"):
+        raise ValueError(f"应为项目目录内文件的相对路径（如 data/uploads/候选清单.xlsx），收到 {raw!r}")
+    if ".." in relative.parts:
+        raise ValueError(f"不能含有“..”（只能读取项目目录内的文件），收到 {raw!r}")
+    if relative.suffix.lower() not in UPLOAD_SUFFIXES:
+        raise ValueError(f"只接受 {'、'.join(UPLOAD_SUFFIXES)} 文件，收到 {raw!r}")
+    root = paths.root().resolve()
+    path = (root / relative).resolve()
+    if not path.is_relative_to(root):
+        raise ValueError(f"指向项目目录之外（链接），不能读取：{raw!r}")
+    if not path.is_file():
+        raise ValueError(f"找不到文件 {relative.as_posix()}（相对于项目目录；表单中请重新上传）")
+    return relative.as_posix()
+
+
 def _bounded(p: Param, value):
     if p.min is not None and not (p.min <= value <= p.max):
-        raise ValueError(f"应在 {p.min:g} 到 {p.max:g} 之间，收到 {value:g}")
+        raise ValueError(f"应在 {number(p.min)} 到 {number(p.max)} 之间，收到 {number(value)}")
     return value
+
+
+def number(x: float) -> str:
+    """A bound or value as staff read it: 100000000, not 1e+08; 1.5 as 1.5."""
+    return f"{x:.0f}" if float(x).is_integer() and abs(x) < 1e15 else f"{x:g}"
 
 
 def to_json(value: Any) -> Any:
@@ -180,6 +222,8 @@ def _annotation(node: ast.expr) -> tuple[str, tuple]:
         return node.id, ()
     if isinstance(node, ast.Name) and node.id == DataSource.__name__:
         return "source", ()
+    if isinstance(node, ast.Name) and node.id == UploadFile.__name__:
+        return "file", ()
     if isinstance(node, ast.Subscript) and getattr(node.value, "id", None) == "Literal":
         items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
         return "choice", tuple(ast.literal_eval(i) for i in items)

@@ -26,3 +26,12 @@ def test_agrees_with_a_regex_alternation_on_many_titles():
     titles = [f"云栖{'顶级' if i % 7 == 0 else ''}商品{i} 词{i % 450} 国家级" for i in range(2000)]
     for title, hits in zip(titles, found.find_all(titles)):
         assert set(hits) >= set(pattern.findall(title))
+
+
+def test_texts_lowered_at_once_keep_their_words_apart():
+    """The texts are lowered joined; a text holding the separator or a letter that lowers to two (İ) falls back to
+    lowering each, so no match spans two texts and every match is found in its own text."""
+    words = lexicon.build({"g": ["AB", "第一"]})
+    assert words.find_all(["xa", "b", "AB"]) == [[], [], ["AB"]]
+    assert words.find_all(["İab", "第一"]) == [["AB"], ["第一"]]
+    assert words.find_all(["a\x00b", "ab第一"]) == [[], ["AB", "第一"]]

@@ -46,6 +46,16 @@ from opsbook.engine import runner
     # than last year's same weeks
     ("demand_forecast", {}, {("forecast.stockout", "high"), ("forecast.no_recent_sales", "low"),
                              ("forecast.worse_than_baseline", "low")}),
+    # the catalogue: an absolute term, a title of 68 GBK bytes, 3 main images, month 60 in a SKU code, a lapsed and a
+    # lapsing qualification, a price below cost
+    ("listing_audit", {}, {("audit.ad_words", "high"), ("audit.title_length", "medium"), ("audit.images", "medium"),
+                           ("audit.sku_code", "medium"), ("audit.qualification_expired", "high"),
+                           ("audit.qualification_expiring", "medium"), ("audit.below_cost", "high")}),
+    # the 618 registration: a "discount" above the 30-day low
+    ("listing_audit", {"campaign_id": "CP-2605-TM"}, {("audit.promo_price", "high")}),
+    # candidates for every recommendation: a sensitive one without qualifications, three failing a gate
+    ("product_evaluation", {}, {("eval.not_listable", "high"), ("eval.gate", "medium"), ("eval.introduce", "low"),
+                                ("eval.trial", "low")}),
 ])
 def test_planted_faults_raise_exactly_their_flags(playbook, params, expected):
     result = runner.run(playbook, params)

@@ -508,3 +508,48 @@ def test_static_history_page_renders_and_filters(chromium, tmp_path):
         assert page.url.endswith(f"{good.run_id}/report.html") and "核心数据" in page.locator("h1").first.inner_text()
     finally:
         page.close()
+
+
+UPLOADED_CANDIDATES = ("候选ID,商品名称,类目,月搜索量,搜索指数环比增长,成本价,预计售价,合作月数,资质齐全\n"
+                       "XP-88,上传测试保温杯,家居,120000,12%,20,69,24,是\n")
+
+
+def choose_file(page, param: str, path: Path) -> None:
+    """Pick a file in a form's upload field the way staff do (the field opens a file chooser)."""
+    with page.expect_file_chooser(timeout=30_000) as chooser:
+        page.click(f".ob-param-{param}")
+    chooser.value.set_files(str(path))
+    page.wait_for_selector(f".ob-file-{param}:has-text('{path.name}')", timeout=30_000)
+
+
+def test_a_candidates_list_uploaded_in_the_form_is_evaluated(forms_server, page, tmp_path):
+    name = "product_evaluation"
+    sheet = tmp_path / "候选清单.csv"
+    sheet.write_text(UPLOADED_CANDIDATES, encoding="utf-8-sig")
+    open_form(page, forms_server, name)
+    choose_file(page, "candidates_file", sheet)
+    page.click("button.ob-run")
+    page.wait_for_selector(".ob-report iframe", state="visible", timeout=FIRST_RUN_MS)
+    evaluated = page.frame_locator(".ob-report iframe").locator("table.ob-table").first.inner_text()
+    assert "XP-88" in evaluated and "上传测试保温杯" in evaluated and "引入" in evaluated
+    assert "XP-01" not in evaluated  # the uploaded list, not the source's candidates
+    result = json.loads((forms_server.runs / name / run_id_from(page) / "result.json").read_text(encoding="utf-8"))
+    assert result["status"] == "ok" and result["params"]["candidates_file"].startswith(".opsbook/uploads/")
+    assert result["params"]["candidates_file"].endswith("/候选清单.csv")
+    assert result["metrics"]["recommendations"] == {"XP-88": "引入"}
+
+
+def test_a_file_over_the_upload_limit_is_refused_in_chinese(forms_server, page, tmp_path):
+    """A file above tornado's 10 MiB websocket default reaches the kernel (which refuses it), not a dead page."""
+    from opsbook.ui.forms.widgets import UPLOAD_LIMIT_MB
+    name = "listing_audit"
+    big = tmp_path / "报名表.csv"
+    big.write_bytes(b"x" * ((UPLOAD_LIMIT_MB << 20) + (1 << 20)))
+    before = sorted((forms_server.runs / name).glob("2*")) if (forms_server.runs / name).is_dir() else []
+    open_form(page, forms_server, name)
+    choose_file(page, "registration_file", big)
+    page.click("button.ob-run")
+    box = page.wait_for_selector(".ob-message .ob-error-box", state="visible", timeout=60_000).inner_text()
+    assert f"超过 {UPLOAD_LIMIT_MB} MB 上限" in box and "报名表.csv" in box
+    after = sorted((forms_server.runs / name).glob("2*")) if (forms_server.runs / name).is_dir() else []
+    assert after == before, "a run was filed although the file was refused"

@@ -203,7 +203,7 @@ SCIENTIFIC = rf"^[{privacy.SPACE}]*[-+]?\d+(\.\d+)?[eE][-+]?\d+[{privacy.SPACE}]
 
 def _examples(df: pd.DataFrame, mask: pd.Series, column: str, limit: int = 3) -> str:
     rows = df.index[mask.to_numpy()][:limit]
-    shown = ", ".join(f"第{int(i) + 2}行=“{df.at[i, column]}”" for i in rows)
+    shown = ", ".join(f"第{int(i) + 2}行=“{'（空）' if pd.isna(df.at[i, column]) else df.at[i, column]}”" for i in rows)
     return f"共 {int(mask.sum())} 行，例如 {shown}"
 
 
@@ -322,15 +322,20 @@ def _row_problems(name: str, frame: pd.DataFrame, where: str) -> list[str]:
     return problems
 
 
-def problems_in(name: str, df: pd.DataFrame, origin: str = "") -> tuple[pd.DataFrame, list[str]]:
-    """Check and coerce one table; return the canonical frame and every problem found (Chinese)."""
-    schema = SCHEMAS[name]
+def problems_in(name: str, df: pd.DataFrame, origin: str = "", *, keep_index: bool = False,
+                extra: dict[str, Column] | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """Check and coerce one table; return the canonical frame and every problem found (Chinese).
+
+    Rows are named by their position (the second row of a file with its header on the first): `keep_index` names
+    them by `index + 2` instead, for a file whose rows the caller has numbered. `extra` columns (beyond the table's
+    schema, e.g. a registration sheet's title) are checked and coerced like the schema's own."""
+    schema = {**SCHEMAS[name], **(extra or {})}
     where = f"{origin} 的 {name} 表" if origin else f"{name} 表"
     problems: list[str] = []
     missing_cols = [c for c in schema.values() if c.required and c.name not in df.columns]
     for c in missing_cols:
         problems.append(f"{where}缺少必需列 {c.name}（{c.label}）")
-    df = df.reset_index(drop=True)
+    df = df if keep_index else df.reset_index(drop=True)
     out = {}
     for col in schema.values():
         if col.name not in df.columns:
@@ -364,9 +369,10 @@ def problems_in(name: str, df: pd.DataFrame, origin: str = "") -> tuple[pd.DataF
 KIND_ZH = {"str": "文本", "int": "整数", "float": "数字", "bool": "是/否", "datetime": "时间", "date": "日期"}
 
 
-def validate(name: str, df: pd.DataFrame, origin: str = "") -> pd.DataFrame:
-    """Return the canonical frame or raise DataError listing every problem."""
-    frame, problems = problems_in(name, df, origin)
+def validate(name: str, df: pd.DataFrame, origin: str = "", *, keep_index: bool = False,
+             extra: dict[str, Column] | None = None) -> pd.DataFrame:
+    """Return the canonical frame or raise DataError listing every problem (`problems_in` for the keywords)."""
+    frame, problems = problems_in(name, df, origin, keep_index=keep_index, extra=extra)
     if problems:
         raise DataError(problems, headline=f"{origin or name} 数据校验未通过，请修正后重试")
     return frame

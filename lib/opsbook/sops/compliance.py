@@ -97,18 +97,31 @@ def requirements(category: str, name: str = "") -> list[Sensitive]:
     Entries matched through their aliases compete (the longest matching alias wins: 保健食品 before 食品); entries that
     match by product name alone (CCC) apply besides.
     """
-    category, name = str(category or ""), str(name or "")
-    by_category, by_product = [], []
-    for entry in sensitive_categories():
-        alias, product = _hit(category, entry.aliases), _hit(name, entry.products)
-        if not (alias and product):
-            continue
-        if entry.aliases:
-            by_category.append((alias, entry))
-        else:
-            by_product.append(entry)
-    best = [max(by_category, key=lambda pair: pair[0])[1]] if by_category else []
-    return best + by_product
+    return requirements_all([category], [name])[0]
+
+
+def requirements_all(categories, names) -> list[list[Sensitive]]:
+    """`requirements` for many products (a catalogue): each distinct category is matched once, product names in one
+    automaton pass per entry that names products."""
+    entries = sensitive_categories()
+    categories = [c if isinstance(c, str) else "" for c in categories]
+    names = [n if isinstance(n, str) else "" for n in names]
+    by_alias = [e for e in entries if e.aliases]  # in the file's order: the first of equally long aliases wins
+    by_name = [e for e in entries if e.products and not e.aliases]
+    named = [e for e in entries if e.products]
+    hits = [[bool(f) for f in lexicon.build({e.category: e.products}).find_all(names)] for e in named]
+    alias_hits = {c: [(_hit(c, e.aliases), e) for e in by_alias] for c in set(categories)}
+    found: dict[tuple, list[Sensitive]] = {}  # a catalogue has few distinct (category, names matched) combinations
+    out = []
+    for key in zip(categories, *hits):
+        if key not in found:
+            named_here = {id(e) for e, hit in zip(named, key[1:]) if hit}
+            competing = [(length, e) for length, e in alias_hits[key[0]]
+                         if length and (not e.products or id(e) in named_here)]
+            best = [max(competing, key=lambda pair: pair[0])[1]] if competing else []
+            found[key] = best + [e for e in by_name if id(e) in named_here]
+        out.append(found[key])
+    return out
 
 
 def ad_terms() -> list[Term]:
@@ -154,4 +167,5 @@ def terms_in_all(texts) -> list[list[Term]]:
     terms = ad_terms()
     order = {t.word: i for i, t in enumerate(terms)}
     by_word = {t.word: t for t in terms}
-    return [[by_word[w] for w in sorted(found, key=order.__getitem__)] for found in ad_lexicon().find_all(texts)]
+    return [[by_word[w] for w in sorted(found, key=order.__getitem__)] if found else found
+            for found in ad_lexicon().find_all(texts)]

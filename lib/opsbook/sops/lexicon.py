@@ -33,11 +33,16 @@ class Lexicon:
 
     def find_all(self, texts: Iterable[str | None]) -> list[list[str]]:
         """`find` for each text (an empty list for a missing one), in one scan of the texts joined."""
-        texts = [t.lower().replace(SEPARATOR, " ") if isinstance(t, str) else "" for t in texts]
+        texts = [t if isinstance(t, str) else "" for t in texts]
         found: list[list[str]] = [[] for _ in texts]
         if self._automaton is None or not texts:
             return found
-        hits = self._automaton.find_matches_as_indexes(SEPARATOR.join(texts), overlapping=True)
+        joined = SEPARATOR.join(texts)
+        lowered = joined.lower()  # at once: the same text as lowering each, unless a text holds the separator or a
+        if joined.count(SEPARATOR) != len(texts) - 1 or len(lowered) != len(joined):  # letter lowers to two (İ)
+            texts = [t.lower().replace(SEPARATOR, " ") for t in texts]
+            lowered = SEPARATOR.join(texts)
+        hits = self._automaton.find_matches_as_indexes(lowered, overlapping=True)
         if not hits:
             return found
         ends = np.cumsum([len(t) + 1 for t in texts])  # a match in text i ends before ends[i]

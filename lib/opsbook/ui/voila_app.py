@@ -3,6 +3,9 @@
 - Every form page sets the `_xsrf` cookie. voila's close-tab beacon posts that cookie's value to
   `voila/api/shutdown/<kernel>`; voila sets it on its list page only, so a page opened from a direct link
   (what `opsbook serve` prints) kept its kernel until the culler came.
+- A file chosen in a form's upload field reaches the page's kernel as one websocket message; tornado drops messages
+  above 10 MiB by closing the connection (the page then looks dead). `MESSAGE_BYTES` lets files well above the forms'
+  limit (`widgets.UPLOAD_LIMIT_MB`) through, so that a file too big is refused with a Chinese message.
 - `opsbook/runs/<playbook>/<run_id>/<file>` (`serve.DOWNLOADS`) serves the tables and report of a filed run
   as downloads, behind the same token and login cookie as the pages: a file is named, never given as a path,
   and only files the run lists (its tables and report.html) are served.
@@ -17,6 +20,7 @@ import tornado.web
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.utils import url_path_join
 from voila.app import Voila
+from traitlets import default
 from voila.tornado.handler import TornadoVoilaHandler
 
 from .. import spec
@@ -25,6 +29,7 @@ from .serve import DOWNLOADS
 
 RUN_ID = re.compile(r"\d{8}-\d{6}-[0-9a-f]+")  # `records.new_run_id`
 CHUNK = 1 << 20
+MESSAGE_BYTES = 64 << 20  # largest websocket message from a page (an uploaded file travels in one)
 MIME = {".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         ".csv": "text/csv; charset=utf-8", ".html": "text/html; charset=utf-8"}
 
@@ -76,7 +81,11 @@ class PageHandler(TornadoVoilaHandler):
 
 
 class FormsApp(Voila):
-    """voila with `PageHandler` for its pages and `RunFileHandler` for run downloads."""
+    """voila with `PageHandler` for its pages, `RunFileHandler` for run downloads and room for uploaded files."""
+
+    @default("tornado_settings")
+    def _tornado_settings(self) -> dict:
+        return {"websocket_max_message_size": MESSAGE_BYTES}
 
     def init_handlers(self) -> list:
         """voila's handlers, its page handler swapped, the downloads first."""

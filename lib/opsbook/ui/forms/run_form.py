@@ -28,8 +28,8 @@ from ... import spec as spec_mod
 from ...errors import OpsbookError, ParamError
 from ...settings import FORM_KERNEL_IDLE_ENV
 from .. import serve
-from .widgets import (CSS, INTERNAL_ERROR, KIND, LABEL_STYLE, WIDE, download_link, error_box, flags_html,
-                      report_html)
+from .widgets import (CSS, INTERNAL_ERROR, KIND, LABEL_STYLE, UPLOAD_LIMIT_MB, WIDE, download_link, error_box,
+                      flags_html, report_html, save_upload)
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,10 @@ def param_widget(p: spec_mod.Param) -> w.Widget:
     clamp 9999 to its maximum in the browser, silently).
     """
     common = {"description": p.label, "tooltip": p.help or p.label, "style": LABEL_STYLE, "layout": WIDE}
-    if p.type == "choice":
+    if p.type == "file":  # the file is saved on 运行 and its path passed (`Form.values`)
+        widget = w.FileUpload(accept=",".join(spec_mod.UPLOAD_SUFFIXES), multiple=False, description="选择文件",
+                              tooltip=p.help or p.label)
+    elif p.type == "choice":
         widget = w.Dropdown(options=[(str(c), c) for c in p.choices], value=p.default, **common)
     elif p.type == "date":
         widget = w.DatePicker(value=p.default, **common)
@@ -113,9 +116,25 @@ def param_widget(p: spec_mod.Param) -> w.Widget:
     return widget
 
 
+def file_row(p: spec_mod.Param, upload: w.FileUpload) -> w.HBox:
+    """An upload parameter's row: its label, the 选择文件 button and the name of the file chosen."""
+    chosen = w.HTML('<span class="ob-note">未选择文件</span>')
+    chosen.add_class(f"ob-file-{p.name}")
+    label = w.HTML(f'<div style="width:142px;text-align:right;padding-right:8px">{html.escape(p.label)}</div>')
+
+    def show(change) -> None:
+        files = change["new"]
+        chosen.value = (f'<span class="ob-note">已选择：{html.escape(files[0]["name"])}</span>' if files
+                        else '<span class="ob-note">未选择文件</span>')
+    upload.observe(show, "value")
+    return w.HBox([label, upload, chosen])
+
+
 def help_line(p: spec_mod.Param) -> w.HTML:
     """Small grey help text under a parameter (its help and bounds)."""
-    bounds = f"（范围 {p.min:g}–{p.max:g}）" if p.min is not None else ""
+    bounds = f"（范围 {spec_mod.number(p.min)}–{spec_mod.number(p.max)}）" if p.min is not None else ""
+    if p.type == "file":
+        bounds = f"（{'、'.join(spec_mod.UPLOAD_SUFFIXES)}，不超过 {UPLOAD_LIMIT_MB} MB）"
     return w.HTML(f'<div class="ob-help">{html.escape(p.help)}{bounds}</div>')
 
 
@@ -160,6 +179,7 @@ class Form:
     report: w.HTML = field(default_factory=w.HTML)
     running: bool = False
     step: str = ""
+    saved: dict = field(default_factory=dict)  # parameter → (the upload's identity, where it was saved)
 
     def __post_init__(self):
         self.inputs = {p.name: param_widget(p) for p in self.spec.params.values()}
@@ -179,7 +199,7 @@ class Form:
                       + (f'<p class="ob-note">适用角色：{html.escape(s.roles)}</p>' if s.roles else ""))
         rows = []
         for p in s.params.values():
-            rows.append(self.inputs[p.name])
+            rows.append(file_row(p, self.inputs[p.name]) if p.type == "file" else self.inputs[p.name])
             if p.help or p.min is not None:
                 rows.append(help_line(p))
         idle = w.HTML(f'<p class="ob-note">页面闲置 {serve.CULL_IDLE // 60} 分钟后自动释放，之后请刷新页面再用。</p>')
@@ -189,8 +209,20 @@ class Form:
         return box
 
     def values(self) -> dict[str, Any]:
-        """Current widget values by parameter name."""
-        return {name: widget.value for name, widget in self.inputs.items()}
+        """Current widget values by parameter name; an uploaded file is saved (once) and stands as its path."""
+        return {name: self.uploaded(name, widget) if isinstance(widget, w.FileUpload) else widget.value
+                for name, widget in self.inputs.items()}
+
+    def uploaded(self, name: str, widget: w.FileUpload) -> str:
+        """The path of the file chosen for `name` ("" for none), saved under `.opsbook/uploads/` the first time it is
+        asked for (ParamError in Chinese for a file too big or of another kind)."""
+        if not widget.value:
+            return ""
+        item = widget.value[0]
+        key = (item["name"], item["size"], str(item.get("last_modified")))
+        if self.saved.get(name, (None, ""))[0] != key:
+            self.saved[name] = (key, save_upload(item["name"], bytes(item["content"])))
+        return self.saved[name][1]
 
     def reset(self) -> None:
         """Clear the output areas before a new run."""

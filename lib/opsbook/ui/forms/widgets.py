@@ -5,9 +5,17 @@ Kept light (no pandas): a form page's kernel imports this before anyone runs any
 from __future__ import annotations
 
 import html
+import re
+import secrets
+import shutil
+import time
 from pathlib import Path
 
 import ipywidgets as w
+
+from ... import paths
+from ...errors import ParamError
+from ...spec import UPLOAD_SUFFIXES
 
 REPORT_HEIGHT = 900
 INTERNAL_ERROR = "系统内部错误，详细信息已写入服务日志，请联系技术同事。"  # what staff read about an unexpected exception
@@ -45,3 +53,52 @@ def flags_html(flags: list) -> str:
     """The flags section of a run."""
     from ... import flags as flags_mod, report  # pandas: only once a run is shown
     return report.CSS + flags_mod.to_html(flags)
+
+
+UPLOAD_LIMIT_MB = 20     # largest file a form accepts (voila_app lets bigger websocket messages through, to refuse it)
+UPLOAD_KEEP_DAYS = 30    # uploads older than this are removed when a new one is saved (reruns need the file)
+_UNSAFE = re.compile(r"[^\w.\-（）()]+")
+
+
+def uploads_dir() -> Path:
+    """Where forms keep uploaded files: `.opsbook/uploads/` at the project root (ignored by git)."""
+    return paths.private() / "uploads"
+
+
+def safe_name(name: str) -> str:
+    """A browser's file name as a plain file name: no folders, no `..`, nothing but letters, digits, `._-()`."""
+    base = _UNSAFE.sub("_", str(name).replace("\\", "/").rsplit("/", 1)[-1]).lstrip(".") or "上传文件"
+    stem, dot, suffix = base.rpartition(".")
+    return (stem[:80] + dot + suffix[:8]) if dot else base[:90]
+
+
+def save_upload(name: str, content: bytes) -> str:
+    """Save an uploaded file as `.opsbook/uploads/<random>/<safe name>`; its path relative to the project (what a
+    file parameter holds). ParamError in Chinese for a file too big, empty or of another kind."""
+    shown = safe_name(name)
+    if not shown.lower().endswith(UPLOAD_SUFFIXES):
+        raise ParamError(f"文件 {shown} 不是 {'、'.join(UPLOAD_SUFFIXES)} 文件：请上传 Excel（.xlsx）或 CSV 文件")
+    if len(content) > UPLOAD_LIMIT_MB * 2**20:
+        raise ParamError(f"文件 {shown} 有 {len(content) / 2**20:.1f} MB，超过 {UPLOAD_LIMIT_MB} MB 上限："
+                         "请删去不需要的列或行，或分成几个文件")
+    if not content:
+        raise ParamError(f"文件 {shown} 是空文件：请重新选择")
+    root = uploads_dir()
+    _prune(root)
+    folder = root / secrets.token_hex(8)
+    folder.mkdir(parents=True)
+    (folder / shown).write_bytes(content)
+    return (folder / shown).relative_to(paths.root()).as_posix()
+
+
+def _prune(root: Path) -> None:
+    """Remove upload folders older than UPLOAD_KEEP_DAYS (best effort)."""
+    if not root.is_dir():
+        return
+    cutoff = time.time() - UPLOAD_KEEP_DAYS * 86400
+    for folder in root.iterdir():
+        try:
+            if folder.is_dir() and folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            pass
