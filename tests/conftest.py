@@ -5,6 +5,11 @@ import os
 import shutil
 
 import pytest
+from hypothesis import settings
+
+# no per-example deadline: speed is measured by `make bench`, never asserted by a test (a busy CI machine is slow)
+settings.register_profile("opsbook", deadline=None)
+settings.load_profile("opsbook")
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
