@@ -117,9 +117,10 @@ def test_the_hot_skus_of_618_run_out_before_stock_can_arrive():
 def test_a_delisted_sku_is_flagged_not_silently_ordered(default_run):
     (flag,) = [f for f in default_run.flags if f.code == "forecast.no_recent_sales"]
     assert flag.owner == "运营" and [r["sku"] for r in flag.sample] == ["JD-04-500G-2402"]  # sample.SLOW_MOVER
-    units = demand_forecast.sales(SAMPLE, dt.date(2026, 6, 28)).units
-    quiet = demand_forecast.quiet_weeks(units)
-    assert quiet[quiet > 0].index.tolist() == ["JD-04-500G-2402"]
+    history = demand_forecast.sales(SAMPLE, dt.date(2026, 6, 27))  # a Saturday: weeks to 06-21
+    info = demand_forecast.forecast(history, 4, **SETTINGS).info
+    assert info.index[info["quiet_weeks"] > 0].tolist() == ["JD-04-500G-2402"]  # not the humidifiers out of season
+    assert info.at["JD-04-500G-2402", "quiet_weeks"] == 9 and "近 9 周无销量" in info.at["JD-04-500G-2402", "method"]
 
 
 def test_platform_shows_that_platforms_skus_with_the_same_numbers(default_run):
@@ -158,6 +159,15 @@ def test_a_reference_day_after_the_data_is_flagged_and_uses_the_last_weeks_with_
 def test_an_empty_window_is_a_chinese_message(as_of, text):
     result = runner.run("demand_forecast", {"as_of": as_of})
     assert result.exit_code == 2 and text in result.error and "Traceback" not in result.error
+
+
+def test_before_the_first_snapshot_says_so_not_that_the_table_is_missing():
+    result = runner.run("demand_forecast", {"as_of": "2026-02-08"})  # inventory snapshots start 2026-03-03
+    (flag,) = [f for f in result.flags if f.code == "forecast.no_stock"]
+    assert "库存快照从 2026-03-03 开始" in flag.message and "没有 inventory" not in flag.message
+    plan = pd.read_csv(result.folder / "补货建议.csv")
+    assert plan["建议补货量"].isna().all()
+    assert plan["提前期依据"].str.contains("＋春节物流停运").all()  # 02-09 … 03-0x: the shutdown is crossed
 
 
 def test_a_short_history_forecasts_by_category_and_skips_the_backtest():
