@@ -361,3 +361,11 @@ def test_a_platform_without_skus_is_a_chinese_message(shop):
     products[products["platform"] != "PDD"].to_parquet(f"{source}/products.parquet")
     result = runner.run("demand_forecast", {"source": source, "platform": "PDD"})
     assert result.exit_code == 2 and "平台 PDD" in result.error and "请选择其他平台" in result.error
+
+
+def test_a_duckdb_file_gives_the_folder_numbers(default_run, sample_duckdb):
+    result = runner.run("demand_forecast", {"source": str(sample_duckdb)})
+    assert result.ok, result.error
+    assert result.metrics == default_run.metrics
+    pd.testing.assert_frame_equal(pd.read_csv(result.folder / "补货建议.csv"),
+                                  pd.read_csv(default_run.folder / "补货建议.csv"))
