@@ -369,3 +369,16 @@ def test_a_duckdb_file_gives_the_folder_numbers(default_run, sample_duckdb):
     assert result.metrics == default_run.metrics
     pd.testing.assert_frame_equal(pd.read_csv(result.folder / "补货建议.csv"),
                                   pd.read_csv(default_run.folder / "补货建议.csv"))
+
+
+def test_a_forecast_worse_than_seasonal_naive_overall_is_a_medium_flag():
+    plan = pd.DataFrame({"sku": pd.Series(dtype="str"), "status": pd.Series(dtype="str"),
+                         "stock": pd.Series(dtype=float), "stock_date": pd.Series(dtype="datetime64[us]")})
+    checked = pd.DataFrame({"sku": ["A"], "name": ["甲"], "verdict": ["不如基准"], "actual_units": [5.0],
+                            "model_error_rate": [0.9], "baseline_error_rate": [0.5]})
+    stock = plan[["sku", "stock", "stock_date"]].assign(in_transit=0)
+    stock.attrs["first_snapshot"] = dt.date(2026, 1, 1)
+    found = demand_forecast.findings(plan, checked, {"model": 0.9, "baseline": 0.5, "ratio": 1.8}, stock,
+                                     dt.date(2026, 6, 28), min_weekly_units=10)
+    assert [(f.code, str(f.severity), f.owner) for f in found] == [("forecast.worse_overall", "medium", "数据分析")]
+    assert "90.0% 高于季节性朴素基准 50.0%" in found[0].message

@@ -76,8 +76,7 @@ LABELS = {
     "runout_date": "预计断货日期", "order_qty": "建议补货量", "status": "建议", "actual_units": "实际销量",
     "model_units": "预测销量", "baseline_units": "基准预测销量", "model_error_rate": "预测误差（WAPE）",
     "baseline_error_rate": "基准误差（WAPE）", "baseline_kind": "基准方式", "verdict": "结论",
-    "share": "类目份额", "event": "事件", "kind": "类型", "offset": "第几天", "factor": "系数",
-    "next_due": "在途约定到货", "week_label": "周", "actual": "实际销量", "model": "模型预测", "baseline": "基准预测",
+    "share": "类目份额", "next_due": "在途约定到货", "week_label": "周", "actual": "实际销量", "model": "模型预测", "baseline": "基准预测",
     "forecast": "预测销量",
 }
 DEFINITIONS = ("销量 = 已付款订单（剔除刷单）的件数，按付款日期归入周（周一至周日）。WAPE = Σ|实际 − 预测| ÷ Σ实际。"
@@ -729,10 +728,10 @@ def replenishment_note(stock_: pd.DataFrame, review_days: int, service_level: fl
 
 def findings(plan: pd.DataFrame, per_sku: pd.DataFrame, summary: dict, stock_: pd.DataFrame, as_of: dt.date, *,
              min_weekly_units: float) -> list[Flag]:
-    """Flags: SKUs whose stock runs out before an order placed now could arrive (供应链, high); SKUs without a stock
-    snapshot (供应链, low); a stale snapshot (供应链, low); SKUs selling at least `min_weekly_units` a week in the
-    backtest whose forecast did worse than the seasonal-naive baseline (数据分析, low), or the whole forecast doing so
-    (medium)."""
+    """Flags: SKUs whose stock runs out before an order placed now could arrive (供应链, high); silent SKUs (运营,
+    low); SKUs without a stock snapshot (供应链, low); a stale snapshot (供应链, low); SKUs selling at least
+    `min_weekly_units` a week in the backtest whose forecast did worse than the seasonal-naive baseline (数据分析,
+    low), or the whole forecast doing so (数据分析, medium)."""
     out = []
     risk = plan[plan["status"].str.startswith("断货风险")]
     if len(risk):
