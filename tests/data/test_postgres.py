@@ -86,7 +86,8 @@ def test_every_view_reads_the_same_as_the_folder(sample_pg):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("playbook, params", [("user_tiering", {"as_of": "2026-06-30"}),
-                                              ("kpi_report", {"period": "周", "report_date": "2026-06-28"})])
+                                              ("kpi_report", {"period": "周", "report_date": "2026-06-28"}),
+                                              ("demand_forecast", {"as_of": "2026-06-28"})])
 def test_a_playbook_on_postgres_gives_the_folder_numbers(sample_pg, playbook, params):
     on_folder = runner.run(playbook, {"source": "data/sample", **params})
     on_pg = runner.run(playbook, {"source": sample_pg, **params})

@@ -117,9 +117,10 @@ def test_the_hot_skus_of_618_run_out_before_stock_can_arrive():
 def test_a_delisted_sku_is_flagged_not_silently_ordered(default_run):
     (flag,) = [f for f in default_run.flags if f.code == "forecast.no_recent_sales"]
     assert flag.owner == "运营" and [r["sku"] for r in flag.sample] == ["JD-04-500G-2402"]  # sample.SLOW_MOVER
-    units = demand_forecast.sales(SAMPLE, dt.date(2026, 6, 28)).units
-    quiet = demand_forecast.quiet_weeks(units)
-    assert quiet[quiet > 0].index.tolist() == ["JD-04-500G-2402"]
+    history = demand_forecast.sales(SAMPLE, dt.date(2026, 6, 27))  # a Saturday: weeks to 06-21
+    info = demand_forecast.forecast(history, 4, **SETTINGS).info
+    assert info.index[info["quiet_weeks"] > 0].tolist() == ["JD-04-500G-2402"]  # not the humidifiers out of season
+    assert info.at["JD-04-500G-2402", "quiet_weeks"] == 9 and "近 9 周无销量" in info.at["JD-04-500G-2402", "method"]
 
 
 def test_platform_shows_that_platforms_skus_with_the_same_numbers(default_run):
@@ -158,6 +159,15 @@ def test_a_reference_day_after_the_data_is_flagged_and_uses_the_last_weeks_with_
 def test_an_empty_window_is_a_chinese_message(as_of, text):
     result = runner.run("demand_forecast", {"as_of": as_of})
     assert result.exit_code == 2 and text in result.error and "Traceback" not in result.error
+
+
+def test_before_the_first_snapshot_says_so_not_that_the_table_is_missing():
+    result = runner.run("demand_forecast", {"as_of": "2026-02-08"})  # inventory snapshots start 2026-03-03
+    (flag,) = [f for f in result.flags if f.code == "forecast.no_stock"]
+    assert "库存快照从 2026-03-03 开始" in flag.message and "没有 inventory" not in flag.message
+    plan = pd.read_csv(result.folder / "补货建议.csv")
+    assert plan["建议补货量"].isna().all()
+    assert plan["提前期依据"].str.contains("＋春节物流停运").all()  # 02-09 … 03-0x: the shutdown is crossed
 
 
 def test_a_short_history_forecasts_by_category_and_skips_the_backtest():
@@ -351,3 +361,24 @@ def test_a_platform_without_skus_is_a_chinese_message(shop):
     products[products["platform"] != "PDD"].to_parquet(f"{source}/products.parquet")
     result = runner.run("demand_forecast", {"source": source, "platform": "PDD"})
     assert result.exit_code == 2 and "平台 PDD" in result.error and "请选择其他平台" in result.error
+
+
+def test_a_duckdb_file_gives_the_folder_numbers(default_run, sample_duckdb):
+    result = runner.run("demand_forecast", {"source": str(sample_duckdb)})
+    assert result.ok, result.error
+    assert result.metrics == default_run.metrics
+    pd.testing.assert_frame_equal(pd.read_csv(result.folder / "补货建议.csv"),
+                                  pd.read_csv(default_run.folder / "补货建议.csv"))
+
+
+def test_a_forecast_worse_than_seasonal_naive_overall_is_a_medium_flag():
+    plan = pd.DataFrame({"sku": pd.Series(dtype="str"), "status": pd.Series(dtype="str"),
+                         "stock": pd.Series(dtype=float), "stock_date": pd.Series(dtype="datetime64[us]")})
+    checked = pd.DataFrame({"sku": ["A"], "name": ["甲"], "verdict": ["不如基准"], "actual_units": [5.0],
+                            "model_error_rate": [0.9], "baseline_error_rate": [0.5]})
+    stock = plan[["sku", "stock", "stock_date"]].assign(in_transit=0)
+    stock.attrs["first_snapshot"] = dt.date(2026, 1, 1)
+    found = demand_forecast.findings(plan, checked, {"model": 0.9, "baseline": 0.5, "ratio": 1.8}, stock,
+                                     dt.date(2026, 6, 28), min_weekly_units=10)
+    assert [(f.code, str(f.severity), f.owner) for f in found] == [("forecast.worse_overall", "medium", "数据分析")]
+    assert "90.0% 高于季节性朴素基准 50.0%" in found[0].message

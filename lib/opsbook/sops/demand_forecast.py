@@ -41,8 +41,9 @@ a safety stock (z of the service level × the weekly forecast error × √(weeks
 and in-transit of the latest `inventory` snapshot. The lead time is the parameter, or a SKU's median days from
 order to arrival over its received purchase orders of the last year; days in a 物流停运 window (春节) do not count
 as delivery days. The weekly error is the model's in-sample one-step RMSE, at least √(forecast) (Poisson noise).
-A SKU whose weeks without a sale since its last one are implausible at its earlier rate (Poisson, P < 1 %) is said
-to be silent — taken down, a broken listing or an unrecorded stockout — and held from ordering.
+A SKU whose weeks without a sale since its last one are implausible for what the model expected of them (Poisson,
+P < 0.1 %; the off-season of a seasonal good is no surprise) is said to be silent — taken down, a broken listing or an
+unrecorded stockout — and held from ordering.
 
 Why statsmodels: statsforecast (Nixtla) fits ETS much faster but cannot be installed beside pandas 3 — its
 fugue/triad dependencies pin pandas < 3; statsmodels 0.15 works with pandas 3 and numpy 2. Around its fit this module
@@ -75,8 +76,7 @@ LABELS = {
     "runout_date": "预计断货日期", "order_qty": "建议补货量", "status": "建议", "actual_units": "实际销量",
     "model_units": "预测销量", "baseline_units": "基准预测销量", "model_error_rate": "预测误差（WAPE）",
     "baseline_error_rate": "基准误差（WAPE）", "baseline_kind": "基准方式", "verdict": "结论",
-    "share": "类目份额", "event": "事件", "kind": "类型", "offset": "第几天", "factor": "系数",
-    "next_due": "在途约定到货", "week_label": "周", "actual": "实际销量", "model": "模型预测", "baseline": "基准预测",
+    "share": "类目份额", "next_due": "在途约定到货", "week_label": "周", "actual": "实际销量", "model": "模型预测", "baseline": "基准预测",
     "forecast": "预测销量",
 }
 DEFINITIONS = ("销量 = 已付款订单（剔除刷单）的件数，按付款日期归入周（周一至周日）。WAPE = Σ|实际 − 预测| ÷ Σ实际。"
@@ -84,7 +84,7 @@ DEFINITIONS = ("销量 = 已付款订单（剔除刷单）的件数，按付款�
 SHRINK_UNITS = 25.0  # uplift of an event day measured on fewer expected units is pulled toward the event's mean
 SMOOTH_WEEKS = 3  # the yearly profile is smoothed over ±3 weeks
 SPIKE_FLOOR = 2.0  # units a week: a spike is above spike_ratio × at least this (Poisson noise of slow sellers)
-QUIET_P = 0.01  # weeks without a sale are called implausible below this probability
+QUIET_P = 0.001  # weeks without a sale are called implausible below this probability (checked every week for every SKU)
 POOL_MIN_SERIES = 1000  # panels at least this big are fitted in a process pool (starting it costs ~3 s: statsmodels)
 
 
@@ -268,10 +268,10 @@ def prepare(y: np.ndarray, f_hist: np.ndarray, f_future: np.ndarray,
 
 
 def fit_one(y: np.ndarray, f_hist: np.ndarray, f_future: np.ndarray,
-            model: Model) -> tuple[np.ndarray, float, bool, int]:
+            model: Model) -> tuple[np.ndarray, float, bool, int, np.ndarray, np.ndarray]:
     """One weekly series (units, oldest first): its forecast for the weeks of `f_future`, its weekly error (in-sample
-    one-step RMSE over the last year of the capped series, at least √forecast), whether a yearly profile was used
-    and how many spikes were capped (`prepare`)."""
+    one-step RMSE over the last year of the capped series, at least √forecast), whether a yearly profile was used,
+    how many spikes were capped (`prepare`), and the in-sample one-step levels with what turns them into units."""
     level_series, past, ahead, seasonal, capped = prepare(y, f_hist, f_future, model)
     n = len(y)
     if n < 3 or not level_series.any():
@@ -283,7 +283,7 @@ def fit_one(y: np.ndarray, f_hist: np.ndarray, f_future: np.ndarray,
     recent = slice(max(0, n - 52), n)
     error = ((level_series - fitted) * past)[recent]
     rmse = float(np.sqrt(np.mean(error ** 2))) if n else 0.0
-    return forecast, max(rmse, math.sqrt(max(float(forecast.mean()), 0.0))), seasonal, capped
+    return forecast, max(rmse, math.sqrt(max(float(forecast.mean()), 0.0))), seasonal, capped, fitted, past
 
 
 def growth(units: pd.DataFrame, f_hist: np.ndarray) -> float:
@@ -349,16 +349,17 @@ def fit_panel(tasks: list, model: Model, workers: int | None = None) -> list:
         return [r for chunk in done for r in chunk]
 
 
-def quiet_weeks(units: pd.DataFrame, before: int = 26) -> pd.Series:
-    """Per SKU, the weeks since its last sale when so long a run without one is implausible at its rate of the
-    `before` weeks preceding it (Poisson probability under QUIET_P: a listing taken down or broken, not chance);
-    0 elsewhere."""
-    values = units.to_numpy()
-    n = values.shape[1]
-    sold = np.nan_to_num(values) > 0
-    run = np.where(sold.any(axis=1), np.argmax(sold[:, ::-1], axis=1), 0)
-    rate = np.array([np.nanmean(values[i, max(0, n - r - before):n - r]) if r else 0.0 for i, r in enumerate(run)])
-    return pd.Series(np.where(run * rate > -math.log(QUIET_P), run, 0), index=units.index)
+def silent_weeks(y: np.ndarray, level: np.ndarray, past: np.ndarray, share: float = 1.0) -> int:
+    """Weeks since a series' last sale when, at the level the model had then (`level`: in-sample one-step levels,
+    `past` what turns them into units, × `share` for a SKU of a category series; aligned with `y` at the end), so
+    many units were due over them that selling none is implausible (Poisson probability under QUIET_P: a listing
+    taken down or broken, not chance or the off-season); 0 otherwise."""
+    sold = np.flatnonzero(np.nan_to_num(y) > 0)
+    run = len(y) - 1 - int(sold[-1]) if len(sold) else 0
+    if not run:
+        return 0
+    due = float(level[-run]) * float(past[-run:].sum()) * share
+    return run if due > -math.log(QUIET_P) else 0
 
 
 @dataclass
@@ -403,34 +404,35 @@ def forecast(history: Sales, horizon: int, *, season_weeks: int, sku_history_wee
         keys.append(("cat", cat))
     model = Model(season_weeks, growth(units, f_hist), spike_ratio)
     results = dict(zip(keys, fit_panel(tasks, model, workers)))
-    quiet = quiet_weeks(units)
     rows, sigma, info = {}, {}, []
     for sku, n, alone, none in zip(units.index, length.to_numpy(int), own, never):
-        capped = 0
+        capped, level, past, part = 0, None, None, 1.0
         if none:
             fc, err, share = np.zeros(horizon), 0.0, np.nan
             method, short = "无销量记录：按 0 预测", "无销量记录"
         elif alone:
-            fc, err, seasonal, capped = results[("sku", sku)]
+            fc, err, seasonal, capped, level, past = results[("sku", sku)]
             method = "单品 ETS" + (" + 年度季节性" if seasonal else f"（历史 {n} 周，不足 {season_weeks} 周：无季节性）")
             short, share = "单品" + ("+季节性" if seasonal else ""), np.nan
         else:
             cat = history.skus.at[sku, "category"]
-            fc_cat, err_cat, _, _ = results[("cat", cat)]
+            fc_cat, err_cat, _, _, level, past = results[("cat", cat)]
             block = totals[cat]
             recent = block.columns[-min(share_weeks, n):] if n else block.columns[-1:]
             cat_units = block[recent].sum(axis=None)
             share = float(block.loc[sku, recent].sum() / cat_units) if n and cat_units > 0 else 0.0
             fc, err = fc_cat * share, max(err_cat * share, math.sqrt(max(float((fc_cat * share).mean()), 0.0)))
+            part = share
             method = f"类目预测 × 份额 {share * 100:.1f}%（历史仅 {n} 周，不足 {sku_history_weeks} 周）"
             short = f"类目×份额 {share * 100:.1f}%"
         if capped:
             method += f"；{capped} 周销量异常高（超过平时 {spike_ratio:g} 倍，疑似团购、批发），按前后 13 周的中位数计入"
-        if quiet[sku]:
-            method += f"；近 {quiet[sku]} 周无销量"
+        quiet = silent_weeks(values[units.index.get_loc(sku), -n:], level, past, part) if level is not None else 0
+        if quiet:
+            method += f"；近 {quiet} 周无销量"
         rows[sku], sigma[sku] = fc, err
         info.append({"sku": sku, "method": method, "short": short, "history_weeks": n, "share": share,
-                     "quiet_weeks": int(quiet[sku])})
+                     "quiet_weeks": quiet})
     table = pd.DataFrame.from_dict(rows, orient="index", columns=weeks).reindex(units.index)
     info_frame = pd.DataFrame(info).set_index("sku").reindex(units.index)
     future = days[days["date"] >= weeks[0]]
@@ -525,16 +527,20 @@ def backtest_table(per_sku: pd.DataFrame) -> pd.DataFrame:
 
 def stock(src: Source, as_of: dt.date) -> pd.DataFrame:
     """Each SKU's latest inventory snapshot on or before `as_of`: stock, in_transit (0 where empty), stock_date;
-    an empty frame when the source has no inventory table."""
+    `attrs["first_snapshot"]` is the table's first day. An empty frame without attributes when the source has no
+    inventory table."""
     columns = ["sku", "stock", "in_transit", "stock_date"]
     if not src.has("inventory"):
-        return pd.DataFrame(columns=columns)
+        return pd.DataFrame(columns=columns).assign(stock_date=pd.Series(dtype="datetime64[us]"))
     found = src.sql("""
         SELECT sku, arg_max(stock, date) AS stock, coalesce(arg_max(in_transit, date), 0) AS in_transit,
                max(date) AS stock_date
         FROM inventory WHERE date <= ? GROUP BY sku""", [as_of])
     found["stock_date"] = pd.to_datetime(found["stock_date"])
-    return found[columns]
+    found = found[columns]
+    first = src.sql("SELECT min(date) FROM inventory").iloc[0, 0]
+    found.attrs["first_snapshot"] = pd.Timestamp(first).date() if pd.notna(first) else None
+    return found
 
 
 def lead_times(src: Source, skus: pd.Index, as_of: dt.date, default_days: int, min_orders: int) -> pd.DataFrame:
@@ -713,7 +719,7 @@ def replenishment_note(stock_: pd.DataFrame, review_days: int, service_level: fl
              f"安全库存；安全库存 = {z:.2f}（服务水平 {service_level * 100:.1f}%）× 周预测误差 × √(提前期与补货周期的周数)。",
              "再订货点 = 提前期需求 + 提前期的安全库存。预计断货日期按可售库存与到期采购单（约定交期）逐日扣减预测需求；"
              "已逾期未到的采购单不计入断货日期前的到货。"]
-    if stock_.empty:
+    if "first_snapshot" not in stock_.attrs:
         lines.append("数据源中没有 inventory（库存）表：无法计算补货量。")
     return "\n".join(lines)
 
@@ -722,10 +728,10 @@ def replenishment_note(stock_: pd.DataFrame, review_days: int, service_level: fl
 
 def findings(plan: pd.DataFrame, per_sku: pd.DataFrame, summary: dict, stock_: pd.DataFrame, as_of: dt.date, *,
              min_weekly_units: float) -> list[Flag]:
-    """Flags: SKUs whose stock runs out before an order placed now could arrive (供应链, high); SKUs without a stock
-    snapshot (供应链, low); a stale snapshot (供应链, low); SKUs selling at least `min_weekly_units` a week in the
-    backtest whose forecast did worse than the seasonal-naive baseline (数据分析, low), or the whole forecast doing so
-    (medium)."""
+    """Flags: SKUs whose stock runs out before an order placed now could arrive (供应链, high); silent SKUs (运营,
+    low); SKUs without a stock snapshot (供应链, low); a stale snapshot (供应链, low); SKUs selling at least
+    `min_weekly_units` a week in the backtest whose forecast did worse than the seasonal-naive baseline (数据分析,
+    low), or the whole forecast doing so (数据分析, medium)."""
     out = []
     risk = plan[plan["status"].str.startswith("断货风险")]
     if len(risk):
@@ -743,13 +749,15 @@ def findings(plan: pd.DataFrame, per_sku: pd.DataFrame, summary: dict, stock_: p
                         f"{' 等' if len(quiet) > 5 else ''}。疑似已下架、链接异常或断货未记录，请确认；预测仍按历史水平，确认前暂缓补货",
                         quiet[["sku", "name", "stock", "order_qty", "status"]]))
     missing = plan[plan["stock"].isna()]
-    if len(missing) and not stock_.empty:
-        out.append(make("forecast.no_stock", "low", "供应链",
-                        f"{len(missing)} 个 SKU 在 {as_of} 及之前没有库存快照，无法计算补货量：请导入这些 SKU 的库存",
-                        missing[["sku", "name", "method"]]))
-    elif stock_.empty:
+    if "first_snapshot" not in stock_.attrs:
         out.append(make("forecast.no_stock", "low", "供应链",
                         "数据源中没有 inventory（库存）表：只给出需求预测，无法计算补货量；请导入库存快照"))
+    elif len(missing):
+        first = stock_.attrs["first_snapshot"]
+        since = f"（库存快照从 {first} 开始）" if first and first > as_of else ""
+        out.append(make("forecast.no_stock", "low", "供应链",
+                        f"{len(missing)} 个 SKU 在 {as_of} 及之前没有库存快照{since}，无法计算补货量：请导入这些 SKU 的库存",
+                        missing[["sku", "name", "method"]]))
     stale = plan[plan["stock_date"].notna() & (plan["stock_date"] < pd.Timestamp(as_of))]
     if len(stale):
         oldest = stale["stock_date"].min()
