@@ -375,3 +375,28 @@ def test_a_registration_on_the_wrong_platform_and_codes_of_later_months(shop):
     reason = table(wrong, "审核结果").set_index("商家编码").at["JD-05-STD-2403", "原因"]
     assert "商品在京东（JD），活动 CP-2605-TM 在天猫（TM）" in reason
     assert ("audit.wrong_platform", "medium") in {(f.code, str(f.severity)) for f in wrong.flags}
+
+
+@pytest.mark.parametrize("kind", ["duckdb", "postgres"])
+def test_a_duckdb_file_and_postgresql_give_the_folder_numbers(kind, request, monkeypatch, sample_duckdb):
+    if kind == "duckdb":
+        location = str(sample_duckdb)
+    else:
+        monkeypatch.syspath_prepend(str(Path(__file__).parents[1] / "data"))
+        from test_postgres import load, schema_url
+        location = schema_url(request.getfixturevalue("postgres_url"), "audit_sample")
+        load(location)
+    for params in ({}, {"campaign_id": "CP-2605-TM"}):
+        on_folder, elsewhere = (runner.run("listing_audit", {**params, "source": s}) for s in ("data/sample", location))
+        assert on_folder.ok and elsewhere.ok, elsewhere.error
+        assert elsewhere.metrics == on_folder.metrics and elsewhere.metrics["listings"]
+        assert table(elsewhere, "审核结果").equals(table(on_folder, "审核结果"))
+
+
+def test_one_platform_of_a_sheet_of_several():
+    sheet = upload("多平台.csv", "活动ID,商家编码,活动价\nCP-2605-TM,TM-01-M-2403,61\nCP-2605-JD,JD-05-STD-2403,94.9\n")
+    result = runner.run("listing_audit", {"registration_file": sheet, "platform": "JD"})
+    assert result.ok, result.error
+    assert table(result, "审核结果")["商家编码"].tolist() == ["JD-05-STD-2403"]
+    assert table(result, "活动价核对")["活动ID"].tolist() == ["CP-2605-JD"]
+    assert "上传的活动报名表 多平台.csv 中的京东（JD）商品" in (result.folder / "report.html").read_text(encoding="utf-8")

@@ -103,6 +103,9 @@ def scope(src: Source, platform: str, campaign_id: str, sheet: str, as_of: dt.da
     by_campaign = registered.drop_duplicates("sku").set_index("sku")["campaign_platform"]
     for fallback in (items["sku"].map(by_campaign), items["sku"].map(_code_platform)):
         items["platform"] = items["platform"].where(items["platform"].notna(), fallback)
+    if (sheet or campaign_id) and platform != "全部":  # a sheet of several platforms, audited one platform at a time
+        items = items[(items["platform"] == platform).fillna(False).astype(bool)]
+        registered = registered[registered["sku"].isin(items["sku"])].reset_index(drop=True)
     return items[LISTING_COLUMNS].reset_index(drop=True), registered
 
 
@@ -180,13 +183,13 @@ def scope_cards(items: pd.DataFrame, registered: pd.DataFrame, platform: str, ca
 def scope_text(platform: str, campaign_id: str, sheet: str) -> str:
     """What this run audits, in Chinese."""
     campaign_id = campaign_id.strip()
+    where = "" if platform == "全部" else f"{PLATFORM_NAMES[platform]}（{platform}）"
     if sheet:
         name = sheet.rsplit("/", 1)[-1]
-        return f"上传的活动报名表 {name}" + (f"中活动 {campaign_id} 的商品" if campaign_id else "中的全部商品")
+        return f"上传的活动报名表 {name} 中" + (f"活动 {campaign_id} 的" if campaign_id else "的") + f"{where}商品"
     if campaign_id:
-        return f"活动 {campaign_id} 的报名商品"
-    where = "全部平台" if platform == "全部" else f"{PLATFORM_NAMES[platform]}（{platform}）"
-    return f"{where}的在售商品，及进行中和未开始活动的报名商品"
+        return f"活动 {campaign_id} 的{where}报名商品"
+    return f"{where or '全部平台'}的在售商品，及进行中和未开始活动的报名商品"
 
 
 # -- promo prices ----------------------------------------------------------------------------------------------------
@@ -252,11 +255,6 @@ def window_note(registered: pd.DataFrame, as_of: dt.date, window_days: int) -> s
 def title_limits(p) -> dict[str, int]:
     """Title limits in GBK bytes per platform from the parameters (`title_bytes_tb` …)."""
     return {code: int(getattr(p, f"title_bytes_{code.lower()}")) for code in tables.PLATFORMS}
-
-
-def gbk_bytes(text) -> int:
-    """Length of a title as the platforms count it: GBK bytes (a Chinese character 2, a letter or digit 1)."""
-    return len(text.encode("gb18030")) if isinstance(text, str) else 0
 
 
 def keywords(text: str) -> list[str]:
@@ -344,7 +342,8 @@ def _title_checks(items, found, skipped, limits, required, terms) -> None:
     if at:
         found.parts.append(pd.DataFrame({"sku": found.skus[at], "check": "ad_words", "severity": worst,
                                          "reason": reasons}))
-    size = np.fromiter((len(t.encode("gb18030")) for t in texts), dtype=np.int64, count=len(texts))  # gbk_bytes
+    # as the platforms count a title: GBK bytes (a Chinese character 2, a letter or digit 1; GB18030 for the rest)
+    size = np.fromiter((len(t.encode("gb18030")) for t in texts), dtype=np.int64, count=len(texts))
     limit = items["platform"].map(limits).fillna(min(limits.values())).astype(np.int64).to_numpy()
     where = items["platform"].map({p: f"{PLATFORM_NAMES[p]}上限" for p in limits}).fillna("最严上限")
     context = pd.DataFrame({"size": size, "limit": limit, "where": where.to_numpy(), "cut": size - limit})

@@ -145,7 +145,8 @@ def _reasons(row: dict, needs: list, r: Rules) -> str:
                                                f"（低于 {r.margin[-1] * 100:g}%）") + f"→ 利润 {m} 分")
     s, months = row["supply_score"], row["supplier_months"]
     if s >= 4:
-        parts.append(f"供应商合作 {months:.0f} 个月（≥ {r.supply_months[5 - s]}）→ 供货 {s} 分")
+        parts.append(f"供应商合作 {months:.0f} 个月（≥ {r.supply_months[5 - s]}）→ 供货 {s} 分"
+                     + ("；供应商资质不全（质检报告等），引入前请补齐" if not row["qualified"] and not needs else ""))
     else:
         qual = "资质齐全" if row["qualified"] else "资质不全"
         parts.append(f"新供应商（合作 {months:.0f} 个月，不满 {r.supply_months[1]} 个月）{qual} → 供货 {s} 分")
