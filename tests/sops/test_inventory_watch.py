@@ -312,3 +312,16 @@ def test_a_sku_without_stock_or_sales_for_long_is_dormant_not_a_stockout(shop):
         stockout_days=30, slow_days=30)}
     assert "inventory.out_of_stock" not in found and found["inventory.dormant"].severity == "low"
     assert found["inventory.dormant"].owner == "运营" and quiet in found["inventory.dormant"].message
+
+
+def test_a_quiet_day_of_a_platform_is_not_stale_data():
+    """PDD had no paid order on 2026-04-15 but its orders go on to June: nothing to import, no flag."""
+    import duckdb
+    from opsbook import paths
+    orders = paths.root() / "data" / "sample" / "orders.parquet"
+    paid = duckdb.sql(f"SELECT count(*) FROM '{orders}' WHERE platform = 'PDD' AND pay_time IS NOT NULL "
+                      "AND CAST(timezone('Asia/Shanghai', pay_time) AS DATE) = DATE '2026-04-15'").fetchall()[0][0]
+    assert paid == 0  # the premise: a real quiet day in the sample
+    result = runner.run("inventory_watch", {"as_of": "2026-04-15"})
+    assert result.ok, result.error
+    assert "data.stale" not in {f.code for f in result.flags}

@@ -369,9 +369,9 @@ def stale(day: dt.date, as_of: dt.date) -> list[Flag]:
 
 def stale_orders(src: Source, view: pd.DataFrame, day: dt.date) -> list[Flag]:
     """A flag naming each platform of the listed SKUs whose paid orders end before `day` (an export not imported
-    yet): its SKUs' later days would count as days without sales, lowering their average and calling them slow."""
-    until = src.sql("SELECT platform, CAST(max(pay_time) AS DATE) AS until FROM paid_orders "
-                    "WHERE pay_time < CAST($day::DATE + 1 AS TIMESTAMPTZ) GROUP BY platform", {"day": day})
+    yet): its SKUs' later days would count as days without sales, lowering their average and calling them slow.
+    A platform with orders after `day` is not behind, even without an order on `day` itself (a quiet day)."""
+    until = src.sql("SELECT platform, CAST(max(pay_time) AS DATE) AS until FROM paid_orders GROUP BY platform")
     until = dict(zip(until["platform"], pd.to_datetime(until["until"]).dt.date))
     behind = [(p, until.get(p)) for p in sorted(view["platform"].dropna().unique()) if until.get(p, dt.date.min) < day]
     if not behind:
