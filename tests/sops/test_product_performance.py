@@ -382,3 +382,9 @@ def test_pareto_curve_draws_chinese_without_missing_glyphs():
     ax = fig.axes[0]
     assert ax.get_title(loc="left") == "帕累托曲线" and [t.get_text() for t in ax.get_legend().get_texts()] == [
         "A 类线 80%", "A+B 类线 95%"]
+
+
+def test_abc_shares_adding_up_to_more_than_the_whole_are_refused():
+    from opsbook.engine import runner
+    result = runner.run("product_performance", {"abc_a": 0.95, "abc_b": 0.45})
+    assert result.exit_code == 2 and "之和不能超过 100%（现为 140%）" in result.error

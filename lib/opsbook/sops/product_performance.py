@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from .. import report
+from ..errors import ParamError
 from ..flags import Flag, make
 from ..settings import TZ_NAME
 from ..sources import Source
@@ -206,6 +207,9 @@ def compute(src: Source, period: str, as_of: dt.date, platform: str, until: dt.d
     """The 商品经营明细 of the period containing `as_of` (up to it): one row per SKU and platform with sales, margin,
     refunds, ad spend, traffic, last sale and ABC class; slow movers are judged on `as_of`, or on the last day the
     data reaches (`until`) when that is earlier."""
+    if abc_a + abc_b > 1 + 1e-9:
+        raise ParamError(f"A 类占比（{abc_a:.0%}）与 B 类占比（{abc_b:.0%}）之和不能超过 100%（现为 {abc_a + abc_b:.0%}）："
+                         "请调小其中一个")
     first, last = window(period, as_of)
     ref_day = min(last, until) if until else last
     sold = sales(src, first, last, platform, slow_days)
