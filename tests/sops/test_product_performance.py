@@ -160,14 +160,15 @@ def test_a_period_without_orders_says_so_and_judges_no_slow_movers():
     assert any("没有付款订单" in n for n in perf.notes) and any("不判断滞销" in n for n in perf.notes)
     metrics, cards = pp.headline(perf)
     assert metrics["margin"] is None and metrics["refund_rate"] is None and cards["毛利率"] == "—"
-    assert not pp.findings(perf, **DEFAULTS)  # JD-02-87-2406, priced below cost, is listed only from 2024-06-02
+    # only the empty period itself (JD-02-87-2406, priced below cost, is listed only from 2024-06-02)
+    assert [(f.code, f.owner) for f in pp.findings(perf, **DEFAULTS)] == [("perf.no_sales", "数据分析")]
 
 
 def test_a_date_after_the_data_judges_slow_movers_on_the_last_day_with_data(read_strict_json):
     result = runner.run("product_performance", {"as_of": "2026-09-30"})
     assert result.ok, result.error
     found = {f.code: f for f in result.flags}
-    assert set(found) == {"perf.price_below_cost", "perf.slow_mover", "data.stale"}
+    assert set(found) == {"perf.price_below_cost", "perf.slow_mover", "data.stale", "perf.no_sales"}
     assert "截至数据最后一天 2026-06-30" in found["perf.slow_mover"].message and found["perf.slow_mover"].rows == 1
     assert result.metrics["gmv"] == 0 and result.metrics["margin"] is None
     read_strict_json(result.folder / "result.json")
@@ -388,3 +389,11 @@ def test_abc_shares_adding_up_to_more_than_the_whole_are_refused():
     from opsbook.engine import runner
     result = runner.run("product_performance", {"abc_a": 0.95, "abc_b": 0.45})
     assert result.exit_code == 2 and "之和不能超过 100%（现为 140%）" in result.error
+
+
+def test_a_period_without_orders_is_said_not_reported_as_fine():
+    from opsbook.engine import runner
+    result = runner.run("product_performance", {"as_of": "2024-01-15"})  # orders begin 2024-07-01
+    assert result.ok, result.error
+    assert result.flag_codes.get("perf.no_sales") == "medium"
+    assert "没有发现需要处理的问题" not in result.report.read_text(encoding="utf-8")

@@ -408,8 +408,11 @@ def findings(perf: Performance, *, min_margin: float, max_refund_rate: float, mi
              traffic_multiple: float, conversion_ratio: float, min_uv: int, slow_days: int) -> list[Flag]:
     """Flags: list price below cost, margin under the line, refund rate above the line (at least `min_orders` orders),
     high traffic (at least `min_uv` visitors) converting far below its platform (owner 设计), no sale for `slow_days`
-    with stock left, and SKUs sold without a cost price."""
+    with stock left, and SKUs sold without a cost price; a period without any paid order is said, never "no problem"."""
     f, out = perf.frame, []
+    if not (f["orders"] > 0).any():
+        out.append(make("perf.no_sales", "medium", "数据分析",
+                        f"{perf.span} 没有任何已付款订单，本期没有可分析的经营数据：请确认参考日期是否正确、订单是否已导入"))
     below = f[f["listed"] & (f["price"] < f["cost"])]
     if len(below):
         out.append(make("perf.price_below_cost", "high", "运营",
