@@ -325,3 +325,12 @@ def test_a_quiet_day_of_a_platform_is_not_stale_data():
     result = runner.run("inventory_watch", {"as_of": "2026-04-15"})
     assert result.ok, result.error
     assert "data.stale" not in {f.code for f in result.flags}
+
+
+def test_oversell_that_could_not_be_checked_is_said_not_shown_as_none(shop):
+    no_platform_stock = shop(drop_columns={"inventory": ["platform_stock"]})
+    result = runner.run("inventory_watch", {"source": no_platform_stock})
+    assert result.ok, result.error
+    assert result.metrics["oversell"] is None and result.flag_codes.get("inventory.oversell_unchecked") == "medium"
+    assert "inventory.oversell" not in result.flag_codes
+    assert "未核对" in result.report.read_text(encoding="utf-8")

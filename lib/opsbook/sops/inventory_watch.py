@@ -290,6 +290,11 @@ def oversell_note(view: pd.DataFrame, over: pd.DataFrame) -> str:
     return text
 
 
+def unchecked(view: pd.DataFrame) -> bool:
+    """Whether no listed SKU has a platform stock to compare with (the oversell check could not run at all)."""
+    return len(view) > 0 and view["platform_stock"].isna().all()
+
+
 def dormant(view: pd.DataFrame) -> pd.Series:
     """SKUs with neither stock nor a sale for the slow-mover days: most likely discontinued, not out of stock."""
     return view["status"].str.startswith(DORMANT)
@@ -348,13 +353,14 @@ def summary(view: pd.DataFrame, rate: float | None, day: dt.date, stockout_days:
                "replenish": int((view["order_qty"].fillna(0) > 0).sum()),
                "order_units": int(view["order_qty"].fillna(0).sum()),
                "slow_movers": int(view["status"].str.contains(SLOW).sum()),
-               "oversell": int(view["status"].str.contains(OVERSELL).sum()),
+               "oversell": None if unchecked(view) else int(view["status"].str.contains(OVERSELL).sum()),
                "stockout_rate": None if rate is None else round(rate, 6),
                "stock_units": int(view["stock"].clip(lower=0).sum()), "in_transit_units": int(view["in_transit"].sum())}
     covered = min(stockout_days, int(view["live_days"].max()) if len(view) else 0)  # snapshots may start later
     cards = {"库存日期": f"{day}", "在售 SKU": f"{metrics['skus']:,}", "已断货": f"{metrics['out_of_stock']:,}",
              "需补货 SKU": f"{metrics['replenish']:,}（建议补 {metrics['order_units']:,} 件）",
-             "滞销 SKU": f"{metrics['slow_movers']:,}", "超卖风险": f"{metrics['oversell']:,}",
+             "滞销 SKU": f"{metrics['slow_movers']:,}",
+             "超卖风险": "未核对" if metrics["oversell"] is None else f"{metrics['oversell']:,}",
              f"近 {covered} 天断货率": "—" if rate is None else f"{rate * 100:.2f}%"}
     return metrics, cards
 
@@ -386,8 +392,12 @@ def stale_orders(src: Source, view: pd.DataFrame, day: dt.date) -> list[Flag]:
 def findings(view: pd.DataFrame, restock: pd.DataFrame, slow: pd.DataFrame, over: pd.DataFrame, rate: float | None,
              *, max_stockout_rate: float, stockout_days: int, slow_days: int) -> list[Flag]:
     """Flags: oversell risk, SKUs out of stock, SKUs to reorder, slow movers, dormant SKUs (no stock, no sale), a
-    stockout rate above the target."""
+    stockout rate above the target; oversell that could not be checked at all (no platform stock) is said."""
     out = []
+    if unchecked(view):
+        out.append(make("inventory.oversell_unchecked", "medium", "仓储/运营",
+                        f"{len(view)} 个商品都没有平台库存数据（platform_stock），超卖风险未核对（不是没有超卖）："
+                        "请导入含平台库存的库存表，或人工抽查店铺后台库存"))
     if len(over):
         out.append(make("inventory.oversell", "high", "仓储/运营",
                         f"{len(over)} 个商品平台库存高于仓库库存（" + "、".join(
