@@ -382,3 +382,12 @@ def test_a_forecast_worse_than_seasonal_naive_overall_is_a_medium_flag():
                                      dt.date(2026, 6, 28), min_weekly_units=10)
     assert [(f.code, str(f.severity), f.owner) for f in found] == [("forecast.worse_overall", "medium", "数据分析")]
     assert "90.0% 高于季节性朴素基准 50.0%" in found[0].message
+
+
+def test_a_sku_already_out_of_stock_is_said_to_be_out_not_to_sell_out():
+    """TM-02-BK-2311 has stock 0 on 06-28 and 26 units in transit, overdue: the flag says 已断货 and 已逾期."""
+    from opsbook.engine import runner
+    result = runner.run("demand_forecast", {})
+    assert result.ok, result.error
+    (flag,) = [f for f in result.flags if f.code == "forecast.stockout"]
+    assert "TM-02-BK-2311（库存 0，已断货" in flag.message and "已逾期" in flag.message and "0，预计" not in flag.message

@@ -782,7 +782,8 @@ def findings(plan: pd.DataFrame, per_sku: pd.DataFrame, summary: dict, stock_: p
 
 def _risk_text(r, as_of: dt.date) -> str:
     """One SKU at risk, for a flag: stock, the day it runs out, the lead time, what is in transit and when it is due."""
-    text = f"{r.sku}（库存 {r.stock:g}，预计 {r.runout_date:%m-%d} 售罄，提前期 {r.lead_time_days} 天"
+    sold_out = "已断货" if r.stock <= 0 else f"预计 {r.runout_date:%m-%d} 售罄"  # stock 0 has nothing left to sell out
+    text = f"{r.sku}（库存 {r.stock:g}，{sold_out}，提前期 {r.lead_time_days} 天"
     if r.in_transit and r.in_transit > 0:
         if pd.isna(r.next_due):
             text += f"，在途 {r.in_transit:g} 件到货日期未知"
