@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from .. import paths
 from ..errors import DataError
+from . import reference
 
 FILE = Path("data") / "reference" / "promotions.yaml"
 
@@ -50,13 +50,10 @@ def _day(text, year: int | None, where: str) -> dt.date:
         raise DataError(f"{where} 的日期 {text!r} 不对：every_year 写“月-日”（如 05-20），dates 写“年-月-日”") from None
 
 
-@lru_cache(maxsize=8)
-def _entries(path: str, mtime: float) -> tuple:
+def _entries() -> tuple:
+    """The calendar's entries (name, every_year, dates, around_spring_festival, kind), checked."""
     where = f"大促日历 {FILE}"
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or []
-    except (OSError, yaml.YAMLError) as exc:
-        raise DataError(f"{where} 无法读取：{str(exc).splitlines()[0]}") from None
+    data = reference.read(FILE, "大促日历") or []
     if not isinstance(data, list) or not all(isinstance(e, dict) and e.get("name") for e in data):
         raise DataError(f"{where} 应为列表，每项有 name 以及 every_year、dates 或 around_spring_festival")
     bad = [str(e["name"]) for e in data if e.get("kind", "大促") not in KINDS]
@@ -93,7 +90,7 @@ def promotions(first: dt.date, last: dt.date, kinds: tuple[str, ...] = ("大促"
     if not path.is_file():
         return []
     found = []
-    for name, every_year, dates, around, kind in _entries(str(path), path.stat().st_mtime):
+    for name, every_year, dates, around, kind in _entries():
         if kind not in kinds:
             continue
         spans = [(year, every_year) for year in range(first.year - 1, last.year + 1)] if every_year else []

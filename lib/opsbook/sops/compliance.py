@@ -7,11 +7,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
 
-from .. import paths
 from ..errors import DataError
-from . import lexicon
+from . import lexicon, reference
 
 QUALIFICATIONS = Path("data") / "reference" / "qualifications.yaml"
 AD_WORDS = Path("data") / "reference" / "ad_words.yaml"
@@ -39,23 +37,6 @@ class Term:
     severity: str
 
 
-def _load(relative: Path, what: str):
-    """The parsed YAML of a reference file (cached per version of the file); DataError when missing or unreadable."""
-    path = paths.root() / relative
-    if not path.is_file():
-        raise DataError(f"找不到{what} {relative}：请从 opsbook 仓库恢复该文件（可以在其中增删条目，但不要删除文件）")
-    return _parse(str(path), path.stat().st_mtime, f"{what} {relative}")
-
-
-@lru_cache(maxsize=8)
-def _parse(path: str, mtime: float, where: str):
-    """The YAML of `path` as of `mtime` (the key that makes an edited file read again)."""
-    try:
-        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise DataError(f"{where} 无法读取：{str(exc).splitlines()[0]}") from None
-
-
 def _words(value, where: str) -> tuple[str, ...]:
     """A YAML list of words as a tuple of stripped strings (none for a missing key); DataError for anything else."""
     if value is None:
@@ -68,7 +49,7 @@ def _words(value, where: str) -> tuple[str, ...]:
 def sensitive_categories() -> list[Sensitive]:
     """Every entry of `qualifications.yaml`, checked (each needs a category, qualifications and aliases or products)."""
     where = f"敏感类目资质表 {QUALIFICATIONS}"
-    data = _load(QUALIFICATIONS, "敏感类目资质表")
+    data = reference.read(QUALIFICATIONS, "敏感类目资质表")
     if not isinstance(data, list) or not all(isinstance(e, dict) and e.get("category") for e in data):
         raise DataError(f"{where} 应为列表，每项有 category、qualifications，以及 aliases 或 products")
     found = []
@@ -127,7 +108,7 @@ def requirements_all(categories, names) -> list[list[Sensitive]]:
 def ad_terms() -> list[Term]:
     """Every term of `ad_words.yaml` (the first kind and severity a word is listed with)."""
     where = f"广告法极限词库 {AD_WORDS}"
-    data = _load(AD_WORDS, "广告法极限词库")
+    data = reference.read(AD_WORDS, "广告法极限词库")
     groups = data.get("groups") if isinstance(data, dict) else None
     if not isinstance(groups, list) or not all(isinstance(g, dict) and g.get("kind") for g in groups):
         raise DataError(f"{where} 应有 groups 列表，每组有 kind、severity、words")
@@ -143,7 +124,7 @@ def ad_terms() -> list[Term]:
 
 def ad_allowed() -> tuple[str, ...]:
     """The accepted phrases of `ad_words.yaml`: a term inside one of them is no finding (第一步, 最佳赏味期 …)."""
-    data = _load(AD_WORDS, "广告法极限词库")
+    data = reference.read(AD_WORDS, "广告法极限词库")
     return _words(data.get("allowed") if isinstance(data, dict) else None, f"广告法极限词库 {AD_WORDS} 的 allowed")
 
 
