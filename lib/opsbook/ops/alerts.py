@@ -164,9 +164,19 @@ class Outbox:
 
 def undelivered(state: State | None = None) -> list[dict]:
     """Alerts with a failed try that are not delivered, newest first, each with a Chinese `status_text`."""
-    state = state or existing()
-    if state is None:
+    opened = state is None and existing()
+    state = state or opened
+    if not state:
         return []
+    try:
+        return _undelivered(state)
+    finally:
+        if opened:  # the history page reads this on every filed run: do not leave a connection per run behind
+            opened.close()
+
+
+def _undelivered(state: State) -> list[dict]:
+    """The rows of `undelivered` from an open state."""
     found = []
     for row in state.rows("SELECT job, slot, target, tries, error, next_try, gave_up, created, event FROM alerts "
                           "WHERE ok = 0 AND (error IS NOT NULL OR gave_up = 1) ORDER BY created DESC, id DESC"):
