@@ -142,3 +142,4 @@ def test_lockout_counts_failures_per_name_and_per_address():
     assert lock.locked_for("李强", "10.0.0.7") > 0  # spraying many names from one address
     lock.succeeded("王芳")
     assert lock.locked_for("王芳", "10.0.0.1") == 0
+

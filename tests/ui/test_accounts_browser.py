@@ -6,9 +6,12 @@ repository's playbooks and data) so that its accounts file is the test's own.
 from __future__ import annotations
 
 import contextlib
+import http.cookiejar
 import json
 import os
 import re
+import shutil
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -193,3 +196,47 @@ def test_the_login_form_needs_its_xsrf_token(accounts_server):
         urllib.request.urlopen(accounts_server.url("login"), data=data, timeout=30)
     assert refused.value.code == 403
 
+
+def test_https_serves_the_login_page_and_a_secure_cookie(tmp_path):
+    """`--certfile/--keyfile`: voila 0.5 has no TLS of its own; `FormsApp.listen` adds it."""
+    if not shutil.which("openssl"):
+        pytest.skip("openssl not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    home = tmp_path / "home"
+    home.mkdir()
+    with project_home(home):
+        accounts.add("admin", ["管理员"], "admin-pass-1")
+    folder = home / ".opsbook" / "forms"
+    serve.write_forms(folder)
+    port = free_port()
+    proc = subprocess.Popen(serve.command(port, "", folder, with_accounts=True, certfile=str(cert), keyfile=str(key)),
+                            cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "OPSBOOK_HOME": str(home)})
+    try:
+        context = ssl.create_default_context(cafile=str(cert))
+        context.check_hostname = False
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=context),
+                                             urllib.request.HTTPCookieProcessor(jar))
+        start = time.monotonic()
+        while True:
+            try:
+                page = opener.open(f"https://127.0.0.1:{port}/login", timeout=10).read().decode()
+                break
+            except OSError:
+                if time.monotonic() - start > 60 or proc.poll() is not None:
+                    raise
+                time.sleep(0.5)
+        assert "登录" in page
+        xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page).group(1)
+        data = urllib.parse.urlencode({"_xsrf": xsrf, "username": "admin", "password": "admin-pass-1"}).encode()
+        home_page = opener.open(f"https://127.0.0.1:{port}/login", data=data, timeout=30).read().decode()
+        assert "admin" in home_page and "供应商分级" in home_page  # 管理员 sees every form
+        login_cookie = next(c for c in jar if c.name.startswith("username-"))
+        assert login_cookie.secure and login_cookie.has_nonstandard_attr("HttpOnly")
+        with pytest.raises(OSError):  # plain http on the https port gets nothing
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=10).read()
+    finally:
+        serve.stop(proc)
