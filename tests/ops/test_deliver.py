@@ -437,3 +437,24 @@ def test_jobs_check_warns_about_unset_delivery_secrets_and_loads_a_good_list(tmp
     (tmp_path / "kpi.yaml").write_text('playbook: kpi_report\ndeliver: [wecom, "email:boss@example.com"]\n',
                                       encoding="utf-8")
     assert jobs.load(tmp_path / "kpi.yaml").deliver == ("wecom", "email:boss@example.com")
+
+
+def test_every_playbook_labels_its_headline_metrics_in_chinese_with_known_formats():
+    from opsbook import report, sops, spec
+    for name in spec.available():
+        declared = sops.metric_labels(name)
+        assert declared, f"sops/{name}.py declares no METRICS"
+        for metric, label in declared.items():
+            label, kind = label if isinstance(label, tuple) else (label, None)
+            assert any("\u4e00" <= ch <= "\u9fff" for ch in label), (name, metric, label)
+            assert kind is None or kind in report.FORMATS, (name, metric, kind)
+
+
+@pytest.mark.parametrize("name, value, kind, text", [
+    ("gmv", 1234.5, None, "¥1,234.50"), ("refund_rate", 0.0611, None, "6.1%"), ("buyers", 22.0, None, "22"),
+    ("overall_roi", 7.078, None, "7.08"), ("wape_model", 0.398, "pct", "39.8%"), ("oversell", None, None, "—"),
+    ("tiers", {"核心": 4, "备选": 5}, None, "核心 4、备选 5"), ("day", "2026-06-30", None, "2026-06-30"),
+    ("ok", True, None, "是"),
+])
+def test_metric_values_read_as_staff_read_them(name, value, kind, text):
+    assert deliver.value_text(name, value, kind) == text
