@@ -88,6 +88,8 @@ def cmd_jobs(args) -> int:
         for job in found:
             for line in notify.missing_secrets(job.notify):
                 print(f"提醒未配置（{job.name}）：{line}", file=sys.stderr)
+            for line in notify.missing_secrets(job.deliver):
+                print(f"报告送达未配置（{job.name}）：{line}", file=sys.stderr)
         return 0
     if args.action == "run":
         worst = 0
@@ -97,6 +99,7 @@ def cmd_jobs(args) -> int:
                 continue
             record = _run(job.playbook, job.parameters_on(today), timeout=job.timeout, trigger="job", job=job.name)
             worst = max(worst, record.exit_code)
+            _deliver_report(job, record)
         return max(worst, 2 if bad else 0)
     from ..ops import schedule
     last = {}
@@ -106,12 +109,24 @@ def cmd_jobs(args) -> int:
         nxt = job.next_slot(now)
         when = f"{job.schedule}（北京时间），下次 {nxt:%Y-%m-%d %H:%M}" if nxt else "手动"
         print(f"{job.name}: {job.playbook}  {job.description}\n  计划 {when}  重试 {job.retries} 次  "
-              f"错过时 {jobs.CATCH_UP[job.catch_up]}  提醒 {', '.join(job.notify) or '无'}\n  参数 {job.parameters}")
+              f"错过时 {jobs.CATCH_UP[job.catch_up]}  提醒 {', '.join(job.notify) or '无'}"
+              + (f"  报告送达 {', '.join(job.deliver)}" if job.deliver else "") + f"\n  参数 {job.parameters}")
         if job.name in last:
             row = last[job.name]
             print(f"  上次 {row['slot'][:16].replace('T', ' ')} {schedule.state_label(row['state'])}"
                   + (f"：{row['error'].splitlines()[0]}" if row["error"] else ""))
     return 2 if bad else 0
+
+
+def _deliver_report(job, record) -> None:
+    """Send a good run's report card to the job's `deliver:` targets and say what became of each."""
+    from ..ops import deliver
+    for row in deliver.after_run(job, record):
+        if row["ok"]:
+            print(f"  报告已送达：{row['target']}")
+        else:
+            print(f"  报告未送达：{row['target']}（{row['error'] or '发送中'}），调度器会继续重试，"
+                  "见 opsbook runs", file=sys.stderr)
 
 
 def cmd_schedule(args) -> int:
@@ -168,11 +183,12 @@ def cmd_runs(args) -> int:
 
 
 def _problems_below(undelivered: list[dict], job_problems: list[str]) -> None:
-    """What `opsbook runs` prints after the runs: 告警未送达 and job files that cannot be scheduled."""
+    """What `opsbook runs` prints after the runs: 告警/报告未送达 and job files that cannot be scheduled."""
     if undelivered:
-        print(f"\n告警未送达（{len(undelivered)} 条，请直接查看对应运行，并检查通知渠道）：")
+        from ..ops import alerts
+        print(f"\n{alerts.undelivered_title(undelivered)}（{len(undelivered)} 条，请直接查看对应运行，并检查通知渠道）：")
         for a in undelivered:
-            print(f"  {a['job']}  {a['slot'][:16].replace('T', ' ')}  {a['target']}  已尝试 {a['tries']} 次，"
+            print(f"  {a.get('kind_text', '告警')}  {a['job']}  {a['slot'][:16].replace('T', ' ')}  {a['target']}  已尝试 {a['tries']} 次，"
                   f"{a['status_text']}：{a['error'] or ''}")
     if job_problems:
         print(f"\n任务文件有误，未调度（{len(job_problems)} 个）：")
