@@ -10,7 +10,7 @@ from pathlib import Path
 import ipywidgets as w
 from IPython.display import display
 
-from ...errors import OpsbookError
+from ...errors import OpsbookError, ParamError
 from .widgets import CSS, INTERNAL_ERROR, LABEL_STYLE, NO_SHOP, WIDE, error_box, user_shops
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,7 @@ class ImportForm:
         self.button.on_click(self.on_click)
         options = [(shop.label, shop.name) for shop in user_shops(("folder",))]
         self.into.options, self.into.disabled = options, not options
+        self.into.value = options[0][1] if options else None
         if not options:
             self.result.value = error_box(f"{NO_SHOP}（数据导入只写入数据目录类型的店铺）")
 
@@ -47,7 +48,7 @@ class ImportForm:
         name = self.into.value
         chosen = next((shop for shop in user_shops(("folder",)) if shop.name == name), None)
         if chosen is None:
-            raise OpsbookError(f"你的账号不能向店铺 {name} 导入数据：请选择列表中的店铺" if name else NO_SHOP)
+            raise ParamError(f"你的账号不能向店铺 {name} 导入数据：请选择列表中的店铺" if name else NO_SHOP)
         return chosen.source
 
     def widget(self) -> w.VBox:
@@ -62,14 +63,14 @@ class ImportForm:
     def on_click(self, _button=None) -> None:
         """Save the uploads to a temporary folder and import each; a Chinese summary per file, never a traceback."""
         from ...data import intake  # pandas: only once someone imports
-        files = list(self.upload.value)
-        if not files:
-            self.result.value = error_box("请先选择要导入的文件")
-            return
         try:
             into = self.warehouse()
         except OpsbookError as exc:
             self.result.value = error_box(exc.message if len(exc.problems) > 1 else exc.problems[0])
+            return
+        files = list(self.upload.value)
+        if not files:
+            self.result.value = error_box("请先选择要导入的文件")
             return
         self.button.disabled = True
         parts = []
