@@ -200,3 +200,21 @@ def test_a_malformed_registry_refuses_every_postgresql_source(project):
     project("shops:\n  - {name: 甲店, platform: XX, source: data/a}\n")
     with pytest.raises(ParamError, match="店铺登记 shops.yaml 有误.*platform 'XX'"):
         spec.load("kpi_report").validate({"source": "postgresql://ops@127.0.0.1:5432/x"})
+
+
+def test_the_example_registry_is_valid(project, tmp_path):
+    from opsbook.ops import accounts
+    (tmp_path / "shops.yaml").write_text((REPO / "shops.example.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    found = shops.load(known_roles=accounts.ROLES)
+    assert [s.name for s in found] == ["天猫旗舰店", "京东自营店", "示例店铺"]
+    assert found[1].password_env == "OPSBOOK_PG_JD" and found[1].kind == "postgres"
+
+
+def test_a_registered_postgresql_shop_connects_and_another_database_server_does_not(project, postgres_url):
+    """Against the real test server: its registered address connects; the same server by another name does not."""
+    project(f"shops:\n  - {{name: 仓库, platform: 多平台, source: '{postgres_url}?schema=public'}}\n")
+    with postgres.connect(postgres.Database.parse(postgres_url)) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+    elsewhere = postgres_url.replace("127.0.0.1", "localhost")
+    with pytest.raises(DataError, match="PostgreSQL 服务器 localhost:.* 不属于任何已登记的店铺"):
+        postgres.connect(postgres.Database.parse(elsewhere)).__enter__()
