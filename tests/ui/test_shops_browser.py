@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 from conftest import REPO
 from test_forms_browser import FIRST_RUN_MS, PAGE_MS, open_form, run_id_from, voila
-from test_forms_browser import page as _page  # noqa: F401  (the `page` fixture: a fresh browser tab)
 
 from opsbook import paths
 from opsbook.ui import serve
@@ -41,6 +40,16 @@ def shops_server(tmp_path_factory, artifacts):
                env={"OPSBOOK_HOME": str(home)}) as server:
         server.warehouse = warehouse
         yield server
+
+
+@pytest.fixture
+def page(chromium):
+    """A fresh browser tab (its form kernel is shut down when the tab closes), as in test_forms_browser."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 1000})
+    tab = context.new_page()
+    yield tab
+    tab.close(run_before_unload=True)
+    context.close()
 
 
 def test_a_run_uses_the_shop_chosen_in_the_dropdown(shops_server, page):
