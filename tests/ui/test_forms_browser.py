@@ -20,7 +20,6 @@ import urllib.request
 from pathlib import Path
 from types import SimpleNamespace
 
-import pandas as pd
 import psutil
 import pytest
 
@@ -445,29 +444,6 @@ def test_server_needs_its_token(forms_server):
         url = f"http://127.0.0.1:{forms_server.port}/voila/render/user_tiering.ipynb{token}"
         with urllib.request.urlopen(url, timeout=30) as resp:
             assert "/login" in resp.url and b"ob-run" not in resp.read()
-
-
-def test_import_form_uploads_exports_into_a_warehouse(forms_server, page, tmp_path, runs_root, monkeypatch):
-    monkeypatch.syspath_prepend(str(Path(__file__).parents[1] / "data"))  # also when tests/data is not collected
-    from test_intake import DY_HEADER, dy_rows, write
-    good = write(tmp_path / "抖店订单.csv", DY_HEADER, dy_rows(n=3), "gbk")
-    bad = write(tmp_path / "随便.csv", ["x"], [["1"]])
-    target = runs_root / "import-warehouse"
-    page.goto(forms_server.page_url(serve.IMPORT_FORM))
-    page.wait_for_selector("button.ob-import", state="visible", timeout=PAGE_MS)
-    field = page.locator(".ob-param-into input")
-    field.fill(str(target))
-    field.press("Tab")
-    with page.expect_file_chooser(timeout=30_000) as chooser:  # FileUpload opens a chooser like a real click
-        page.click(".ob-upload")
-    chooser.value.set_files([str(good), str(bad)])
-    page.wait_for_selector(".ob-upload:has-text('2')", timeout=30_000)  # the button counts the chosen files
-    page.click("button.ob-import")
-    page.wait_for_selector(".ob-import-result li:has-text('新增 3 行')", timeout=60_000)
-    text = page.inner_text(".ob-import-result")
-    assert "抖店订单（DY）" in text and "找不到表头" in text and "Traceback" not in page.content()
-    stored = pd.read_parquet(target / "orders.parquet")
-    assert len(stored) == 3 and stored["phone"].str.contains(r"\*\*\*\*").all()
 
 
 def test_history_page_lists_runs_and_opens_a_report(forms_server, page):
