@@ -47,12 +47,14 @@ class ImportForm:
     def on_click(self, _button=None) -> None:
         """Save the uploads to a temporary folder and import each; a Chinese summary per file, never a traceback."""
         from ...data import intake  # pandas: only once someone imports
+        from ...ops import audit
+        from .. import session
         files = list(self.upload.value)
         if not files:
             self.result.value = error_box("请先选择要导入的文件")
             return
         self.button.disabled = True
-        parts = []
+        parts, into = [], self.into.value.strip() or "data/warehouse"
         try:
             with tempfile.TemporaryDirectory(prefix="opsbook-upload-") as tmp:
                 for item in files:
@@ -60,13 +62,17 @@ class ImportForm:
                     path = Path(tmp) / name
                     path.write_bytes(bytes(item["content"]))
                     try:
-                        report = intake.ingest_file(path, self.into.value.strip() or "data/warehouse",
-                                                    self.platform.value, name=name)
+                        report = intake.ingest_file(path, into, self.platform.value, name=name)
                     except Exception:  # noqa: BLE001 - staff get a short message; developers get the log
                         log.exception("import of %s failed", name)
                         parts.append(f"<h4>{html.escape(name)}</h4>"
                                      + error_box(f"导入失败：{INTERNAL_ERROR}"))
                         continue
+                    try:
+                        audit.record_import(report, into, session.who(), session.address())
+                    except OSError:  # the data is in: say so, and that the trail is missing
+                        log.exception("audit record of the import of %s failed", name)
+                        parts.append(error_box("审计日志写入失败，请告知管理员"))
                     if report.error:
                         parts.append(f"<h4>{html.escape(name)}</h4>" + error_box(report.error.message))
                     else:
