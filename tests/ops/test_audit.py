@@ -15,7 +15,7 @@ import pytest
 
 from opsbook import spec
 from opsbook.data import privacy
-from opsbook.engine import records
+from opsbook.engine import kernels, records
 from opsbook.engine.records import RunRecord
 from opsbook.errors import ParamError
 from opsbook.ops import accounts, audit, history, jobs, schedule
@@ -52,6 +52,7 @@ def home(tmp_path, monkeypatch):
     for name in ("_current", "_address", "_accounts_mode"):  # a begun session is undone after the test
         monkeypatch.setattr(session, name, getattr(session, name))
     yield root
+    kernels.POOL.drain()  # a warm kernel keeps the project it was started in: none of ours serves later tests
     records.unsubscribe(audit._record_run)
     records.unsubscribe(history._refresh_page)
 

@@ -220,7 +220,7 @@ def filters(user: str | None, action: str | None, since: str | None, until: str 
     if action:
         by_label = {v: k for k, v in ACTIONS.items()}
         chosen = by_label.get(action.strip(), action.strip())
-        known = known_actions()
+        known = list(ACTIONS) if chosen in ACTIONS else known_actions()  # the whole log is read only when needed
         if chosen in known:
             values["action"] = chosen
         else:

@@ -179,8 +179,8 @@ def _runs_prune(args) -> int:
     from ..engine import records
     from ..ops import audit
     store = records.store()
-    removed = store.prune(args.keep_days, dry_run=args.dry_run)
     days = records.keep_days_setting() if args.keep_days is None else records.check_keep_days(args.keep_days)
+    removed = store.prune(days, dry_run=args.dry_run)
     for folder in removed:
         print(f"{'可清理' if args.dry_run else '已删除'}：{store.relative(folder)}")
     if not args.dry_run:
