@@ -269,16 +269,16 @@ def cmd_serve(args) -> int:
     return serve.main(port=args.port, open_browser=args.open)
 
 
-def _cell(text: str, width: int) -> str:
-    """`text` cut or padded to `width` terminal columns (a Chinese character takes two)."""
+def _cell(text: str, width: int, cut: bool = True) -> str:
+    """`text` padded (and cut, unless `cut` is False) to `width` terminal columns (a Chinese character takes two)."""
     import unicodedata
     out, used = "", 0
     for ch in text:
         w = 2 if unicodedata.east_asian_width(ch) in "WF" else 1
-        if used + w > width:
+        if cut and used + w > width:
             break
         out, used = out + ch, used + w
-    return out + " " * (width - used)
+    return out + " " * max(width - used, 1 if not cut else 0)
 
 
 def cmd_audit(args) -> int:
@@ -297,7 +297,7 @@ def cmd_audit(args) -> int:
     print(_cell("时间", 20) + _cell("操作", 14) + _cell("用户", 20) + _cell("地址", 17) + _cell("对象", 44) + "说明")
     for e in found:
         print(_cell(e["time"][:19].replace("T", " "), 20) + _cell(audit.label(e.get("action", "")), 14)
-              + _cell(e.get("who") or "—", 20) + _cell(e.get("address") or "—", 17) + _cell(e.get("target") or "", 44)
+              + _cell(e.get("who") or "—", 20) + _cell(e.get("address") or "—", 17) + _cell(e.get("target") or "", 44, cut=False)
               + audit.describe(e.get("detail") or {}))
     print(f"\n共 {len(found)} 条（最新在前；--limit 可显示更多）")
     return 0
