@@ -25,7 +25,7 @@ import pytest
 
 from opsbook import paths, spec
 from opsbook.engine import runner
-from opsbook.ops import history
+from opsbook.ops import audit, history
 from opsbook.settings import FORM_KERNEL_IDLE_ENV
 from opsbook.ui import serve
 
@@ -205,6 +205,7 @@ def test_form_run_shows_flags_report_and_downloads(forms_server, page, name, tmp
 
     result = json.loads((forms_server.runs / name / run_id / "result.json").read_text(encoding="utf-8"))
     assert result["status"] == "ok" and result["trigger"] == "form"
+    assert result["user"] == "本机"  # token mode: the one person at this machine
     recorded = result["params"][param]
     assert recorded == pytest.approx(value) if isinstance(value, float) else recorded == value
 
@@ -404,6 +405,9 @@ def test_run_files_are_served_by_name_to_the_token_holder_only(forms_server, tmp
                     f"{base}/%2Fetc%2Fpasswd"):
         status, body = get(crafted)
         assert status == 404 and body != secret, f"{crafted} answered {status}"
+    trail = [e for e in audit.events(action="download") if good.run_id in e["target"]]
+    assert [e["target"] for e in trail] == [f"kpi_report/{good.run_id}/report.html", f"kpi_report/{good.run_id}/{name}"]
+    assert all(e["who"] == "本机" and e["address"] == "127.0.0.1" for e in trail)  # refused requests are not downloads
 
 
 def test_history_page_opens_after_the_server_was_idle_past_the_cell_timeout(tmp_path, chromium):

@@ -38,7 +38,7 @@ def shops_server(tmp_path_factory, artifacts):
     (home / "shops.yaml").write_text(SHOPS.format(warehouse=warehouse), encoding="utf-8")
     with voila(tmp_path_factory.mktemp("shops-forms"), artifacts / "shops-forms",
                env={"OPSBOOK_HOME": str(home)}) as server:
-        server.warehouse = warehouse
+        server.warehouse, server.home = warehouse, home
         yield server
 
 
@@ -102,3 +102,8 @@ def test_import_form_writes_only_into_a_registered_folder_shop(shops_server, pag
     assert "抖店订单（DY）" in text and "找不到表头" in text and "Traceback" not in page.content()
     stored = pd.read_parquet(shops_server.warehouse / "orders.parquet")
     assert len(stored) == 3 and stored["phone"].str.contains(r"\*\*\*\*").all()
+    monkeypatch.setenv("OPSBOOK_HOME", str(shops_server.home))  # the server's project keeps the audit log
+    from opsbook.ops import audit
+    trail = {e["detail"]["file"]: e for e in audit.events(action="import")}
+    assert trail["抖店订单.csv"]["detail"]["status"] == "ok" and trail["随便.csv"]["detail"]["status"] == "failed"
+    assert trail["抖店订单.csv"]["who"] == "本机"

@@ -63,6 +63,8 @@ class ImportForm:
     def on_click(self, _button=None) -> None:
         """Save the uploads to a temporary folder and import each; a Chinese summary per file, never a traceback."""
         from ...data import intake  # pandas: only once someone imports
+        from ...ops import audit
+        from .. import session
         try:
             into = self.warehouse()
         except OpsbookError as exc:
@@ -87,6 +89,11 @@ class ImportForm:
                         parts.append(f"<h4>{html.escape(name)}</h4>"
                                      + error_box(f"导入失败：{INTERNAL_ERROR}"))
                         continue
+                    try:
+                        audit.record_import(report, into, session.who(), session.address())
+                    except OSError:  # the data is in: say so, and that the trail is missing
+                        log.exception("audit record of the import of %s failed", name)
+                        parts.append(error_box("审计日志写入失败，请告知管理员"))
                     if report.error:
                         parts.append(f"<h4>{html.escape(name)}</h4>" + error_box(report.error.message))
                     else:

@@ -325,9 +325,12 @@ class Form:
         t0 = time.perf_counter()
         try:
             from ...engine import runner
-            from ...ops import history
+            from ...ops import audit, history
+            from .. import session
             history.follow()  # runs from the form show on the history page like any other
-            result = runner.run(self.spec.name, values, trigger="form", on_progress=self.on_progress)
+            audit.follow()  # and in the audit log, with the page's user and address
+            result = runner.run(self.spec.name, values, trigger="form", on_progress=self.on_progress,
+                                user=session.who(), address=session.address())
             self.show(result, time.perf_counter() - t0)
         except OpsbookError as exc:
             self.fail(exc.message)
