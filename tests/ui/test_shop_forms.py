@@ -30,7 +30,7 @@ def project(tmp_path, monkeypatch):
         monkeypatch.setattr(session, name, getattr(session, name))
     accounts.add("张三", ["运营"], PASSWORD)
     accounts.add("李四", ["客服"], PASSWORD)
-    accounts.add("王五", ["客服"], PASSWORD)
+    accounts.add("王五", ["主管"], PASSWORD)  # may open kpi_report, sees no shop
     accounts.add("老板", ["管理员"], PASSWORD)
     return tmp_path
 
