@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import pandas as pd
 
-from .. import charts
+from .. import charts, spec
 from ..errors import ParamError
 from ..flags import Flag, make
 from ..sources import Source
@@ -59,6 +60,18 @@ class Lines:
             problems.append(f"淘汰观察满足率（{self.drop_fill_rate:g}）不能高于核心满足率（{self.core_fill_rate:g}）")
         if problems:
             raise ParamError(problems)
+
+    @classmethod
+    def of(cls, p) -> Lines:
+        """The lines from parameters by name (`run.p`, or `criteria()`)."""
+        return cls(p.min_orders, p.core_on_time, p.core_defect_rate, p.core_fill_rate, p.core_months,
+                   p.core_capacity_ratio, p.drop_on_time, p.drop_defect_rate, p.drop_fill_rate)
+
+
+def criteria() -> SimpleNamespace:
+    """This playbook's parameters as its notebook declares them (the defaults, validated): the criteria other
+    playbooks grade a supplier by (period, lines, staleness line), written down in one place."""
+    return SimpleNamespace(**spec.load("supplier_review").validate({}))
 
 
 def period(as_of: dt.date, months: int) -> tuple[dt.date, dt.date]:
@@ -281,6 +294,15 @@ def _change(current, new: str) -> str:
         return "—"
     step = TIER_RANK[new] - TIER_RANK[current]
     return "不变" if step == 0 else "升级" if step < 0 else "降级"
+
+
+def review(src: Source, as_of: dt.date) -> tuple[pd.DataFrame, Coverage]:
+    """Every supplier graded at `as_of` by this playbook's own criteria (`criteria()`: its default period, lines
+    and staleness line), and how far the purchase orders are known: what another playbook asks of a supplier."""
+    p = criteria()
+    first, last = period(as_of, p.period_months)
+    known = coverage(src, first, last, p.quiet_days)
+    return grade(scorecard(src, first, last, known), Lines.of(p)), known
 
 
 def table(graded: pd.DataFrame) -> pd.DataFrame:

@@ -190,7 +190,8 @@ def clean_ids(series: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def parse_number(value: object) -> float | None:
-    """A number from export text: strips , ¥ ￥ 元 and spaces, `12%` → 0.12; None for empty or -; ValueError if not a number."""
+    """A number from export text: strips , ¥ ￥ 元 and spaces, `12%` (or `12％`) → 0.12; None for empty or -; ValueError if
+    not a number."""
     if value is None or (isinstance(value, float) and value != value):
         return None
     if isinstance(value, (int, float)):
@@ -198,7 +199,7 @@ def parse_number(value: object) -> float | None:
     text = _NUMBER_NOISE.sub("", clean_id(value) or "")
     if text in MISSING:
         return None
-    if text.endswith("%"):
+    if text.endswith(("%", "％")):  # a Chinese input method types the full-width sign
         return float(text[:-1]) / 100
     return float(text)
 

@@ -89,6 +89,9 @@ def _typed(raw: RawTable, kind: exports.ExportKind, spec: dict[str, tables.Colum
         if col.min is not None:
             reasons = exports._reject(reasons, (values < col.min).fillna(False).astype(bool),
                                       f"{shown} 不能小于 {col.min:g}")
+        if col.fraction:
+            reasons = exports._reject(reasons, (values > tables.FRACTION_MAX).fillna(False).astype(bool),
+                                      shown + " 为 " + df[source].astype("str").str.strip() + "，" + col.fraction_problem())
         if col.required:
             reasons = exports._reject(reasons, values.isna(), f"{shown} 为空")
         out[target] = values
