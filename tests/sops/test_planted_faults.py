@@ -35,9 +35,11 @@ from opsbook.engine import runner
     # Tmall during 618: the two hot SKUs out of stock, nothing on the way
     ("inventory_watch", {"as_of": "2026-06-17", "platform": "TM"}, {("inventory.out_of_stock", "high"),
                                                                     ("inventory.stockout_rate", "medium")}),
-    # the late supplier, the high-defect supplier, the single-sourced face mask (not the watch with a single order)
+    # the late supplier, the high-defect supplier, the single-sourced face mask (not the watch with a single order);
+    # core suppliers suggested lower than their recorded tier (medium), another step (low)
     ("supplier_review", {}, {("supplier.on_time", "high"), ("supplier.defects", "high"),
-                             ("supplier.single_source", "medium")}),
+                             ("supplier.single_source", "medium"), ("supplier.core_downgrade", "medium"),
+                             ("supplier.tier_change", "low")}),
     # mid-618: its two best sellers run out before stock can arrive, and the quietly delisted slow mover (the
     # backtest's SKUs worse than seasonal naive left out by a high volume line)
     ("demand_forecast", {"as_of": "2026-06-14", "min_weekly_units": 1000},

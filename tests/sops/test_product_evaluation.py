@@ -17,7 +17,8 @@ from opsbook.sops import product_evaluation
 CANDIDATES = pd.read_parquet("data/sample/candidates.parquet")
 DEFAULTS = dict(demand_5=100000, demand_4=50000, demand_3=20000, demand_2=5000, margin_5=.5, margin_4=.4, margin_3=.3,
                 margin_2=.2, supply_5_months=12, supply_4_months=6, weight_demand=1., weight_margin=1.,
-                weight_supply=1., gate_margin=.3, gate_growth=.05, adopt_score=13., trial_score=10., growth_check=1.)
+                weight_supply=1., gate_margin=.3, gate_growth=.05, adopt_score=13., trial_score=10., growth_check=1.,
+                supply_watch_cap=2)
 
 
 def upload(name: str, text: str, encoding: str = "utf-8-sig") -> str:
@@ -78,9 +79,10 @@ XP-79,硅胶冰格,家居,8000,10%,5,19,SUP09,5,无,
 
 
 def test_an_uploaded_candidates_list_with_chinese_headers():
-    """GBK, a title line above the header, ="…" ids, ¥, thousands separators, percentages, 是/否/无, a 合计 row."""
+    """GBK, a title line above the header, ="…" ids, ¥, thousands separators, percentages, 是/否/无, a 合计 row. The
+    source cannot be read: the suppliers the list names are not checked against their records, and that is said."""
     result = runner.run("product_evaluation", {"candidates_file": upload("候选.csv", CHINESE, "gbk"),
-                                               "source": "/nonexistent/shop"})  # the source is not read
+                                               "source": "/nonexistent/shop"})
     assert result.ok, result.error
     table = evaluation(result)
     assert sorted(table.index) == ["XP-77", "XP-78", "XP-79"]
@@ -89,6 +91,8 @@ def test_an_uploaded_candidates_list_with_chinese_headers():
     # a 5-month supplier without qualifications is a new one without: 1 point
     assert table.at["XP-79", "供货稳定性"] == 1 and "新供应商（合作 5 个月，不满 6 个月）资质不全 → 供货 1 分" in table.at["XP-79", "原因"]
     assert "上传的候选清单 候选.csv" in (result.folder / "report.html").read_text(encoding="utf-8")
+    (flag,) = [f for f in result.flags if f.code == "eval.supplier_unchecked"]
+    assert flag.severity == "low" and flag.owner == "采购" and "找不到数据目录 /nonexistent/shop" in flag.message
 
 
 def test_an_xlsx_with_english_headers_reads_too():
@@ -190,14 +194,39 @@ def _clean_uploads():
     shutil.rmtree(paths.root() / "uploads-eval", ignore_errors=True)
 
 
-def test_a_growth_typed_as_a_whole_number_is_questioned_and_totals_are_not_rounded_up():
-    text = "候选ID,商品名称,类目,月搜索量,搜索指数环比增长,成本价,预计售价,合作月数,资质齐全\n" \
-           "X1,折叠杯,家居,60000,12,20,69,24,是\nX2,收纳盒,家居,60000,12%,20,69,24,是\n"
+HEADER = "候选ID,商品名称,类目,月搜索量,搜索指数环比增长,成本价,预计售价,供应商ID,合作月数,资质齐全\n"
+
+
+def test_a_growth_typed_as_a_percentage_number_is_refused_naming_row_and_column():
+    """12 meant as 12 % would read as +1,200 % and be recommended 引入: above 10 (1,000 %) a fraction is refused, with
+    the file's row and the column; 12% and 12％ (a Chinese input method's sign) read as 0.12."""
+    text = HEADER + "X1,折叠杯,家居,60000,0.12,20,69,,24,是\nX2,收纳盒,家居,60000,12,20,69,,24,是\n"
+    result = runner.run("product_evaluation", {"candidates_file": upload("候选.csv", text)})
+    assert result.exit_code == 2 and "Traceback" not in result.error
+    assert ("候选.csv 的 candidates 表的列 search_growth（搜索指数环比增长）应填小数（12% 填 0.12 或 12%），不能大于 10"
+            "（即 1,000%），多半是把百分数填成了整数：共 1 行，例如 第3行=“12”") in result.error
+    text = HEADER + "X1,折叠杯,家居,60000,12%,20,69,,24,是\nX2,收纳盒,家居,60000,12％,20,69,,24,是\n"
+    result = runner.run("product_evaluation", {"candidates_file": upload("候选.csv", text)})
+    assert result.ok, result.error
+    basis = pd.read_csv(result.folder / "评分依据.csv").set_index("候选ID")
+    assert basis["搜索指数环比增长"].tolist() == [0.12, 0.12] and "eval.growth_check" not in result.flag_codes
+
+
+def test_a_growth_typed_as_a_percentage_in_the_candidates_table_stops_the_run(shop):
+    src = shop(edit=("candidates", lambda c: c.assign(search_growth=c["search_growth"].mask(c.index == 2, 18.0))))
+    result = runner.run("product_evaluation", {"source": src})
+    assert result.exit_code == 2
+    assert "candidates 表的列 search_growth（搜索指数环比增长）应填小数（12% 填 0.12 或 12%）" in result.error
+    assert "第4行（candidate_id=XP-03）=“18.0”" in result.error
+
+
+def test_a_growth_up_to_ten_is_questioned_and_totals_are_not_rounded_up():
+    text = HEADER + "X1,折叠杯,家居,60000,5,20,69,,24,是\nX2,收纳盒,家居,60000,5%,20,69,,24,是\n"
     result = runner.run("product_evaluation", {"candidates_file": upload("候选.csv", text)})
     assert result.ok, result.error
     (flag,) = [f for f in result.flags if f.code == "eval.growth_check"]
-    assert "X1 折叠杯（1,200%）" in flag.message and "X2" not in flag.message
-    assert "搜索增长 1,200% 异常高，请核对" in evaluation(result).at["X1", "原因"]
+    assert "X1 折叠杯（500%）" in flag.message and "X2" not in flag.message and "把 5% 填成了 5" in flag.message
+    assert "搜索增长 500% 异常高，请核对" in evaluation(result).at["X1", "原因"]
     # weights 1, 1, 1.1: 4 + 5 + 5 × 1.1 = 14.5 of 15.5 → 14.03; 2 + 2 + 5 × 1.1 → 9.19, under the trial line of 9.2
     cands = pd.DataFrame({"candidate_id": ["A"], "name": "杯子", "category": "家居", "monthly_search": 8000,
                           "search_growth": 0.1, "cost": [40.0], "price": [50.0], "supplier_months": [24],
@@ -206,3 +235,53 @@ def test_a_growth_typed_as_a_whole_number_is_questioned_and_totals_are_not_round
                                                         "growth_check": 1.0}))
     scored = product_evaluation.score(cands, rules)
     assert scored.loc[0, "total"] == 9.19 and scored.loc[0, "recommendation"] == "放弃"
+
+
+RECORDED = HEADER + ("X1,坚果分装罐,家居,120000,0.2,20,69,SUP06,33,是\n"  # the sample's late supplier
+                     "X2,桌面风扇,家居,120000,0.2,20,69,SUP10,24,是\n"  # 24 typed, 4 months on record
+                     "X3,懒人沙发,家居,120000,0.2,20,69,SUP99,24,是\n"  # not in the supplier list
+                     "X4,面膜收纳盒,家居,120000,0.2,20,69,SUP05,24,是\n")  # 24 typed, 52 on record: 5 points either way
+
+
+def test_a_named_supplier_is_scored_by_its_record():
+    """The supplier's own record wins over what was typed: months from its 合作开始日期 to the evaluation day, and the
+    supplier review's criteria on its purchase orders — the late SUP06 is on 淘汰观察, which caps its supply score."""
+    result = runner.run("product_evaluation", {"candidates_file": upload("候选.csv", RECORDED)})
+    assert result.ok, result.error
+    table = evaluation(result)
+    suppliers = pd.read_parquet("data/sample/suppliers.parquet").set_index("supplier_id")
+    assert suppliers.loc["SUP06", "since"] == pd.Timestamp("2023-09-12")
+    assert table.loc["X1", ["供货稳定性", "总分", "建议"]].tolist() == [2, 12, "小批量试销"]  # 5 + 5 + 5 = 15 typed
+    reasons = table.at["X1", "原因"]
+    assert "合作月数按供应商名录（SUP06 自 2023-09-12 起）" in reasons and "供应商合作 33 个月（≥ 12）→ 供货 5 分" in reasons
+    assert ("该供应商按供应商分级（2026-04-01 至 2026-06-30，数据截至 2026-06-30）的标准列入淘汰观察（准时交货率 13.6% "
+            "低于 85.0%（22 单中迟到 19 单、逾期未到 0 单））→ 供货分封顶 2 分，计 2 分") in reasons
+    assert table.loc["X2", ["供货稳定性", "总分", "建议"]].tolist() == [3, 13, "引入"]
+    assert "合作月数按供应商名录（SUP10 自 2026-02-12 起，4 个月；填写的 24 个月与名录不符，以名录为准）" in table.at["X2", "原因"]
+    assert "新供应商（合作 4 个月，不满 6 个月）资质齐全 → 供货 3 分" in table.at["X2", "原因"]
+    assert table.at["X3", "供货稳定性"] == 5 and "供应商 SUP99 不在供应商名录（suppliers 表）中，按填写的合作月数计" in \
+        table.at["X3", "原因"]
+    assert "52 个月；填写的 24 个月与名录不符" in table.at["X4", "原因"]  # SUP05: 核心 on record, 备选 suggested and "供应商分级：备选" in table.at["X4", "原因"]
+    basis = pd.read_csv(result.folder / "评分依据.csv").set_index("候选ID")
+    assert basis.loc["X2", ["填写的合作月数", "名录合作月数", "供应商分级"]].tolist() == [24, 4, "备选"]
+    (flag,) = [f for f in result.flags if f.code == "eval.supplier_watch"]
+    assert (flag.severity, flag.owner) == ("medium", "采购") and "X1 坚果分装罐（SUP06）" in flag.message
+    assert [r["candidate_id"] for r in flag.sample] == ["X1"]
+
+
+def test_the_record_counts_to_the_evaluation_day_and_the_cap_is_a_parameter():
+    result = runner.run("product_evaluation", {"candidates_file": upload("候选.csv", RECORDED), "as_of": "2026-08-31",
+                                               "supply_watch_cap": 1})
+    table = evaluation(result)
+    assert "合作月数按供应商名录（SUP10 自 2026-02-12 起，6 个月" in table.at["X2", "原因"]
+    assert table.at["X2", "供货稳定性"] == 4
+    assert table.at["X1", "供货稳定性"] == 1 and "封顶 1 分" in table.at["X1", "原因"]
+    assert "数据截至 2026-06-30" in table.at["X1", "原因"]  # the purchase orders end there: judged that far
+
+
+def test_the_sample_candidates_keep_their_scores_with_their_records():
+    """The sample's typed months are the records' at its end, and none of its suppliers is on 淘汰观察."""
+    result = runner.run("product_evaluation", {})
+    table = evaluation(result)
+    assert "合作月数按供应商名录（SUP09 自 2024-09-12 起）" in table.at["XP-02", "原因"]
+    assert "填写的" not in "".join(table["原因"]) and "eval.supplier_watch" not in result.flag_codes

@@ -114,6 +114,7 @@ class Source:
         tests += [(c.name, f"{c.name} NOT IN ({', '.join(repr(v) for v in c.choices)})", f"只能取 {'/'.join(c.choices)}")
                   for c in schema.values() if c.choices]
         tests += [(c.name, f"{c.name} < {c.min}", f"不能小于 {c.min:g}") for c in schema.values() if c.min is not None]
+        tests += [(c.name, f"{c.name} > {tables.FRACTION_MAX}", c.fraction_problem()) for c in schema.values() if c.fraction]
         if name in self._text_tables():  # Excel turns long ids into 2.58E+18 when it saves text files
             tests += [(c.name, f"(contains({c.name}, 'e') OR contains({c.name}, 'E')) "  # cheap before the regex
                                f"AND regexp_matches({c.name}, '{tables.SCIENTIFIC}')",

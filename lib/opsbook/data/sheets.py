@@ -14,10 +14,6 @@ from ..errors import DataError, IntakeError
 from . import tables
 from .intake import clean, read
 
-# how staff write yes and no in a 是/否 column, beyond what `tables` reads (true/false, 1/0, 是/否)
-_YES_NO = {"有": "是", "无": "否", "齐全": "是", "不全": "否", "不齐全": "否", "齐": "是", "√": "是", "×": "否",
-           "y": "是", "n": "否", "对": "是", "错": "否"}
-
 
 def headers(table: str, extra: dict[str, tables.Column] | None = None) -> dict[str, str]:
     """Header as written (column name or Chinese label) → canonical column, for a table and its `extra` columns."""
@@ -71,7 +67,7 @@ def read_sheet(location: str, table: str, extra: dict[str, tables.Column] | None
             values, bad = clean.parse_numbers(series.where(~blank, None))
             out[column] = values.astype(object).where(~bad, text)  # unreadable cells stay text: named below
         elif col.kind == "bool":
-            out[column] = text.str.lower().map(lambda v: _YES_NO.get(v, v)).where(~blank, None)
+            out[column] = text.str.lower().map(lambda v: clean.YES_NO.get(v, v)).where(~blank, None)
         else:
             out[column] = text.where(~blank, None)
     for col in schema.values():  # an optional column left out reads as empty, as in a source

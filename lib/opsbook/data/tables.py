@@ -32,10 +32,19 @@ class Column:
     nullable: bool = False
     min: float | None = None
     choices: tuple[str, ...] | None = None
+    fraction: bool = False  # a share written as a fraction (0.12 = 12 %): above FRACTION_MAX it was typed as 12
+
+    def fraction_problem(self) -> str:
+        """What is wrong with a fraction column's value above FRACTION_MAX, in Chinese."""
+        return (f"应填小数（12% 填 0.12 或 12%），不能大于 {FRACTION_MAX:g}（即 {FRACTION_MAX * 100:,.0f}%），"
+                "多半是把百分数填成了整数")
 
 
-def _c(name, kind, label, required=True, nullable=False, min=None, choices=None):
-    return Column(name, kind, label, required, nullable, min, tuple(choices) if choices else None)
+FRACTION_MAX = 10  # a fraction above this (1,000 %) is a percentage typed as a whole number
+
+
+def _c(name, kind, label, required=True, nullable=False, min=None, choices=None, fraction=False):
+    return Column(name, kind, label, required, nullable, min, tuple(choices) if choices else None, fraction)
 
 
 SCHEMAS: dict[str, dict[str, Column]] = {
@@ -96,7 +105,7 @@ SCHEMAS: dict[str, dict[str, Column]] = {
             _c("name", "str", "商品名称"),
             _c("category", "str", "类目"),
             _c("monthly_search", "int", "月搜索量", min=0),
-            _c("search_growth", "float", "搜索指数环比增长", min=-1),  # a fraction: 0.12 = +12 %, -0.05 = −5 %
+            _c("search_growth", "float", "搜索指数环比增长", min=-1, fraction=True),  # 0.12 = +12 %, -0.05 = −5 %
             _c("cost", "float", "成本价", min=0),
             _c("price", "float", "预计售价", min=0),
             _c("supplier_id", "str", "供应商ID", required=False, nullable=True),
@@ -203,8 +212,15 @@ SCIENTIFIC = rf"^[{privacy.SPACE}]*[-+]?\d+(\.\d+)?[eE][-+]?\d+[{privacy.SPACE}]
 
 def _examples(df: pd.DataFrame, mask: pd.Series, column: str, limit: int = 3) -> str:
     rows = df.index[mask.to_numpy()][:limit]
-    shown = ", ".join(f"第{int(i) + 2}行=“{'（空）' if pd.isna(df.at[i, column]) else df.at[i, column]}”" for i in rows)
+    shown = ", ".join(f"第{int(i) + 2}行=“{_cell(df.at[i, column])}”" for i in rows)
     return f"共 {int(mask.sum())} 行，例如 {shown}"
+
+
+def _cell(value) -> str:
+    """A cell as the sheet showed it: （空） when empty, a whole number without `.0` (12, not 12.0)."""
+    if pd.isna(value):
+        return "（空）"
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
 def is_id(col: Column) -> bool:
@@ -352,6 +368,10 @@ def problems_in(name: str, df: pd.DataFrame, origin: str = "", *, keep_index: bo
             below = (series < col.min).fillna(False).astype(bool)
             if below.any():
                 problems.append(f"{where}的列 {col.name}（{col.label}）不能小于 {col.min:g}：{_examples(df, below, col.name)}")
+        if col.fraction:
+            above = (series > FRACTION_MAX).fillna(False).astype(bool)
+            if above.any():
+                problems.append(f"{where}的列 {col.name}（{col.label}）{col.fraction_problem()}：{_examples(df, above, col.name)}")
         if col.choices:
             unknown = ~series.isin(col.choices) & series.notna()
             if unknown.any():

@@ -189,8 +189,14 @@ def clean_ids(series: pd.Series) -> tuple[pd.Series, pd.Series]:
     return ids, _to_mask(pc.match_substring_regex(arrow_text(ids), _SCIENTIFIC.pattern), series.index)
 
 
+# how staff write yes and no in a 是/否 column, beyond what `tables` reads (true/false, 1/0, 是/否)
+YES_NO = {"有": "是", "无": "否", "齐全": "是", "不全": "否", "不齐全": "否", "齐": "是", "√": "是", "×": "否",
+          "y": "是", "n": "否", "对": "是", "错": "否"}
+
+
 def parse_number(value: object) -> float | None:
-    """A number from export text: strips , ¥ ￥ 元 and spaces, `12%` → 0.12; None for empty or -; ValueError if not a number."""
+    """A number from export text: strips , ¥ ￥ 元 and spaces, `12%` (or `12％`) → 0.12; None for empty or -; ValueError if
+    not a number."""
     if value is None or (isinstance(value, float) and value != value):
         return None
     if isinstance(value, (int, float)):
@@ -198,7 +204,7 @@ def parse_number(value: object) -> float | None:
     text = _NUMBER_NOISE.sub("", clean_id(value) or "")
     if text in MISSING:
         return None
-    if text.endswith("%"):
+    if text.endswith(("%", "％")):  # a Chinese input method types the full-width sign
         return float(text[:-1]) / 100
     return float(text)
 

@@ -1,5 +1,7 @@
 """Goods sheets: platform product lists (淘宝/天猫, 抖店) into `product_listings`, the shop's cost sheet (成本表) into
 `product_costs`, campaign registration sheets (活动报名表) into `campaign_items`; and the products they complete.
+The shop's supply sheets go into their tables the same way, typed by their schema: the supplier list (供应商名录) into
+`suppliers`, an ERP's purchase orders (采购单) into `purchase_orders`, the candidate list (选品候选表) into `candidates`.
 
 Platform exports carry no cost, and `products` needs one for every SKU (every margin is computed from it). A listing
 enters `products` once its SKU has a cost — from a cost sheet, from a product list's own 成本价 column, or the cost
@@ -29,6 +31,7 @@ EXTRA = {"product_id": tables.SCHEMAS["products"]["product_id"], "title": tables
          "price": tables.Column("price", "float", "日常价", required=False, nullable=True, min=0),
          "promo_stock": tables.Column("promo_stock", "int", "活动库存", required=False, nullable=True, min=0)}
 _IMAGE_SEPARATORS = re.compile(r"[;；\s]+")
+_TRUTH = {"是": True, "否": False, "true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
 _ASSISTANT_IMAGE = re.compile(r"^[0-9A-Za-z]*:(\d+):\d+:[^|]*\|")  # 淘宝助理's 新图片 entry: md5:kind:position:…|url
 
 
@@ -51,6 +54,10 @@ def _values(series: pd.Series, col: tables.Column, target: str) -> tuple[pd.Seri
     """One export column as the canonical column's values, and the cells that are not of its kind, with why."""
     if target == "main_images":
         return pd.to_numeric(clean.map_unique(series, image_count)).astype("Int64"), []
+    if col.kind == "bool":
+        text = clean.clean_id_column(series).str.lower()
+        values = text.map(lambda v: _TRUTH.get(clean.YES_NO.get(v, v)), na_action="ignore").astype("boolean")
+        return values, [(values.isna() & text.notna(), "不是 是/否")]
     if col.kind in ("int", "float"):
         values, bad = clean.parse_numbers(series)
         if col.kind == "float":
@@ -89,7 +96,10 @@ def _typed(raw: RawTable, kind: exports.ExportKind, spec: dict[str, tables.Colum
         if col.min is not None:
             reasons = exports._reject(reasons, (values < col.min).fillna(False).astype(bool),
                                       f"{shown} 不能小于 {col.min:g}")
-        if col.required:
+        if col.fraction:
+            reasons = exports._reject(reasons, (values > tables.FRACTION_MAX).fillna(False).astype(bool),
+                                      shown + " 为 " + df[source].astype("str").str.strip() + "，" + col.fraction_problem())
+        if col.required and not col.nullable:
             reasons = exports._reject(reasons, values.isna(), f"{shown} 为空")
         out[target] = values
     return out, reasons, {t: df.attrs.get("spelled", {}).get(s, s) for t, s in cols.items()}
@@ -108,19 +118,45 @@ def _unique(out: pd.DataFrame, reasons: pd.Series, raw: RawTable, key: list[str]
     for values, rows in sorted(groups.items()):
         shown = "，".join(f"{cols[k]} {v}" for k, v in zip(key, values))
         lines.append(f"{shown} 出现在第 {'、'.join(str(int(i) + raw.header_row + 2) for i in rows)} 行")
-    scope = "同一活动中每个 SKU" if "campaign_id" in key else "每个 SKU"
-    raise IntakeError(lines + [f"{scope}只能有一行：请删除重复的行（多规格商品请给每个规格填写不同的商家编码）后重新导入"],
+    scope, hint = next(v for k, v in _ONE_ROW.items() if k in key)
+    raise IntakeError(lines + [f"{scope}只能有一行：请删除重复的行{hint}后重新导入"],
                       headline=f"{name} 的 {'+'.join(cols[k] for k in key)} 有重复，无法确定该用哪一行，未写入任何数据")
 
 
+# who may have one row only (by the first key column found), and how to tell rows apart
+_ONE_ROW = {"campaign_id": ("同一活动中每个 SKU", "（多规格商品请给每个规格填写不同的商家编码）"),
+            "sku": ("每个 SKU", "（多规格商品请给每个规格填写不同的商家编码）"),
+            "po_id": ("每张采购单的每个商家编码", ""), "supplier_id": ("每个供应商", ""), "candidate_id": ("每个候选", "")}
+
+
 def _mapped(raw: RawTable, kind: exports.ExportKind, spec: dict[str, tables.Column], table: str,
-            name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The rows of `table` (good ones, unique by its key) and the rejected rows with their reasons."""
+            name: str, rekey=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows of `table` (good ones, unique by its key, none breaking a row rule of the table) and the rejected
+    rows with their reasons; `rekey(out)` may set the key first (a purchase order's lines)."""
     out, reasons, cols = _typed(raw, kind, spec, name)
     if kind.platform and "platform" in spec:
         out["platform"] = kind.platform
+    if rekey is not None:
+        out = rekey(out)
+    reasons = _broken_rules(out, reasons, table)
     _unique(out, reasons, raw, tables.KEYS[table], cols, name)
     return exports._split(out, reasons, raw)
+
+
+def _broken_rules(out: pd.DataFrame, reasons: pd.Series, table: str) -> pd.Series:
+    """The reasons with each row breaking a row rule of the table (`tables.RULES`: 到货日期早于下单日期 …) rejected."""
+    rules = [(text, condition) for t, text, condition, needs in tables.RULES if t == table and set(needs) <= set(out)]
+    if not rules:
+        return reasons
+    import duckdb  # the rules are SQL, the same text a source runs over its files
+    con = duckdb.connect()
+    con.register("frame", out.reset_index(drop=True).assign(row_=range(len(out))))
+    for text, condition in rules:
+        rows = [r for (r,) in con.execute(f"SELECT row_ FROM frame WHERE {condition}").fetchall()]
+        bad = pd.Series(False, index=out.index)
+        bad.iloc[rows] = True
+        reasons = exports._reject(reasons, bad, text)
+    return reasons
 
 
 def to_listings(raw: RawTable, kind: exports.ExportKind, secret: bytes, name: str):
@@ -143,7 +179,33 @@ def to_campaign_items(raw: RawTable, kind: exports.ExportKind, secret: bytes, na
     return _mapped(raw, kind, {**tables.SCHEMAS["campaign_items"], **EXTRA}, "campaign_items", name)
 
 
-exports.MAPPERS.update({LISTINGS: to_listings, COSTS: to_costs, "campaign_items": to_campaign_items})
+def to_suppliers(raw: RawTable, kind: exports.ExportKind, secret: bytes, name: str):
+    """A supplier list's suppliers (suppliers): id, name, cooperation start, weekly capacity, the shop's tier."""
+    return _mapped(raw, kind, tables.SCHEMAS["suppliers"], "suppliers", name)
+
+
+def _line_ids(out: pd.DataFrame) -> pd.DataFrame:
+    """Purchase orders with one id per SKU: an ERP's 采购单 of several SKUs has a row per SKU under one 采购单号, and
+    each becomes `采购单号-商家编码` (an order of one SKU keeps its number), the same on every import of it."""
+    if "po_id" not in out or "sku" not in out:
+        return out
+    several = out.groupby("po_id")["sku"].transform("nunique") > 1
+    return out.assign(po_id=out["po_id"].where(~several, out["po_id"] + "-" + out["sku"]))
+
+
+def to_purchase_orders(raw: RawTable, kind: exports.ExportKind, secret: bytes, name: str):
+    """An ERP's purchase orders (purchase_orders), one row per order and SKU; a row breaking a rule (到货日期早于下单日期,
+    次品数量大于实收数量 …) is rejected by its row number."""
+    return _mapped(raw, kind, tables.SCHEMAS["purchase_orders"], "purchase_orders", name, rekey=_line_ids)
+
+
+def to_candidates(raw: RawTable, kind: exports.ExportKind, secret: bytes, name: str):
+    """A candidate list (candidates) for 选品评估: a growth typed as 12 for 12 % is rejected by its row."""
+    return _mapped(raw, kind, tables.SCHEMAS["candidates"], "candidates", name)
+
+
+exports.MAPPERS.update({LISTINGS: to_listings, COSTS: to_costs, "campaign_items": to_campaign_items,
+                        "suppliers": to_suppliers, "purchase_orders": to_purchase_orders, "candidates": to_candidates})
 
 
 def place(target: Target, skus: pd.DataFrame) -> dict:
