@@ -12,7 +12,7 @@ from croniter import CroniterBadDateError, croniter
 from .. import paths, spec as spec_mod
 from ..errors import ParamError
 from ..settings import TZ
-from . import notify as notify_mod
+from . import notify as notify_mod, tasks as tasks_mod
 CATCH_UP = {"latest": "补跑最近错过的一次", "skip": "跳过错过的时间点"}
 
 
@@ -25,7 +25,8 @@ _Loader.yaml_implicit_resolvers = {
     for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
 
 MAX_BYTES = 64 * 1024  # a job file is a few lines; anything near this size is not one
-KEYS = {"playbook", "schedule", "parameters", "timeout", "retries", "retry_delay", "catch_up", "notify", "description"}
+KEYS = {"playbook", "schedule", "parameters", "timeout", "retries", "retry_delay", "catch_up", "notify", "description",
+        "follow_up"}
 
 # relative dates, resolved against the date of the scheduled slot (Asia/Shanghai) and recorded as literal dates
 RELATIVE_DATES = {
@@ -58,6 +59,7 @@ class Job:
     retries: int = 2
     retry_delay: float = 60.0
     catch_up: str = "latest"
+    follow_up: dict = field(default_factory=dict)  # flag code or severity → hours to follow up (see ops/tasks.py)
 
     @property
     def notebook(self) -> str | Path:
@@ -160,6 +162,7 @@ def load(path: str | Path) -> Job:
         problems.append(f"{path.name}：parameters 应为“参数名: 值”映射")
         params = {}
     problems += _schedule_problems(path.name, data)
+    problems += tasks_mod.follow_up_problems(path.name, data.get("follow_up"))
     if "playbook" in data:  # a name (never a path), then the parameters against its spec
         try:
             today = dt.datetime.now(TZ).date()
@@ -170,7 +173,7 @@ def load(path: str | Path) -> Job:
         raise ParamError(problems, headline=f"任务文件 {path} 有误")
     return Job(path.stem, str(data["playbook"]), params, data.get("schedule"), data.get("timeout"),
                tuple(data.get("notify") or ()), data.get("description", ""), int(data.get("retries", 2)),
-               float(data.get("retry_delay", 60)), data.get("catch_up", "latest"))
+               float(data.get("retry_delay", 60)), data.get("catch_up", "latest"), dict(data.get("follow_up") or {}))
 
 
 def load_all(folder: Path | None = None) -> tuple[list[Job], list[str]]:

@@ -6,7 +6,9 @@ The interface of a playbook module — what its notebook and opsbook read:
   and return DataFrames with English snake_case columns, or headline numbers;
 - `LABELS`: the Chinese labels of the columns its tables show that `opsbook.report.LABELS` does not label (or
   labels differently for this playbook); `run.table(...)` uses them for the report and the Excel/CSV files;
-- `findings(...) -> list[Flag]`: the run's flags (`opsbook.flags.make`), every threshold a parameter.
+- `findings(...) -> list[Flag]`: the run's flags (`opsbook.flags.make`), every threshold a parameter;
+- optionally `FOLLOW_UP`: flag code → the SOP's follow-up time of the task it opens (`ops/tasks.py`), in hours or
+  as the name of the parameter holding it (`recall_within_days`).
 A playbook module imports only the notebook API (sources, report, flags, charts), `opsbook.data` and the leaves.
 
 This package is the registry: the kernels' warm-up imports `import_all()` and the run context takes a playbook's

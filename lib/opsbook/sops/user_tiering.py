@@ -40,6 +40,8 @@ RECALL_ACTIONS = {
     "重要挽留客户": "电话或短信挽回：了解流失原因，给出大额召回券",
 }
 SEGMENT_ORDER = list(SEGMENTS.values())
+# the SOP's follow-up time of a flag (ops/tasks.py): the recall list is worked through within recall_within_days
+FOLLOW_UP = {"rfm.recall": "recall_within_days"}
 LABELS = {
     "recency": "最近购买距今（天）", "frequency": "购买次数", "monetary": "消费金额", "segment": "客户分层",
     "action": "运营动作", "customers": "客户数", "share": "占比", "last_order": "最近购买日期", "r_score": "R",
