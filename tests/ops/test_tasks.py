@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import sqlite3
 import textwrap
 
 import pytest
+import yaml
 
 from opsbook.engine.records import RunRecord
 from opsbook.errors import ParamError
@@ -267,3 +269,22 @@ def test_a_state_file_without_tasks_gains_them(tmp_path):
     old.close()
     state = State(path)
     assert tasks.select(state) == [] and state.rows("SELECT COUNT(*) AS n FROM task_changes")[0]["n"] == 0
+
+
+def test_jobs_run_opens_tasks_like_the_scheduler_and_ad_hoc_runs_do_not(flag_probe, tmp_path, monkeypatch, capsys):
+    home = tmp_path / "home"
+    (home / "playbooks").mkdir(parents=True)
+    (home / "params").mkdir()
+    shutil.copy(flag_probe, home / "playbooks" / "probe.ipynb")
+    raised = json.dumps([LATE], ensure_ascii=False)
+    (home / "params" / "probe_daily.yaml").write_text(yaml.safe_dump(
+        {"playbook": "probe", "parameters": {"raised": raised}, "follow_up": {"medium": 6}}, allow_unicode=True),
+        encoding="utf-8")
+    monkeypatch.setenv("OPSBOOK_HOME", str(home))
+    assert cli.main(["jobs", "run", "probe_daily"]) == 0
+    (task,) = tasks.select()
+    assert f"跟进任务：#{task.id}" in capsys.readouterr().out and hours(task) == 6 and task.job == "probe_daily"
+    assert cli.main(["run", "probe", "-p", f"raised={raised}"]) == 0  # ad hoc: recorded, no task
+    assert cli.main(["jobs", "run", "probe_daily"]) == 0
+    (again,) = tasks.select()
+    assert again.id == task.id and len(tasks.get(task.id).runs) == 2
