@@ -170,7 +170,7 @@ def test_an_overdue_task_is_alerted_once_then_daily_until_closed(flag_probe, sta
     assert tick(at(2, 9, 59)) == []  # not yet due (08:00:30 + 2 h)
     (text,) = tick(at(2, 10, 1))
     assert f"跟进任务 #{task.id} 已逾期" in text and LATE["message"] in text and "负责角色：运营" in text
-    assert "应完成：2026-11-02 10:00:30（已逾期）" in text and f"tasks update {task.id}" in text
+    assert "应完成：2026-11-02 10:00:30（已逾期）" in text and f"tasks update {task.id}" in text and task.last_run in text
     assert len(tick(at(2, 11))) == 1 and len(tick(at(3, 10))) == 1  # once, then not again within a day
     assert "第 2 次提醒" in tick(at(3, 10, 2))[-1] and "（已逾期 24 小时）" in webhook.received[-1]["markdown"]["content"]
     tasks.update(task.id, who="小李", status="处理中", note="已催仓库", state=state)

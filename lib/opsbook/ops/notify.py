@@ -210,9 +210,10 @@ def _task_message(event) -> tuple[str, str]:
     lines = [f"- 问题：{_plain(task.get('title', ''), 200)}" + (f"（涉及 {task['rows']} 行）" if task.get("rows") else ""),
              f"- 任务：{event.job}（{event.playbook}）", f"- 级别：{severity}　负责角色：{task.get('owner') or '未指定'}",
              f"- 状态：**{task.get('status', '')}**" + (f"　处理人：{task['assignee']}" if task.get("assignee") else ""),
-             f"- 开启：{_when(task.get('opened', ''))}", f"- 应完成：{_when(task.get('due', ''))}（{task.get('late', '已逾期')}）",
-             "",
-             f"请在“我的待办”中更新进度，或用 opsbook tasks update {task['id']} 记录处理结果。"]
+             f"- 开启：{_when(task.get('opened', ''))}", f"- 应完成：{_when(task.get('due', ''))}（{task.get('late', '已逾期')}）"]
+    if event.run_id:
+        lines.append(f"- 最近一次出现：运行 {event.run_id}")
+    lines += ["", f"请在“我的待办”中更新进度，或用 opsbook tasks update {task['id']} 记录处理结果。"]
     if event.link:
         web = event.link.startswith(("http://", "https://"))
         lines += ["", f"[查看报告]({event.link})" if web else f"报告：{event.link}"]

@@ -241,12 +241,11 @@ def late_text(late: dt.timedelta) -> str:
 def overdue_event(task: Task, reminder: int, now: dt.datetime) -> dict:
     """The alert (a `notify.Event` as JSON) about an overdue task."""
     late = now - dt.datetime.fromisoformat(task.due)
-    return {"job": task.job, "playbook": task.playbook, "status": "overdue", "run_id": task.runs[-1] if task.runs else "",
+    return {"job": task.job, "playbook": task.playbook, "status": "overdue", "run_id": task.last_run,
             "started": task.opened, "link": task.link or "",
             "task": {"id": task.id, "title": task.title, "severity": task.severity, "owner": task.owner,
                      "status": task.status, "assignee": task.assignee or "", "opened": task.opened, "due": task.due,
-                     "late": late_text(late), "rows": task.row_count,
-                     "reminder": reminder}}
+                     "late": late_text(late), "rows": task.row_count, "reminder": reminder}}
 
 
 # -- reading ----------------------------------------------------------------------------------------------------
@@ -425,8 +424,8 @@ def update(task_id, *, who: str, status: str | None = None, note: str = "", reas
                                      f"处理人：{assignee}" if assignee and assignee != task.assignee else "") if p)
         with state.transaction() as db:
             changed = db.execute(
-                f"UPDATE tasks SET status = ?, assignee = ?, reason = ?, closed = ?, closed_by = ?, updated = ? "
-                f"WHERE id = ? AND status = ?",
+                "UPDATE tasks SET status = ?, assignee = ?, reason = ?, closed = ?, closed_by = ?, updated = ? "
+                "WHERE id = ? AND status = ?",
                 (new, assignee or task.assignee, reason if new == DROPPED else task.reason,
                  _iso(now) if new in CLOSED else None, who if new in CLOSED else None, _iso(now), task.id, task.status))
             if not changed.rowcount:
