@@ -232,7 +232,7 @@ def flag_probe(tmp_path):
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     path = tmp_path / "probe.ipynb"
-    nb.cells = [nbformat.v4.new_markdown_cell("# 探针 (probe)\n测试用剧本。\n\n- **适用角色**：测试"),
+    nb.cells = [nbformat.v4.new_markdown_cell("# 探针 (probe)\n测试用剧本。\n\n- **适用角色**：运营"),
                 nbformat.v4.new_code_cell('raised: str = "[]"  # 提示（JSON 列表）', metadata={"tags": ["parameters"]}),
                 nbformat.v4.new_code_cell(FLAG_PROBE_CODE.replace("NOTEBOOK", repr(str(path))))]
     nbformat.write(nb, path)

@@ -22,6 +22,7 @@ from typing import Any, Literal  # noqa: F401  (re-exported for the notebooks' a
 from . import paths
 from .data.locations import masked
 from .errors import ParamError
+from .settings import ROLES
 
 date = dt.date
 TYPES = ("int", "float", "str", "bool", "date", "choice", "source", "file")
@@ -72,7 +73,7 @@ class Spec:
     path: Path
     title: str
     purpose: str
-    roles: str
+    roles: tuple[str, ...]  # who may run it (settings.ROLES; 管理员 always may)
     params: dict[str, Param] = field(default_factory=dict)
 
     def validate(self, values: dict[str, Any]) -> dict[str, Any]:
@@ -239,7 +240,7 @@ def _comment(text: str) -> tuple[str, str, float | None, float | None]:
 
 
 def _read_header(nb: dict) -> tuple[str, str, str]:
-    """Title, one-line purpose and roles from the first markdown cell."""
+    """Title, one-line purpose and the 适用角色 text from the first markdown cell."""
     first = nb["cells"][0]
     text = "".join(first["source"]) if isinstance(first["source"], list) else first["source"]
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
@@ -253,7 +254,18 @@ def _read_header(nb: dict) -> tuple[str, str, str]:
 def _load_cached(path: str, mtime: float) -> Spec:
     nb = json.loads(Path(path).read_text(encoding="utf-8"))
     title, purpose, roles = _read_header(nb)
-    return Spec(Path(path).stem, Path(path), title, purpose, roles, parse_parameters(parameters_cell(nb)))
+    return Spec(Path(path).stem, Path(path), title, purpose, parse_roles(Path(path).stem, roles),
+                parse_parameters(parameters_cell(nb)))
+
+
+def parse_roles(playbook: str, text: str) -> tuple[str, ...]:
+    """The role ids of a 适用角色 line (「运营、主管」); ParamError naming any that is not a role."""
+    names = [n for n in re.split(r"[、/，,;；\s]+", text) if n]
+    unknown = [n for n in names if n not in ROLES]
+    if unknown or not names:
+        raise ParamError(f"剧本 {playbook} 的适用角色 {'、'.join(unknown) or '（未填写）'} 不是系统角色："
+                         f"第一格写「- **适用角色**：运营、主管」，可选 {'、'.join(ROLES)}")
+    return tuple(names)
 
 
 NAME = re.compile(r"[a-z][a-z0-9_]*")

@@ -128,20 +128,19 @@ def open_form(page, server, name: str) -> None:
         page.wait_for_selector("button.ob-run", state="visible", timeout=PAGE_MS)
 
 
-def test_form_list_shows_every_playbook(forms_server, page):
-    # voila's list page is built by JavaScript that now and then fails to start on a loaded machine:
-    # reload up to three times before calling the list broken
-    expected = sorted(f"{n}.ipynb" for n in spec.available() + list(serve.PAGES))
-    listed = []
-    for _ in range(3):
-        page.goto(serve.url(forms_server.port, forms_server.token))
-        try:
-            page.wait_for_selector(f"text={expected[-1]}", state="attached", timeout=20_000)
-        except Exception:  # noqa: BLE001 - playwright's TimeoutError: try again
-            continue
-        listed = sorted(page.locator(".jp-DirListing-itemText").all_inner_texts())
-        break
-    assert listed == expected
+def test_home_page_lists_every_form_in_chinese(forms_server, page):
+    page.goto(serve.url(forms_server.port, forms_server.token))
+    page.wait_for_selector("main .card", timeout=PAGE_MS)
+    body = page.inner_text("main")
+    for name in spec.available():
+        assert spec.load(name).title in body, name
+    for _, _, title in serve.PAGES.values():
+        assert title in body
+    assert ".ipynb" not in body  # not voila's English file list
+    links = {a.get_attribute("href") for a in page.locator("main a").all()}
+    assert "/voila/render/user_tiering.ipynb" in links
+    page.click("text=用户分层 RFM")
+    page.wait_for_selector("button.ob-run", state="visible", timeout=PAGE_MS)
 
 
 def change_for(name: str) -> tuple[str, object]:

@@ -63,7 +63,7 @@ def test_each_user_sees_the_tasks_of_their_roles(people, made):
     page.scope.value = "overdue"
     assert shown(page) == [made["仓储/供应链"]]
     session.begin("不存在的人")
-    assert "请重新登录" in tasks_form.TasksPage().summary.value
+    assert "请刷新页面重新登录" in tasks_form.TasksPage().summary.value
 
 
 def test_saving_records_the_users_name_and_refuses_in_chinese(people, made):
@@ -90,6 +90,11 @@ def test_saving_records_the_users_name_and_refuses_in_chinese(people, made):
     other.status.value = "已完成"
     other.on_save()
     assert "没有处理这个任务的权限" in other.result.value and tasks.get(made["运营"]).status == "待处理"
+    accounts.disable("小仓")  # someone who left: the page they left open saves nothing
+    task_card = tasks_form.TaskCard(tasks.get(made["仓储/供应链"]))
+    task_card.note.value = "还想改"
+    task_card.on_save()
+    assert "已停用" in task_card.result.value and len(tasks.get(made["仓储/供应链"]).changes) == 3
 
 
 def test_token_mode_is_the_local_administrator(made, monkeypatch):

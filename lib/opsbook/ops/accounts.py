@@ -19,8 +19,8 @@ from typing import Iterator
 
 from .. import paths
 from ..errors import ParamError
+from ..settings import ROLES
 
-ROLES = ("运营", "客服", "仓储", "采购", "设计", "内容", "主管", "数据分析", "管理员")
 ADMIN = "管理员"
 DATA_ROLES = (ADMIN,)  # roles that own data: 数据导入 and free-text sources (paths, postgresql://)
 NAME = re.compile(r"[^\s/\\:*?\"<>|'`$]{1,32}")  # Chinese names welcome; nothing a path or a shell would bend

@@ -5,6 +5,7 @@ threads, so a hanging webhook never holds up firing jobs. A failed try is retrie
 (30 s, 1 min, 2 min … at most hourly), also by the next scheduler after a restart, until it is delivered or the
 horizon has passed (24 h by default, `OPSBOOK_ALERT_HORIZON_HOURS`). Whatever has not been delivered is listed as
 告警未送达 by `opsbook runs` and the history page: an outage of the chat service never silences a failure.
+The report cards of good runs (`ops.deliver`) go through the same outbox and are listed as 报告未送达.
 """
 from __future__ import annotations
 
@@ -84,6 +85,24 @@ def queue_job_file_problems(state: State, problems: list[str], now: dt.datetime,
     return state.rows("SELECT COUNT(*) AS n FROM alerts")[0]["n"] - before
 
 
+def kind_of(event: str | dict) -> str:
+    """What a queued message is: notify.ALERT, or notify.REPORT for a good run's report card (`ops.deliver`)."""
+    data = json.loads(event) if isinstance(event, str) else event
+    return data.get("kind") or notify.ALERT
+
+
+def kind_label(kind: str) -> str:
+    """The Chinese word for a kind of queued message: 告警 or 报告."""
+    return "报告" if kind == notify.REPORT else "告警"
+
+
+def undelivered_title(items: list[dict]) -> str:
+    """告警未送达, 报告未送达 or 告警与报告未送达, after what is in `items` (rows of `undelivered`)."""
+    kinds = {item.get("kind", notify.ALERT) for item in items}
+    words = [kind_label(k) for k in (notify.ALERT, notify.REPORT) if k in kinds] or [kind_label(notify.ALERT)]
+    return "与".join(words) + "未送达"
+
+
 def _default_notifier(targets, event) -> list:
     return notify.send(targets, event, attempts=1, timeout=SEND_TIMEOUT)
 
@@ -134,16 +153,19 @@ class Outbox:
         for future in done:
             alert_id = self.in_flight.pop(future)
             ok, error = future.result()
-            (row,) = self.state.rows("SELECT job, target, tries, created, next_try FROM alerts WHERE id = ?", alert_id)
+            (row,) = self.state.rows("SELECT job, target, tries, created, next_try, event FROM alerts WHERE id = ?",
+                                     alert_id)
+            word = kind_label(kind_of(row["event"]))
             created = dt.datetime.fromisoformat(row["created"])
             give_up = not ok and dt.datetime.fromisoformat(row["next_try"]) > created + self.retry_for
             with self.state.transaction() as db:
                 db.execute("UPDATE alerts SET ok = ?, gave_up = ?, error = ?, updated = ? WHERE id = ?",
                            (int(ok), int(give_up), None if ok else error, _iso(self.clock()), alert_id))
             if give_up:
-                log.error("告警未送达，已停止重试（%s，%s，共 %d 次）：%s", row["job"], row["target"], row["tries"], error)
+                log.error("%s未送达，已停止重试（%s，%s，共 %d 次）：%s", word, row["job"], row["target"], row["tries"],
+                          error)
             elif not ok:
-                log.warning("告警发送失败（%s，%s，第 %d 次），%s 重试：%s", row["job"], row["target"], row["tries"],
+                log.warning("%s发送失败（%s，%s，第 %d 次），%s 重试：%s", word, row["job"], row["target"], row["tries"],
                             row["next_try"][11:16], error)
         return len(done)
 
@@ -163,7 +185,8 @@ class Outbox:
 
 
 def undelivered(state: State | None = None) -> list[dict]:
-    """Alerts with a failed try that are not delivered, newest first, each with a Chinese `status_text`."""
+    """Alerts and report cards with a failed try that are not delivered, newest first, each with a Chinese
+    `status_text` and `kind_text` (告警 / 报告)."""
     opened = state is None and existing()
     state = state or opened
     if not state:
@@ -183,6 +206,8 @@ def _undelivered(state: State) -> list[dict]:
         item = dict(row)
         event = json.loads(item.pop("event"))
         item["playbook"], item["run_id"] = event.get("playbook", ""), event.get("run_id", "")
+        item["kind"] = kind_of(event)
+        item["kind_text"] = kind_label(item["kind"])
         item["status_text"] = ("已停止重试" if row["gave_up"]
                                else f"{row['next_try'][5:16].replace('T', ' ')} 重试" if row["next_try"] else "等待重试")
         found.append(item)

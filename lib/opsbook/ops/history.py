@@ -134,7 +134,8 @@ def _templates() -> Environment:
 
 
 def problems() -> tuple[list[dict], list[str]]:
-    """What the page shows above the runs: undelivered alerts (告警未送达) and job files that cannot be scheduled."""
+    """What the page shows above the runs: undelivered alerts and report cards (告警/报告未送达) and job files that
+    cannot be scheduled."""
     return alerts.undelivered(), jobs.load_all()[1]
 
 
@@ -142,6 +143,7 @@ def render(rows: list[dict], links: bool = True, undelivered: list[dict] = (), j
     """The history page as one self-contained HTML document (no scripts or fonts from the network)."""
     return _templates().get_template("page.html.j2").render(
         rows=rows, links=links, undelivered=undelivered, job_problems=job_problems,
+        undelivered_title=alerts.undelivered_title(undelivered),
         generated=dt.datetime.now(TZ).strftime("%Y-%m-%d %H:%M"))
 
 

@@ -1,4 +1,4 @@
-"""Jobs: `params/<job>.yaml` files naming a playbook, its schedule, parameters, retries and alerts."""
+"""Jobs: `params/<job>.yaml` files naming a playbook, its schedule, parameters, retries, alerts and deliveries."""
 from __future__ import annotations
 
 import datetime as dt
@@ -26,7 +26,7 @@ _Loader.yaml_implicit_resolvers = {
 
 MAX_BYTES = 64 * 1024  # a job file is a few lines; anything near this size is not one
 KEYS = {"playbook", "schedule", "parameters", "timeout", "retries", "retry_delay", "catch_up", "notify", "description",
-        "follow_up"}
+        "deliver", "follow_up"}
 
 # relative dates, resolved against the date of the scheduled slot (Asia/Shanghai) and recorded as literal dates
 RELATIVE_DATES = {
@@ -59,6 +59,7 @@ class Job:
     retries: int = 2
     retry_delay: float = 60.0
     catch_up: str = "latest"
+    deliver: tuple = ()  # where each good run's report card goes (same targets as `notify`)
     follow_up: dict = field(default_factory=dict)  # flag code or severity → hours to follow up (see ops/tasks.py)
 
     @property
@@ -118,7 +119,17 @@ def _schedule_problems(name: str, data: dict) -> list[str]:
         problems.append(f"{name}：notify 应为列表，如 [dingtalk, email:ops@example.com]")
     else:
         problems += [f"{name}：{p}" for p in notify_mod.problems(notify)]
-    return problems
+    return problems + _deliver_problems(name, data.get("deliver"))
+
+
+def _deliver_problems(name: str, deliver) -> list[str]:
+    """Chinese problems with the `deliver:` list of a job file (the same targets as `notify:`)."""
+    if deliver is None:
+        return []
+    if not isinstance(deliver, list) or not all(isinstance(t, str) for t in deliver):
+        return [f"{name}：deliver（报告送达）应为列表，如 [dingtalk, feishu, wecom, \"email:ops@example.com\"]，"
+                f"而不是 {deliver!r}"]
+    return [f"{name}：deliver（报告送达）：{p}" for p in notify_mod.problems(deliver)]
 
 
 def next_fire(schedule: str, after: dt.datetime) -> dt.datetime | None:
@@ -173,7 +184,8 @@ def load(path: str | Path) -> Job:
         raise ParamError(problems, headline=f"任务文件 {path} 有误")
     return Job(path.stem, str(data["playbook"]), params, data.get("schedule"), data.get("timeout"),
                tuple(data.get("notify") or ()), data.get("description", ""), int(data.get("retries", 2)),
-               float(data.get("retry_delay", 60)), data.get("catch_up", "latest"), dict(data.get("follow_up") or {}))
+               float(data.get("retry_delay", 60)), data.get("catch_up", "latest"), tuple(data.get("deliver") or ()),
+               dict(data.get("follow_up") or {}))
 
 
 def load_all(folder: Path | None = None) -> tuple[list[Job], list[str]]:

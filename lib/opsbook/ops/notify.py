@@ -1,9 +1,11 @@
-"""Alert notifiers: a short Chinese card about a scheduled run, sent to DingTalk, Feishu, WeCom or email.
+"""Notifiers: a short Chinese card about a scheduled run, sent to DingTalk, Feishu, WeCom or email.
 
-Targets come from a job's `notify:` list (`dingtalk`, `feishu:warehouse`, `wecom`, `email:ops@example.com`);
-secrets come only from the environment or the untracked `.env` at the project root (real env vars win).
-Feishu gets an interactive card (coloured header + one `markdown` element); DingTalk and WeCom get markdown.
-`send` never raises: a failing notifier must never fail a run.
+Two kinds of card: an alert (a run failed, or raised new high-severity flags; targets from a job's `notify:`) and
+a report (a good run delivered to the group: headline metrics, flag counts, top flags and the report's link;
+targets from `deliver:`, email with `report.html` attached). Targets are `dingtalk`, `feishu:warehouse`, `wecom`,
+`email:ops@example.com`; secrets come only from the environment or the untracked `.env` at the project root (real
+env vars win). Feishu gets an interactive card (coloured header + one `markdown` element); DingTalk and WeCom get
+markdown. `send` never raises: a failing notifier must never fail a run.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import time
 import urllib.parse
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from .. import paths
 from ..settings import RunStatus, Severity
@@ -28,6 +31,9 @@ WECOM_LIMIT = 4096  # bytes of markdown.content (errcode 40058 above it)
 NAME = re.compile(r"[A-Za-z0-9_]+")
 EMAIL = re.compile(r"[^@\s:,;<>\"]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 SECRET_VARS = re.compile(r"OPSBOOK_\w*(WEBHOOK|SECRET|PASSWORD)\w*")
+ALERT, REPORT = "alert", "report"  # the kinds of card
+ATTACHMENT_ENV = "OPSBOOK_SMTP_MAX_ATTACHMENT_MB"  # largest report.html attached to an email (default 10 MB)
+DEFAULT_ATTACHMENT_MB = 10.0
 
 log = logging.getLogger("opsbook.notify")
 
@@ -47,6 +53,12 @@ class Event:
     flag_counts: dict = field(default_factory=dict)
     link: str = ""
     attempt: int = 1
+    kind: str = ALERT  # ALERT, or REPORT: a good run's report delivered to the group (the fields below)
+    title: str = ""  # the playbook's Chinese title
+    shop: str = ""  # the shop or data source the run read (and its platform)
+    period: str = ""  # the period the report covers, in words
+    metrics: list = field(default_factory=list)  # headline metrics as [Chinese label, formatted value]
+    report_file: str = ""  # report.html on the server: attached to email, and said where it is without a base URL
     task: dict = field(default_factory=dict)  # an overdue follow-up task (`tasks.overdue_event`), not a run
 
 
@@ -172,6 +184,8 @@ def message(event) -> tuple[str, str]:
     """(title, markdown body) of the short Chinese card about one run, phone numbers masked."""
     if getattr(event, "task", None):
         return _task_message(event)
+    if getattr(event, "kind", ALERT) == REPORT:
+        return report_message(event)
     status = RunStatus(event.status).label if event.status in set(RunStatus) else event.status
     highs = [f for f in event.flags if f.get("severity", "high") == "high"]
     title = f"opsbook：{event.job} 运行{status}" + (f"，新增 {len(highs)} 条高级别提示" if highs else "")
@@ -217,6 +231,44 @@ def _task_message(event) -> tuple[str, str]:
     if event.link:
         web = event.link.startswith(("http://", "https://"))
         lines += ["", f"[查看报告]({event.link})" if web else f"报告：{event.link}"]
+    return _mask(title), _mask("\n".join(lines))
+
+
+def _flag_line(number: int, flag: dict) -> str:
+    """One top flag of a report card: severity, owner, message (phones masked) and how many rows it concerns."""
+    severity = flag.get("severity", "")
+    level = Severity(severity).label if severity in set(Severity) else severity
+    rows = f"（涉及 {flag['rows']} 行）" if flag.get("rows") else ""
+    return f"{number}. 【{level}｜{_plain(flag.get('owner') or '未指定', 20)}】{_plain(flag.get('message', ''), 120)}{rows}"
+
+
+def report_message(event) -> tuple[str, str]:
+    """(title, markdown body) of the card delivering a good run's report to the group, phone numbers masked."""
+    title = f"opsbook 报告：{_plain(event.title or event.playbook, 60)}（{event.job}）"
+    lines = [f"- 任务：{event.job}（{event.playbook}）"]
+    if event.shop:
+        lines.append(f"- 店铺 / 数据源：{_plain(event.shop, 120)}")
+    if event.period:
+        lines.append(f"- 周期：{_plain(event.period, 120)}")
+    if event.started:
+        took = f"（耗时 {_duration(event.seconds)}）" if event.seconds is not None else ""
+        lines.append(f"- 运行：{_when(event.started)}{took}")
+    if event.run_id:
+        lines.append(f"- 运行编号：{event.run_id}")
+    if event.metrics:
+        lines += ["", "**核心指标**"] + [f"- {_plain(label, 40)}：{_plain(value, 120)}" for label, value in event.metrics]
+    counts = "、".join(f"{Severity(s).label} {event.flag_counts.get(s, 0)}" for s in Severity)
+    total = sum(event.flag_counts.get(s, 0) for s in Severity)
+    lines += ["", f"**提示**：{counts}" if total else "**提示**：无"]
+    if event.flags:
+        lines += ["", f"**重点提示（前 {min(len(event.flags), TOP_FLAGS)} 条，按级别）**"]
+        lines += [_flag_line(i, flag) for i, flag in enumerate(event.flags[:TOP_FLAGS], 1)]
+        if total > min(len(event.flags), TOP_FLAGS):
+            lines.append(f"另有 {total - min(len(event.flags), TOP_FLAGS)} 条，见报告")
+    if event.link.startswith(("http://", "https://")):
+        lines += ["", f"[查看报告]({event.link})"]
+    elif event.report_file:
+        lines += ["", f"报告在运行 opsbook 的服务器上：{event.report_file}"]
     return _mask(title), _mask("\n".join(lines))
 
 
@@ -281,12 +333,12 @@ def _dingtalk(name: str, title: str, body: str, values: dict, timeout: float) ->
     _post(url, payload, timeout, ("errcode",))
 
 
-def _feishu(name: str, title: str, body: str, values: dict, timeout: float) -> None:
-    """Feishu/Lark custom bot, interactive card; signed with a second timestamp in the body."""
+def _feishu(name: str, title: str, body: str, values: dict, timeout: float, template: str = "red") -> None:
+    """Feishu/Lark custom bot, interactive card (header colour `template`); signed with a second timestamp."""
     url, secret = values[_var("feishu", "WEBHOOK", name)], values.get(_var("feishu", "SECRET", name))
     payload = {"msg_type": "interactive", "card": {
         "config": {"wide_screen_mode": True},
-        "header": {"title": {"tag": "plain_text", "content": title}, "template": "red"},
+        "header": {"title": {"tag": "plain_text", "content": title}, "template": template},
         "elements": [{"tag": "markdown", "content": body}]}}
     if secret:
         timestamp = str(int(time.time()))
@@ -302,8 +354,29 @@ def _wecom(name: str, title: str, body: str, values: dict, timeout: float) -> No
           timeout, ("errcode",))
 
 
-def _email(address: str, title: str, body: str, values: dict, timeout: float) -> None:
-    """One multipart (plain + HTML) email over SMTP with starttls, ssl or no TLS."""
+def _attachment(path: str, values: dict) -> tuple[bytes | None, str]:
+    """The bytes of a report to attach (None if it cannot be) and a Chinese note for the mail when it is not."""
+    text = (values.get(ATTACHMENT_ENV) or "").strip()
+    try:
+        limit = float(text) if text else DEFAULT_ATTACHMENT_MB
+    except ValueError:
+        limit = 0.0
+    if not limit > 0:
+        raise NotifyError(f"{ATTACHMENT_ENV} 应为邮件附件的上限（MB，大于 0），而不是「{text}」")
+    file = Path(path)
+    try:
+        size = file.stat().st_size
+        if size > limit * 1024 * 1024:
+            return None, (f"报告 report.html 有 {size / 1024 / 1024:.1f} MB，超过邮件附件上限 {limit:g} MB，"
+                          "未随邮件附上：请用上面的链接或服务器上的位置查看。")
+        return file.read_bytes(), ""
+    except OSError:
+        return None, f"报告文件 {path} 已无法读取，未随邮件附上。"
+
+
+def _email(address: str, title: str, body: str, values: dict, timeout: float, attachment: str = "") -> None:
+    """One multipart (plain + HTML) email over SMTP with starttls, ssl or no TLS; `attachment` (a report.html on
+    disk) is attached when it is within the size limit, else the mail says why it is not."""
     import smtplib
     import ssl
     from email.message import EmailMessage
@@ -317,8 +390,12 @@ def _email(address: str, title: str, body: str, values: dict, timeout: float) ->
     msg = EmailMessage()
     msg["Subject"], msg["From"], msg["To"] = title, values.get("OPSBOOK_SMTP_FROM") or user, address
     msg["Date"], msg["Message-ID"] = formatdate(localtime=True), make_msgid(domain="opsbook")
+    report, note = _attachment(attachment, values) if attachment else (None, "")
+    body = f"{body}\n\n{note}" if note else body
     msg.set_content(f"{title}\n\n{body}\n")
     msg.add_alternative(_html(title, body), subtype="html")
+    if report is not None:
+        msg.add_attachment(report, maintype="text", subtype="html", filename="report.html", params={"charset": "utf-8"})
     try:
         smtp = (smtplib.SMTP_SSL(host, port, timeout=timeout, context=ssl.create_default_context()) if tls == "ssl"
                 else smtplib.SMTP(host, port, timeout=timeout))
@@ -349,7 +426,15 @@ def _scrub(text: str, values: dict) -> str:
     return text
 
 
-def _deliver(target, title: str, body: str, values: dict, attempts: int, backoff: float, timeout: float) -> Delivery:
+def _options(channel: str, event) -> dict:
+    """What a channel adds to a report card: email attaches the report, Feishu's header is blue; nothing for alerts."""
+    if getattr(event, "kind", ALERT) != REPORT:
+        return {}
+    return {"email": {"attachment": event.report_file}, "feishu": {"template": "blue"}}.get(channel, {})
+
+
+def _deliver(target, title: str, body: str, values: dict, attempts: int, backoff: float, timeout: float,
+             event=None) -> Delivery:
     """Notify one target, retrying with exponential backoff."""
     bad = problems([target])
     if bad:
@@ -363,7 +448,7 @@ def _deliver(target, title: str, body: str, values: dict, attempts: int, backoff
     attempts, error = max(1, int(attempts)), ""
     for attempt in range(1, attempts + 1):
         try:
-            NOTIFIERS[channel](name, title, body, values, timeout)
+            NOTIFIERS[channel](name, title, body, values, timeout, **_options(channel, event))
             return Delivery(target, True, attempt)
         except Exception as exc:  # noqa: BLE001 - a notifier must never fail the run
             text = str(exc) if isinstance(exc, NotifyError) else f"发送出错（{type(exc).__name__}）"
@@ -388,7 +473,7 @@ def send(targets, event, *, env=None, attempts=3, backoff=1.0, timeout=10.0) -> 
     deliveries = []
     for target in targets:
         try:
-            deliveries.append(_deliver(target, title, body, values, attempts, backoff, timeout))
+            deliveries.append(_deliver(target, title, body, values, attempts, backoff, timeout, event))
         except Exception as exc:  # noqa: BLE001
             log.error("notify %s failed unexpectedly (%s)", target, type(exc).__name__)
             deliveries.append(Delivery(str(target), False, 0, "发送出错"))

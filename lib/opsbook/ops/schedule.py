@@ -24,7 +24,7 @@ from ..engine import records, runner
 from ..engine.records import RunRecord
 from ..errors import OpsbookError, ParamError
 from ..settings import TZ, RunStatus, Severity
-from . import alerts, history, jobs as jobs_mod, tasks as follow_up
+from . import alerts, deliver, history, jobs as jobs_mod, tasks as follow_up
 from .state import STATE_FILE, State  # noqa: F401 - STATE_FILE is part of this module's interface
 
 log = logging.getLogger("opsbook.schedule")
@@ -246,13 +246,16 @@ class Scheduler:
         else:
             state, next_try = SlotState.FAILED, None
         event = self._alert_event(job, task, state, result) if job is not None and job.notify else None
-        with self.state.transaction() as db:  # the outcome and its alerts are recorded together, or not at all
+        card = deliver.card(job.name, job.notebook, result) if job and job.deliver and state == SlotState.OK else None
+        with self.state.transaction() as db:  # the outcome, its alerts and report cards: together, or not at all
             updated = db.execute("UPDATE slots SET state = ?, next_try = ?, run_id = ?, error = ?, owner = NULL, updated = ? "
                                  "WHERE job = ? AND slot = ? AND state = 'running' AND owner = ?",
                                  (str(state), next_try, result.run_id, result.error, _iso(now), task.job,
                                   task.slot, expect_owner or self.owner))
             if updated.rowcount and event:
                 alerts.queue(db, job.name, task.slot, job.notify, event, now)
+            if updated.rowcount and card and result.run_id:
+                alerts.queue(db, job.name, task.slot, list(job.deliver), card, now)
             if updated.rowcount and state == SlotState.OK and job is not None:  # its flags' follow-up tasks
                 follow_up.from_run(db, job, result, now, history.report_link(result))
         if not updated.rowcount:

@@ -6,6 +6,8 @@ The interface of a playbook module — what its notebook and opsbook read:
   and return DataFrames with English snake_case columns, or headline numbers;
 - `LABELS`: the Chinese labels of the columns its tables show that `opsbook.report.LABELS` does not label (or
   labels differently for this playbook); `run.table(...)` uses them for the report and the Excel/CSV files;
+- `METRICS`: the Chinese labels of its headline metrics (`run.metrics` in result.json), a label or (label, format)
+  with a `report.FORMATS` kind; what the report cards delivered to the group show (a metric not named is left out);
 - `findings(...) -> list[Flag]`: the run's flags (`opsbook.flags.make`), every threshold a parameter;
 - optionally `FOLLOW_UP`: flag code → the SOP's follow-up time of the task it opens (`ops/tasks.py`), in hours or
   as the name of the parameter holding it (`recall_within_days`).
@@ -36,6 +38,12 @@ def labels(name: str) -> dict[str, str]:
     """The Chinese column labels a playbook module declares (empty without a module or LABELS)."""
     found = module(name)
     return dict(getattr(found, "LABELS", {})) if found else {}
+
+
+def metric_labels(name: str) -> dict[str, str | tuple[str, str]]:
+    """The Chinese labels (and formats) of a playbook's headline metrics (empty without a module or METRICS)."""
+    found = module(name)
+    return dict(getattr(found, "METRICS", {})) if found else {}
 
 
 def import_all() -> None:

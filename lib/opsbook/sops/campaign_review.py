@@ -10,6 +10,11 @@ from ..errors import DataError
 from ..flags import Flag, make
 from ..sources import Source
 
+# Chinese labels of the headline metrics in result.json (what delivered report cards show), with their number
+# format (`report.FORMATS`) where the name alone would not tell it
+METRICS = {"campaign_id": "活动ID", "last_day": "统计截至", "gmv": "成交金额", "spend": "推广花费",
+           "overall_roi": "整体 ROI", "ad_roi": "广告 ROI", "redemption": ("券核销率", "pct")}
+
 LABELS = {
     "promo_price": "活动价", "min_price_before": "活动前最低价", "status": "检查结果", "min_stock": "活动期最低库存",
     "ad_gmv": "广告成交金额", "ad_roi": "广告 ROI", "overall_roi": "整体 ROI", "kind": "类型", "budget": "预算",

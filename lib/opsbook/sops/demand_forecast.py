@@ -68,6 +68,12 @@ from ..flags import Flag, make
 from ..sources import Source
 from . import calendar, data_quality
 
+# Chinese labels of the headline metrics in result.json (what delivered report cards show), with their number
+# format (`report.FORMATS`) where the name alone would not tell it
+METRICS = {"skus": "SKU 数", "category_level_skus": "按类目预测的 SKU", "forecast_units": ("首周预测销量（件）", "count"),
+           "wape_model": ("回测误差 WAPE", "pct"), "wape_baseline": ("季节性朴素基线 WAPE", "pct"),
+           "order_skus": "建议补货 SKU", "order_units": "建议补货件数", "stockout_risk_skus": "断货风险 SKU"}
+
 LABELS = {
     "method": "预测方式", "history_weeks": "历史周数", "total": "合计", "weekly": "周均预测",
     "lead_time_days": "补货提前期（天）", "lead_basis": "提前期依据", "lead_demand": "提前期需求",

@@ -12,6 +12,12 @@ from ..flags import Flag, make
 from ..sources import Source
 from . import calendar
 
+# Chinese labels of the headline metrics in result.json (what delivered report cards show), with their number
+# format (`report.FORMATS`) where the name alone would not tell it
+METRICS = {"day": "库存日期", "skus": "在售 SKU", "out_of_stock": "已断货 SKU", "replenish": "需补货 SKU",
+           "order_units": "建议补货件数", "slow_movers": "滞销 SKU", "oversell": "超卖风险 SKU",
+           "stockout_rate": ("断货率", "pct"), "stock_units": "库存件数", "in_transit_units": "在途件数"}
+
 LABELS = {
     "stock": "仓库库存", "platform_stock": "平台库存", "in_transit": "在途数量", "avg_daily_sales": "日均销量",
     "sellable_days": "有货天数", "cover_days": "可售天数", "supplier_id": "供应商ID", "lead_time_days": "补货周期（天）",

@@ -15,6 +15,12 @@ from . import calendar, data_quality
 from .periods import PERIODS, bucket_start, label, shift, year_before
 
 TRAFFIC = ["uv", "pv", "bounce_uv", "cart_uv", "search_uv", "live_uv", "live_interactions"]
+
+# Chinese labels of the headline metrics in result.json (what delivered report cards show), with their number
+# format (`report.FORMATS`) where the name alone would not tell it
+METRICS = {"gmv": "成交金额", "buyers": "支付买家数", "conversion": "支付转化率", "aov": "客单价",
+           "refund": "退款金额", "refund_rate": "退款率", "repurchase_rate": "复购率"}
+
 LABELS = {
     "bounce_rate": "跳出率", "cart_uv": "加购人数", "new_buyers": "新客数", "repeat_rate": "老客占比",
     "repurchase_rate": "复购率", "search_share": "搜索流量占比", "live_rate": "直播互动率", "order_buyers": "下单买家数",

@@ -26,6 +26,11 @@ from ..settings import Severity
 from ..sources import Source
 from . import compliance, data_quality
 
+# Chinese labels of the headline metrics in result.json (what delivered report cards show), with their number
+# format (`report.FORMATS`) where the name alone would not tell it
+METRICS = {"listings": "审核商品数", "passed": "通过", "failed": "不通过", "pass_rate": "通过率",
+           "registrations": "活动报名商品", "promo_noncompliant": "活动价不合规"}
+
 LABELS = {
     "title": "标题", "result": "结果", "reasons": "原因", "check": "检查项", "listings": "不通过商品数",
     "owner": "负责角色", "promo_price": "活动价", "price": "日常价", "min_price_before": "活动前最低成交价",

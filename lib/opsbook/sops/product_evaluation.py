@@ -24,6 +24,10 @@ from ..errors import DataError, ParamError
 from ..flags import Flag, make
 from . import compliance
 
+# Chinese labels of the headline metrics in result.json (what delivered report cards show), with their number
+# format (`report.FORMATS`) where the name alone would not tell it
+METRICS = {"candidates": "候选数", "adopt": "建议引入", "trial": "小批量试销", "drop": "放弃"}
+
 LABELS = {
     "candidate_id": "候选ID", "demand_score": "市场需求", "profit_score": "利润空间", "supply_score": "供货稳定性",
     "total": "总分", "recommendation": "建议", "reasons": "原因", "monthly_search": "月搜索量",

@@ -14,6 +14,12 @@ from ..settings import TZ_NAME
 from ..sources import Source
 from .periods import bucket_start, label
 
+# Chinese labels of the headline metrics in result.json (what delivered report cards show), with their number
+# format (`report.FORMATS`) where the name alone would not tell it
+METRICS = {"period_start": "统计开始", "period_end": "统计截至", "gmv": "成交金额", "revenue": ("净销售额（扣退款）", "money"),
+           "gross_profit": ("毛利", "money"), "margin": "毛利率", "refund_rate": "退款率", "ad_spend": "推广花费",
+           "skus": "SKU 数", "skus_sold": "有成交的 SKU", "a_skus": "A 类 SKU"}
+
 LABELS = {
     "abc_class": "ABC 分类", "gmv_share": "成交占比", "cum_share": "累计成交占比", "orders": "订单数",
     "units": "销量（件）", "discount_rate": "优惠率", "refund": "退款金额", "refund_rate": "退款率",

@@ -13,6 +13,12 @@ from ..errors import ParamError
 from ..flags import Flag, make
 from ..sources import Source
 
+# Chinese labels of the headline metrics in result.json (what delivered report cards show), with their number
+# format (`report.FORMATS`) where the name alone would not tell it
+METRICS = {"first_day": "统计开始", "last_day": "统计截至", "suppliers": "供应商数", "tiers": "分级",
+           "due_orders": "到期采购单", "on_time_rate": "准时交货率", "defect_rate": "次品率", "fill_rate": "满足率",
+           "single_sourced": "单一来源商品"}
+
 LABELS = {
     "supplier_id": "供应商ID", "name": "供应商名称", "current_tier": "原等级", "tier": "建议等级", "change": "变化",
     "reasons": "原因", "months": "合作月数", "capacity_per_week": "周产能", "due_orders": "到期采购单",

@@ -40,8 +40,14 @@ RECALL_ACTIONS = {
     "重要挽留客户": "电话或短信挽回：了解流失原因，给出大额召回券",
 }
 SEGMENT_ORDER = list(SEGMENTS.values())
+
+# Chinese labels of the headline metrics in result.json (what delivered report cards show), with their number
+# format (`report.FORMATS`) where the name alone would not tell it
+METRICS = {"customers": "客户数", "monetary": "消费金额（扣退款）", "segments": "客户分层",
+           "recall_due": "超 30 天未购的重要客户", "recall": "召回名单人数"}
 # the SOP's follow-up time of a flag (ops/tasks.py): the recall list is worked through within recall_within_days
 FOLLOW_UP = {"rfm.recall": "recall_within_days"}
+
 LABELS = {
     "recency": "最近购买距今（天）", "frequency": "购买次数", "monetary": "消费金额", "segment": "客户分层",
     "action": "运营动作", "customers": "客户数", "share": "占比", "last_order": "最近购买日期", "r_score": "R",

@@ -1,4 +1,4 @@
-"""The `opsbook` command: list, run, jobs, sample, serve. Exit 0 ok, 1 playbook failed, 2 bad input."""
+"""The `opsbook` command: list, run, jobs, sample, serve, users. Exit 0 ok, 1 playbook failed, 2 bad input."""
 from __future__ import annotations
 
 import argparse
@@ -27,7 +27,7 @@ def cmd_list(args) -> int:
     print(f"项目目录：{paths.root()}（剧本在 playbooks/，任务在 params/；用环境变量 OPSBOOK_HOME 可指定）\n")
     for name in spec.available():
         s = spec.load(name)
-        print(f"{name} — {s.title}（{s.roles}）\n  {s.purpose}")
+        print(f"{name} — {s.title}（{'、'.join(s.roles)}）\n  {s.purpose}")
         for p in s.params.values():
             print(f"    {p.describe()}")
         print()
@@ -88,6 +88,8 @@ def cmd_jobs(args) -> int:
         for job in found:
             for line in notify.missing_secrets(job.notify):
                 print(f"提醒未配置（{job.name}）：{line}", file=sys.stderr)
+            for line in notify.missing_secrets(job.deliver):
+                print(f"报告送达未配置（{job.name}）：{line}", file=sys.stderr)
         return 0
     if args.action == "run":
         worst = 0
@@ -98,6 +100,7 @@ def cmd_jobs(args) -> int:
             record = _run(job.playbook, job.parameters_on(today), timeout=job.timeout, trigger="job", job=job.name)
             _open_follow_ups(job, record)
             worst = max(worst, record.exit_code)
+            _deliver_report(job, record)
         return max(worst, 2 if bad else 0)
     from ..ops import schedule
     last = {}
@@ -107,7 +110,8 @@ def cmd_jobs(args) -> int:
         nxt = job.next_slot(now)
         when = f"{job.schedule}（北京时间），下次 {nxt:%Y-%m-%d %H:%M}" if nxt else "手动"
         print(f"{job.name}: {job.playbook}  {job.description}\n  计划 {when}  重试 {job.retries} 次  "
-              f"错过时 {jobs.CATCH_UP[job.catch_up]}  提醒 {', '.join(job.notify) or '无'}\n  参数 {job.parameters}")
+              f"错过时 {jobs.CATCH_UP[job.catch_up]}  提醒 {', '.join(job.notify) or '无'}"
+              + (f"  报告送达 {', '.join(job.deliver)}" if job.deliver else "") + f"\n  参数 {job.parameters}")
         if job.name in last:
             row = last[job.name]
             print(f"  上次 {row['slot'][:16].replace('T', ' ')} {schedule.state_label(row['state'])}"
@@ -121,6 +125,17 @@ def _open_follow_ups(job, record) -> None:
     opened = tasks.record_run(job, record, history.report_link(record) if record.ok else "")
     if opened:
         print(f"  跟进任务：{'、'.join(f'#{i}' for i in opened)}（opsbook tasks 查看）")
+
+
+def _deliver_report(job, record) -> None:
+    """Send a good run's report card to the job's `deliver:` targets and say what became of each."""
+    from ..ops import deliver
+    for row in deliver.after_run(job, record):
+        if row["ok"]:
+            print(f"  报告已送达：{row['target']}")
+        else:
+            print(f"  报告未送达：{row['target']}（{row['error'] or '发送中'}），调度器会继续重试，"
+                  "见 opsbook runs", file=sys.stderr)
 
 
 def cmd_schedule(args) -> int:
@@ -177,11 +192,12 @@ def cmd_runs(args) -> int:
 
 
 def _problems_below(undelivered: list[dict], job_problems: list[str]) -> None:
-    """What `opsbook runs` prints after the runs: 告警未送达 and job files that cannot be scheduled."""
+    """What `opsbook runs` prints after the runs: 告警/报告未送达 and job files that cannot be scheduled."""
     if undelivered:
-        print(f"\n告警未送达（{len(undelivered)} 条，请直接查看对应运行，并检查通知渠道）：")
+        from ..ops import alerts
+        print(f"\n{alerts.undelivered_title(undelivered)}（{len(undelivered)} 条，请直接查看对应运行，并检查通知渠道）：")
         for a in undelivered:
-            print(f"  {a['job']}  {a['slot'][:16].replace('T', ' ')}  {a['target']}  已尝试 {a['tries']} 次，"
+            print(f"  {a.get('kind_text', '告警')}  {a['job']}  {a['slot'][:16].replace('T', ' ')}  {a['target']}  已尝试 {a['tries']} 次，"
                   f"{a['status_text']}：{a['error'] or ''}")
     if job_problems:
         print(f"\n任务文件有误，未调度（{len(job_problems)} 个）：")
@@ -246,7 +262,50 @@ def cmd_convert(args) -> int:
 def cmd_serve(args) -> int:
     """Serve the playbook forms with voila."""
     from . import serve
-    return serve.main(port=args.port, open_browser=args.open)
+    return serve.main(port=args.port, open_browser=args.open, host=args.host, with_accounts=args.accounts,
+                      certfile=args.certfile or "", keyfile=args.keyfile or "", behind_proxy=args.behind_proxy)
+
+
+def read_password(confirm: bool = True) -> str:
+    """A password from the terminal (asked twice), or the first line of stdin when it is not a terminal."""
+    import getpass
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("密码：")
+    if confirm and getpass.getpass("再输入一次：") != first:
+        raise ParamError("两次输入的密码不一致，账号未改动")
+    return first
+
+
+def cmd_users(args) -> int:
+    """Accounts of the forms server: add, list, disable, enable, passwd, roles."""
+    from ..ops import accounts
+    if args.action == "list":
+        rows = accounts.listing()
+        if not rows:
+            print("还没有账号（opsbook users add 姓名 --role 角色 创建）")
+        for r in rows:
+            state = "已停用" if r["disabled"] else "启用"
+            print(f"{r['name']}\t{'、'.join(r['roles'])}\t{state}\t创建于 {r['created']}")
+        return 0
+    if not args.name:
+        raise ParamError(f"opsbook users {args.action} 需要账号名")
+    if args.action == "add":
+        account = accounts.add(args.name, args.role or [], read_password())
+        print(f"已创建账号 {account.name}（{'、'.join(account.roles)}）")
+    elif args.action == "passwd":
+        accounts.set_password(args.name, read_password())
+        print(f"已修改 {args.name} 的密码（其已登录的会话已失效）")
+    elif args.action == "roles":
+        account = accounts.set_roles(args.name, args.role or [])
+        print(f"{account.name} 的角色：{'、'.join(account.roles)}（其已登录的会话已失效）")
+    elif args.action == "disable":
+        accounts.disable(args.name)
+        print(f"已停用账号 {args.name}：无法登录，已打开的页面在下次操作时失效")
+    else:
+        accounts.enable(args.name)
+        print(f"已启用账号 {args.name}")
+    return 0
 
 
 # -- opsbook tasks: follow-up tasks opened by flags (ops/tasks.py) -------------------------------------------------
@@ -387,7 +446,19 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="以表单形式提供剧本（voila）")
     serve.add_argument("--port", type=int, default=8866)
     serve.add_argument("--open", action="store_true", help="自动打开浏览器")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="监听地址（默认 127.0.0.1，仅本机；其他地址需要账号和 HTTPS）")
+    serve.add_argument("--accounts", action="store_true", help="本机也用账号登录（默认本机用一次性令牌）")
+    serve.add_argument("--certfile", help="HTTPS 证书（PEM）")
+    serve.add_argument("--keyfile", help="HTTPS 私钥（PEM）")
+    serve.add_argument("--behind-proxy", action="store_true", help="在 HTTPS 反向代理之后（信任其转发的地址与协议）")
     serve.set_defaults(func=cmd_serve)
+    users = sub.add_parser("users", help="表单账号：add 创建 / list 列出 / disable 停用 / enable 启用 / passwd 改密码 / roles 改角色")
+    users.add_argument("action", choices=["add", "list", "disable", "enable", "passwd", "roles"])
+    users.add_argument("name", nargs="?", help="账号名（每人一个，勿共用）")
+    users.add_argument("--role", action="append", metavar="角色",
+                       help="角色，可重复：运营 客服 仓储 采购 设计 内容 主管 数据分析 管理员")
+    users.set_defaults(func=cmd_users)
     _tasks_parser(sub)
     return parser
 

@@ -33,9 +33,11 @@ from pathlib import Path
 from urllib.parse import quote
 
 from .. import paths, spec
+from ..errors import ParamError
 from ..settings import HOME_ENV
 
 HOST = "127.0.0.1"
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 CELL_TIMEOUT = 120       # seconds a form notebook cell may take while the page is rendered
 CULL_IDLE = 600          # seconds without any message to or from a page's kernel before it is shut down
 CULL_INTERVAL = 60       # how often voila looks for idle kernels: an idle page is freed within 10-11 minutes
@@ -46,6 +48,7 @@ TASKS_FORM = "my_tasks"  # the 我的待办 page: follow-up tasks of the user's 
 DOWNLOADS = "opsbook/runs"    # URL prefix of run files: <prefix>/<playbook>/<run_id>/<file name>
 FORMS = "opsbook.ui.forms"
 APP = "opsbook.ui.voila_app"  # the voila application that `command` starts
+AUTH = "opsbook.ui.auth"      # accounts mode: its identity provider and authorizer
 # page name: (module in opsbook.ui.forms, the function that displays it, title); playbook pages use run_form.form
 PAGES = {IMPORT_FORM: ("import_form", "import_form", "数据导入"),
          HISTORY_FORM: ("history_form", "history_form", "运行记录")}
@@ -91,16 +94,20 @@ def write_forms(folder: str | Path | None = None) -> list[Path]:
     return written
 
 
-def command(port: int, token: str, folder: str | Path | None = None) -> list[str]:
-    """The argv that starts voila on the forms folder (127.0.0.1, token, kernels started per page and culled)."""
+def command(port: int, token: str, folder: str | Path | None = None, host: str = HOST, with_accounts: bool = False,
+            certfile: str = "", keyfile: str = "", behind_proxy: bool = False) -> list[str]:
+    """The argv that starts voila on the forms folder (a token, or accounts; kernels started per page and culled)."""
     folder = Path(folder) if folder else forms_dir()
+    login = ([f"--Voila.identity_provider_class={AUTH}.AccountIdentityProvider",
+              f"--Voila.authorizer_class={AUTH}.RoleAuthorizer"] if with_accounts else [f"--token={token}"])
+    tls = [f"--FormsApp.certfile={certfile}", f"--FormsApp.keyfile={keyfile}"] if certfile else []
     return [
         sys.executable, "-m", APP, str(folder),
         f"--port={port}",
-        f"--Voila.ip={HOST}",
+        f"--Voila.ip={host}",
         "--Voila.port_retries=0",
         "--no-browser",
-        f"--token={token}",
+        *login, *tls, *(["--FormsApp.behind_proxy=True"] if behind_proxy else []),
         "--show_tracebacks=False",
         "--strip_sources=True",
         f"--VoilaExecutor.timeout={CELL_TIMEOUT}",
@@ -112,9 +119,29 @@ def command(port: int, token: str, folder: str | Path | None = None) -> list[str
     ]
 
 
-def url(port: int, token: str, page: str = "") -> str:
-    """Address of the form list (or of one form page, e.g. `voila/render/user_tiering.ipynb`) with its token."""
-    return f"http://{HOST}:{port}/{page}?token={token}"
+def url(port: int, token: str, page: str = "", host: str = HOST, scheme: str = "http") -> str:
+    """Address of the home page (or of one form page, e.g. `voila/render/user_tiering.ipynb`), with its token."""
+    name = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{name}:{port}/{page}" + (f"?token={token}" if token else "")
+
+
+def check_mode(host: str, with_accounts: bool, certfile: str, keyfile: str, behind_proxy: bool) -> bool:
+    """Whether accounts are used; ParamError when a shared server would be unsafe (no accounts, no TLS)."""
+    from ..ops import accounts
+    shared = host not in LOCAL_HOSTS
+    if not (shared or with_accounts):
+        return False
+    if not accounts.any_accounts():
+        raise ParamError("多人使用的表单服务需要账号：先用 opsbook users add 姓名 --role 管理员 创建账号（每人一个，勿共用）")
+    if shared and not (certfile or behind_proxy):
+        raise ParamError(f"在 {host} 上提供表单需要加密：用 --certfile/--keyfile 指定证书，"
+                         "或放在 HTTPS 反向代理之后并加 --behind-proxy（见 README「多人使用」）")
+    if bool(certfile) != bool(keyfile):
+        raise ParamError("--certfile 与 --keyfile 需同时指定")
+    for path in (certfile, keyfile):
+        if path and not Path(path).is_file():
+            raise ParamError(f"证书文件 {path} 不存在")
+    return True
 
 
 def download_url(playbook: str, run_id: str, name: str) -> str:
@@ -124,40 +151,51 @@ def download_url(playbook: str, run_id: str, name: str) -> str:
     return f"{prefix}/{DOWNLOADS}/{playbook}/{run_id}/{quote(name)}"
 
 
-def wait_ready(proc: subprocess.Popen, port: int, timeout: float = READY_TIMEOUT) -> bool:
+def wait_ready(proc: subprocess.Popen, port: int, timeout: float = READY_TIMEOUT, host: str = HOST) -> bool:
     """True once something accepts connections on the port; False if voila exits or the time is up."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             return False
         try:
-            with socket.create_connection((HOST, port), timeout=1):
+            with socket.create_connection((HOST if host in ("0.0.0.0", "::") else host, port), timeout=1):
                 return True
         except OSError:
             time.sleep(0.2)
     return False
 
 
-def main(port: int = 8866, open_browser: bool = False) -> int:
-    """Write the forms, run voila until interrupted; 0 on a clean stop, 1 if it could not start."""
+def main(port: int = 8866, open_browser: bool = False, host: str = HOST, with_accounts: bool = False,
+         certfile: str = "", keyfile: str = "", behind_proxy: bool = False) -> int:
+    """Write the forms, run voila until interrupted; 0 on a clean stop, 1 if it could not start, 2 if unsafe."""
+    try:
+        with_accounts = check_mode(host, with_accounts, certfile, keyfile, behind_proxy)
+    except ParamError as exc:
+        print(exc.message, file=sys.stderr)
+        return 2
     folder = forms_dir()
     forms = write_forms(folder)
     if not forms:
         print(f"没有可提供的剧本（{paths.playbooks()} 中没有 .ipynb）", file=sys.stderr)
         return 1
-    token = secrets.token_urlsafe(24)
+    token = "" if with_accounts else secrets.token_urlsafe(24)
     previous = signal.signal(signal.SIGTERM, _stop_requested)  # `kill`, systemd: stop voila and its kernels too
-    proc = subprocess.Popen(command(port, token, folder), cwd=folder,
+    argv = command(port, token, folder, host, with_accounts, certfile, keyfile, behind_proxy)
+    proc = subprocess.Popen(argv, cwd=folder,
                             env={**os.environ, HOME_ENV: str(paths.root())})  # its kernels work on this project
     try:
-        if not wait_ready(proc, port):
+        if not wait_ready(proc, port, host=host):
             print(f"表单服务启动失败（端口 {port} 可能已被占用，可用 --port 换一个端口）", file=sys.stderr)
             stop(proc)
             return 1
-        address = url(port, token)
-        titles = {f.stem: PAGES[f.stem][2] if f.stem in PAGES else spec.load(f.stem).title for f in forms}
-        pages = "\n".join(f"  {titles[f.stem]}：{url(port, token, f'voila/render/{f.name}')}" for f in forms)
-        print(f"表单已启动：{address}\n{pages}\n  按 Ctrl+C 停止", flush=True)
+        scheme = "https" if certfile else "http"
+        address = url(port, token, "", host, scheme)
+        if with_accounts:
+            print(f"表单已启动（账号登录）：{address}\n  按 Ctrl+C 停止", flush=True)
+        else:
+            titles = {f.stem: PAGES[f.stem][2] if f.stem in PAGES else spec.load(f.stem).title for f in forms}
+            pages = "\n".join(f"  {titles[f.stem]}：{url(port, token, f'voila/render/{f.name}')}" for f in forms)
+            print(f"表单已启动：{address}\n{pages}\n  按 Ctrl+C 停止", flush=True)
         if open_browser:
             webbrowser.open(address)
         code = proc.wait()

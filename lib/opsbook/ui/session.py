@@ -7,6 +7,7 @@ comes from the browser. In token mode (one person on 127.0.0.1) nobody is inject
 """
 from __future__ import annotations
 
+from ..errors import ParamError
 from ..ops import accounts
 
 _current: accounts.Account | None = None
@@ -33,9 +34,28 @@ def who() -> str:
     return user.name if user else ""
 
 
+def with_accounts() -> bool:
+    """Whether the page was opened by a logged-in account (else: token mode)."""
+    return _accounts_mode
+
+
+def check(roles: tuple[str, ...] = ()) -> accounts.Account:
+    """The page's user, still enabled and unchanged since the page opened, holding one of `roles` if given;
+    ParamError (Chinese) otherwise."""
+    user = current()
+    if _accounts_mode and user is not None:
+        now = accounts.get(user.name)
+        user = now if now and not now.disabled and now.epoch == user.epoch else None
+    if user is None:
+        raise ParamError("您的账号已停用或已修改（密码、角色），请刷新页面重新登录")
+    if roles and not user.may(roles):
+        raise ParamError(f"您的账号（{user.name}）没有使用此页面的角色，请联系管理员")
+    return user
+
+
 def address() -> str:
     """The address the page was requested from ('' in token mode)."""
     return _address
 
 
-__all__ = ["begin", "current", "who", "address"]
+__all__ = ["begin", "current", "who", "address", "check", "with_accounts"]

@@ -27,7 +27,7 @@ from IPython.display import display
 from ... import spec as spec_mod
 from ...errors import OpsbookError, ParamError
 from ...settings import FORM_KERNEL_IDLE_ENV
-from .. import serve
+from .. import serve, session
 from .widgets import (CSS, INTERNAL_ERROR, KIND, LABEL_STYLE, UPLOAD_LIMIT_MB, WIDE, download_link, error_box,
                       flags_html, report_html, save_upload)
 
@@ -196,7 +196,9 @@ class Form:
         """The whole form as one box."""
         s = self.spec
         head = w.HTML(f"{CSS}<h2>{html.escape(s.title)}</h2><p>{html.escape(s.purpose)}</p>"
-                      + (f'<p class="ob-note">适用角色：{html.escape(s.roles)}</p>' if s.roles else ""))
+                      + f'<p class="ob-note">适用角色：{html.escape("、".join(s.roles))}'
+                      + (f' · 当前用户：<span class="ob-user">{html.escape(session.who())}</span>'
+                         if session.with_accounts() else "") + "</p>")
         rows = []
         for p in s.params.values():
             rows.append(file_row(p, self.inputs[p.name]) if p.type == "file" else self.inputs[p.name])
@@ -239,6 +241,7 @@ class Form:
             return
         self.reset()
         try:
+            session.check(self.spec.roles)
             values = self.spec.validate(self.values())
         except ParamError as exc:
             self.fail(exc.message)
@@ -312,6 +315,8 @@ def build(playbook: str) -> Form:
 def form(playbook: str) -> None:
     """Build and display the form of `playbook` (what each voila page calls)."""
     try:
-        display(build(playbook).widget())
+        built = build(playbook)
+        session.check(built.spec.roles)
+        display(built.widget())
     except OpsbookError as exc:
         display(w.HTML(CSS + error_box(exc.message)))

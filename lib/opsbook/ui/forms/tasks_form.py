@@ -101,7 +101,11 @@ class TaskCard:
 
     def on_save(self) -> None:
         """Record the chosen status and note under the page's user; a Chinese message either way."""
-        user = session.current()
+        try:
+            user = session.check()  # still enabled, roles unchanged since the page opened
+        except OpsbookError as exc:
+            self.result.value = error_box(exc.message)
+            return
         if not tasks.visible_to(user, self.task):
             self.result.value = error_box("你没有处理这个任务的权限（或登录已失效，请重新登录）")
             return
@@ -155,9 +159,10 @@ class TasksPage:
 
     def load(self) -> None:
         """Read the user's tasks again and show them."""
-        user = session.current()
-        if user is None:
-            self.summary.value, self.cards.children = error_box("登录已失效或账号已停用：请重新登录"), ()
+        try:
+            user = session.check()
+        except OpsbookError as exc:
+            self.summary.value, self.cards.children = error_box(exc.message), ()
             return
         _, status, overdue = SCOPES[self.scope.value]
         try:
