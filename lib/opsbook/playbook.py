@@ -67,9 +67,11 @@ def begin(name: str | Path, namespace: dict) -> Run:
     """Validate this notebook's parameter values, show the parameter header and open the Run."""
     spec = spec_mod.load(name)
     values = spec.validate({k: namespace[k] for k in spec.params if k in namespace})
+    if isinstance(namespace.get(spec_mod.SHOP), str):  # the shop the runner resolved the source from: for the header
+        values = {spec_mod.SHOP: namespace[spec_mod.SHOP], **values}
     out_dir = namespace.get("opsbook_run_dir")
     run = Run(spec, MappingProxyType(values), Path(out_dir) if out_dir else None, sops.labels(spec.name))
-    labels = {p.name: p.label for p in spec.params.values()}
+    labels = {p.name: p.label for p in spec.params.values()} | {spec_mod.SHOP: "店铺"}
     display(HTML(report.params_html(spec.title, labels, {k: spec_mod.to_json(v) for k, v in values.items()})))
     if charts.setup() is None:  # staff read the report (CLI, form, alert link): say it where they look
         display(HTML(f'<div class="ob-params" style="border-left-color:#c0392b">⚠ {charts.NO_FONT}</div>'))

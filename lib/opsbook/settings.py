@@ -19,6 +19,8 @@ XLSX_MAX_ROWS_ENV = "OPSBOOK_XLSX_MAX_ROWS"  # largest table also written as xls
 ALERT_HORIZON_ENV = "OPSBOOK_ALERT_HORIZON_HOURS"  # how long an undelivered alert is retried (default 24)
 NOTIFY_ENV = "OPSBOOK_NOTIFY"                # alert targets for what belongs to no job (job files that cannot run)
 FORM_KERNEL_IDLE_ENV = "OPSBOOK_FORM_KERNEL_IDLE"  # seconds a form page keeps its run kernel when quiet (default 180)
+KEEP_DAYS_ENV = "OPSBOOK_KEEP_DAYS"          # days run folders are kept by `opsbook runs prune` (default and floor 730)
+MIN_KEEP_DAYS = 730  # run folders and the audit log are kept at least two years (seed 001 §四): nothing deletes them earlier
 
 
 class RunStatus(StrEnum):

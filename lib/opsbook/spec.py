@@ -20,7 +20,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal  # noqa: F401  (re-exported for the notebooks' annotations, like DataSource)
 
 from . import paths
-from .data.locations import masked
+from .data import shops
+from .data.locations import is_postgres, masked
 from .errors import ParamError
 from .settings import ROLES
 
@@ -39,7 +40,8 @@ class UploadFile(str):
     and passes that path. Never a path outside the project (no `..`, no absolute path, no link leading out)."""
 
 _BOUNDS = re.compile(r"\[\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)\s*\]\s*$")
-RESERVED = ("opsbook_run_dir",)
+SHOP = "shop"  # names a registered shop instead of a source location; recorded with the run (so reports say which)
+RESERVED = ("opsbook_run_dir", SHOP)
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,8 @@ class Spec:
         """Defaults overlaid with `values`, each coerced and checked; raise ParamError listing every problem."""
         problems = [f"未知参数 {k}（{self.name} 的参数有：{', '.join(self.params)}）"
                     for k in values if k not in self.params and k not in RESERVED]
+        values, shop_problems = self.with_shop(values)
+        problems += shop_problems
         out = {}
         for p in self.params.values():
             raw = values.get(p.name, p.default)
@@ -89,7 +93,30 @@ class Spec:
                 problems.append(f"参数 {p.name}（{p.label}）{exc}")
         if problems:
             raise ParamError(problems, headline=f"{self.title} 的参数有误，未执行")
+        if values.get(SHOP):
+            out[SHOP] = values[SHOP]
         return out
+
+    def with_shop(self, values: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+        """`values` with a named shop (`shop`) standing for its source in the source parameter, and the problems
+        (unknown shop, no source parameter, a different source given too)."""
+        if SHOP not in values:
+            return values, []
+        name = values[SHOP]
+        source = next((p for p in self.params.values() if p.type == "source"), None)
+        if source is None:
+            return values, [f"{self.title} 没有数据源参数，不能指定店铺（shop）"]
+        if not isinstance(name, str) or not name.strip():
+            return values, ["店铺（shop）不能为空：请填写 shops.yaml 中登记的店铺名称"]
+        try:
+            shop = shops.find(name.strip())
+        except ParamError as exc:  # not registered, or shops.yaml itself is wrong (then its headline says so)
+            own = exc.headline == ParamError.headline
+            return values, exc.problems if own else [f"{exc.headline}：{p}" for p in exc.problems]
+        given = values.get(source.name)
+        if given not in (None, "") and str(given).strip() != shop.source:
+            return values, [f"同时指定了店铺 {shop.name} 和数据源 {masked(str(given))}：二者只能选一个"]
+        return {**values, SHOP: shop.name, source.name: shop.source}, []
 
 
 def coerce(p: Param, raw: Any) -> Any:
@@ -146,6 +173,13 @@ def coerce(p: Param, raw: Any) -> Any:
         raise ValueError("的地址中含有密码：运行记录会保存参数，所以不接受密码；请去掉密码，改用环境变量 PGPASSWORD 或 ~/.pgpass")
     if p.type == "source" and not raw.strip():
         raise ValueError("不能为空：请填写数据目录、DuckDB 文件或 PostgreSQL 地址")
+    if p.type == "source" and is_postgres(raw):  # checked again where connections are made (data.postgres.connect)
+        try:
+            refused = shops.server_problem(shops.url_settings(raw))
+        except ParamError as exc:  # shops.yaml itself is wrong: refuse rather than connect anywhere
+            refused = f"{exc.headline}：{'；'.join(exc.problems)}"
+        if refused:
+            raise ValueError(f"不可用：{refused}")
     return raw
 
 

@@ -69,7 +69,7 @@ def test_failure_keeps_last_good_report(runs_root):
 def _notebook(path, code):
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [nbformat.v4.new_markdown_cell("# 测试剧本 (probe)\n用于测试。\n\n- **适用角色**：测试"),
+    nb.cells = [nbformat.v4.new_markdown_cell("# 测试剧本 (probe)\n用于测试。\n\n- **适用角色**：运营"),
                 nbformat.v4.new_code_cell("seconds: float = 0.0  # 等待秒数", metadata={"tags": ["parameters"]}),
                 nbformat.v4.new_code_cell(code)]
     nbformat.write(nb, path)

@@ -50,7 +50,7 @@ def reporter(folder: Path) -> str:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     path = folder / "reporter.ipynb"
-    nb.cells = [nbformat.v4.new_markdown_cell("# 探针报告 (reporter)\n测试用剧本。\n\n- **适用角色**：测试"),
+    nb.cells = [nbformat.v4.new_markdown_cell("# 探针报告 (reporter)\n测试用剧本。\n\n- **适用角色**：运营"),
                 nbformat.v4.new_code_cell("from opsbook.spec import date"),
                 nbformat.v4.new_code_cell('day: date = "2026-11-01"  # 日期\nshop: str = "天猫旗舰店"  # 店铺\n'
                                           'fail: bool = False  # 失败一次', metadata={"tags": ["parameters"]}),

@@ -14,7 +14,7 @@ import yaml
 from opsbook.engine.records import RunRecord
 from opsbook.errors import ParamError
 from opsbook.flags import Flag
-from opsbook.ops import jobs, schedule, tasks
+from opsbook.ops import audit, jobs, schedule, tasks
 from opsbook.ops.state import State
 from opsbook.ui import cli
 from test_schedule import Clock, at, webhook  # noqa: F401 - `webhook` is a fixture: a local chat-service server
@@ -241,6 +241,21 @@ def test_tasks_cli_filters_shows_and_updates(state, capsys):
         code, _, err = cli_out(*args)
         assert code == 2 and needle in err, (args, err)
     assert [c["new"] for c in tasks.get(made["kpi_daily"], state).changes] == ["待处理", "处理中"]
+    logged = [e for e in audit.events(action="task_update") if e["target"].startswith(f"#{made['kpi_daily']} kpi_daily/")]
+    assert [(e["who"], e["detail"]["status"], e["detail"]["note"]) for e in logged] == [
+        ("小王", "待处理 → 处理中", "已调整关键词；处理人：小王")]
+
+
+def test_a_change_the_audit_log_cannot_record_is_not_made(state, monkeypatch):
+    made = fill(state)
+
+    def full_disk(*_args, **_kw):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(audit, "record", full_disk)
+    with pytest.raises(OSError):
+        tasks.update(made["sup_q"], who="小赵", status="已完成", state=state)
+    task = tasks.get(made["sup_q"], state)
+    assert task.status == "待处理" and len(task.changes) == 1
 
 
 def test_tasks_cli_without_any_state_says_so(capsys, runs_root):

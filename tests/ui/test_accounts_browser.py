@@ -148,7 +148,8 @@ def test_a_role_may_not_open_another_roles_form_nor_its_files(accounts_server, t
 def test_a_disabled_users_session_ends(accounts_server, tab):
     login(tab, accounts_server, "陈静")
     assert "陈静" in tab.inner_text("header")
-    accounts.disable("陈静")
+    with project_home_env(accounts_server.home):
+        accounts.disable("陈静")
     tab.goto(accounts_server.url())
     assert "/login" in tab.url
     login(tab, accounts_server, "陈静")
@@ -163,7 +164,31 @@ def test_a_form_page_knows_its_user_and_runs_for_them(accounts_server, tab):
     tab.wait_for_selector(".ob-report iframe", state="visible", timeout=FIRST_RUN_MS)
     run_id = re.search(r"运行编号 (\S+)", tab.inner_text(".ob-status")).group(1)
     result = json.loads(next(accounts_server.runs.rglob(f"{run_id}/result.json")).read_text(encoding="utf-8"))
-    assert result["status"] == "ok"
+    assert result["status"] == "ok" and result["user"] == "李强" and result["address"] == "127.0.0.1"
+
+
+def test_logins_failures_lockouts_and_logouts_are_in_the_audit_log(accounts_server, tab):
+    login(tab, accounts_server, "李强", "wrong-password")
+    login(tab, accounts_server, "李强")
+    tab.click("#logout")
+    tab.wait_for_selector("#message", timeout=PAGE_MS)
+    from opsbook.ops import audit
+    with project_home_env(accounts_server.home):
+        seen = [(e["action"], e["who"], e["address"]) for e in audit.events(user="李强")]
+    assert ("login_failed", "李强", "127.0.0.1") in seen and ("login", "李强", "127.0.0.1") in seen
+    assert ("logout", "李强", "127.0.0.1") in seen
+    assert [a for a, _, _ in seen].index("logout") < [a for a, _, _ in seen].index("login")  # newest first
+
+
+@contextlib.contextmanager
+def project_home_env(home: Path):
+    """OPSBOOK_HOME set to `home` for a moment (the server's project: its accounts and audit log)."""
+    before = os.environ.get("OPSBOOK_HOME")
+    os.environ["OPSBOOK_HOME"] = str(home)
+    try:
+        yield
+    finally:
+        os.environ["OPSBOOK_HOME"] = before or ""
 
 
 def test_the_browser_cannot_execute_code_in_a_page_kernel(accounts_server, tab, tmp_path):

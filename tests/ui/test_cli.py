@@ -19,7 +19,7 @@ def opsbook(*args, **kw):
 def test_list_shows_titles_roles_and_parameters():
     out = opsbook("list")
     assert out.returncode == 0
-    for text in ("user_tiering — 用户分层 RFM", "kpi_report", "campaign_review — 活动复盘", "运营 / CRM",
+    for text in ("user_tiering — 用户分层 RFM", "kpi_report", "campaign_review — 活动复盘（运营、主管）",
                  "method（分层方法）: 可选 mean/quintile", "recall_days（召回天数）: 整数，范围 7–180"):
         assert text in out.stdout
 

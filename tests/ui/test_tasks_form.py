@@ -106,3 +106,27 @@ def test_token_mode_is_the_local_administrator(made, monkeypatch):
     card.on_save()
     task = tasks.get(made["运营"])
     assert (task.status, task.reason, task.closed_by) == ("不处理", "活动已结束", "本机")
+
+
+def test_with_registered_shops_a_user_sees_the_tasks_of_their_shops_only(people, runs_root):
+    (people / "shops.yaml").write_text(
+        "shops:\n"
+        "  - {name: 天猫旗舰店, platform: TM, source: data/tmall, roles: [运营]}\n"
+        "  - {name: 京东自营店, platform: JD, source: data/jd, users: [老板]}\n", encoding="utf-8")
+    state = State()
+    for job, params in (("kpi_tm", {"shop": "天猫旗舰店", "source": "data/tmall"}), ("kpi_jd", {"source": "data/jd"})):
+        record = RunRecord(f"20261201-080000-{job}", "kpi_report", "ok", 0, trigger="schedule", job=job, params=params,
+                           flags=[Flag("kpi.search_share", "medium", "运营", f"{job} 搜索占比低")])
+        tasks.record_run(jobs.Job(job, "kpi_report"), record, state=state)
+    state.close()
+    session.begin("小运")
+    (mine,) = tasks.for_user(session.current())
+    assert mine.job == "kpi_tm" and mine.shop == "天猫旗舰店"
+    jd = next(t for t in tasks.select() if t.job == "kpi_jd")
+    assert jd.shop == "data/jd" and not tasks.visible_to(session.current(), jd)
+    card = tasks_form.TaskCard(jd)  # a page cannot save a task of a shop its user may not see
+    card.status.value = "处理中"
+    card.on_save()
+    assert "没有处理这个任务的权限" in card.result.value
+    session.begin("老板")
+    assert len(shown(tasks_form.TasksPage())) == 2

@@ -20,7 +20,7 @@ import psycopg
 from psycopg import sql
 
 from ..errors import DataError
-from . import duck, tables
+from . import duck, shops, tables
 from .locations import masked
 
 PG_TYPES = {"str": "text", "int": "bigint", "float": "double precision", "bool": "boolean",
@@ -82,9 +82,19 @@ def _reason(exc: Exception, url: str) -> str:
 
 @contextmanager
 def connect(db: Database) -> Iterator[psycopg.Connection]:
-    """An open connection in one transaction (committed at the end, rolled back on any error); DataError in Chinese."""
+    """An open connection in one transaction (committed at the end, rolled back on any error); DataError in Chinese.
+
+    The one place opsbook connects to PostgreSQL: with a shops.yaml, a server no registered shop uses is refused
+    before any connection, and a registered shop's password comes from its environment variable.
+    """
+    settings = psycopg.conninfo.conninfo_to_dict(db.url)
+    refused = shops.server_problem(settings)
+    if refused:
+        raise DataError(refused)
+    secret = None if settings.get("password") else shops.password(settings)
     try:
-        conn = psycopg.connect(db.url, connect_timeout=10, application_name="opsbook")
+        conn = psycopg.connect(db.url, connect_timeout=10, application_name="opsbook",
+                               **({"password": secret} if secret else {}))
     except psycopg.Error as exc:
         raise DataError(f"无法连接 {db.where}：{_reason(exc, db.url)}。请确认服务器已启动、地址端口与数据库名正确；"
                         "用户名和密码可写在地址中，或用环境变量 PGUSER / PGPASSWORD 提供") from exc

@@ -8,8 +8,8 @@ import pandas as pd
 from ..errors import DataError
 from ..settings import TZ_NAME
 from . import privacy
+from .platforms import PLATFORMS
 
-PLATFORMS = {"TB": "淘宝", "TM": "天猫", "JD": "京东", "DY": "抖音", "PDD": "拼多多"}
 ORDER_STATUSES = {
     "unpaid": "待付款",
     "paid": "待发货",

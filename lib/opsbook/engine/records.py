@@ -11,7 +11,9 @@ and tables). `RunStore` keeps runs in a folder:
                                    ad-hoc run from the CLI or a form never replaces it)
     <root>/index.jsonl             one summary line per filed run, appended under a lock
 
-A shared store for runs across machines implements the same methods. Code above the engine reacts to filed runs
+Filed runs are kept at least two years (`settings.MIN_KEEP_DAYS`): `RunStore.prune` is the one thing that deletes
+filed run folders, and it refuses a shorter retention. A shared store for runs across machines implements the same
+methods. Code above the engine reacts to filed runs
 through `subscribe` (the history page does), so filing a run knows nothing about pages or alerts.
 """
 from __future__ import annotations
@@ -33,9 +35,10 @@ from typing import Callable
 import psutil
 
 from .. import paths
+from ..errors import ParamError
 from ..flags import Flag, counts
 from ..jsonsafe import json_dumps
-from ..settings import RUNS_ENV, TZ, RunStatus
+from ..settings import KEEP_DAYS_ENV, MIN_KEEP_DAYS, RUNS_ENV, TZ, RunStatus
 
 log = logging.getLogger("opsbook.records")
 INDEX = "index.jsonl"
@@ -74,6 +77,8 @@ class RunRecord:
     retryable: bool = False  # another try may pass: anything but bad parameters or data
     slot: str | None = None  # the scheduled fire time this run is for (scheduler runs only)
     attempt: int = 1
+    user: str = ""  # who ran it: an account (form), `任务 <job>` (scheduled, `jobs run`), `命令行 <os user>` (CLI)
+    address: str = ""  # where a form run was asked from ('' for the CLI and the scheduler)
     flag_counts: dict[str, int] = field(default_factory=lambda: counts([]))
     flag_codes: dict[str, str] = field(default_factory=dict)  # code → severity, to compare runs from the index
 
@@ -235,7 +240,7 @@ class RunStore:
             except OSError:
                 continue
             kept = {k: data[k] for k in ("run_id", "playbook", "params", "trigger", "job", "started", "git", "slot",
-                                         "attempt") if k in data}
+                                         "attempt", "user", "address") if k in data}
             kept.setdefault("started", _started_from_id(data["run_id"]))
             record = RunRecord(**kept, status=RunStatus.FAILED, exit_code=1, folder=parent / data["run_id"],
                                retryable=True, error="运行中断：执行这次运行的进程已退出（被终止或机器重启），没有生成报告")
@@ -260,6 +265,24 @@ class RunStore:
         with open(self.root / INDEX, "a", encoding="utf-8") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             fh.write(json_dumps(entry) + "\n")
+
+    # -- retention --------------------------------------------------------------------------------------
+    def prune(self, keep_days: int | None = None, now: dt.datetime | None = None,
+              dry_run: bool = False) -> list[Path]:
+        """Remove filed run folders older than `keep_days` (never under MIN_KEEP_DAYS, never `latest`'s run);
+        the removed (or, with `dry_run`, removable) folders. The index keeps their summaries."""
+        days = keep_days_setting() if keep_days is None else check_keep_days(keep_days)
+        cutoff = (now or dt.datetime.now(TZ)) - dt.timedelta(days=days)
+        removed = []
+        for parent in sorted(p for p in self.root.iterdir() if p.is_dir()) if self.root.is_dir() else []:
+            kept = self.latest(parent.name)
+            for folder in sorted(parent.iterdir()):
+                if folder.is_symlink() or not folder.is_dir() or folder == kept or not _older_than(folder, cutoff):
+                    continue
+                if not dry_run:
+                    shutil.rmtree(folder)
+                removed.append(folder)
+        return removed
 
     # -- reading ----------------------------------------------------------------------------------------
     def index(self) -> list[RunRecord]:
@@ -312,6 +335,36 @@ class RunStore:
         """A file kept beside the runs, such as the scheduler's state or the history page."""
         self.root.mkdir(parents=True, exist_ok=True)
         return self.root / name
+
+
+def check_keep_days(days) -> int:
+    """`days` as a whole number of days to keep runs, or ParamError in Chinese if under the two-year floor."""
+    try:
+        value = int(str(days).strip())
+    except ValueError:
+        raise ParamError(f"保留天数应为整数（天），收到 {days!r}") from None
+    if value < MIN_KEEP_DAYS:
+        raise ParamError(f"运行记录和审计日志至少保留 {MIN_KEEP_DAYS} 天（两年，见运营手册“文件保存”），"
+                         f"不能设为 {value} 天")
+    return value
+
+
+def keep_days_setting() -> int:
+    """Days runs are kept: $OPSBOOK_KEEP_DAYS (refused under the floor), else MIN_KEEP_DAYS."""
+    value = os.environ.get(KEEP_DAYS_ENV, "").strip()
+    return check_keep_days(value) if value else MIN_KEEP_DAYS
+
+
+def _older_than(folder: Path, cutoff: dt.datetime) -> bool:
+    """Whether a filed run started before `cutoff` by its id and was last changed before it too (a folder whose id
+    carries no time, or restored from a backup with a new time, counts as young)."""
+    started = _started_from_id(folder.name)
+    if not started or dt.datetime.fromisoformat(started) >= cutoff or not (folder / RESULT).is_file():
+        return False
+    try:
+        return folder.stat().st_mtime < cutoff.timestamp()
+    except OSError:
+        return False
 
 
 def default_root() -> Path:

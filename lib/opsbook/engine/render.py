@@ -30,6 +30,8 @@ def render_html(nb: nbformat.NotebookNode, title: str, record: RunRecord) -> str
     if record.error:
         nb.cells.insert(1, nbformat.v4.new_markdown_cell(f"> **运行失败**：{record.error}"))
     footer = f"{record.playbook} · {record.run_id} · {record.started} · {record.git}"
+    if record.user:
+        footer += f" · 运行人 {record.user}"
     body, _ = warm_renderer().from_notebook_node(nb, resources={"metadata": {"name": f"{title} · {record.run_id}"},
                                                                "opsbook_footer": footer})
     return body

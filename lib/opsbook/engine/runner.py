@@ -45,8 +45,11 @@ def git_revision() -> str:
 
 def run(playbook: str | Path, params: dict | None = None, *, out: str | Path | None = None, timeout: float | None = None,
         trigger: str = "cli", job: str | None = None, slot: str | None = None, attempt: int = 1,
-        on_progress: Callable[[int, int], None] | None = None) -> RunRecord:
+        on_progress: Callable[[int, int], None] | None = None, user: str = "", address: str = "") -> RunRecord:
     """Validate, execute and file one run of `playbook` (in the store at `out`, else the default one).
+
+    `user` is who runs it, recorded with the run (the form's account, `任务 <job>`, `命令行 <os user>`), `address`
+    where a form run was asked from; callers pass them, the runner never guesses.
 
     Raises ParamError before executing anything; every run that started is filed, whatever happens to it.
     """
@@ -59,7 +62,8 @@ def run(playbook: str | Path, params: dict | None = None, *, out: str | Path | N
     store = records.store(out)
     record = RunRecord(records.new_run_id(now), spec.name, RunStatus.RUNNING, 1,
                        params={k: spec_mod.to_json(v) for k, v in values.items()}, trigger=trigger, job=job,
-                       started=now.isoformat(timespec="seconds"), git=git_revision(), slot=slot, attempt=attempt)
+                       started=now.isoformat(timespec="seconds"), git=git_revision(), slot=slot, attempt=attempt,
+                       user=user, address=address)
     running = store.open(record)
     store.file_interrupted(spec.name)
     _execute(spec, record, running, timeout or DEFAULT_TIMEOUT, on_progress)

@@ -26,7 +26,7 @@ _Loader.yaml_implicit_resolvers = {
 
 MAX_BYTES = 64 * 1024  # a job file is a few lines; anything near this size is not one
 KEYS = {"playbook", "schedule", "parameters", "timeout", "retries", "retry_delay", "catch_up", "notify", "description",
-        "deliver", "follow_up"}
+        "deliver", "follow_up", "shop"}  # shop: a shop of shops.yaml instead of parameters.source (recorded with each run)
 
 # relative dates, resolved against the date of the scheduled slot (Asia/Shanghai) and recorded as literal dates
 RELATIVE_DATES = {
@@ -174,6 +174,10 @@ def load(path: str | Path) -> Job:
         params = {}
     problems += _schedule_problems(path.name, data)
     problems += tasks_mod.follow_up_problems(path.name, data.get("follow_up"))
+    if "shop" in data:  # the job's shop, as if given among its parameters (the spec resolves and checks it)
+        if spec_mod.SHOP in params and params[spec_mod.SHOP] != data["shop"]:
+            problems.append(f"{path.name}：shop 与 parameters.shop 不一致，只写一处")
+        params = {**params, spec_mod.SHOP: data["shop"]}
     if "playbook" in data:  # a name (never a path), then the parameters against its spec
         try:
             today = dt.datetime.now(TZ).date()

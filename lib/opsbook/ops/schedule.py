@@ -24,7 +24,7 @@ from ..engine import records, runner
 from ..engine.records import RunRecord
 from ..errors import OpsbookError, ParamError
 from ..settings import TZ, RunStatus, Severity
-from . import alerts, deliver, history, jobs as jobs_mod, tasks as follow_up
+from . import alerts, audit, deliver, history, jobs as jobs_mod, tasks as follow_up
 from .state import STATE_FILE, State  # noqa: F401 - STATE_FILE is part of this module's interface
 
 log = logging.getLogger("opsbook.schedule")
@@ -84,7 +84,7 @@ def execute(task: Task) -> RunRecord:
     try:
         notebook = Path(task.playbook) if task.playbook.endswith(".ipynb") else task.playbook  # as `Job.notebook`
         return runner.run(notebook, task.params, timeout=task.timeout, trigger=task.trigger, job=task.job,
-                          slot=task.slot, attempt=task.attempt)
+                          slot=task.slot, attempt=task.attempt, user=audit.job_user(task.job))
     except OpsbookError as exc:  # bad parameters: nothing ran, and another try cannot help
         return failure(task, exc.message, retryable=False, exit_code=exc.exit_code)
 
@@ -92,7 +92,8 @@ def execute(task: Task) -> RunRecord:
 def failure(task: Task, error: str, retryable: bool, exit_code: int = 1) -> RunRecord:
     """The record of an attempt that produced no run."""
     return RunRecord(None, task.playbook, RunStatus.FAILED, exit_code, params=task.params, trigger=task.trigger,
-                     job=task.job, slot=task.slot, attempt=task.attempt, error=error, retryable=retryable)
+                     job=task.job, slot=task.slot, attempt=task.attempt, error=error, retryable=retryable,
+                     user=audit.job_user(task.job))
 
 
 class LocalExecutor:
@@ -139,6 +140,7 @@ class Scheduler:
         self.echo = echo or (lambda text: print(text, flush=True))  # a log file or journal sees each line at once
         self.owner = records.process_id()
         history.follow()  # the history page shows every run this scheduler files
+        audit.follow()  # and the audit log records them
         self.running: dict[cf.Future, Task] = {}
         self.outcomes: list[Outcome] = []
 

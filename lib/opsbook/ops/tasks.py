@@ -14,6 +14,9 @@ that holds them, e.g. user_tiering's recall within `recall_within_days`), the jo
 past its due time to its job's `notify:` targets through the alerts outbox (retried like every alert): once when it
 becomes overdue, then once a day (`REMIND_EVERY`) while it stays open.
 
+Who sees a task: 管理员 every one; others those of their roles (`roles_of` the flag's owner words) and, once the
+project registers shops (`shops.yaml`), of a shop they may see. Every change is also written to the audit log.
+
 Stored in the scheduler's state database (`state`): `tasks`, `task_runs` (the runs where its flag appeared) and
 `task_changes` (who, when, old → new status, note) — the records the SOP-execution playbook measures.
 """
@@ -27,10 +30,11 @@ import sqlite3
 from dataclasses import dataclass, field
 
 from .. import sops
+from ..data import shops
 from ..errors import ParamError
 from ..jsonsafe import json_dumps
 from ..settings import TZ, Severity
-from . import accounts, alerts
+from . import accounts, alerts, audit
 from .state import State, existing
 
 log = logging.getLogger("opsbook.tasks")
@@ -183,7 +187,7 @@ def _open_or_link(db, job, record, flag, now: dt.datetime, link: str) -> int:
              record.run_id, _iso(now), _iso(now))).lastrowid
         note = f"运行 {record.run_id} 的提示" + (f"；上一任务 #{before['id']} 已关闭，问题再次出现" if before["id"] else "")
         db.execute("INSERT INTO task_changes (task, at, who, old, new, note) VALUES (?, ?, ?, NULL, ?, ?)",
-                   (task_id, _iso(now), f"任务 {job.name}", TODO, note))
+                   (task_id, _iso(now), audit.job_user(job.name), TODO, note))
     db.execute("INSERT OR IGNORE INTO task_runs (task, run_id, seen, severity, title, row_count) VALUES (?, ?, ?, ?, ?, ?)",
                (task_id, record.run_id, _iso(now), str(flag.severity), title, flag.rows))
     return task_id
@@ -346,15 +350,30 @@ def select(state: State | None = None, *, status: str | tuple | None = OPEN, rol
 
 
 def visible_to(account: accounts.Account | None, task: Task) -> bool:
-    """Whether a user sees (and may update) a task: one of its roles, or 管理员."""
-    return account is not None and (account.is_admin or bool(set(account.roles) & set(task.roles)))
+    """Whether a user sees (and may update) a task: 管理员 all; others a task of one of their roles and of a shop
+    they may see."""
+    if account is None:
+        return False
+    allowed = _shops_of(account)
+    return account.is_admin or (bool(set(account.roles) & set(task.roles)) and (allowed is None or task.shop in allowed))
 
 
 def for_user(account: accounts.Account | None, state: State | None = None, **filters) -> list[Task]:
-    """The tasks a user sees on 我的待办: those of their roles (管理员: every task); none without an account."""
+    """The tasks a user sees on 我的待办 (see `visible_to`); none without an account."""
     if account is None:
         return []
-    return select(state, roles=None if account.is_admin else account.roles, **filters)
+    found = select(state, roles=None if account.is_admin else account.roles, **filters)
+    allowed = None if account.is_admin else _shops_of(account)
+    return found if allowed is None else [t for t in found if t.shop in allowed]
+
+
+def _shops_of(account: accounts.Account) -> set[str] | None:
+    """The names and sources of the shops a user may see (a task records its run's shop, else its source); None
+    when the project registers no shops (one shop, everyone's)."""
+    if account.is_admin or not shops.registered():
+        return None
+    mine = shops.visible(account.name, account.roles, known_roles=accounts.ROLES)
+    return {s.name for s in mine} | {s.source for s in mine}
 
 
 def parse_id(text) -> int:
@@ -400,8 +419,9 @@ def parse_status(text: str | None) -> str | None:
 def update(task_id, *, who: str, status: str | None = None, note: str = "", reason: str = "",
            assignee: str | None = None, address: str = "", state: State | None = None,
            now: dt.datetime | None = None) -> Task:
-    """Change a task's status (and/or assignee, or add a note), recording who did it and when; ParamError in
-    Chinese when refused: an unknown task or status, 不处理 without a reason, a closed task, nothing to record."""
+    """Change a task's status (and/or assignee, or add a note), recording who did it and when, also in the audit
+    log (`task_update`); ParamError in Chinese when refused: an unknown task or status, 不处理 without a reason, a
+    closed task, nothing to record."""
     status, note, reason = parse_status(status), (note or "").strip(), (reason or "").strip()
     assignee = assignee.strip() if isinstance(assignee, str) else None
     if not (who or "").strip():
@@ -432,7 +452,9 @@ def update(task_id, *, who: str, status: str | None = None, note: str = "", reas
                 raise ParamError(f"任务 #{task.id} 刚被别人修改过：请刷新后再试")
             db.execute("INSERT INTO task_changes (task, at, who, old, new, note) VALUES (?, ?, ?, ?, ?, ?)",
                        (task.id, _iso(now), who, task.status, new, text))
-        _audit(who, task.id, address, old=task.status, new=new, note=text)
+            # in the transaction: a change the audit log cannot record is not made (OSError, rolled back)
+            audit.record("task_update", who, target=f"#{task.id} {task.job}/{task.code}", address=address,
+                         status=new if new == task.status else f"{task.status} → {new}", note=text)
         return get(task.id, state)
     finally:
         if opened:
@@ -443,18 +465,6 @@ def _closed_text(task: Task) -> str:
     """How a closed task was closed, for people: 已完成（2026-11-03 10:00，王仓管）."""
     how = "已完成" if task.status == DONE else "已标记为不处理"
     return f"{how}（{_when(task.closed)}，{task.closed_by or '未知'}）"
-
-
-def _audit(who: str, task_id: int, address: str, **details) -> None:
-    """Record a task change in the audit log.
-
-    MERGE: `ops/audit.py` is being built in parallel; once it is on main this is the one call site
-    (`audit.record("task_update", …)`) and the ImportError guard can go."""
-    try:
-        from . import audit  # type: ignore[attr-defined]
-    except ImportError:
-        return
-    audit.record("task_update", who, target=str(task_id), address=address, **details)
 
 
 __all__ = ["Task", "STATUSES", "OPEN", "CLOSED", "DEFAULT_HOURS", "roles_of", "follow_up_problems", "hours_for",

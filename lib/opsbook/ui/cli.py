@@ -44,10 +44,13 @@ def _progress_or_none():
 
 
 def _run(playbook: str, params: dict, **options):
-    """One run through the runner, with the history page kept current; prints the outcome, returns the record."""
+    """One run through the runner, with the history page kept current and the audit log told; prints the outcome,
+    returns the record. Who runs it is `options["user"]`, else the operating-system user (`命令行 …`)."""
     from ..engine import runner
-    from ..ops import history
+    from ..ops import audit, history
     history.follow()
+    audit.follow()
+    options.setdefault("user", audit.cli_user())
     record = runner.run(playbook, params, on_progress=_progress_or_none(), **options)
     _print_result(record)
     return record
@@ -75,7 +78,7 @@ def cmd_run(args) -> int:
 def cmd_jobs(args) -> int:
     """List jobs, check them, or run them all once."""
     import datetime as dt
-    from ..ops import jobs, notify
+    from ..ops import audit, jobs, notify
     if args.action == "check":
         found = jobs.all_jobs()  # every problem of every file, exit 2
     else:
@@ -97,7 +100,8 @@ def cmd_jobs(args) -> int:
         for job in found:
             if args.names and job.name not in args.names:
                 continue
-            record = _run(job.playbook, job.parameters_on(today), timeout=job.timeout, trigger="job", job=job.name)
+            record = _run(job.playbook, job.parameters_on(today), timeout=job.timeout, trigger="job", job=job.name,
+                          user=audit.job_user(job.name))
             _open_follow_ups(job, record)
             worst = max(worst, record.exit_code)
             _deliver_report(job, record)
@@ -145,11 +149,11 @@ def cmd_schedule(args) -> int:
 
 
 def _runs_table(found: list) -> None:
-    print(f"{'运行编号':<24}{'开始时间':<18}{'任务/剧本':<34}{'状态':<6}{'耗时':>8}  提示 高/中/低")
+    print(f"{'运行编号':<24}{'开始时间':<18}{'任务/剧本':<34}{'运行人':<14}{'状态':<6}{'耗时':>8}  提示 高/中/低")
     for e in found:
         r, counts = e.record, e.record.flag_counts
-        who = f"{r.job or '手动'}/{r.playbook}"
-        print(f"{r.run_id:<24}{r.started[:16].replace('T', ' '):<18}{who:<34}"
+        what = f"{r.job or '手动'}/{r.playbook}"
+        print(f"{r.run_id:<24}{r.started[:16].replace('T', ' '):<18}{what:<34}{r.user or '—':<14}"
               f"{r.status.label:<6}{r.seconds.get('total', 0):>7.1f}s  "
               f"{counts.get('high', 0)}/{counts.get('medium', 0)}/{counts.get('low', 0)}"
               + (f"  新增 {len(e.new)}" if e.new else "") + (f"  消除 {len(e.resolved)}" if e.resolved else ""))
@@ -160,12 +164,15 @@ def cmd_runs(args) -> int:
     import datetime as dt
     from ..engine import records
     from ..ops import history
+    if args.action == "prune":
+        return _runs_prune(args)
     if args.action == "show":
         if not args.run_id:
             raise ParamError("请给出运行编号：opsbook runs show <运行编号>")
         entry = history.find(args.run_id)
         r = records.store().load(entry.record)
-        print(f"{r.run_id}  {r.playbook}  {r.status.label}  任务 {r.job or '手动'}  触发 {r.trigger}  第 {r.attempt} 次")
+        print(f"{r.run_id}  {r.playbook}  {r.status.label}  任务 {r.job or '手动'}  触发 {r.trigger}  第 {r.attempt} 次"
+              f"  运行人 {r.user or '—'}")
         print(f"  开始 {r.started}  结束 {r.finished}  耗时 {r.seconds.get('total', 0):.1f} 秒")
         print(f"  参数 {r.params}")
         if r.error:
@@ -188,6 +195,22 @@ def cmd_runs(args) -> int:
     else:
         print("没有符合条件的运行")
     _problems_below(*history.problems())
+    return 0
+
+
+def _runs_prune(args) -> int:
+    """Remove run folders older than the retention (at least 730 days; `--dry-run` only lists them)."""
+    from ..engine import records
+    from ..ops import audit
+    store = records.store()
+    days = records.keep_days_setting() if args.keep_days is None else records.check_keep_days(args.keep_days)
+    removed = store.prune(days, dry_run=args.dry_run)
+    for folder in removed:
+        print(f"{'可清理' if args.dry_run else '已删除'}：{store.relative(folder)}")
+    if not args.dry_run:
+        audit.record("prune", audit.cli_user(), str(store.root), count=len(removed), keep_days=days)
+    print(f"{len(removed)} 次运行早于 {days} 天" + ("（未删除，去掉 --dry-run 才会删除）" if args.dry_run else "，已删除")
+          + "；运行索引中的摘要保留")
     return 0
 
 
@@ -225,6 +248,7 @@ def cmd_sample(args) -> int:
 def cmd_ingest(args) -> int:
     """Read marketplace exports and merge them into a warehouse folder or PostgreSQL URL (or explain their columns)."""
     from ..data.intake import exports, ingest_file, read
+    from ..ops import audit
     worst = 0
     for path in args.files:
         if args.explain:
@@ -239,6 +263,11 @@ def cmd_ingest(args) -> int:
             print("\n".join("  " + line for line in exports.explain(raw.frame.columns, kind)))
             continue
         report = ingest_file(path, args.into, args.platform, args.kind, name=path)
+        try:
+            audit.record_import(report, args.into, audit.cli_user())
+        except OSError as exc:
+            print(f"{path}：审计日志写入失败（{exc}），请检查 {audit.folder()} 的权限和磁盘空间", file=sys.stderr)
+            worst = max(worst, 1)
         if report.error:
             print(f"{path}：{report.error.message}", file=sys.stderr)
             worst = max(worst, report.error.exit_code)
@@ -329,8 +358,8 @@ def cmd_tasks(args) -> int:
     if not args.task_id:
         raise ParamError(f"请给出任务编号：opsbook tasks {args.action} 编号（opsbook tasks 列出编号）")
     if args.action == "update":
-        import getpass
-        tasks.update(args.task_id, who=args.by or getpass.getuser(), status=args.status, note=args.note or "",
+        from ..ops import audit
+        tasks.update(args.task_id, who=args.by or audit.cli_user(), status=args.status, note=args.note or "",
                      reason=args.reason or "", assignee=args.assignee)
     _task_detail(tasks.get(args.task_id))
     return 0
@@ -341,10 +370,11 @@ def _tasks_table(found: list) -> None:
     if not found:
         print("没有符合条件的跟进任务")
         return
-    print(f"{'编号':<6}{'状态':<6}{'级别':<4}{'负责角色':<12}{'应完成':<30}{'任务/剧本':<36}问题")
+    print(_cell("编号", 7) + _cell("状态", 8) + _cell("级别", 6) + _cell("负责角色", 14) + _cell("应完成", 34)
+          + _cell("任务/剧本", 38) + "问题")
     for t in found:
-        print(f"#{t.id:<5}{t.status:<6}{t.severity_label:<4}{t.owner:<12}{t.due_text():<30}"
-              f"{t.job + '/' + t.playbook:<36}{t.title[:60]}")
+        print(_cell(f"#{t.id}", 7) + _cell(t.status, 8) + _cell(t.severity_label, 6) + _cell(t.owner, 14)
+              + _cell(t.due_text(), 34) + _cell(f"{t.job}/{t.playbook}", 38, cut=False) + t.title[:60])
     overdue = sum(t.overdue() for t in found)
     print(f"\n共 {len(found)} 个" + (f"，其中 {overdue} 个已逾期" if overdue else ""))
 
@@ -387,8 +417,42 @@ def _tasks_parser(sub) -> None:
     tasks.add_argument("--note", help="update：备注（处理进展）")
     tasks.add_argument("--reason", help="update：不处理的原因（状态为不处理时必填）")
     tasks.add_argument("--assignee", help="update：处理人")
-    tasks.add_argument("--by", help="update：记录为谁的操作（默认当前系统用户）")
+    tasks.add_argument("--by", help="update：记录为谁的操作（默认“命令行 系统用户名”）")
     tasks.set_defaults(func=cmd_tasks)
+
+
+def _cell(text: str, width: int, cut: bool = True) -> str:
+    """`text` padded (and cut, unless `cut` is False) to `width` terminal columns (a Chinese character takes two)."""
+    import unicodedata
+    out, used = "", 0
+    for ch in text:
+        w = 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        if cut and used + w > width:
+            break
+        out, used = out + ch, used + w
+    return out + " " * max(width - used, 1 if not cut else 0)
+
+
+def cmd_audit(args) -> int:
+    """List the audit log (newest first), filtered; a Chinese table or JSON."""
+    import json
+    from ..ops import audit
+    if args.format not in ("table", "json"):
+        raise ParamError(f"--format 应为 table（表格）或 json，而不是 {args.format!r}", headline="筛选条件有误")
+    found = audit.events(**audit.filters(args.user, args.action, args.since, args.until, args.limit))
+    if args.format == "json":
+        print(json.dumps(found, ensure_ascii=False, indent=1))
+        return 0
+    if not found:
+        print("没有符合条件的审计记录")
+        return 0
+    print(_cell("时间", 20) + _cell("操作", 14) + _cell("用户", 20) + _cell("地址", 17) + _cell("对象", 44) + "说明")
+    for e in found:
+        print(_cell(e["time"][:19].replace("T", " "), 20) + _cell(audit.label(e.get("action", "")), 14)
+              + _cell(e.get("who") or "—", 20) + _cell(e.get("address") or "—", 17) + _cell(e.get("target") or "", 44, cut=False)
+              + audit.describe(e.get("detail") or {}))
+    print(f"\n共 {len(found)} 条（最新在前；--limit 可显示更多）")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -413,7 +477,7 @@ def build_parser() -> argparse.ArgumentParser:
     schedule.add_argument("names", nargs="*", help="只调度这些任务")
     schedule.set_defaults(func=cmd_schedule)
     runs = sub.add_parser("runs", help="运行记录：列出（可筛选）或查看一次运行")
-    runs.add_argument("action", nargs="?", choices=["list", "show"], default="list")
+    runs.add_argument("action", nargs="?", choices=["list", "show", "prune"], default="list")
     runs.add_argument("run_id", nargs="?", help="运行编号（show 时需要，可只写开头）")
     runs.add_argument("--job", help="只看这个任务")
     runs.add_argument("--playbook", help="只看这个剧本")
@@ -421,6 +485,9 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("--since", metavar="日期", help="开始日期（含），如 2026-06-01")
     runs.add_argument("--until", metavar="日期", help="结束日期（含）")
     runs.add_argument("--limit", type=int, default=30, help="最多显示多少条（默认 30）")
+    runs.add_argument("--keep-days", metavar="天数",
+                      help="prune：删除早于这么多天的运行目录（至少 730 天，默认 OPSBOOK_KEEP_DAYS 或 730）")
+    runs.add_argument("--dry-run", action="store_true", help="prune：只列出，不删除")
     runs.set_defaults(func=cmd_runs)
     rerun = sub.add_parser("rerun", help="用相同参数重新运行一次（新的运行记录）")
     rerun.add_argument("run_id", help="运行编号（可只写开头）")
@@ -443,6 +510,14 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("source", help="数据源，如 data/sample")
     convert.add_argument("dest", help="目标 DuckDB 文件，如 data/sample.duckdb")
     convert.set_defaults(func=cmd_convert)
+    audit = sub.add_parser("audit", help="审计日志：登录、运行、导入、下载、任务变更（谁、何时、从哪里）")
+    audit.add_argument("--user", metavar="用户", help="只看这个用户（账号名、本机、“任务 名称”或“命令行 名称”）")
+    audit.add_argument("--action", metavar="操作", help="只看这种操作，如 login、run、import、download（或 登录、下载）")
+    audit.add_argument("--since", metavar="日期", help="开始日期（含），如 2026-12-01")
+    audit.add_argument("--until", metavar="日期", help="结束日期（含）")
+    audit.add_argument("--limit", metavar="条数", default="100", help="最多显示多少条（默认 100）")
+    audit.add_argument("--format", metavar="格式", default="table", help="table（表格，默认）或 json")
+    audit.set_defaults(func=cmd_audit)
     serve = sub.add_parser("serve", help="以表单形式提供剧本（voila）")
     serve.add_argument("--port", type=int, default=8866)
     serve.add_argument("--open", action="store_true", help="自动打开浏览器")

@@ -8,7 +8,8 @@
   limit (`widgets.UPLOAD_LIMIT_MB`) through, so that a file too big is refused with a Chinese message.
 - `opsbook/runs/<playbook>/<run_id>/<file>` (`serve.DOWNLOADS`) serves the tables and report of a filed run
   as downloads, behind the same token and login cookie as the pages: a file is named, never given as a path,
-  and only files the run lists (its tables and report.html) are served, to those who may open the playbook.
+  and only files the run lists (its tables and report.html) are served, to those who may open the playbook;
+  each download goes to the audit log (who, which file, from which address).
 - The landing page is opsbook's own (`HomeHandler`: the user's forms grouped by role, in Chinese), not voila's
   English file list.
 - With accounts (`auth.AccountIdentityProvider`), a page opens only for the roles of its playbook (a Chinese
@@ -36,7 +37,7 @@ from voila.tornado.handler import TornadoVoilaHandler
 from voila.tornado.treehandler import TornadoVoilaTreeHandler
 
 from .. import paths, spec
-from ..ops import accounts
+from ..ops import accounts, audit
 from ..settings import ROLES, RunStatus
 from . import auth
 from .serve import DOWNLOADS, IMPORT_FORM, PAGES
@@ -66,6 +67,12 @@ def run_file(playbook: str, run_id: str, name: str) -> Path | None:
     return path
 
 
+def downloader(user) -> str:
+    """Who downloads: the account logged in, or 本机 in token mode (jupyter_server's anonymous token user)."""
+    name = getattr(user, "username", "") or ""
+    return name if name and accounts.get(name) else accounts.LOCAL.name
+
+
 class RunFileHandler(auth.ChineseErrors, JupyterHandler):
     """A table or the report of a filed run, sent as a download."""
 
@@ -75,6 +82,12 @@ class RunFileHandler(auth.ChineseErrors, JupyterHandler):
         path = run_file(playbook, run_id, name)
         if path is None or not allowed(self, playbook):
             raise tornado.web.HTTPError(404)
+        try:
+            audit.record("download", downloader(self.current_user), f"{playbook}/{run_id}/{name}",
+                         self.request.remote_ip or "")
+        except OSError:  # no download without its trail
+            self.log.exception("audit record of a download failed")
+            raise tornado.web.HTTPError(503, reason="audit log not writable") from None
         self.set_header("Content-Type", MIME.get(path.suffix.lower(), "application/octet-stream"))
         self.set_header("Content-Disposition", f"attachment; filename*=UTF-8''{quote(name)}")
         self.set_header("X-Content-Type-Options", "nosniff")

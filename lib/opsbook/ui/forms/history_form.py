@@ -45,7 +45,7 @@ class HistoryPage:
 
     def widget(self) -> w.VBox:
         """The whole page as one box."""
-        head = w.HTML(f"{CSS}<h2>运行记录</h2><p>定时任务和表单的每次运行：状态、耗时、提示数，以及与同一任务上次运行相比"
+        head = w.HTML(f"{CSS}<h2>运行记录</h2><p>定时任务和表单的每次运行：运行人、状态、耗时、提示数，以及与同一任务上次运行相比"
                       "新增或消除的提示。选择一次运行查看报告。</p>")
         box = w.VBox([head, w.HBox([self.job, self.status, self.refresh]), self.table, w.HBox([self.run, self.open]),
                       self.detail])
@@ -68,7 +68,8 @@ class HistoryPage:
             self.job.value = current if current in jobs_seen else None
         rows = history.select(found, job=self.job.value, status=self.status.value)[:200]
         self.run.options = [(f"{e.record.started[:16].replace('T', ' ')} {e.record.job or e.record.playbook} "
-                             f"{e.record.status.label}", e.record.run_id) for e in rows]
+                             f"{e.record.status.label}" + (f" · {e.record.user}" if e.record.user else ""), e.record.run_id)
+                            for e in rows]
         undelivered, job_problems = history.problems()
         if not rows and not undelivered and not job_problems:
             self.table.value = '<p class="ob-note">没有符合条件的运行。</p>'

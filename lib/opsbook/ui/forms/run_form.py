@@ -28,8 +28,8 @@ from ... import spec as spec_mod
 from ...errors import OpsbookError, ParamError
 from ...settings import FORM_KERNEL_IDLE_ENV
 from .. import serve, session
-from .widgets import (CSS, INTERNAL_ERROR, KIND, LABEL_STYLE, UPLOAD_LIMIT_MB, WIDE, download_link, error_box,
-                      flags_html, report_html, save_upload)
+from .widgets import (CSS, INTERNAL_ERROR, KIND, LABEL_STYLE, NO_SHOP, UPLOAD_LIMIT_MB, WIDE, download_link, error_box,
+                      flags_html, may_type_sources, report_html, save_upload, user_shops)
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +116,49 @@ def param_widget(p: spec_mod.Param) -> w.Widget:
     return widget
 
 
+class SourceField:
+    """The 数据源 parameter: a dropdown of the user's shops (shops.yaml); for the roles that own data (管理员) also
+    the free-text path or URL, used when 自定义数据源 is chosen (their default: today's text field)."""
+
+    CUSTOM = "（自定义数据源：在下方填写路径或地址）"
+
+    def __init__(self, p: spec_mod.Param):
+        self.param, self.typed = p, may_type_sources()
+        options = [(shop.label, shop.name) for shop in user_shops()]
+        if self.typed:
+            options.append((self.CUSTOM, None))
+        self.shop = w.Dropdown(options=options, value=None if self.typed else (options[0][1] if options else None),
+                               description="店铺", tooltip="运行所用的店铺数据（shops.yaml 中登记、你可以查看的店铺）",
+                               disabled=not options, style=LABEL_STYLE, layout=WIDE)
+        self.shop.add_class("ob-param-shop")
+        self.text = param_widget(p) if self.typed else None
+        self.note = w.HTML("" if options else f'<div class="ob-help">{html.escape(NO_SHOP)}</div>')
+        if self.text is not None:
+            self.shop.observe(lambda _change: self.show_text(), "value")
+            self.show_text()
+
+    def show_text(self) -> None:
+        """The free-text field is shown only while 自定义数据源 is chosen."""
+        self.text.layout.display = None if self.shop.value is None else "none"
+
+    def widgets(self) -> list[w.Widget]:
+        """The widgets whose changes mean someone is about to run."""
+        return [self.shop] + ([self.text] if self.text is not None else [])
+
+    def row(self) -> w.VBox:
+        """The field as the form shows it."""
+        return w.VBox([self.shop, *([self.text] if self.text is not None else []), self.note])
+
+    def values(self) -> dict[str, Any]:
+        """`{"shop": name}` for a shop the user may see now, `{source: text}` for 管理员's own path; ParamError else."""
+        name = self.shop.value
+        if name is None and self.text is not None and may_type_sources():
+            return {self.param.name: self.text.value}
+        if name is None or name not in {shop.name for shop in user_shops()}:
+            raise ParamError(NO_SHOP if name is None else f"你的账号不能使用店铺 {name}：请选择列表中的店铺")
+        return {spec_mod.SHOP: name}
+
+
 def file_row(p: spec_mod.Param, upload: w.FileUpload) -> w.HBox:
     """An upload parameter's row: its label, the 选择文件 button and the name of the file chosen."""
     chosen = w.HTML('<span class="ob-note">未选择文件</span>')
@@ -180,14 +223,16 @@ class Form:
     running: bool = False
     step: str = ""
     saved: dict = field(default_factory=dict)  # parameter → (the upload's identity, where it was saved)
+    sources: dict[str, SourceField] = field(default_factory=dict)  # the 数据源 parameter: shops, or 管理员's path
 
     def __post_init__(self):
-        self.inputs = {p.name: param_widget(p) for p in self.spec.params.values()}
+        self.sources = {p.name: SourceField(p) for p in self.spec.params.values() if p.type == "source"}
+        self.inputs = {p.name: param_widget(p) for p in self.spec.params.values() if p.name not in self.sources}
         for widget, hook in ((self.run_button, "ob-run"), (self.progress, "ob-progress"), (self.status, "ob-status"),
                              (self.message, "ob-message"), (self.flags, "ob-flags"),
                              (self.downloads, "ob-downloads"), (self.report, "ob-report")):
             widget.add_class(hook)
-        for widget in self.inputs.values():
+        for widget in [*self.inputs.values(), *(x for f in self.sources.values() for x in f.widgets())]:
             widget.observe(lambda _change: KERNEL.want(), "value")
         self.run_button.on_click(self.on_click)
         self.set_status("就绪：设置参数后点击“运行”")
@@ -201,7 +246,10 @@ class Form:
                          if session.with_accounts() else "") + "</p>")
         rows = []
         for p in s.params.values():
-            rows.append(file_row(p, self.inputs[p.name]) if p.type == "file" else self.inputs[p.name])
+            if p.name in self.sources:
+                rows.append(self.sources[p.name].row())
+            else:
+                rows.append(file_row(p, self.inputs[p.name]) if p.type == "file" else self.inputs[p.name])
             if p.help or p.min is not None:
                 rows.append(help_line(p))
         idle = w.HTML(f'<p class="ob-note">页面闲置 {serve.CULL_IDLE // 60} 分钟后自动释放，之后请刷新页面再用。</p>')
@@ -211,9 +259,13 @@ class Form:
         return box
 
     def values(self) -> dict[str, Any]:
-        """Current widget values by parameter name; an uploaded file is saved (once) and stands as its path."""
-        return {name: self.uploaded(name, widget) if isinstance(widget, w.FileUpload) else widget.value
-                for name, widget in self.inputs.items()}
+        """Current widget values by parameter name; an uploaded file is saved (once) and stands as its path; the
+        chosen shop stands as `shop` (ParamError for a shop the user may not use)."""
+        values = {name: self.uploaded(name, widget) if isinstance(widget, w.FileUpload) else widget.value
+                  for name, widget in self.inputs.items()}
+        for source in self.sources.values():
+            values |= source.values()
+        return values
 
     def uploaded(self, name: str, widget: w.FileUpload) -> str:
         """The path of the file chosen for `name` ("" for none), saved under `.opsbook/uploads/` the first time it is
@@ -273,9 +325,12 @@ class Form:
         t0 = time.perf_counter()
         try:
             from ...engine import runner
-            from ...ops import history
+            from ...ops import audit, history
+            from .. import session
             history.follow()  # runs from the form show on the history page like any other
-            result = runner.run(self.spec.name, values, trigger="form", on_progress=self.on_progress)
+            audit.follow()  # and in the audit log, with the page's user and address
+            result = runner.run(self.spec.name, values, trigger="form", on_progress=self.on_progress,
+                                user=session.who(), address=session.address())
             self.show(result, time.perf_counter() - t0)
         except OpsbookError as exc:
             self.fail(exc.message)

@@ -14,8 +14,11 @@ from pathlib import Path
 import ipywidgets as w
 
 from ... import paths
+from ...data import shops
 from ...errors import ParamError
+from ...ops import accounts
 from ...spec import UPLOAD_SUFFIXES
+from .. import session
 
 REPORT_HEIGHT = 900
 INTERNAL_ERROR = "系统内部错误，详细信息已写入服务日志，请联系技术同事。"  # what staff read about an unexpected exception
@@ -102,3 +105,22 @@ def _prune(root: Path) -> None:
                 shutil.rmtree(folder, ignore_errors=True)
         except OSError:
             pass
+
+
+NO_SHOP = "你的账号还没有可用的店铺：请联系管理员在 shops.yaml 中为你登记店铺"
+
+
+def user_shops(kinds: tuple[str, ...] | None = None) -> list[shops.Shop]:
+    """The registered shops the page's user may see (of the source `kinds` given: folder, duckdb, postgres), read
+    afresh from shops.yaml; none for a page without a user. ParamError if shops.yaml is wrong."""
+    user = session.current()
+    if user is None:
+        return []
+    found = shops.visible(user.name, user.roles, everything=user.is_admin, known_roles=accounts.ROLES)
+    return [s for s in found if kinds is None or s.kind in kinds]
+
+
+def may_type_sources() -> bool:
+    """Whether the page's user may name a data source by path or URL (the roles that own data, 管理员)."""
+    user = session.current()
+    return user is not None and user.may(accounts.DATA_ROLES)
