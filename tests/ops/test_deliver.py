@@ -51,8 +51,8 @@ def reporter(folder: Path) -> str:
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     path = folder / "reporter.ipynb"
     nb.cells = [nbformat.v4.new_markdown_cell("# 探针报告 (reporter)\n测试用剧本。\n\n- **适用角色**：运营"),
-                nbformat.v4.new_code_cell("from opsbook.spec import date"),
-                nbformat.v4.new_code_cell('day: date = "2026-11-01"  # 日期\nshop: str = "天猫旗舰店"  # 店铺\n'
+                nbformat.v4.new_code_cell("from opsbook.spec import DataSource, date"),
+                nbformat.v4.new_code_cell('day: date = "2026-11-01"  # 日期\nsource: DataSource = "data/sample"  # 数据源\n'
                                           'fail: bool = False  # 失败一次', metadata={"tags": ["parameters"]}),
                 nbformat.v4.new_code_cell(REPORTER_CODE.replace("NOTEBOOK", repr(str(path))))]
     nbformat.write(nb, path)
@@ -210,7 +210,7 @@ def test_a_good_scheduled_run_delivers_signed_cards_to_dingtalk_feishu_and_wecom
     body = card["elements"][0]["content"]
     assert text == f"### {title}\n\n{body}" and wecom["json"]["markdown"]["content"] == f"### {title}\n{body}"
     lines = body.splitlines()
-    assert lines[:3] == ["- 任务：daily_card（reporter）", "- 店铺 / 数据源：天猫旗舰店", "- 周期：日期 2026-11-01"]
+    assert lines[:3] == ["- 任务：daily_card（reporter）", "- 店铺 / 数据源：data/sample", "- 周期：日期 2026-11-01"]
     assert f"- 运行编号：{record.run_id}" in lines
     metrics = lines[lines.index("**核心指标**") + 1:lines.index("**核心指标**") + 4]
     assert metrics == ["- 成交金额：¥1,234.50", "- 支付转化率：3.5%", "- 支付买家数：22"]

@@ -30,7 +30,7 @@ def project(tmp_path, monkeypatch):
         monkeypatch.setattr(session, name, getattr(session, name))
     accounts.add("张三", ["运营"], PASSWORD)
     accounts.add("李四", ["客服"], PASSWORD)
-    accounts.add("王五", ["客服"], PASSWORD)
+    accounts.add("王五", ["主管"], PASSWORD)  # may open kpi_report, sees no shop
     accounts.add("老板", ["管理员"], PASSWORD)
     return tmp_path
 
@@ -120,3 +120,21 @@ def test_the_spec_resolves_a_shop_and_refuses_what_does_not_fit(project):
                             ({"shop": ""}, "店铺（shop）不能为空")):
         with pytest.raises(ParamError, match=message):
             kpi.validate(values)
+
+
+def test_the_history_page_lists_only_the_runs_of_the_users_playbooks(project, monkeypatch, tmp_path):
+    from opsbook.engine import runner
+    from opsbook.ui.forms import history_form
+    monkeypatch.setenv("OPSBOOK_RUNS", str(tmp_path / "runs"))
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "sample").symlink_to(REPO / "data" / "sample")
+    (tmp_path / "data" / "reference").symlink_to(REPO / "data" / "reference")
+    assert runner.run("kpi_report", {"period": "日", "report_date": "2026-06-29"}).ok
+    assert runner.run("supplier_review", {}).ok
+    accounts.add("采购员", ["采购"], PASSWORD)
+    for name, expected in (("张三", {"kpi_report"}), ("采购员", {"supplier_review"}),
+                           ("老板", {"kpi_report", "supplier_review"})):
+        session.begin(name)
+        page = history_form.HistoryPage()
+        shown = {history_form.history.find(run_id).record.playbook for _label, run_id in page.run.options}
+        assert shown == expected, name

@@ -217,17 +217,20 @@ class AccountIdentityProvider(IdentityProvider):
 
     @property
     def auth_enabled(self) -> bool:
+        """Always: every page needs a login."""
         return True
 
     @property
     def login_available(self) -> bool:
+        """Always: the Chinese login page."""
         return True
 
     def get_handlers(self) -> list:
         """Our Chinese login and logout pages (voila would pass its English login handler)."""
         return [(r"/login", LoginHandler), (r"/logout", LogoutHandler)]
 
-    def get_user_token(self, handler):  # noqa: D102 - accounts only: a URL token never logs anyone in
+    def get_user_token(self, handler):
+        """Nobody: with accounts, a URL token never logs anyone in."""
         return None
 
     def user_to_cookie(self, user: User) -> str:

@@ -12,6 +12,7 @@ from ...engine import records
 from ...errors import OpsbookError
 from ...ops import history
 from ...settings import RunStatus
+from .. import session
 from .widgets import CSS, INTERNAL_ERROR, LABEL_STYLE, WIDE, error_box, flags_html, report_html
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ class HistoryPage:
     def load(self) -> None:
         """Re-read the runs index and show the runs that match the filters."""
         try:
-            found = history.entries()
+            found = [e for e in history.entries() if may_see(e.record.playbook)]
         except Exception:  # noqa: BLE001 - staff see a short message, never a traceback
             log.exception("history page failed")
             self.table.value = error_box(f"运行记录读取失败：{INTERNAL_ERROR}")
@@ -90,6 +91,18 @@ class HistoryPage:
         report = record.report
         parts.append(report_html(report) if report and report.is_file() else error_box("这次运行没有生成报告"))
         self.detail.value = "".join(parts)
+
+
+def may_see(playbook: str) -> bool:
+    """Whether the page's user may see the runs of `playbook` (its roles; a playbook gone: 管理员 only)."""
+    from ... import spec
+    user = session.current()
+    if user is None:
+        return False
+    try:
+        return user.may(spec.load(playbook).roles)
+    except OpsbookError:
+        return user.is_admin
 
 
 def history_form() -> None:

@@ -106,7 +106,10 @@ class ImportForm:
 
 def import_form() -> None:
     """Build and display the 数据导入 form (what its voila page calls)."""
+    from ...ops.accounts import DATA_ROLES
+    from .. import session
     try:
+        session.check(DATA_ROLES)  # the server answers others with its 403 page already
         display(ImportForm().widget())
     except OpsbookError as exc:  # shops.yaml is wrong: say so, offer nothing
         display(w.HTML(CSS + error_box(exc.message)))
