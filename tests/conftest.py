@@ -208,3 +208,32 @@ def postgres_url():
     finally:
         pg("pg_ctl", "-D", data, "-m", "immediate", "-w", "stop")
         shutil.rmtree(home, ignore_errors=True)
+
+
+# --- a playbook that raises the flags it is given (follow-up tasks) --------------------------
+FLAG_PROBE_CODE = """
+import json, pathlib
+import pandas as pd
+import opsbook.playbook
+from opsbook import flags
+run = opsbook.playbook.begin(pathlib.Path(NOTEBOOK), globals())
+raised = json.loads(run.p.raised)
+run.add([flags.make(f["code"], f["severity"], f["owner"], f["message"], pd.DataFrame(f["rows"]) if f.get("rows") else None)
+         for f in raised])
+run.finish()
+"""
+
+
+@pytest.fixture
+def flag_probe(tmp_path):
+    """A tiny playbook `probe` (a notebook path) whose parameter `raised` is a JSON list of the flags it raises:
+    {code, severity, owner, message, rows}; returns the notebook's path."""
+    import nbformat
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = tmp_path / "probe.ipynb"
+    nb.cells = [nbformat.v4.new_markdown_cell("# 探针 (probe)\n测试用剧本。\n\n- **适用角色**：运营"),
+                nbformat.v4.new_code_cell('raised: str = "[]"  # 提示（JSON 列表）', metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell(FLAG_PROBE_CODE.replace("NOTEBOOK", repr(str(path))))]
+    nbformat.write(nb, path)
+    return str(path)

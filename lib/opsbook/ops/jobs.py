@@ -12,7 +12,7 @@ from croniter import CroniterBadDateError, croniter
 from .. import paths, spec as spec_mod
 from ..errors import ParamError
 from ..settings import TZ
-from . import notify as notify_mod
+from . import notify as notify_mod, tasks as tasks_mod
 CATCH_UP = {"latest": "补跑最近错过的一次", "skip": "跳过错过的时间点"}
 
 
@@ -26,7 +26,7 @@ _Loader.yaml_implicit_resolvers = {
 
 MAX_BYTES = 64 * 1024  # a job file is a few lines; anything near this size is not one
 KEYS = {"playbook", "schedule", "parameters", "timeout", "retries", "retry_delay", "catch_up", "notify", "description",
-        "deliver", "shop"}  # shop: a shop of shops.yaml instead of parameters.source (recorded with each run)
+        "deliver", "follow_up", "shop"}  # shop: a shop of shops.yaml instead of parameters.source (recorded with each run)
 
 # relative dates, resolved against the date of the scheduled slot (Asia/Shanghai) and recorded as literal dates
 RELATIVE_DATES = {
@@ -60,6 +60,7 @@ class Job:
     retry_delay: float = 60.0
     catch_up: str = "latest"
     deliver: tuple = ()  # where each good run's report card goes (same targets as `notify`)
+    follow_up: dict = field(default_factory=dict)  # flag code or severity → hours to follow up (see ops/tasks.py)
 
     @property
     def notebook(self) -> str | Path:
@@ -172,6 +173,7 @@ def load(path: str | Path) -> Job:
         problems.append(f"{path.name}：parameters 应为“参数名: 值”映射")
         params = {}
     problems += _schedule_problems(path.name, data)
+    problems += tasks_mod.follow_up_problems(path.name, data.get("follow_up"))
     if "shop" in data:  # the job's shop, as if given among its parameters (the spec resolves and checks it)
         if spec_mod.SHOP in params and params[spec_mod.SHOP] != data["shop"]:
             problems.append(f"{path.name}：shop 与 parameters.shop 不一致，只写一处")
@@ -186,7 +188,8 @@ def load(path: str | Path) -> Job:
         raise ParamError(problems, headline=f"任务文件 {path} 有误")
     return Job(path.stem, str(data["playbook"]), params, data.get("schedule"), data.get("timeout"),
                tuple(data.get("notify") or ()), data.get("description", ""), int(data.get("retries", 2)),
-               float(data.get("retry_delay", 60)), data.get("catch_up", "latest"), tuple(data.get("deliver") or ()))
+               float(data.get("retry_delay", 60)), data.get("catch_up", "latest"), tuple(data.get("deliver") or ()),
+               dict(data.get("follow_up") or {}))
 
 
 def load_all(folder: Path | None = None) -> tuple[list[Job], list[str]]:

@@ -59,6 +59,7 @@ class Event:
     period: str = ""  # the period the report covers, in words
     metrics: list = field(default_factory=list)  # headline metrics as [Chinese label, formatted value]
     report_file: str = ""  # report.html on the server: attached to email, and said where it is without a base URL
+    task: dict = field(default_factory=dict)  # an overdue follow-up task (`tasks.overdue_event`), not a run
 
 
 @dataclass
@@ -181,6 +182,8 @@ def _mask(text: str) -> str:
 
 def message(event) -> tuple[str, str]:
     """(title, markdown body) of the short Chinese card about one run, phone numbers masked."""
+    if getattr(event, "task", None):
+        return _task_message(event)
     if getattr(event, "kind", ALERT) == REPORT:
         return report_message(event)
     status = RunStatus(event.status).label if event.status in set(RunStatus) else event.status
@@ -206,6 +209,25 @@ def message(event) -> tuple[str, str]:
             lines.append(f"{i}. 【{flag.get('owner') or '未指定'}】{_plain(flag.get('message', ''), 120)}{rows}")
         if len(highs) > TOP_FLAGS:
             lines.append(f"另有 {len(highs) - TOP_FLAGS} 条，见报告")
+    if event.link:
+        web = event.link.startswith(("http://", "https://"))
+        lines += ["", f"[查看报告]({event.link})" if web else f"报告：{event.link}"]
+    return _mask(title), _mask("\n".join(lines))
+
+
+def _task_message(event) -> tuple[str, str]:
+    """(title, markdown body) of the card about an overdue follow-up task, phone numbers masked."""
+    task = event.task
+    again = f"（第 {task['reminder']} 次提醒）" if task.get("reminder", 1) > 1 else ""
+    title = f"opsbook：跟进任务 #{task['id']} 已逾期{again}"
+    severity = Severity(task["severity"]).label if task.get("severity") in set(Severity) else task.get("severity", "")
+    lines = [f"- 问题：{_plain(task.get('title', ''), 200)}" + (f"（涉及 {task['rows']} 行）" if task.get("rows") else ""),
+             f"- 任务：{event.job}（{event.playbook}）", f"- 级别：{severity}　负责角色：{task.get('owner') or '未指定'}",
+             f"- 状态：**{task.get('status', '')}**" + (f"　处理人：{task['assignee']}" if task.get("assignee") else ""),
+             f"- 开启：{_when(task.get('opened', ''))}", f"- 应完成：{_when(task.get('due', ''))}（{task.get('late', '已逾期')}）"]
+    if event.run_id:
+        lines.append(f"- 最近一次出现：运行 {event.run_id}")
+    lines += ["", f"请在“我的待办”中更新进度，或用 opsbook tasks update {task['id']} 记录处理结果。"]
     if event.link:
         web = event.link.startswith(("http://", "https://"))
         lines += ["", f"[查看报告]({event.link})" if web else f"报告：{event.link}"]

@@ -24,7 +24,7 @@ from ..engine import records, runner
 from ..engine.records import RunRecord
 from ..errors import OpsbookError, ParamError
 from ..settings import TZ, RunStatus, Severity
-from . import alerts, audit, deliver, history, jobs as jobs_mod
+from . import alerts, audit, deliver, history, jobs as jobs_mod, tasks as follow_up
 from .state import STATE_FILE, State  # noqa: F401 - STATE_FILE is part of this module's interface
 
 log = logging.getLogger("opsbook.schedule")
@@ -156,6 +156,7 @@ class Scheduler:
                 self.running[self.executor.submit(task)] = task
             except Exception as exc:  # noqa: BLE001 - an executor that refuses work is a failed attempt, not a stuck slot
                 self._file(task, failure(task, f"执行器出错：{type(exc).__name__}: {exc}", retryable=True), now)
+        follow_up.queue_overdue(self.state, self.jobs, now)  # overdue follow-up tasks: alert their jobs
         self.outbox.send_due()
         return tasks
 
@@ -257,6 +258,8 @@ class Scheduler:
                 alerts.queue(db, job.name, task.slot, job.notify, event, now)
             if updated.rowcount and card and result.run_id:
                 alerts.queue(db, job.name, task.slot, list(job.deliver), card, now)
+            if updated.rowcount and state == SlotState.OK and job is not None:  # its flags' follow-up tasks
+                follow_up.from_run(db, job, result, now, history.report_link(result))
         if not updated.rowcount:
             return None
         label = state.label + (f"，{next_try[11:16]} 重试" if next_try else "")

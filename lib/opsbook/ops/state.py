@@ -1,4 +1,5 @@
-"""The scheduler's state database (`runs/scheduler.sqlite`): a cursor per job, one row per (job, slot), the alerts.
+"""The scheduler's state database (`runs/scheduler.sqlite`): a cursor per job, one row per (job, slot), the alerts,
+the follow-up tasks opened by flags (`tasks`: their runs and every change of their status).
 
 SQLite in WAL mode; writers take `BEGIN IMMEDIATE`, so two schedulers on one project exclude each other for the
 length of a claim. Tables gain columns in place when a newer version opens an older file.
@@ -21,6 +22,21 @@ CREATE TABLE IF NOT EXISTS alerts (
     id INTEGER PRIMARY KEY, job TEXT NOT NULL, slot TEXT NOT NULL, target TEXT NOT NULL, event TEXT NOT NULL,
     ok INTEGER NOT NULL DEFAULT 0, tries INTEGER NOT NULL DEFAULT 0, error TEXT, updated TEXT NOT NULL);
 CREATE UNIQUE INDEX IF NOT EXISTS one_alert ON alerts (job, slot, target, event);
+CREATE TABLE IF NOT EXISTS tasks (
+    id INTEGER PRIMARY KEY, job TEXT NOT NULL, playbook TEXT NOT NULL, shop TEXT NOT NULL DEFAULT '',
+    code TEXT NOT NULL, concern TEXT NOT NULL, severity TEXT NOT NULL, owner TEXT NOT NULL, roles TEXT NOT NULL,
+    title TEXT NOT NULL, rows TEXT NOT NULL DEFAULT '[]', row_count INTEGER NOT NULL DEFAULT 0, link TEXT,
+    opened TEXT NOT NULL, due TEXT NOT NULL, status TEXT NOT NULL, assignee TEXT, reason TEXT, closed TEXT,
+    closed_by TEXT, follows INTEGER, last_run TEXT NOT NULL, last_seen TEXT NOT NULL, reminded TEXT,
+    reminders INTEGER NOT NULL DEFAULT 0, updated TEXT NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS one_open_task ON tasks (job, concern) WHERE status IN ('待处理', '处理中');
+CREATE INDEX IF NOT EXISTS tasks_by_due ON tasks (status, due);
+CREATE TABLE IF NOT EXISTS task_runs (
+    task INTEGER NOT NULL, run_id TEXT NOT NULL, seen TEXT NOT NULL, severity TEXT NOT NULL, title TEXT NOT NULL,
+    row_count INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (task, run_id));
+CREATE TABLE IF NOT EXISTS task_changes (
+    id INTEGER PRIMARY KEY, task INTEGER NOT NULL, at TEXT NOT NULL, who TEXT NOT NULL, old TEXT, new TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT '');
 """
 # columns added after the first release: (table, column, declaration)
 _ADDED = (("alerts", "created", "TEXT"), ("alerts", "next_try", "TEXT"),

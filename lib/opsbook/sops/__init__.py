@@ -8,7 +8,9 @@ The interface of a playbook module — what its notebook and opsbook read:
   labels differently for this playbook); `run.table(...)` uses them for the report and the Excel/CSV files;
 - `METRICS`: the Chinese labels of its headline metrics (`run.metrics` in result.json), a label or (label, format)
   with a `report.FORMATS` kind; what the report cards delivered to the group show (a metric not named is left out);
-- `findings(...) -> list[Flag]`: the run's flags (`opsbook.flags.make`), every threshold a parameter.
+- `findings(...) -> list[Flag]`: the run's flags (`opsbook.flags.make`), every threshold a parameter;
+- optionally `FOLLOW_UP`: flag code → the SOP's follow-up time of the task it opens (`ops/tasks.py`), in hours or
+  as the name of the parameter holding it (`recall_within_days`).
 A playbook module imports only the notebook API (sources, report, flags, charts), `opsbook.data` and the leaves.
 
 This package is the registry: the kernels' warm-up imports `import_all()` and the run context takes a playbook's

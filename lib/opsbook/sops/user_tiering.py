@@ -45,6 +45,8 @@ SEGMENT_ORDER = list(SEGMENTS.values())
 # format (`report.FORMATS`) where the name alone would not tell it
 METRICS = {"customers": "客户数", "monetary": "消费金额（扣退款）", "segments": "客户分层",
            "recall_due": "超 30 天未购的重要客户", "recall": "召回名单人数"}
+# the SOP's follow-up time of a flag (ops/tasks.py): the recall list is worked through within recall_within_days
+FOLLOW_UP = {"rfm.recall": "recall_within_days"}
 
 LABELS = {
     "recency": "最近购买距今（天）", "frequency": "购买次数", "monetary": "消费金额", "segment": "客户分层",

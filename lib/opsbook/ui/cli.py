@@ -102,6 +102,7 @@ def cmd_jobs(args) -> int:
                 continue
             record = _run(job.playbook, job.parameters_on(today), timeout=job.timeout, trigger="job", job=job.name,
                           user=audit.job_user(job.name))
+            _open_follow_ups(job, record)
             worst = max(worst, record.exit_code)
             _deliver_report(job, record)
         return max(worst, 2 if bad else 0)
@@ -120,6 +121,14 @@ def cmd_jobs(args) -> int:
             print(f"  上次 {row['slot'][:16].replace('T', ' ')} {schedule.state_label(row['state'])}"
                   + (f"：{row['error'].splitlines()[0]}" if row["error"] else ""))
     return 2 if bad else 0
+
+
+def _open_follow_ups(job, record) -> None:
+    """Open or link the follow-up tasks of a job's run (`opsbook jobs run`), as the scheduler does for its runs."""
+    from ..ops import history, tasks
+    opened = tasks.record_run(job, record, history.report_link(record) if record.ok else "")
+    if opened:
+        print(f"  跟进任务：{'、'.join(f'#{i}' for i in opened)}（opsbook tasks 查看）")
 
 
 def _deliver_report(job, record) -> None:
@@ -328,6 +337,90 @@ def cmd_users(args) -> int:
     return 0
 
 
+# -- opsbook tasks: follow-up tasks opened by flags (ops/tasks.py) -------------------------------------------------
+TASK_ACTIONS = {"list": "列出", "show": "查看", "update": "更新"}
+
+
+def cmd_tasks(args) -> int:
+    """List follow-up tasks (filtered), show one, or update one's status."""
+    from ..ops import accounts, tasks
+    if args.action not in TASK_ACTIONS:
+        raise ParamError(f"未知的操作 {args.action!r}：可用 " + "、".join(f"{k}（{v}）" for k, v in TASK_ACTIONS.items()))
+    if args.action == "list":
+        if args.task_id:
+            raise ParamError(f"多余的参数 {args.task_id!r}：查看一个任务用 opsbook tasks show 编号")
+        if args.role and args.role not in accounts.ROLES:
+            raise ParamError(f"角色 {args.role} 不存在：可选 {'、'.join(accounts.ROLES)}")
+        status = tasks.OPEN if args.status is None else None if args.status == "全部" else tasks.parse_status(args.status)
+        found = tasks.select(status=status, role=args.role, playbook=args.playbook, job=args.job, overdue=args.overdue)
+        _tasks_table(found)
+        return 0
+    if not args.task_id:
+        raise ParamError(f"请给出任务编号：opsbook tasks {args.action} 编号（opsbook tasks 列出编号）")
+    if args.action == "update":
+        from ..ops import audit
+        tasks.update(args.task_id, who=args.by or audit.cli_user(), status=args.status, note=args.note or "",
+                     reason=args.reason or "", assignee=args.assignee)
+    _task_detail(tasks.get(args.task_id))
+    return 0
+
+
+def _tasks_table(found: list) -> None:
+    """The tasks as a table, overdue first."""
+    if not found:
+        print("没有符合条件的跟进任务")
+        return
+    print(_cell("编号", 7) + _cell("状态", 8) + _cell("级别", 6) + _cell("负责角色", 14) + _cell("应完成", 34)
+          + _cell("任务/剧本", 38) + "问题")
+    for t in found:
+        print(_cell(f"#{t.id}", 7) + _cell(t.status, 8) + _cell(t.severity_label, 6) + _cell(t.owner, 14)
+              + _cell(t.due_text(), 34) + _cell(f"{t.job}/{t.playbook}", 38, cut=False) + t.title[:60])
+    overdue = sum(t.overdue() for t in found)
+    print(f"\n共 {len(found)} 个" + (f"，其中 {overdue} 个已逾期" if overdue else ""))
+
+
+def _task_detail(t) -> None:
+    """One task with its rows, runs and changes."""
+    print(f"#{t.id}  {t.status}  [{t.severity_label}] {t.title}")
+    print(f"  任务 {t.job}（剧本 {t.playbook}）  数据源 {t.shop or '默认'}  提示代码 {t.code}")
+    print(f"  负责角色 {t.owner}（账号角色 {'、'.join(t.roles) or '无，管理员处理'}）  处理人 {t.assignee or '未指定'}")
+    print(f"  开启 {t.opened[:16].replace('T', ' ')}  应完成 {t.due_text()}"
+          + (f"  关闭 {t.closed[:16].replace('T', ' ')}（{t.closed_by}）" if t.closed else ""))
+    if t.reason:
+        print(f"  不处理原因：{t.reason}")
+    if t.follows:
+        print(f"  上一任务：#{t.follows}（已关闭后问题再次出现）")
+    if t.rows:
+        print(f"  涉及 {t.row_count} 行" + (f"，列出前 {len(t.rows)} 行：" if t.row_count > len(t.rows) else "："))
+        for row in t.rows:
+            print("    " + "，".join(f"{k}={v}" for k, v in row.items()))
+    print(f"  出现于运行：{'、'.join(t.runs)}")
+    print("  记录：")
+    for c in t.changes:
+        move = f"{c['old']} → {c['new']}" if c["old"] and c["old"] != c["new"] else c["new"]
+        print(f"    {c['at'][:16].replace('T', ' ')}  {c['who']}  {move}" + (f"  {c['note']}" if c["note"] else ""))
+    if t.link:
+        print(f"  报告：{t.link}")
+
+
+def _tasks_parser(sub) -> None:
+    """The `opsbook tasks` subcommand."""
+    tasks = sub.add_parser("tasks", help="跟进任务（由定时任务的高/中级别提示开启）：列出、查看、更新状态")
+    tasks.add_argument("action", nargs="?", default="list", help="list（默认）、show 编号、update 编号")
+    tasks.add_argument("task_id", nargs="?", help="任务编号（show/update 时需要）")
+    tasks.add_argument("--status", help="list：只看这个状态（待处理、处理中、已完成、不处理、全部；默认未完成的）；"
+                                        "update：新状态")
+    tasks.add_argument("--role", help="只看这个角色的任务，如 运营")
+    tasks.add_argument("--playbook", help="只看这个剧本的任务")
+    tasks.add_argument("--job", help="只看这个定时任务的任务")
+    tasks.add_argument("--overdue", action="store_true", help="只看已逾期的")
+    tasks.add_argument("--note", help="update：备注（处理进展）")
+    tasks.add_argument("--reason", help="update：不处理的原因（状态为不处理时必填）")
+    tasks.add_argument("--assignee", help="update：处理人")
+    tasks.add_argument("--by", help="update：记录为谁的操作（默认“命令行 系统用户名”）")
+    tasks.set_defaults(func=cmd_tasks)
+
+
 def _cell(text: str, width: int, cut: bool = True) -> str:
     """`text` padded (and cut, unless `cut` is False) to `width` terminal columns (a Chinese character takes two)."""
     import unicodedata
@@ -441,6 +534,7 @@ def build_parser() -> argparse.ArgumentParser:
     users.add_argument("--role", action="append", metavar="角色",
                        help="角色，可重复：运营 客服 仓储 采购 设计 内容 主管 数据分析 管理员")
     users.set_defaults(func=cmd_users)
+    _tasks_parser(sub)
     return parser
 
 

@@ -44,6 +44,7 @@ CULL_INTERVAL = 60       # how often voila looks for idle kernels: an idle page 
 READY_TIMEOUT = 60       # seconds to wait for voila to answer at start-up
 IMPORT_FORM = "data_import"  # the 数据导入 page, served beside the playbook forms
 HISTORY_FORM = "run_history"  # the 运行记录 page: runs, their flags and reports
+TASKS_FORM = "my_tasks"  # the 我的待办 page: follow-up tasks of the user's roles
 DOWNLOADS = "opsbook/runs"    # URL prefix of run files: <prefix>/<playbook>/<run_id>/<file name>
 FORMS = "opsbook.ui.forms"
 APP = "opsbook.ui.voila_app"  # the voila application that `command` starts
@@ -51,6 +52,7 @@ AUTH = "opsbook.ui.auth"      # accounts mode: its identity provider and authori
 # page name: (module in opsbook.ui.forms, the function that displays it, title); playbook pages use run_form.form
 PAGES = {IMPORT_FORM: ("import_form", "import_form", "数据导入"),
          HISTORY_FORM: ("history_form", "history_form", "运行记录")}
+PAGES[TASKS_FORM] = ("tasks_form", "tasks_form", "我的待办")
 
 
 def forms_dir() -> Path:
