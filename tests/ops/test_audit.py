@@ -44,7 +44,7 @@ def home(tmp_path, monkeypatch):
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     path = root / "playbooks" / "probe.ipynb"
-    nb.cells = [nbformat.v4.new_markdown_cell("# 探针 (probe)\n测试用剧本。\n\n- **适用角色**：测试"),
+    nb.cells = [nbformat.v4.new_markdown_cell("# 探针 (probe)\n测试用剧本。\n\n- **适用角色**：运营"),
                 nbformat.v4.new_code_cell("from opsbook.spec import date"),
                 nbformat.v4.new_code_cell('day: date = "2026-01-01"  # 日期', metadata={"tags": ["parameters"]}),
                 nbformat.v4.new_code_cell(PROBE.replace("NOTEBOOK", repr(str(path))))]
