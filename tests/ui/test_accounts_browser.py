@@ -265,3 +265,43 @@ def test_https_serves_the_login_page_and_a_secure_cookie(tmp_path):
             urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=10).read()
     finally:
         serve.stop(proc)
+
+
+def test_a_task_is_shown_to_its_owner_role_only_and_closed_under_the_account(accounts_server, chromium, flag_probe):
+    import datetime as dt
+    from opsbook.ops import jobs, schedule, tasks
+    from opsbook.ops.state import State
+    from opsbook.settings import TZ
+    flag = {"code": "probe.recall", "severity": "high", "owner": "运营", "message": "3 位高价值客户待召回",
+            "rows": [{"customer": "C001"}]}
+    before = os.environ.get("OPSBOOK_RUNS")
+    os.environ["OPSBOOK_RUNS"] = str(accounts_server.runs)  # the server's runs: its scheduler state and tasks
+    try:
+        state = State()
+        slot = dt.datetime.now(TZ).replace(second=0, microsecond=0)
+        job = jobs.Job("probe_daily", flag_probe, {"raised": json.dumps([flag], ensure_ascii=False)},
+                       f"{slot.minute} {slot.hour} * * *")
+        schedule.Scheduler([job], state=state, clock=lambda: slot - dt.timedelta(minutes=1), echo=print).tick()
+        assert schedule.Scheduler([job], state=state, clock=lambda: slot, echo=print).run_once() == 0
+        (task,) = tasks.select(state)
+        pages = chromium.new_context(viewport={"width": 1280, "height": 1000})
+        try:
+            page = pages.new_page()
+            login(page, accounts_server, "王芳", then=f"voila/render/{serve.TASKS_FORM}.ipynb")  # 客服
+            page.wait_for_selector("text=我的待办", timeout=PAGE_MS)
+            page.wait_for_timeout(3000)
+            assert page.locator(f".ob-task-{task.id}").count() == 0
+            page.goto(accounts_server.url("logout"))
+            login(page, accounts_server, "李强", then=f"voila/render/{serve.TASKS_FORM}.ipynb")  # 运营
+            card = page.locator(f".ob-task-{task.id}")
+            card.wait_for(timeout=PAGE_MS)
+            card.locator(".ob-task-status select").select_option(label="已完成")
+            card.locator(".ob-task-note input").fill("已电话回访三位客户")
+            card.locator("button.ob-task-save").click()
+            page.wait_for_selector(".ob-task-saved", timeout=PAGE_MS)
+        finally:
+            pages.close()
+        closed = tasks.get(task.id, state)
+        assert closed.status == "已完成" and closed.closed_by == "李强"
+    finally:
+        os.environ["OPSBOOK_RUNS"] = before or ""
