@@ -26,12 +26,12 @@ def sku_of(listing: tuple[str, str]) -> str:
     return rows["sku"].iloc[0]
 
 
-PLANTED = {sku_of(sample.FORBIDDEN_TITLE): "标题含广告法极限词：最、最舒适（最，高）",
+PLANTED = {sku_of(sample.FORBIDDEN_TITLE): "标题含广告法极限词“最”“最舒适”（“最”类，须修改）",
            sku_of(sample.LONG_TITLE): "标题 68 字节，超过拼多多上限 60 字节",
            sku_of(sample.FEW_IMAGES): "主图 3 张，少于 5 张",
            sku_of(sample.BAD_SKU_CODE): "年月 2460 中月份 60 无效",
-           sku_of(sample.EXPIRED_QUALIFICATION): "化妆品资质（特殊化妆品注册证或普通化妆品备案凭证、化妆品生产许可证）已于 2026-06-12 到期，过期 18 天",
-           sku_of(sample.EXPIRING_QUALIFICATION): "食品资质（食品经营许可证、食品生产许可证）将于 2026-07-12 到期，还有 12 天",
+           sku_of(sample.EXPIRED_QUALIFICATION): "化妆品资质（特殊化妆品注册证或普通化妆品备案凭证、化妆品生产许可证）已于 2026-06-12 到期，已过期 18 天",
+           sku_of(sample.EXPIRING_QUALIFICATION): "食品资质（食品经营许可证、食品生产许可证）将于 2026-07-12 到期，只剩 12 天",
            sku_of(sample.PRICE_BELOW_COST): "日常价 ¥249.00 低于成本价 ¥258.00"}
 
 
@@ -122,8 +122,12 @@ def test_qualifications_are_judged_on_the_audit_day():
     result = runner.run("listing_audit", {"as_of": "2026-06-01"})
     assert result.ok, result.error
     reasons = table(result, "审核结果").set_index("商家编码")["原因"]
-    assert "将于 2026-06-12 到期，还有 11 天" in reasons[sku_of(sample.EXPIRED_QUALIFICATION)]
-    assert pd.isna(reasons[sku_of(sample.EXPIRING_QUALIFICATION)])  # 41 days ahead: beyond the 30-day warning
+    assert "将于 2026-06-12 到期，只剩 11 天" in reasons[sku_of(sample.EXPIRED_QUALIFICATION)]
+    # 41 days ahead: beyond the 30-day warning, inside the 90-day renewal notice — said, and the listing still passes
+    audit = table(result, "审核结果").set_index("商家编码")
+    assert reasons[sku_of(sample.EXPIRING_QUALIFICATION)] == \
+        "提示：食品资质（食品经营许可证、食品生产许可证）41 天后（2026-07-12）到期，请准备续期材料"
+    assert audit.at[sku_of(sample.EXPIRING_QUALIFICATION), "结果"] == "通过"
     codes = {(f.code, str(f.severity)) for f in result.flags}
     assert ("audit.qualification_expiring", "medium") in codes and not any(c == "audit.qualification_expired"
                                                                            for c, _ in codes)
@@ -144,7 +148,8 @@ def test_thresholds_are_the_parameters():
     assert result.ok, result.error
     reasons = table(result, "审核结果").set_index("商家编码")["原因"].fillna("")
     assert "字节" not in reasons[sku_of(sample.LONG_TITLE)] and "主图" not in reasons[sku_of(sample.FEW_IMAGES)]
-    assert "到期" not in reasons[sku_of(sample.EXPIRING_QUALIFICATION)]
+    assert "只剩" not in reasons[sku_of(sample.EXPIRING_QUALIFICATION)]  # 12 days: past the 10-day warning line,
+    assert "提示：食品资质（食品经营许可证、食品生产许可证）12 天后" in reasons[sku_of(sample.EXPIRING_QUALIFICATION)]  # a notice
     assert all("标题缺少核心关键词：旗舰" in r for r in reasons)  # every title has the brand 云栖, none says 旗舰
     over = PRODUCTS.loc[PRODUCTS["price"] > 500, "sku"]
     assert len(over) == 2 and all("不在价格区间 ¥1.00–¥500.00 内" in reasons[s] for s in over)
@@ -200,7 +205,7 @@ def test_an_uploaded_registration_sheet_is_audited_row_by_row(tmp_path):
     pillow = audit.loc["TB-05-STD-2403", "原因"]
     assert "活动价 ¥1,299.00 不低于活动前最低成交价" in pillow and "不在价格区间" not in pillow
     new = audit.loc["tb-09-x-2601", "原因"]
-    assert "商品表中没有该商家编码" in new and "应使用大写字母" in new
+    assert "商品表中没有这个商家编码" in new and "商家编码应写作“TB-09-X-2601”" in new
     prices = table(result, "活动价核对").set_index("商家编码")
     assert set(prices["基准区间"]) == {"2026-05-12 至 2026-06-10"}
     orders = pd.read_parquet("data/sample/orders.parquet")
@@ -260,9 +265,10 @@ def test_hostile_catalogue_codes_twins_and_missing_data(shop):
     result = runner.run("listing_audit", {"source": shop(edit=("products", edit))})
     assert result.ok, result.error
     reasons = table(result, "审核结果").set_index("商家编码")["原因"]
-    assert "商家编码与 tb-05-std-2403  重复" in reasons["TB-05-STD-2403"]
-    assert "商家编码与 TB-05-STD-2403 重复" in reasons["tb-05-std-2403 "]
-    assert "属于敏感类目 食品（需 食品经营许可证、食品生产许可证），未登记资质有效期" in reasons["TM-04-750G-2310"]
+    assert "商家编码重复：与淘宝（TB）的“tb-05-std-2403 ”只差大小写或空格" in reasons["TB-05-STD-2403"]
+    assert "商家编码重复：与淘宝（TB）的“TB-05-STD-2403”只差大小写或空格" in reasons["tb-05-std-2403 "]
+    assert "商家编码应写作“TB-05-STD-2403”（大写字母，前后不留空格）" in reasons["tb-05-std-2403 "]
+    assert "属于敏感类目食品（需食品经营许可证、食品生产许可证），未登记资质有效期" in reasons["TM-04-750G-2310"]
     assert reasons["TM-01-M-2403"] == "主图数量未登记" and reasons["TM-01-M-2309"] == "标题为空"
     assert "平台代码 PDD 与商品所在平台 京东（JD）不一致" in reasons["PDD-02-BK-2311"]
     flags = {f.code: str(f.severity) for f in result.flags}
@@ -273,9 +279,35 @@ def test_a_catalogue_without_titles_or_images_says_what_was_not_checked(shop):
     result = runner.run("listing_audit", {"source": shop(drop_columns={"products": ["title", "main_images"]})})
     assert result.ok, result.error
     (flag,) = [f for f in result.flags if f.code == "audit.not_checked"]
-    assert "极限词、标题长度和核心关键词未检查" in flag.message and "主图数量未检查" in flag.message
+    assert str(flag.severity) == "medium" and flag.owner == "数据分析"
+    assert "广告法极限词、标题长度和核心关键词都没有检查" in flag.message and "主图数量没有检查" in flag.message
+    assert "title（商品标题）、main_images（主图数量）" in flag.message and "通过率 93.2% 不含这些检查" in flag.message
     names = table(result, "检查汇总")["检查项"].tolist()
     assert "广告法极限词" not in names and "主图不足" not in names and "价格低于成本" in names
+    assert result.metrics["checks_skipped"] == ["广告法极限词", "标题长度", "核心关键词", "主图数量"]
+
+
+def test_a_pass_rate_never_hides_the_checks_an_old_warehouse_did_not_allow(shop):
+    """A products table without titles (an older warehouse): the pass rate is published, but its card, every row of
+    the results and a medium flag for 数据分析 say which checks it leaves out and which column is missing."""
+    full = runner.run("listing_audit", {})
+    result = runner.run("listing_audit", {"source": shop(drop_columns={"products": ["title"]})})
+    assert result.ok, result.error
+    m = result.metrics
+    assert m["checks_skipped"] == ["广告法极限词", "标题长度", "核心关键词"] and full.metrics["checks_skipped"] == []
+    # the planted forbidden word and long title are not found: the listings pass what was checked, and say so
+    assert m["failed"] == full.metrics["failed"] - 2 and m["pass_rate"] == pytest.approx((59 - 5) / 59)
+    html = (result.folder / "report.html").read_text(encoding="utf-8")
+    assert "91.5%（部分检查未做）" in html and "广告法极限词、标题长度、核心关键词（商品表缺少 title（商品标题））" in html
+    assert "88.1%（部分检查未做）" not in (full.folder / "report.html").read_text(encoding="utf-8")
+    audit = table(result, "审核结果").set_index("商家编码")
+    assert audit.at[sku_of(sample.FORBIDDEN_TITLE), "结果"] == "通过"
+    assert (audit["原因"].str.endswith("未检查广告法极限词、标题长度、核心关键词（商品表缺少这些数据）")).all()
+    flags = {f.code: f for f in result.flags}
+    assert (str(flags["audit.not_checked"].severity), flags["audit.not_checked"].owner) == ("medium", "数据分析")
+    assert "products 表缺少 title 列" in flags["audit.not_checked"].message
+    assert "主图" not in flags["audit.not_checked"].message  # main_images is there: images were checked
+    assert "audit.not_checked" not in {f.code for f in full.flags}
 
 
 def test_a_missing_required_column_is_a_chinese_error_naming_table_and_column(shop):
@@ -285,7 +317,7 @@ def test_a_missing_required_column_is_a_chinese_error_naming_table_and_column(sh
 
 def test_duplicated_catalogue_rows_stop_the_run(shop):
     result = runner.run("listing_audit", {"source": shop(edit=("products", lambda df: pd.concat([df, df.head(2)])))})
-    assert result.exit_code == 2 and "products 表有 2 组重复的 sku" in result.error
+    assert result.exit_code == 2 and "products 表有 2 组重复的 platform+sku" in result.error
 
 
 def test_nothing_to_audit_is_said_not_a_traceback(shop):

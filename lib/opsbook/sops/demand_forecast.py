@@ -66,7 +66,7 @@ from .. import report
 from ..errors import DataError
 from ..flags import Flag, make
 from ..sources import Source
-from . import calendar, data_quality
+from . import calendar, catalogue, data_quality
 
 LABELS = {
     "method": "预测方式", "history_weeks": "历史周数", "total": "合计", "weekly": "周均预测",
@@ -145,7 +145,7 @@ def sales(src: Source, as_of: dt.date) -> Sales:
     sold = src.sql("""
         SELECT sku, min(CAST(pay_time AS DATE)) AS first_sale, mode(platform) AS sold_on FROM paid_orders
         WHERE CAST(pay_time AS DATE) <= ? GROUP BY sku""", [last])
-    products = src.sql("SELECT sku, name, category, launch_date, platform FROM products")
+    products = src.sql(f"SELECT * FROM {catalogue.by_sku(src, 'name, category, launch_date, platform')}")
     skus = _sku_frame(sold, products, weeks, last)
     units = pd.DataFrame(0.0, index=skus.index, columns=weeks)
     if len(weekly):

@@ -11,6 +11,7 @@ from ..errors import DataError
 from ..flags import Flag, make
 from ..sources import Source
 from . import calendar
+from . import catalogue
 
 LABELS = {
     "stock": "仓库库存", "platform_stock": "平台库存", "in_transit": "在途数量", "avg_daily_sales": "日均销量",
@@ -143,7 +144,7 @@ def overview(src: Source, day: dt.date, window: list[dt.date], leads: pd.DataFra
     in transit (the snapshot's, else open purchase orders), average daily sales over the `window` days it had stock,
     days of cover, lead time, safety stock, reorder point, suggested order, stockout days in the last `stockout_days`
     days, last sale, days without a sale, and its states (`status`, most urgent first)."""
-    query = _OVERVIEW.format(products="(SELECT sku, name, platform, cost, launch_date FROM products)"
+    query = _OVERVIEW.format(products=catalogue.by_sku(src, "name, platform, cost, launch_date")
                              if src.has("products") else _NO_PRODUCTS,
                              transit=_PO_TRANSIT if src.has("purchase_orders") else _NO_TRANSIT)
     con = src.connect()
