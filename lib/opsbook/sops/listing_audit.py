@@ -549,7 +549,7 @@ def _twin_reason(k: int, group: list[int], codes, platforms) -> str:
     same = [where(j) for j in group if j != k and codes[j] == codes[k]]
     near = [f"{where(j)}的“{codes[j]}”" for j in group if j != k and codes[j] != codes[k]]
     said = ([f"同时用于{'、'.join(same)}的商品"] if same else []) + ([f"与{'、'.join(near)}只差大小写或空格"] if near else [])
-    return f"商家编码重复：{'，'.join(said)}（各平台的商家编码应唯一）"
+    return f"商家编码{'，'.join(said)}（各平台的商家编码应唯一）"
 
 
 def _extract(codes: pd.Series) -> pd.DataFrame:
