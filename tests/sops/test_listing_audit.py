@@ -432,3 +432,90 @@ def test_one_platform_of_a_sheet_of_several():
     assert table(result, "审核结果")["商家编码"].tolist() == ["JD-05-STD-2403"]
     assert table(result, "活动价核对")["活动ID"].tolist() == ["CP-2605-JD"]
     assert "上传的活动报名表 多平台.csv 中的京东（JD）商品" in (result.folder / "report.html").read_text(encoding="utf-8")
+
+
+def test_core_keywords_per_category_beside_the_global_list():
+    """`category_keywords` asks each category's titles for its own words (“/”: one of them is enough), on top of the
+    words every title needs; a category named there that no audited listing has is said, not silently ignored."""
+    result = runner.run("listing_audit", {"required_keywords": "云栖", "category_keywords":
+                                          "食品：g/kg/克，零食；美妆:ml/g/片;食物:净含量"})
+    assert result.ok, result.error
+    audit = table(result, "审核结果").set_index("商家编码")
+    lacking = {"JD-04-500G-2402", "TB-04-500G-2402", "TB-04-1KG-2401", "JD-04-1KG-2401", "PDD-04-1KG-2401"}
+    food = PRODUCTS[PRODUCTS["category"] == "食品"]
+    assert lacking == set(food.loc[~food["title"].str.contains("零食"), "sku"])  # recomputed from the titles
+    for sku in lacking:
+        assert "缺少食品类目要求的关键词：零食" in audit.at[sku, "原因"], sku
+    assert set(audit.index[audit["结果"] == "不通过"]) == set(PLANTED) | lacking  # 美妆 titles all say ml, g or 片
+    assert result.metrics["problems"]["keywords"] == len(lacking)
+    (flag,) = [f for f in result.flags if f.code == "audit.keywords_unmatched"]
+    assert str(flag.severity) == "low" and "“食物”在审核的商品中没有" in flag.message
+    assert "缺少核心关键词" in table(result, "检查汇总")["检查项"].tolist()
+
+
+def test_keywords_of_the_longest_category_name_and_alternatives():
+    items = pd.DataFrame({"sku": ["TB-04-A-2501", "TB-04-B-2501", "TB-04-C-2501"], "platform": "TB",
+                          "title": ["云栖鱼油 蓝帽认证", "云栖鱼油", "云栖坚果 500克"], "name": "x",
+                          "category": ["保健食品", "保健食品", "休闲食品/坚果"], "cost": 1.0, "price": 2.0,
+                          "main_images": 5, "qualification_expiry": pd.Timestamp("2027-01-01"), "known": True})
+    problems, skipped = listing_audit.check(
+        items, listing_audit.promo_prices(None, items.iloc[0:0], items, 30, dt.date(2026, 6, 30)),
+        as_of=dt.date(2026, 6, 30), limits=dict.fromkeys("TB TM JD DY PDD".split(), 60), required="云栖/YUNQI",
+        by_category="食品:g/克;保健食品:蓝帽", min_images=5, price_min=1, price_max=100, expiry_warn_days=30)
+    found = problems[problems["check"] == "keywords"].set_index("sku")["reason"].to_dict()
+    assert found == {"TB-04-B-2501": "缺少保健食品类目要求的关键词：蓝帽"}  # 保健食品 wins over 食品; 500克 is a 克
+    assert skipped == {}
+
+
+@pytest.mark.parametrize("params, messages", [
+    ({"category_keywords": "食品 零食;美妆:"}, ["第 1 段“食品 零食”缺少冒号", "第 2 段“美妆:”没有关键词",
+                                                "格式应为“类目:关键词,关键词;类目:关键词”"]),
+    ({"category_keywords": "食品:零食;食品:坚果"}, ["类目“食品”写了两次"]),
+    ({"expiry_notice_days": 20}, ["expiry_notice_days（资质续期提醒天数）20 天不能少于 expiry_warn_days（资质预警天数）30 天"]),
+])
+def test_parameters_that_do_not_fit_together_are_refused_in_chinese(params, messages):
+    result = runner.run("listing_audit", params)
+    assert result.exit_code == 2 and all(m in result.error for m in messages), result.error
+
+
+def test_a_qualification_expiring_within_the_notice_line_is_a_low_notice_and_passes():
+    """Expired → high; within `expiry_warn_days` → medium (不通过); within `expiry_notice_days` (default 90) → a low
+    notice to prepare the renewal, the listing passing."""
+    result = runner.run("listing_audit", {"as_of": "2026-08-01"})
+    assert result.ok, result.error
+    audit = table(result, "审核结果").set_index("商家编码")
+    expiry = PRODUCTS.set_index("sku")["qualification_expiry"].dropna()
+    left = (expiry - pd.Timestamp("2026-08-01")).dt.days
+    assert sorted(left[(left > 30) & (left <= 90)].index) == ["PDD-03-10P-2312"]  # 82 days, recomputed from the file
+    assert audit.at["PDD-03-10P-2312", "结果"] == "通过"
+    assert audit.at["PDD-03-10P-2312", "原因"] == \
+        "提示：化妆品资质（特殊化妆品注册证或普通化妆品备案凭证、化妆品生产许可证）82 天后（2026-10-22）到期，请准备续期材料"
+    assert "已过期 20 天" in audit.at[sku_of(sample.EXPIRING_QUALIFICATION), "原因"]
+    flags = {f.code: f for f in result.flags}
+    renewal = flags["audit.qualification_renewal"]
+    assert (str(renewal.severity), renewal.owner) == ("low", "采购/运营") and "82 天后" in renewal.message
+    assert str(flags["audit.qualification_expired"].severity) == "high"
+    assert result.metrics["problems"]["qualification_renewal"] == 1
+    longer = runner.run("listing_audit", {"as_of": "2026-08-01", "expiry_notice_days": 180, "expiry_warn_days": 90})
+    reasons = table(longer, "审核结果").set_index("商家编码")["原因"]
+    assert "只剩 82 天" in reasons["PDD-03-10P-2312"]  # inside the warning line now: medium, 不通过
+    assert sorted(r for r in reasons.index if "请准备续期材料" in str(reasons[r])) == \
+        sorted(left[(left > 90) & (left <= 180)].index)
+
+
+def test_an_audit_day_before_the_data_begins_is_refused_not_read_as_campaigns_not_started():
+    """On a day before the first order every campaign looks not started and every promo price unverifiable (the run
+    used to pass with a low flag): a date typed wrong, refused with exit 2 — from the CLI too."""
+    orders = pd.read_parquet("data/sample/orders.parquet")
+    paid = orders[orders["status"].isin(PAID) & orders["pay_time"].notna() & ~orders["is_fake"]]
+    traffic = pd.read_parquet("data/sample/traffic_daily.parquet")
+    first = min(paid["pay_time"].dt.tz_convert("Asia/Shanghai").dt.date.min(), pd.Timestamp(traffic["date"].min()).date())
+    result = runner.run("listing_audit", {"as_of": "2024-01-01"})
+    assert result.exit_code == 2, result.error
+    assert f"审核日期 2024-01-01 早于数据中最早的一天 {first}" in result.error
+    assert runner.run("listing_audit", {"as_of": first.isoformat()}).ok  # the first day itself is fine
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-m", "opsbook.ui.cli", "run", "listing_audit", "-p", "as_of=2024-01-01",
+                          "-p", "campaign_id=CP-2605-TM"], capture_output=True, text=True, cwd=paths.root(), timeout=300)
+    assert out.returncode == 2 and "早于数据中最早的一天" in out.stdout + out.stderr
