@@ -49,7 +49,7 @@ class Check:
 
 
 CHECKS = {  # in the order reasons are listed
-    "unknown_sku": Check("商品表中无此商家编码", "运营", "medium", "请核对商家编码，或先导入商品清单后再审核"),
+    "unknown_sku": Check("未登记的商家编码", "运营", "medium", "请核对商家编码，或先导入商品清单后再审核"),
     "missing_info": Check("商品信息缺项", "运营", "medium", "请在商品表中补全后再审核"),
     "ad_words": Check("广告法极限词", "法务/运营", "high", "请修改标题（法务确认后再上架或报名）"),
     "title_length": Check("标题超长", "运营", "medium", "请精简标题"),
@@ -331,7 +331,8 @@ def title_limits(p) -> dict[str, int]:
 def keywords(text: str) -> list[tuple[str, ...]]:
     """Core keywords from a parameter: separated by commas, 、, semicolons or spaces; each a word, or words separated
     by `/` of which the title needs one (克/g)."""
-    return [tuple(w for w in k.split("/") if w) for k in _KEYWORD_SPLIT.split(text or "") if k.strip("/")]
+    return [tuple(w for w in k.split("/") if w) for k in _KEYWORD_SPLIT.split((text or "").replace("／", "/"))
+            if k.strip("/")]
 
 
 def category_keywords(text: str) -> dict[str, list[tuple[str, ...]]]:
@@ -341,7 +342,7 @@ def category_keywords(text: str) -> dict[str, list[tuple[str, ...]]]:
     for n, part in enumerate((p.strip() for p in _CATEGORY_SPLIT.split(text or "")), start=1):
         if not part:
             continue
-        category, colon, words = part.replace("：", ":").partition(":")
+        category, colon, words = part.replace("：", ":").replace("／", "/").partition(":")
         category = category.strip()
         terms = [tuple(w for w in k.split("/") if w) for k in _WORD_SPLIT.split(words) if k.strip("/")]
         if not colon:
@@ -424,7 +425,7 @@ def check(items: pd.DataFrame, prices: pd.DataFrame, *, as_of: dt.date, limits: 
     if items.empty:
         return found.frame(), skipped
     known = items["known"].astype(bool).to_numpy()
-    found.mask(~known, "unknown_sku", "商品表中没有这个商家编码：成本、主图和资质都无法核对")
+    found.mask(~known, "unknown_sku", "商品表中没有这个商家编码，成本、主图和资质都无法核对")
     _title_checks(items, found, skipped, limits, keywords(required), category_keywords(by_category), terms)
     _image_checks(items, found, skipped, known, min_images)
     _code_checks(items, found, as_of)
