@@ -168,6 +168,31 @@ def test_a_later_list_replaces_its_skus_listing_and_keeps_their_cost_a_later_she
     assert rows_of(wh, "products").set_index("sku").loc["TB-01-M-2604", "cost"] == 530.0
 
 
+def test_the_same_sku_listed_on_two_platforms_is_two_listings_with_the_skus_one_cost(tmp_path):
+    """products is keyed by platform + sku: an 抖店 list holding a 淘宝 SKU adds a listing (which listing_audit reports
+    as a duplicate code), never overwrites the 淘宝 one; both carry the SKU's cost and its product name."""
+    wh = tmp_path / "wh"
+    for kind in ("taobao_products", "cost_sheet"):
+        ingested(FIXTURES / kind / "standard.csv", wh)
+    path = write_csv(tmp_path / "抖店商品.csv", [["商品ID", "商品名称", "商家编码", "售价", "库存", "类目", "商品状态", "创建时间"],
+                                               ["3712345678901234569", "抖音款连衣裙", "TB-01-M-2604", "1199.00", "5",
+                                                "女装/连衣裙", "在线", "2026-05-01 08:00:00"]], "gb18030")
+    lines = ingested(path, wh)
+    assert "写入 product_listings：新增 1 行，更新 0 行（共 4 行）" in lines
+    products = rows_of(wh, "products")
+    twin = products[products["sku"] == "TB-01-M-2604"].set_index("platform")
+    assert sorted(twin.index) == ["DY", "TB"] and len(products) == 4
+    assert twin.loc["DY", "cost"] == twin.loc["TB", "cost"] == 520.0  # the SKU's cost, with no new cost sheet
+    assert (twin.loc["DY", "price"], twin.loc["TB", "price"]) == (1199.0, 1299.0)
+    assert twin.loc["DY", "name"] == twin.loc["TB", "name"] == TB_TITLES[0]  # the product's name, not the DY title
+    assert twin.loc["DY", "title"] == "抖音款连衣裙"
+    lines = ingested(write_csv(tmp_path / "成本表.csv", [["商家编码", "成本价"], ["TB-01-M-2604", "530"]]), wh)
+    assert "写入 products：新增 0 个 SKU，更新 2 个（共 4 个）" in lines  # a cost is the SKU's, on every platform
+    assert rows_of(wh, "products").query("sku == 'TB-01-M-2604'")["cost"].tolist() == [530.0, 530.0]
+    source = sources.open_source(str(wh))  # opens: no duplicate key
+    assert len(source.table("products")) == 4
+
+
 def test_a_stored_product_keeps_its_cost_name_and_qualification_when_a_list_updates_it(tmp_path):
     """A warehouse whose products came from elsewhere: a product list without costs updates them all the same."""
     wh = tmp_path / "wh"

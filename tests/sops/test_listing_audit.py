@@ -26,12 +26,12 @@ def sku_of(listing: tuple[str, str]) -> str:
     return rows["sku"].iloc[0]
 
 
-PLANTED = {sku_of(sample.FORBIDDEN_TITLE): "标题含广告法极限词：最、最舒适（最，高）",
+PLANTED = {sku_of(sample.FORBIDDEN_TITLE): "标题含广告法极限词“最”“最舒适”（“最”类，须修改）",
            sku_of(sample.LONG_TITLE): "标题 68 字节，超过拼多多上限 60 字节",
            sku_of(sample.FEW_IMAGES): "主图 3 张，少于 5 张",
            sku_of(sample.BAD_SKU_CODE): "年月 2460 中月份 60 无效",
-           sku_of(sample.EXPIRED_QUALIFICATION): "化妆品资质（特殊化妆品注册证或普通化妆品备案凭证、化妆品生产许可证）已于 2026-06-12 到期，过期 18 天",
-           sku_of(sample.EXPIRING_QUALIFICATION): "食品资质（食品经营许可证、食品生产许可证）将于 2026-07-12 到期，还有 12 天",
+           sku_of(sample.EXPIRED_QUALIFICATION): "化妆品资质（特殊化妆品注册证或普通化妆品备案凭证、化妆品生产许可证）已于 2026-06-12 到期，已过期 18 天",
+           sku_of(sample.EXPIRING_QUALIFICATION): "食品资质（食品经营许可证、食品生产许可证）将于 2026-07-12 到期，只剩 12 天",
            sku_of(sample.PRICE_BELOW_COST): "日常价 ¥249.00 低于成本价 ¥258.00"}
 
 
@@ -122,8 +122,12 @@ def test_qualifications_are_judged_on_the_audit_day():
     result = runner.run("listing_audit", {"as_of": "2026-06-01"})
     assert result.ok, result.error
     reasons = table(result, "审核结果").set_index("商家编码")["原因"]
-    assert "将于 2026-06-12 到期，还有 11 天" in reasons[sku_of(sample.EXPIRED_QUALIFICATION)]
-    assert pd.isna(reasons[sku_of(sample.EXPIRING_QUALIFICATION)])  # 41 days ahead: beyond the 30-day warning
+    assert "将于 2026-06-12 到期，只剩 11 天" in reasons[sku_of(sample.EXPIRED_QUALIFICATION)]
+    # 41 days ahead: beyond the 30-day warning, inside the 90-day renewal notice — said, and the listing still passes
+    audit = table(result, "审核结果").set_index("商家编码")
+    assert reasons[sku_of(sample.EXPIRING_QUALIFICATION)] == \
+        "提示：食品资质（食品经营许可证、食品生产许可证）41 天后（2026-07-12）到期，请准备续期材料"
+    assert audit.at[sku_of(sample.EXPIRING_QUALIFICATION), "结果"] == "通过"
     codes = {(f.code, str(f.severity)) for f in result.flags}
     assert ("audit.qualification_expiring", "medium") in codes and not any(c == "audit.qualification_expired"
                                                                            for c, _ in codes)
@@ -144,7 +148,8 @@ def test_thresholds_are_the_parameters():
     assert result.ok, result.error
     reasons = table(result, "审核结果").set_index("商家编码")["原因"].fillna("")
     assert "字节" not in reasons[sku_of(sample.LONG_TITLE)] and "主图" not in reasons[sku_of(sample.FEW_IMAGES)]
-    assert "到期" not in reasons[sku_of(sample.EXPIRING_QUALIFICATION)]
+    assert "只剩" not in reasons[sku_of(sample.EXPIRING_QUALIFICATION)]  # 12 days: past the 10-day warning line,
+    assert "提示：食品资质（食品经营许可证、食品生产许可证）12 天后" in reasons[sku_of(sample.EXPIRING_QUALIFICATION)]  # a notice
     assert all("标题缺少核心关键词：旗舰" in r for r in reasons)  # every title has the brand 云栖, none says 旗舰
     over = PRODUCTS.loc[PRODUCTS["price"] > 500, "sku"]
     assert len(over) == 2 and all("不在价格区间 ¥1.00–¥500.00 内" in reasons[s] for s in over)
@@ -200,7 +205,7 @@ def test_an_uploaded_registration_sheet_is_audited_row_by_row(tmp_path):
     pillow = audit.loc["TB-05-STD-2403", "原因"]
     assert "活动价 ¥1,299.00 不低于活动前最低成交价" in pillow and "不在价格区间" not in pillow
     new = audit.loc["tb-09-x-2601", "原因"]
-    assert "商品表中没有该商家编码" in new and "应使用大写字母" in new
+    assert "商品表中没有这个商家编码" in new and "商家编码应写作“TB-09-X-2601”" in new
     prices = table(result, "活动价核对").set_index("商家编码")
     assert set(prices["基准区间"]) == {"2026-05-12 至 2026-06-10"}
     orders = pd.read_parquet("data/sample/orders.parquet")
@@ -260,9 +265,10 @@ def test_hostile_catalogue_codes_twins_and_missing_data(shop):
     result = runner.run("listing_audit", {"source": shop(edit=("products", edit))})
     assert result.ok, result.error
     reasons = table(result, "审核结果").set_index("商家编码")["原因"]
-    assert "商家编码与 tb-05-std-2403  重复" in reasons["TB-05-STD-2403"]
-    assert "商家编码与 TB-05-STD-2403 重复" in reasons["tb-05-std-2403 "]
-    assert "属于敏感类目 食品（需 食品经营许可证、食品生产许可证），未登记资质有效期" in reasons["TM-04-750G-2310"]
+    assert "商家编码与淘宝（TB）的“tb-05-std-2403 ”只差大小写或空格" in reasons["TB-05-STD-2403"]
+    assert "商家编码与淘宝（TB）的“TB-05-STD-2403”只差大小写或空格" in reasons["tb-05-std-2403 "]
+    assert "商家编码应写作“TB-05-STD-2403”（大写字母，前后不留空格）" in reasons["tb-05-std-2403 "]
+    assert "属于敏感类目食品（需食品经营许可证、食品生产许可证），未登记资质有效期" in reasons["TM-04-750G-2310"]
     assert reasons["TM-01-M-2403"] == "主图数量未登记" and reasons["TM-01-M-2309"] == "标题为空"
     assert "平台代码 PDD 与商品所在平台 京东（JD）不一致" in reasons["PDD-02-BK-2311"]
     flags = {f.code: str(f.severity) for f in result.flags}
@@ -273,9 +279,35 @@ def test_a_catalogue_without_titles_or_images_says_what_was_not_checked(shop):
     result = runner.run("listing_audit", {"source": shop(drop_columns={"products": ["title", "main_images"]})})
     assert result.ok, result.error
     (flag,) = [f for f in result.flags if f.code == "audit.not_checked"]
-    assert "极限词、标题长度和核心关键词未检查" in flag.message and "主图数量未检查" in flag.message
+    assert str(flag.severity) == "medium" and flag.owner == "数据分析"
+    assert "广告法极限词、标题长度和核心关键词都没有检查" in flag.message and "主图数量没有检查" in flag.message
+    assert "title（商品标题）、main_images（主图数量）" in flag.message and "通过率 93.2% 不含这些检查" in flag.message
     names = table(result, "检查汇总")["检查项"].tolist()
     assert "广告法极限词" not in names and "主图不足" not in names and "价格低于成本" in names
+    assert result.metrics["checks_skipped"] == ["广告法极限词", "标题长度", "核心关键词", "主图数量"]
+
+
+def test_a_pass_rate_never_hides_the_checks_an_old_warehouse_did_not_allow(shop):
+    """A products table without titles (an older warehouse): the pass rate is published, but its card, every row of
+    the results and a medium flag for 数据分析 say which checks it leaves out and which column is missing."""
+    full = runner.run("listing_audit", {})
+    result = runner.run("listing_audit", {"source": shop(drop_columns={"products": ["title"]})})
+    assert result.ok, result.error
+    m = result.metrics
+    assert m["checks_skipped"] == ["广告法极限词", "标题长度", "核心关键词"] and full.metrics["checks_skipped"] == []
+    # the planted forbidden word and long title are not found: the listings pass what was checked, and say so
+    assert m["failed"] == full.metrics["failed"] - 2 and m["pass_rate"] == pytest.approx((59 - 5) / 59)
+    html = (result.folder / "report.html").read_text(encoding="utf-8")
+    assert "91.5%（部分检查未做）" in html and "广告法极限词、标题长度、核心关键词（商品表缺少 title（商品标题））" in html
+    assert "88.1%（部分检查未做）" not in (full.folder / "report.html").read_text(encoding="utf-8")
+    audit = table(result, "审核结果").set_index("商家编码")
+    assert audit.at[sku_of(sample.FORBIDDEN_TITLE), "结果"] == "通过"
+    assert (audit["原因"].str.endswith("未检查广告法极限词、标题长度、核心关键词（商品表缺少这些数据）")).all()
+    flags = {f.code: f for f in result.flags}
+    assert (str(flags["audit.not_checked"].severity), flags["audit.not_checked"].owner) == ("medium", "数据分析")
+    assert "products 表缺少 title 列" in flags["audit.not_checked"].message
+    assert "主图" not in flags["audit.not_checked"].message  # main_images is there: images were checked
+    assert "audit.not_checked" not in {f.code for f in full.flags}
 
 
 def test_a_missing_required_column_is_a_chinese_error_naming_table_and_column(shop):
@@ -285,7 +317,7 @@ def test_a_missing_required_column_is_a_chinese_error_naming_table_and_column(sh
 
 def test_duplicated_catalogue_rows_stop_the_run(shop):
     result = runner.run("listing_audit", {"source": shop(edit=("products", lambda df: pd.concat([df, df.head(2)])))})
-    assert result.exit_code == 2 and "products 表有 2 组重复的 sku" in result.error
+    assert result.exit_code == 2 and "products 表有 2 组重复的 platform+sku" in result.error
 
 
 def test_nothing_to_audit_is_said_not_a_traceback(shop):
@@ -400,3 +432,90 @@ def test_one_platform_of_a_sheet_of_several():
     assert table(result, "审核结果")["商家编码"].tolist() == ["JD-05-STD-2403"]
     assert table(result, "活动价核对")["活动ID"].tolist() == ["CP-2605-JD"]
     assert "上传的活动报名表 多平台.csv 中的京东（JD）商品" in (result.folder / "report.html").read_text(encoding="utf-8")
+
+
+def test_core_keywords_per_category_beside_the_global_list():
+    """`category_keywords` asks each category's titles for its own words (“/”: one of them is enough), on top of the
+    words every title needs; a category named there that no audited listing has is said, not silently ignored."""
+    result = runner.run("listing_audit", {"required_keywords": "云栖", "category_keywords":
+                                          "食品：g/kg/克，零食；美妆:ml/g/片;食物:净含量"})
+    assert result.ok, result.error
+    audit = table(result, "审核结果").set_index("商家编码")
+    lacking = {"JD-04-500G-2402", "TB-04-500G-2402", "TB-04-1KG-2401", "JD-04-1KG-2401", "PDD-04-1KG-2401"}
+    food = PRODUCTS[PRODUCTS["category"] == "食品"]
+    assert lacking == set(food.loc[~food["title"].str.contains("零食"), "sku"])  # recomputed from the titles
+    for sku in lacking:
+        assert "缺少食品类目要求的关键词：零食" in audit.at[sku, "原因"], sku
+    assert set(audit.index[audit["结果"] == "不通过"]) == set(PLANTED) | lacking  # 美妆 titles all say ml, g or 片
+    assert result.metrics["problems"]["keywords"] == len(lacking)
+    (flag,) = [f for f in result.flags if f.code == "audit.keywords_unmatched"]
+    assert str(flag.severity) == "low" and "“食物”在审核的商品中没有" in flag.message
+    assert "缺少核心关键词" in table(result, "检查汇总")["检查项"].tolist()
+
+
+def test_keywords_of_the_longest_category_name_and_alternatives():
+    items = pd.DataFrame({"sku": ["TB-04-A-2501", "TB-04-B-2501", "TB-04-C-2501"], "platform": "TB",
+                          "title": ["云栖鱼油 蓝帽认证", "云栖鱼油", "云栖坚果 500克"], "name": "x",
+                          "category": ["保健食品", "保健食品", "休闲食品/坚果"], "cost": 1.0, "price": 2.0,
+                          "main_images": 5, "qualification_expiry": pd.Timestamp("2027-01-01"), "known": True})
+    problems, skipped = listing_audit.check(
+        items, listing_audit.promo_prices(None, items.iloc[0:0], items, 30, dt.date(2026, 6, 30)),
+        as_of=dt.date(2026, 6, 30), limits=dict.fromkeys("TB TM JD DY PDD".split(), 60), required="云栖/YUNQI",
+        by_category="食品:g/克;保健食品:蓝帽", min_images=5, price_min=1, price_max=100, expiry_warn_days=30)
+    found = problems[problems["check"] == "keywords"].set_index("sku")["reason"].to_dict()
+    assert found == {"TB-04-B-2501": "缺少保健食品类目要求的关键词：蓝帽"}  # 保健食品 wins over 食品; 500克 is a 克
+    assert skipped == {}
+
+
+@pytest.mark.parametrize("params, messages", [
+    ({"category_keywords": "食品 零食;美妆:"}, ["第 1 段“食品 零食”缺少冒号", "第 2 段“美妆:”没有关键词",
+                                                "格式应为“类目:关键词,关键词;类目:关键词”"]),
+    ({"category_keywords": "食品:零食;食品:坚果"}, ["类目“食品”写了两次"]),
+    ({"expiry_notice_days": 20}, ["expiry_notice_days（资质续期提醒天数）20 天不能少于 expiry_warn_days（资质预警天数）30 天"]),
+])
+def test_parameters_that_do_not_fit_together_are_refused_in_chinese(params, messages):
+    result = runner.run("listing_audit", params)
+    assert result.exit_code == 2 and all(m in result.error for m in messages), result.error
+
+
+def test_a_qualification_expiring_within_the_notice_line_is_a_low_notice_and_passes():
+    """Expired → high; within `expiry_warn_days` → medium (不通过); within `expiry_notice_days` (default 90) → a low
+    notice to prepare the renewal, the listing passing."""
+    result = runner.run("listing_audit", {"as_of": "2026-08-01"})
+    assert result.ok, result.error
+    audit = table(result, "审核结果").set_index("商家编码")
+    expiry = PRODUCTS.set_index("sku")["qualification_expiry"].dropna()
+    left = (expiry - pd.Timestamp("2026-08-01")).dt.days
+    assert sorted(left[(left > 30) & (left <= 90)].index) == ["PDD-03-10P-2312"]  # 82 days, recomputed from the file
+    assert audit.at["PDD-03-10P-2312", "结果"] == "通过"
+    assert audit.at["PDD-03-10P-2312", "原因"] == \
+        "提示：化妆品资质（特殊化妆品注册证或普通化妆品备案凭证、化妆品生产许可证）82 天后（2026-10-22）到期，请准备续期材料"
+    assert "已过期 20 天" in audit.at[sku_of(sample.EXPIRING_QUALIFICATION), "原因"]
+    flags = {f.code: f for f in result.flags}
+    renewal = flags["audit.qualification_renewal"]
+    assert (str(renewal.severity), renewal.owner) == ("low", "采购/运营") and "82 天后" in renewal.message
+    assert str(flags["audit.qualification_expired"].severity) == "high"
+    assert result.metrics["problems"]["qualification_renewal"] == 1
+    longer = runner.run("listing_audit", {"as_of": "2026-08-01", "expiry_notice_days": 180, "expiry_warn_days": 90})
+    reasons = table(longer, "审核结果").set_index("商家编码")["原因"]
+    assert "只剩 82 天" in reasons["PDD-03-10P-2312"]  # inside the warning line now: medium, 不通过
+    assert sorted(r for r in reasons.index if "请准备续期材料" in str(reasons[r])) == \
+        sorted(left[(left > 90) & (left <= 180)].index)
+
+
+def test_an_audit_day_before_the_data_begins_is_refused_not_read_as_campaigns_not_started():
+    """On a day before the first order every campaign looks not started and every promo price unverifiable (the run
+    used to pass with a low flag): a date typed wrong, refused with exit 2 — from the CLI too."""
+    orders = pd.read_parquet("data/sample/orders.parquet")
+    paid = orders[orders["status"].isin(PAID) & orders["pay_time"].notna() & ~orders["is_fake"]]
+    traffic = pd.read_parquet("data/sample/traffic_daily.parquet")
+    first = min(paid["pay_time"].dt.tz_convert("Asia/Shanghai").dt.date.min(), pd.Timestamp(traffic["date"].min()).date())
+    result = runner.run("listing_audit", {"as_of": "2024-01-01"})
+    assert result.exit_code == 2, result.error
+    assert f"审核日期 2024-01-01 早于数据中最早的一天 {first}" in result.error
+    assert runner.run("listing_audit", {"as_of": first.isoformat()}).ok  # the first day itself is fine
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-m", "opsbook.ui.cli", "run", "listing_audit", "-p", "as_of=2024-01-01",
+                          "-p", "campaign_id=CP-2605-TM"], capture_output=True, text=True, cwd=paths.root(), timeout=300)
+    assert out.returncode == 2 and "早于数据中最早的一天" in out.stdout + out.stderr

@@ -84,8 +84,9 @@ SCHEMAS: dict[str, dict[str, Column]] = {
             _c("order_time", "datetime", "下单时间", required=False, nullable=True),
             _c("pay_time", "datetime", "付款时间", required=False, nullable=True),
         ],
-        # one row per SKU (商家编码); the listing columns are optional, so product tables made before they existed
-        # still open (a missing optional column reads as empty, which the playbooks must handle anyway)
+        # one row per listing: a SKU (商家编码) on a platform (the same SKU on two platforms is two rows; a cost per
+        # SKU: `sops.catalogue`); the listing columns are optional, so product tables made before they existed still
+        # open (a missing optional column reads as empty, which the playbooks must handle anyway)
         "products": [
             _c("sku", "str", "商家编码"),
             _c("name", "str", "商品名称"),
@@ -309,11 +310,11 @@ RULES = [
 ]
 # what identifies a row: no two rows of a table share these values (a missing optional key column counts as empty)
 KEYS = {"orders": ["platform", "order_id", "line_id"], "order_lines": ["platform", "order_id", "line_id"],
-        "products": ["sku"], "campaigns": ["campaign_id"], "campaign_items": ["campaign_id", "sku"],
+        "products": ["platform", "sku"], "campaigns": ["campaign_id"], "campaign_items": ["campaign_id", "sku"],
         "traffic_daily": ["platform", "date"], "ad_spend": ["platform", "channel", "campaign_id", "date"],
         "product_traffic": ["platform", "product_id", "date"], "inventory": ["sku", "date"],
         "candidates": ["candidate_id"], "suppliers": ["supplier_id"], "purchase_orders": ["po_id"]}
-KEYS |= {"product_listings": ["sku"], "product_costs": ["sku"]}  # the goods intake's staging tables
+KEYS |= {"product_listings": ["platform", "sku"], "product_costs": ["sku"]}  # the goods intake's staging tables
 
 
 def _row_problems(name: str, frame: pd.DataFrame, where: str) -> list[str]:

@@ -21,6 +21,16 @@ def data_until(src: Source, platform: str = "全部") -> dt.date | None:
     return max(found) if found else None
 
 
+def data_from(src: Source, platform: str = "全部") -> dt.date | None:
+    """The first day the source has paid orders or traffic for (the platform's, or any platform's)."""
+    where, args = ("", []) if platform == "全部" else (" AND platform = ?", [platform])
+    days = [src.sql(f"SELECT min(CAST(pay_time AS DATE)) FROM paid_orders WHERE true{where}", args).iloc[0, 0]]
+    if src.has("traffic_daily"):
+        days.append(src.sql(f"SELECT min(date) FROM traffic_daily WHERE true{where}", args).iloc[0, 0])
+    found = [pd.Timestamp(d).date() for d in days if pd.notna(d)]
+    return min(found) if found else None
+
+
 def stale_data(until: dt.date | None, as_of: dt.date) -> list[Flag]:
     """A flag when the data ends before the day the report is for: its latest days would count as days without sales."""
     if until is not None and until >= as_of:

@@ -66,7 +66,7 @@ from .. import report
 from ..errors import DataError
 from ..flags import Flag, make
 from ..sources import Source
-from . import calendar, data_quality
+from . import calendar, catalogue, data_quality
 
 # Chinese labels of the headline metrics in result.json (what delivered report cards show), with their number
 # format (`report.FORMATS`) where the name alone would not tell it
@@ -151,7 +151,7 @@ def sales(src: Source, as_of: dt.date) -> Sales:
     sold = src.sql("""
         SELECT sku, min(CAST(pay_time AS DATE)) AS first_sale, mode(platform) AS sold_on FROM paid_orders
         WHERE CAST(pay_time AS DATE) <= ? GROUP BY sku""", [last])
-    products = src.sql("SELECT sku, name, category, launch_date, platform FROM products")
+    products = src.sql(f"SELECT * FROM {catalogue.by_sku(src, 'name, category, launch_date, platform')}")
     skus = _sku_frame(sold, products, weeks, last)
     units = pd.DataFrame(0.0, index=skus.index, columns=weeks)
     if len(weekly):

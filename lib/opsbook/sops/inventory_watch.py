@@ -11,6 +11,7 @@ from ..errors import DataError
 from ..flags import Flag, make
 from ..sources import Source
 from . import calendar
+from . import catalogue
 
 # Chinese labels of the headline metrics in result.json (what delivered report cards show), with their number
 # format (`report.FORMATS`) where the name alone would not tell it
@@ -149,7 +150,7 @@ def overview(src: Source, day: dt.date, window: list[dt.date], leads: pd.DataFra
     in transit (the snapshot's, else open purchase orders), average daily sales over the `window` days it had stock,
     days of cover, lead time, safety stock, reorder point, suggested order, stockout days in the last `stockout_days`
     days, last sale, days without a sale, and its states (`status`, most urgent first)."""
-    query = _OVERVIEW.format(products="(SELECT sku, name, platform, cost, launch_date FROM products)"
+    query = _OVERVIEW.format(products=catalogue.by_sku(src, "name, platform, cost, launch_date")
                              if src.has("products") else _NO_PRODUCTS,
                              transit=_PO_TRANSIT if src.has("purchase_orders") else _NO_TRANSIT)
     con = src.connect()

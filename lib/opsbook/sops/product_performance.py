@@ -12,6 +12,7 @@ from ..errors import ParamError
 from ..flags import Flag, make
 from ..settings import TZ_NAME
 from ..sources import Source
+from . import catalogue
 from .periods import bucket_start, label
 
 # Chinese labels of the headline metrics in result.json (what delivered report cards show), with their number
@@ -162,7 +163,7 @@ def products(src: Source) -> pd.DataFrame:
                              "price": pd.Series(dtype="float64"), "launch_date": pd.Series(dtype="datetime64[us]"),
                              "listed_platform": pd.Series(dtype="str"), "product_id": pd.Series(dtype="str")})
     return src.sql("SELECT sku, name, category, cost, price, launch_date, platform AS listed_platform, product_id "
-                   "FROM products ORDER BY sku")
+                   f"FROM {catalogue.by_sku(src)} ORDER BY sku")
 
 
 def traffic(src: Source, first: dt.date, last: dt.date, platform: str) -> pd.DataFrame:

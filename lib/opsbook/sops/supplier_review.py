@@ -13,6 +13,7 @@ from .. import charts, spec
 from ..errors import ParamError
 from ..flags import Flag, make
 from ..sources import Source
+from . import catalogue
 
 # Chinese labels of the headline metrics in result.json (what delivered report cards show), with their number
 # format (`report.FORMATS`) where the name alone would not tell it
@@ -325,7 +326,7 @@ def single_sourced(src: Source, last: dt.date, months: int, min_orders: int) -> 
     `min_orders` of them (one order says nothing about sourcing); and the SKUs with too few orders to tell."""
     src.check("purchase_orders")
     first = period(last, months)[0]
-    products = "(SELECT sku, name, platform FROM products)" if src.has("products") else \
+    products = catalogue.by_sku(src, "name, platform") if src.has("products") else \
         "(SELECT NULL::VARCHAR AS sku, NULL::VARCHAR AS name, NULL::VARCHAR AS platform WHERE false)"
     df = src.sql(f"""
         SELECT po.sku, any_value(p.name) AS product, any_value(p.platform) AS platform, count(*) AS orders,

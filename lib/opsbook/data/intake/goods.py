@@ -7,6 +7,9 @@ Platform exports carry no cost, and `products` needs one for every SKU (every ma
 enters `products` once its SKU has a cost — from a cost sheet, from a product list's own 成本价 column, or the cost
 already stored in `products` — in whichever order the files come; until then it waits in `product_listings` and the
 import names the SKUs. A missing cost is never read as 0.
+
+Listings are kept per platform and SKU: the same 商家编码 in a 淘宝 list and an 抖店 list is two listings (which the
+listing audit reports as a duplicate code), never one overwriting the other; a cost is the SKU's, on every platform.
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ from .warehouse import Target, combine
 LISTINGS, COSTS, PRODUCTS = "product_listings", "product_costs", "products"
 STAGED = (LISTINGS, COSTS)  # the tables whose rows complete products (merged by `merge`)
 SKU = ["sku"]
+LISTING = tables.KEYS[PRODUCTS]  # platform + sku: a listing (products and product_listings alike)
 SHOWN = 20  # SKUs named in a summary line
 COST = tables.Column("cost", "float", "成本价", required=False, nullable=True, min=0)  # a product list's own, if any
 # what a registration sheet keeps in campaign_items beside its own columns, for listing_audit (typed like products)
@@ -139,7 +143,7 @@ def _mapped(raw: RawTable, kind: exports.ExportKind, spec: dict[str, tables.Colu
     if rekey is not None:
         out = rekey(out)
     reasons = _broken_rules(out, reasons, table)
-    _unique(out, reasons, raw, tables.KEYS[table], cols, name)
+    _unique(out, reasons, raw, [k for k in tables.KEYS[table] if k in cols], cols, name)  # a file's platform is one
     return exports._split(out, reasons, raw)
 
 
@@ -216,7 +220,7 @@ def place(target: Target, skus: pd.DataFrame) -> dict:
     Returns counts of SKUs written to products (added, and updated: changed), the SKUs among `skus` whose listing
     waits for a cost, and those whose cost waits for a listing.
     """
-    listings = target.stored(LISTINGS, SKU, skus)
+    listings = target.stored(LISTINGS, SKU, skus)  # every platform's listing of these SKUs
     costs = target.stored(COSTS, SKU, skus)
     stored = target.stored(PRODUCTS, SKU, skus)
     cost = pd.Series(dtype="float64") if costs is None else costs.set_index("sku")["cost"]
@@ -224,19 +228,25 @@ def place(target: Target, skus: pd.DataFrame) -> dict:
     known = set() if stored is None else set(stored["sku"])
     found = {"written": 0, "added": 0, "updated": 0, "waiting": [],
              "unlisted": sorted(set(cost.index) - listed - known)}
-    recosted = pd.DataFrame({"sku": sorted((set(cost.index) & known) - listed)})  # a stored product, a new cost
+    recosted = pd.DataFrame(columns=LISTING) if stored is None else \
+        stored.loc[stored["sku"].isin(cost.index) & ~stored["sku"].isin(listed), LISTING]  # stored products, new cost
     rows = pd.concat(([] if listings is None else [listings]) + [recosted], ignore_index=True)
     if rows.empty:
         return found
-    rows["cost"] = rows["sku"].map(cost).astype("float64")
-    waiting = rows["cost"].isna() & ~rows["sku"].isin(known)
-    found["waiting"] = sorted(rows.loc[waiting, "sku"])
+    first = pd.DataFrame(columns=["cost", "name"]) if stored is None else stored.drop_duplicates("sku").set_index("sku")
+    # a listing new on a platform takes its SKU's stored cost when the cost sheet has none (a cost is the SKU's)
+    rows["cost"] = rows["sku"].map(cost).astype("float64").fillna(rows["sku"].map(first["cost"]).astype("float64"))
+    waiting = rows["cost"].isna()
+    found["waiting"] = sorted(set(rows.loc[waiting, "sku"]))
     ready = rows[~waiting]
-    if "name" in ready:  # a stored product keeps its name (perhaps shorter than the title it was listed with)
-        ready = ready.assign(name=ready["name"].where(~ready["sku"].isin(known)))
+    if "name" in ready:  # a stored product keeps its name (perhaps shorter than the title it was listed with), and
+        stored_keys = set() if stored is None else set(zip(stored["platform"], stored["sku"]))  # names its new listings
+        kept = pd.Series([k in stored_keys for k in zip(ready["platform"], ready["sku"])], index=ready.index)
+        named = ready["sku"].map(first["name"]).where(ready["sku"].isin(known), ready["name"])
+        ready = ready.assign(name=named.where(~kept))
     if len(ready):
-        merged, counts = combine(ready, ready.iloc[0:0] if stored is None else stored, SKU)
-        target.put(PRODUCTS, SKU, tables.validate(PRODUCTS, merged))
+        merged, counts = combine(ready, ready.iloc[0:0] if stored is None else stored, LISTING)
+        target.put(PRODUCTS, LISTING, tables.validate(PRODUCTS, merged))
         found |= counts | {"written": len(ready)}
     return found
 
@@ -245,9 +255,10 @@ def merge(target: Target, frames: dict[str, pd.DataFrame]) -> list[str]:
     """Merge a file's listings and costs into their tables, then place the products they complete; Chinese lines."""
     lines = []
     for table, frame in frames.items():
-        old = target.stored(table, SKU, frame)
-        merged, counts = combine(frame, frame.iloc[0:0] if old is None else old, SKU)
-        target.put(table, SKU, tables.validate(table, merged))
+        key = tables.KEYS[table]
+        old = target.stored(table, key, frame)
+        merged, counts = combine(frame, frame.iloc[0:0] if old is None else old, key)
+        target.put(table, key, tables.validate(table, merged))
         lines.append(f"写入 {table}：新增 {counts['added']} 行，更新 {counts['updated']} 行（共 {target.count(table)} 行）")
     placed = place(target, pd.concat([frame[SKU] for frame in frames.values()]).drop_duplicates())
     return lines + placed_lines(placed | {"total": target.count(PRODUCTS) if placed["written"] else 0,
