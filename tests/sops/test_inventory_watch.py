@@ -45,10 +45,11 @@ def day_states() -> pd.DataFrame:
 
 def view(src=SAMPLE, day=END, **kw):
     """The overview with the notebook's default parameters (overridable)."""
-    args = dict(sales_days=28, skip=True, uplift=1.3, lead=7, history=180, safety_factor=0.5, order_cover_days=14,
-                stockout_days=30, slow_days=30, oversell_tolerance=0, platform="全部") | kw
+    args = dict(sales_days=28, skip=True, uplift=1.3, lead=7, history=365, po_orders=3, safety_factor=0.5,
+                order_cover_days=14, stockout_days=30, slow_days=30, oversell_tolerance=0, platform="全部") | kw
     windows = inventory_watch.sales_windows(src, day, args["sales_days"], args["skip"], args["uplift"])
-    leads = inventory_watch.lead_times(src, day, args["lead"], args["history"])
+    leads = inventory_watch.lead_times(src, day, default_days=args["lead"], min_orders=args["po_orders"],
+                                       history_days=args["history"])
     return inventory_watch.overview(src, day, windows, leads, platform=args["platform"], default_lead_days=args["lead"],
                                     safety_factor=args["safety_factor"], order_cover_days=args["order_cover_days"],
                                     stockout_days=args["stockout_days"], slow_days=args["slow_days"],
@@ -146,18 +147,26 @@ def test_order_quantity_is_net_of_in_transit(shop):
 
 def test_lead_time_from_purchase_orders_else_the_supplier_else_the_parameter(shop):
     po = pd.read_parquet("data/sample/purchase_orders.parquet")
-    leads = inventory_watch.lead_times(SAMPLE, END, 7, 180).set_index("sku")
+    leads = inventory_watch.lead_times(SAMPLE, END, default_days=7, min_orders=3, history_days=365).set_index("sku")
+    assert len(leads) == 59  # every SKU listed on the day, each with a lead time
     sku = "TM-03-10P-2312"
-    mine = po[(po["sku"] == sku) & (po["supplier_id"] == leads.loc[sku, "supplier_id"]) & po["received_date"].notna()
-              & (po["received_date"] > pd.Timestamp(END) - pd.Timedelta(days=180))]
-    assert leads.loc[sku, "lead_time_days"] == pytest.approx(round((mine["received_date"] - mine["order_date"]).dt.days.mean(), 1))
-    assert leads.loc[sku, "lead_source"] == f"该商品 {len(mine)} 张采购单"
+    mine = po[(po["sku"] == sku) & po["received_date"].notna()
+              & (po["received_date"] > pd.Timestamp(END) - pd.Timedelta(days=365))]
+    assert leads.loc[sku, "lead_time_days"] == math.ceil((mine["received_date"] - mine["order_date"]).dt.days.median())
+    assert leads.loc[sku, "lead_basis"] == f"采购单实际（{len(mine)} 单）"
     # SUP06 promises 5 days and is late three times in four: its SKUs wait longer than SUP03's
     assert leads[leads["supplier_id"] == "SUP06"]["lead_time_days"].mean() > \
         leads[leads["supplier_id"] == "SUP03"]["lead_time_days"].mean() + 1
+    # a SKU with too few orders of its own takes its latest supplier's median
+    few = inventory_watch.lead_times(SAMPLE, END, default_days=7, min_orders=40, history_days=365).set_index("sku")
+    theirs = po[(po["supplier_id"] == few.loc[sku, "supplier_id"]) & po["received_date"].notna()
+                & (po["received_date"] > pd.Timestamp(END) - pd.Timedelta(days=365))]
+    assert len(mine) < 40 <= len(theirs)
+    assert few.loc[sku, "lead_time_days"] == math.ceil((theirs["received_date"] - theirs["order_date"]).dt.days.median())
+    assert few.loc[sku, "lead_basis"] == f"供应商 {few.loc[sku, 'supplier_id']} 的采购单实际（{len(theirs)} 单）"
     # without purchase orders: every SKU takes the parameter, in transit comes from the snapshots
     bare = view(src=sources.open_source(shop(drop_tables=["purchase_orders"])), lead=9)
-    assert (bare["lead_time_days"] == 9).all() and set(bare["lead_source"]) == {"默认补货周期"}
+    assert (bare["lead_time_days"] == 9).all() and set(bare["lead_basis"]) == {"参数"}
     assert bare["in_transit"].sum() == view()["in_transit"].sum()
 
 

@@ -12,12 +12,12 @@ from ..data.tables import PLATFORMS
 from ..errors import DataError
 from ..flags import Flag, make
 from ..sources import Source
-from . import calendar
+from . import calendar, lead_time
 
 LABELS = {
     "stock": "仓库库存", "platform_stock": "平台库存", "in_transit": "在途数量", "avg_daily_sales": "日均销量",
-    "sellable_days": "有货天数", "cover_days": "可售天数", "supplier_id": "供应商ID", "lead_time_days": "补货周期（天）",
-    "lead_source": "补货周期依据", "safety_stock": "安全库存", "reorder_point": "补货点", "order_qty": "建议补货量",
+    "sellable_days": "有货天数", "cover_days": "可售天数", "supplier_id": "供应商ID", "lead_time_days": "补货提前期（天）",
+    "lead_basis": "提前期依据", "safety_stock": "安全库存", "reorder_point": "补货点", "order_qty": "建议补货量",
     "status": "状态", "stockout_days": "断货天数", "live_days": "在售天数", "last_sale": "最近成交日期",
     "days_without_sale": "无销量天数", "cost": "成本价", "stock_cost": "库存成本", "suggestion": "建议",
     "excess": "超出件数", "since": "超卖起始日期", "days": "持续天数", "skus": "在售 SKU 数",
@@ -37,10 +37,11 @@ STOCKOUT_NOTE = ("断货率 = 统计天数内的断货 SKU·天数 ÷ 在售的 
 PLAN_NOTE = ("日均销量 = 窗口内有货日的销量 ÷ 有货天数；有货日 = 不是断货日的日子（当天卖空的也算：它开盘有货），"
              "与断货率用同一个断货日定义，每个在售日要么是有货日、要么是断货日；断货日的成交（仓库无货时接的单，如预售、超卖）"
              "不计入日均，断货不会压低日均；"
-             "可售天数 = 仓库库存 ÷ 日均销量；安全库存 = 日均销量 × 补货周期 × 安全系数；"
-             "补货点 = 日均销量 × 补货周期 + 安全库存；补货周期取该商品最近一家供应商实际的下单到到货天数均值，"
-             "没有记录时取该供应商所有商品的均值，再没有则取默认补货周期")
-ORDER_NOTE = "库存 + 在途 ≤ 补货点时建议补货，补到 补货点 + 日均销量 × 补货覆盖天数（建议补货量已扣除在途数量）"
+             "可售天数 = 仓库库存 ÷ 日均销量；安全库存 = 日均销量 × 补货提前期 × 安全系数；"
+             "补货点 = 日均销量 × 补货提前期 + 安全库存")
+ORDER_NOTE = ("库存 + 在途 ≤ 补货点时建议补货，补到 补货点 + 日均销量 × 补货覆盖天数（建议补货量已扣除在途数量）；"
+              "需求预测与补货（每周）用同一补货提前期，但按预测销量、补货周期和服务水平计算补货量，两者不同来自销量口径，"
+              "不是提前期")
 
 
 def snapshot_day(src: Source, as_of: dt.date) -> dt.date:
@@ -172,28 +173,21 @@ def window_note(windows: SalesWindows, view: pd.DataFrame | None = None) -> str:
     return "\n".join(lines)
 
 
-def lead_times(src: Source, day: dt.date, default_days: int, history_days: int) -> pd.DataFrame:
-    """Per SKU with purchase orders: its latest supplier and the replenishment lead time in days — the mean of order
-    to arrival of that supplier's orders of the SKU received in the `history_days` days up to `day`, else of all that
-    supplier's received orders, else `default_days`; `lead_source` says which."""
-    columns = ["sku", "supplier_id", "lead_time_days", "lead_source"]
-    if not src.has("purchase_orders"):
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
-    df = src.sql("""
-        WITH placed AS (SELECT * FROM purchase_orders WHERE order_date <= $day::DATE),
-        latest AS (SELECT sku, arg_max(supplier_id, order_date) AS supplier_id FROM placed GROUP BY sku),
-        done AS (SELECT *, datediff('day', order_date, received_date) AS lead FROM placed
-                 WHERE received_date <= $day::DATE AND received_date > $day::DATE - $history::INTEGER),
-        pair AS (SELECT sku, supplier_id, avg(lead) AS pair_lead, count(*) AS pair_n FROM done GROUP BY 1, 2),
-        supplier AS (SELECT supplier_id, avg(lead) AS supplier_lead, count(*) AS supplier_n FROM done GROUP BY 1)
-        SELECT * FROM latest LEFT JOIN pair USING (sku, supplier_id) LEFT JOIN supplier USING (supplier_id)
-        ORDER BY sku""", {"day": day, "history": int(history_days)})
-    df["lead_time_days"] = df["pair_lead"].fillna(df["supplier_lead"]).fillna(float(default_days)).round(1)
-    df["lead_source"] = [f"该商品 {int(pn)} 张采购单" if pd.notna(pl) else
-                         f"供应商 {sid} 的 {int(sn)} 张采购单" if pd.notna(sl) else "默认补货周期"
-                         for pl, pn, sl, sn, sid in zip(df["pair_lead"], df["pair_n"], df["supplier_lead"],
-                                                        df["supplier_n"], df["supplier_id"])]
-    return df[columns]
+def plan_note(windows: SalesWindows, view: pd.DataFrame, history_days: int, min_orders: int) -> str:
+    """The overview's definitions: the sales windows (`window_note`), days of cover, safety stock, reorder point and
+    the lead time (`sops.lead_time`), in Chinese."""
+    return "\n".join(filter(None, [window_note(windows, view), PLAN_NOTE,
+                                   lead_time.NOTE.format(history=history_days, orders=min_orders)]))
+
+
+def lead_times(src: Source, day: dt.date, *, default_days: int, min_orders: int, history_days: int) -> pd.DataFrame:
+    """Per SKU listed on `day`: its latest supplier and its replenishment lead time in whole days, as demand_forecast
+    takes it (`sops.lead_time`: the median of its received purchase orders, else its supplier's, else `default_days`;
+    longer across the 春节 shutdown); `lead_basis` says which."""
+    listed = src.sql("SELECT DISTINCT sku FROM inventory WHERE date = ? ORDER BY sku", [day])["sku"]
+    found = lead_time.lead_times(src, listed, day, default_days=default_days, min_orders=min_orders,
+                                 history_days=history_days)
+    return found.reset_index()[["sku", "supplier_id", "lead_time_days", "lead_basis"]]
 
 
 # Each snapshot day of the SKUs of `{skus}` from $from: a stockout day (`out`) when the SKU started it (the day before's
@@ -268,7 +262,7 @@ def overview(src: Source, day: dt.date, windows: SalesWindows, leads: pd.DataFra
             raise DataError(f"{day} 的库存快照中没有平台 {platform} 的商品（有库存快照的平台：{known}）：请换一个平台或选“全部”")
     df = df.merge(leads, on="sku", how="left")
     df["lead_time_days"] = df["lead_time_days"].astype("float64").fillna(float(default_lead_days))
-    df["lead_source"] = df["lead_source"].fillna("默认补货周期")
+    df["lead_basis"] = df["lead_basis"].fillna(lead_time.DEFAULT)
     avg = df["units"] / df["sellable_days"].where(df["sellable_days"] > 0)
     df["avg_daily_sales"] = avg.round(2)
     df["cover_days"] = (df["stock"].clip(lower=0) / avg.where(avg > 0)).round(1)
@@ -293,7 +287,7 @@ def overview(src: Source, day: dt.date, windows: SalesWindows, leads: pd.DataFra
     rank = df["status"].map(lambda s: min(ORDER[x] for x in s.split("、")))
     df = df.assign(_rank=rank).sort_values(["_rank", "cover_days", "sku"], na_position="last", kind="stable")
     return df[["sku", "name", "platform", "stock", "platform_stock", "in_transit", "avg_daily_sales", "sellable_days",
-               "cover_days", "supplier_id", "lead_time_days", "lead_source", "safety_stock", "reorder_point",
+               "cover_days", "supplier_id", "lead_time_days", "lead_basis", "safety_stock", "reorder_point",
                "order_qty", "stockout_days", "live_days", "last_sale", "days_without_sale", "cost",
                "status"]].reset_index(drop=True)
 
