@@ -293,28 +293,34 @@ DY_HEADER = ["主订单编号", "子订单编号", "支付方式", "选购商品
 
 
 def test_on_a_warehouse_filled_by_ingest(tmp_path):
-    """Orders come from an 抖店 export through `opsbook ingest`; the ERP's stock snapshots are dropped beside them as
-    inventory.csv (no marketplace export carries warehouse stock)."""
+    """Orders from an 抖店 export, stock from the shop's 库存快照 sheet (ten days, saved by Excel in GBK) and a 聚水潭
+    商品库存 list of the last day (no date column: the day from its file name), all through `opsbook ingest`."""
     rows = [["\t69213%07d" % i, "`69213%07d1" % i, "抖音支付", "运动手表", "'3712345%d" % i, "DY-02-M-2603", "黑色", "2",
              "299.00", "598.00", "578.00", "0", "20.00", f"2026/6/{d} 10:00:00", f"2026/6/{d} 10:10:00", "-", "-",
              "已完成", "-", "张%d" % i, "1391234567%d" % i, "浙江省", "杭州市", "西湖区", "文三路", "文三路 %d 号" % i]
             for i, d in enumerate((1, 3, 5))]
     export = tmp_path / "dy.csv"
     export.write_bytes("\n".join(",".join(r) for r in [DY_HEADER] + rows).encode("gbk"))
+    days = pd.date_range("2026-05-27", "2026-06-05")
+    stock = [10, 10, 10, 10, 10, 8, 8, 6, 6, 0]  # two sold on 06-01, 06-03 and 06-05; the last pair emptied it
+    sheet = tmp_path / "库存快照.csv"
+    sheet.write_bytes(("日期,商家编码,可售库存,在途数量,平台库存,商品名称\r\n" + "".join(
+        f"{d:%Y/%m/%d},DY-02-M-2603,{n},0,12,运动手表\r\n" for d, n in zip(days, stock))).encode("gbk"))
+    erp = tmp_path / "商品库存_20260606.csv"  # the next morning's 聚水潭 list, named with the day it shows
+    erp.write_bytes("款式编码,商品编码,商品名称,主仓实际库存,订单占有数,可用数,采购在途数\r\n"
+                    "DY-02,DY-02-M-2603,运动手表,0,0,0,0\r\n".encode("gbk"))
     wh = tmp_path / "warehouse"
-    out = subprocess.run([sys.executable, "-m", "opsbook.ui.cli", "ingest", str(export), "--into", str(wh)],
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run([sys.executable, "-m", "opsbook.ui.cli", "ingest", str(export), str(sheet), str(erp),
+                          "--into", str(wh)], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    days = pd.date_range("2026-05-27", "2026-06-06")
-    stock = [10, 10, 10, 10, 10, 8, 8, 6, 6, 0, 0]  # two sold on 06-01, 06-03 and 06-05; the last pair emptied it
-    pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "sku": "DY-02-M-2603", "stock": stock, "platform_stock": 12,
-                  "in_transit": 0}).to_csv(wh / "inventory.csv", index=False)
+    assert "库存快照日期：2026-05-27 至 2026-06-05（10 天）" in out.stdout and "库存快照日期：2026-06-06" in out.stdout
     result = runner.run("inventory_watch", {"source": str(wh), "as_of": "2026-06-06"})
     assert result.ok, result.error
     row = pd.read_csv(result.folder / "库存总览.csv").iloc[0]
     # listed since 05-27: 11 days; 06-05 it sold out (it had stock that morning: a day in stock), 06-06 it had none
     assert row["日均销量"] == pytest.approx(round(6 / 10, 2)) and row["有货天数"] == 10 and row["断货天数"] == 1
-    assert row["状态"] == "已断货、超卖风险" and result.flag_codes["inventory.out_of_stock"] == "high"
+    assert pd.isna(row["平台库存"])  # the ERP list has no platform stock, and the sheet had none for 06-06
+    assert row["状态"] == "已断货" and result.flag_codes["inventory.out_of_stock"] == "high"
     assert result.metrics["stockout_rate"] == pytest.approx(1 / 11)
     restock = pd.read_csv(result.folder / "补货清单.csv")
     # no purchase orders: the default lead time of 7 days; reorder point 5 + safety stock 3, plus 14 days of sales
