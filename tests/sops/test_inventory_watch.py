@@ -31,13 +31,26 @@ def paid_units() -> pd.Series:
     return paid.groupby([paid["sku"], day])["quantity"].sum()
 
 
+def day_states() -> pd.DataFrame:
+    """Every snapshot of the sample with the day before's closing stock, the units paid that day and whether it is a
+    stockout day: started (the day before's closing) and ended at zero, or, without the day before's snapshot, ended
+    at zero without a sale. Every other day the SKU had stock to sell — by pandas alone."""
+    inv = pd.read_parquet("data/sample/inventory.parquet").sort_values(["sku", "date"], ignore_index=True)
+    inv = inv.join(paid_units().rename("units"), on=["sku", "date"]).fillna({"units": 0})
+    before = inv.groupby("sku")["date"].shift() == inv["date"] - pd.Timedelta(days=1)
+    inv["prev"] = inv.groupby("sku")["stock"].shift().where(before)
+    inv["out"] = (inv["stock"] <= 0) & ((inv["prev"] <= 0) | (inv["prev"].isna() & (inv["units"] == 0)))
+    return inv
+
+
 def view(src=SAMPLE, day=END, **kw):
     """The overview with the notebook's default parameters (overridable)."""
-    args = dict(sales_days=28, skip=True, lead=7, history=180, safety_factor=0.5, order_cover_days=14,
-                stockout_days=30, slow_days=30, oversell_tolerance=0, platform="全部") | kw
-    window, _ = inventory_watch.sales_window(day, args["sales_days"], args["skip"])
-    leads = inventory_watch.lead_times(src, day, args["lead"], args["history"])
-    return inventory_watch.overview(src, day, window, leads, platform=args["platform"], default_lead_days=args["lead"],
+    args = dict(sales_days=28, skip=True, uplift=1.3, lead=7, history=365, po_orders=3, safety_factor=0.5,
+                order_cover_days=14, stockout_days=30, slow_days=30, oversell_tolerance=0, platform="全部") | kw
+    windows = inventory_watch.sales_windows(src, day, args["sales_days"], args["skip"], args["uplift"])
+    leads = inventory_watch.lead_times(src, day, default_days=args["lead"], min_orders=args["po_orders"],
+                                       history_days=args["history"])
+    return inventory_watch.overview(src, day, windows, leads, platform=args["platform"], default_lead_days=args["lead"],
                                     safety_factor=args["safety_factor"], order_cover_days=args["order_cover_days"],
                                     stockout_days=args["stockout_days"], slow_days=args["slow_days"],
                                     oversell_tolerance=args["oversell_tolerance"])
@@ -48,25 +61,26 @@ def test_headline_numbers_recomputed_from_the_files():
     and the slow-moving listing — each recomputed with pandas over the parquet files."""
     result = runner.run("inventory_watch", {})
     assert result.ok, result.error
-    inv = pd.read_parquet("data/sample/inventory.parquet")
+    inv = day_states()
     last30 = inv[(inv["date"] > pd.Timestamp(END) - pd.Timedelta(days=30)) & (inv["date"] <= pd.Timestamp(END))]
-    rate = (last30["stock"] == 0).sum() / len(last30)
-    assert result.metrics["stockout_rate"] == pytest.approx(rate, abs=1e-6) == pytest.approx(0.019209, abs=1e-6)
+    rate = last30["out"].sum() / len(last30)  # stockout SKU-days (nothing to sell all day) ÷ SKU-days listed
+    assert result.metrics["stockout_rate"] == pytest.approx(rate, abs=1e-6) == pytest.approx(20 / 1770, abs=1e-6)
     assert result.metrics["skus"] == inv.loc[inv["date"] == pd.Timestamp(END), "sku"].nunique() == 59
 
-    # average daily sales of TM-01-M-2403 over the 28 days outside 618 (05-20 … 06-20) ending 06-30, counting only
-    # days it had stock: 05-02 … 05-19 and 06-21 … 06-30
+    # average daily sales of TM-01-M-2403 over the 28 days outside 618 (05-20 … 06-20) ending 06-30 — every platform
+    # took part in it —, counting only days it had stock: not its stockout days after it sold out, whose orders (taken
+    # with an empty warehouse) are left out too
     days = [d for d in pd.date_range("2026-05-02", END) if not pd.Timestamp("2026-05-20") <= d <= pd.Timestamp("2026-06-20")]
     assert len(days) == 28
     sku = "TM-01-M-2403"
-    units = paid_units().xs(sku, level="sku").reindex(days, fill_value=0)
-    stock = inv[inv["sku"] == sku].set_index("date")["stock"].reindex(days)
-    sellable = ~((stock == 0) & (units == 0))
-    avg = units[sellable].sum() / sellable.sum()
+    mine = inv[inv["sku"] == sku].set_index("date").reindex(days)
+    avg = mine.loc[~mine["out"], "units"].sum() / (~mine["out"]).sum()
+    assert mine["out"].sum() == 5 and mine.loc[mine["out"], "units"].sum() == 18  # 06-21 … 06-25: sold, no stock
     table = pd.read_csv(result.folder / "库存总览.csv").set_index("商家编码")
     assert table.loc[sku, "日均销量"] == pytest.approx(round(avg, 2))
-    assert table.loc[sku, "可售天数"] == pytest.approx(round(stock.iloc[-1] / avg, 1))
-    assert table.loc[sku, "断货天数"] == 10
+    assert table.loc[sku, "有货天数"] == 23
+    assert table.loc[sku, "可售天数"] == pytest.approx(round(mine["stock"].iloc[-1] / avg, 1))
+    assert table.loc[sku, "断货天数"] == last30.loc[last30["sku"] == sku, "out"].sum() == 9
 
     oversold = pd.read_csv(result.folder / "超卖风险.csv")
     odd = listing_sku(sample.OVERSOLD)
@@ -123,12 +137,9 @@ def test_order_quantity_is_net_of_in_transit(shop):
     after = view(src=sources.open_source(shop(edit=("inventory", transit(20)))), day=day).set_index("sku").loc[sku]
     assert after["in_transit"] == 20 and after["order_qty"] == before["order_qty"] - 20
     assert after["status"] == inventory_watch.OUT
-    units = paid_units().xs(sku, level="sku")
-    window, _ = inventory_watch.sales_window(day, 28, True)
-    inv = pd.read_parquet("data/sample/inventory.parquet")
-    stock = inv[inv["sku"] == sku].set_index("date")["stock"].reindex(pd.to_datetime(window))
-    sold = units.reindex(pd.to_datetime(window), fill_value=0)
-    avg = sold[~((stock == 0) & (sold == 0))].mean()
+    window, _ = inventory_watch.sales_window(day, 28, True)  # 618 still running: the last 28 days
+    mine = day_states().query("sku == @sku").set_index("date").reindex(pd.to_datetime(window))
+    avg = mine.loc[~mine["out"], "units"].mean()  # the days it had stock, its sell-out day 06-15 included
     rop = math.ceil(round(avg * before["lead_time_days"], 6)) + math.ceil(round(avg * before["lead_time_days"] * 0.5, 6))
     assert before["reorder_point"] == rop
     assert before["order_qty"] == math.ceil(round(rop + avg * 14 - 0 - 0, 6))
@@ -136,18 +147,26 @@ def test_order_quantity_is_net_of_in_transit(shop):
 
 def test_lead_time_from_purchase_orders_else_the_supplier_else_the_parameter(shop):
     po = pd.read_parquet("data/sample/purchase_orders.parquet")
-    leads = inventory_watch.lead_times(SAMPLE, END, 7, 180).set_index("sku")
+    leads = inventory_watch.lead_times(SAMPLE, END, default_days=7, min_orders=3, history_days=365).set_index("sku")
+    assert len(leads) == 59  # every SKU listed on the day, each with a lead time
     sku = "TM-03-10P-2312"
-    mine = po[(po["sku"] == sku) & (po["supplier_id"] == leads.loc[sku, "supplier_id"]) & po["received_date"].notna()
-              & (po["received_date"] > pd.Timestamp(END) - pd.Timedelta(days=180))]
-    assert leads.loc[sku, "lead_time_days"] == pytest.approx(round((mine["received_date"] - mine["order_date"]).dt.days.mean(), 1))
-    assert leads.loc[sku, "lead_source"] == f"该商品 {len(mine)} 张采购单"
+    mine = po[(po["sku"] == sku) & po["received_date"].notna()
+              & (po["received_date"] > pd.Timestamp(END) - pd.Timedelta(days=365))]
+    assert leads.loc[sku, "lead_time_days"] == math.ceil((mine["received_date"] - mine["order_date"]).dt.days.median())
+    assert leads.loc[sku, "lead_basis"] == f"采购单实际（{len(mine)} 单）"
     # SUP06 promises 5 days and is late three times in four: its SKUs wait longer than SUP03's
     assert leads[leads["supplier_id"] == "SUP06"]["lead_time_days"].mean() > \
         leads[leads["supplier_id"] == "SUP03"]["lead_time_days"].mean() + 1
+    # a SKU with too few orders of its own takes its latest supplier's median
+    few = inventory_watch.lead_times(SAMPLE, END, default_days=7, min_orders=40, history_days=365).set_index("sku")
+    theirs = po[(po["supplier_id"] == few.loc[sku, "supplier_id"]) & po["received_date"].notna()
+                & (po["received_date"] > pd.Timestamp(END) - pd.Timedelta(days=365))]
+    assert len(mine) < 40 <= len(theirs)
+    assert few.loc[sku, "lead_time_days"] == math.ceil((theirs["received_date"] - theirs["order_date"]).dt.days.median())
+    assert few.loc[sku, "lead_basis"] == f"供应商 {few.loc[sku, 'supplier_id']} 的采购单实际（{len(theirs)} 单）"
     # without purchase orders: every SKU takes the parameter, in transit comes from the snapshots
     bare = view(src=sources.open_source(shop(drop_tables=["purchase_orders"])), lead=9)
-    assert (bare["lead_time_days"] == 9).all() and set(bare["lead_source"]) == {"默认补货周期"}
+    assert (bare["lead_time_days"] == 9).all() and set(bare["lead_basis"]) == {"参数"}
     assert bare["in_transit"].sum() == view()["in_transit"].sum()
 
 
@@ -164,7 +183,11 @@ def test_big_promotions_are_left_out_of_the_sales_window_unless_running():
     assert window[0] == dt.date(2026, 5, 2) and window[-1] == END and len(window) == 28
     assert not any(dt.date(2026, 5, 20) <= d <= dt.date(2026, 6, 20) for d in window)
     assert [p.name for p in skipped] == ["618"]
-    assert "剔除了「618」大促（05-20 至 06-20）" in inventory_watch.window_note(window, skipped)
+    windows = inventory_watch.sales_windows(SAMPLE, END, 28, True, 1.3)
+    assert all(days == window for days in windows.days.values())  # every platform of the sample sold more in 618
+    note = inventory_watch.window_note(windows)
+    assert "日均销量按 2026-05-02 至 2026-06-30 中的 28 天计算" in note
+    assert "「618」大促（05-20 至 06-20）期间 TB 的日均销量是日常的" in note and "剔除大促期间" in note
     during, skipped = inventory_watch.sales_window(dt.date(2026, 6, 10), 28, True)  # 618 still running: it counts
     assert during[0] == dt.date(2026, 5, 14) and skipped == []
     plain, _ = inventory_watch.sales_window(END, 28, False)
@@ -248,9 +271,11 @@ def test_hostile_sku_codes_stay_text(shop):
 
 
 def test_negative_stock_counts_as_out_of_stock(shop):
-    sku = "TB-05-STD-2403"
+    """An ERP's negative stock (orders beyond what it holds) is none: out of stock now, and a stockout day once a day
+    starts and ends below zero."""
+    sku, last2 = "TB-05-STD-2403", [pd.Timestamp(END) - pd.Timedelta(days=1), pd.Timestamp(END)]
     src = sources.open_source(shop(edit=("inventory", lambda inv: inv.assign(
-        stock=inv["stock"].mask((inv["sku"] == sku) & (inv["date"] == pd.Timestamp(END)), -3)))))
+        stock=inv["stock"].mask((inv["sku"] == sku) & inv["date"].isin(last2), -3)))))
     row = view(src=src).set_index("sku").loc[sku]
     assert row["status"].startswith(inventory_watch.OUT) and row["stockout_days"] == 1 and row["cover_days"] == 0
 
@@ -268,28 +293,35 @@ DY_HEADER = ["主订单编号", "子订单编号", "支付方式", "选购商品
 
 
 def test_on_a_warehouse_filled_by_ingest(tmp_path):
-    """Orders come from an 抖店 export through `opsbook ingest`; the ERP's stock snapshots are dropped beside them as
-    inventory.csv (no marketplace export carries warehouse stock)."""
+    """Orders from an 抖店 export, stock from the shop's 库存快照 sheet (ten days, saved by Excel in GBK) and a 聚水潭
+    商品库存 list of the last day (no date column: the day from its file name), all through `opsbook ingest`."""
     rows = [["\t69213%07d" % i, "`69213%07d1" % i, "抖音支付", "运动手表", "'3712345%d" % i, "DY-02-M-2603", "黑色", "2",
              "299.00", "598.00", "578.00", "0", "20.00", f"2026/6/{d} 10:00:00", f"2026/6/{d} 10:10:00", "-", "-",
              "已完成", "-", "张%d" % i, "1391234567%d" % i, "浙江省", "杭州市", "西湖区", "文三路", "文三路 %d 号" % i]
             for i, d in enumerate((1, 3, 5))]
     export = tmp_path / "dy.csv"
     export.write_bytes("\n".join(",".join(r) for r in [DY_HEADER] + rows).encode("gbk"))
-    wh = tmp_path / "warehouse"
-    out = subprocess.run([sys.executable, "-m", "opsbook.ui.cli", "ingest", str(export), "--into", str(wh)],
-                         capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
     days = pd.date_range("2026-05-27", "2026-06-05")
     stock = [10, 10, 10, 10, 10, 8, 8, 6, 6, 0]  # two sold on 06-01, 06-03 and 06-05; the last pair emptied it
-    pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "sku": "DY-02-M-2603", "stock": stock, "platform_stock": 12,
-                  "in_transit": 0}).to_csv(wh / "inventory.csv", index=False)
-    result = runner.run("inventory_watch", {"source": str(wh), "as_of": "2026-06-05"})
+    sheet = tmp_path / "库存快照.csv"
+    sheet.write_bytes(("日期,商家编码,可售库存,在途数量,平台库存,商品名称\r\n" + "".join(
+        f"{d:%Y/%m/%d},DY-02-M-2603,{n},0,12,运动手表\r\n" for d, n in zip(days, stock))).encode("gbk"))
+    erp = tmp_path / "商品库存_20260606.csv"  # the next morning's 聚水潭 list, named with the day it shows
+    erp.write_bytes("款式编码,商品编码,商品名称,主仓实际库存,订单占有数,可用数,采购在途数\r\n"
+                    "DY-02,DY-02-M-2603,运动手表,0,0,0,0\r\n".encode("gbk"))
+    wh = tmp_path / "warehouse"
+    out = subprocess.run([sys.executable, "-m", "opsbook.ui.cli", "ingest", str(export), str(sheet), str(erp),
+                          "--into", str(wh)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "库存快照日期：2026-05-27 至 2026-06-05（10 天）" in out.stdout and "库存快照日期：2026-06-06" in out.stdout
+    result = runner.run("inventory_watch", {"source": str(wh), "as_of": "2026-06-06"})
     assert result.ok, result.error
     row = pd.read_csv(result.folder / "库存总览.csv").iloc[0]
-    assert row["日均销量"] == pytest.approx(round(6 / 10, 2))  # listed since 05-27: 10 days, each with stock or a sale
-    assert row["状态"] == "已断货、超卖风险" and result.flag_codes["inventory.out_of_stock"] == "high"
-    assert result.metrics["stockout_rate"] == pytest.approx(1 / 10)
+    # listed since 05-27: 11 days; 06-05 it sold out (it had stock that morning: a day in stock), 06-06 it had none
+    assert row["日均销量"] == pytest.approx(round(6 / 10, 2)) and row["有货天数"] == 10 and row["断货天数"] == 1
+    assert pd.isna(row["平台库存"])  # the ERP list has no platform stock, and the sheet had none for 06-06
+    assert row["状态"] == "已断货" and result.flag_codes["inventory.out_of_stock"] == "high"
+    assert result.metrics["stockout_rate"] == pytest.approx(1 / 11)
     restock = pd.read_csv(result.folder / "补货清单.csv")
     # no purchase orders: the default lead time of 7 days; reorder point 5 + safety stock 3, plus 14 days of sales
     assert restock["建议补货量"].tolist() == [math.ceil(5 + 3 + 0.6 * 14)]
@@ -334,3 +366,65 @@ def test_oversell_that_could_not_be_checked_is_said_not_shown_as_none(shop):
     assert result.metrics["oversell"] is None and result.flag_codes.get("inventory.oversell_unchecked") == "medium"
     assert "inventory.oversell" not in result.flag_codes
     assert "未核对" in result.report.read_text(encoding="utf-8")
+
+
+def test_each_listed_day_is_in_stock_or_out_of_stock_never_both():
+    """One definition for the stockout rate and the average daily sales: over the same 30 days every listed day of
+    every SKU is either a day it had stock to sell (its sales count) or a stockout day (started and ended at zero;
+    its orders — taken with an empty warehouse — are left out of the average), never both."""
+    v = view(skip=False, sales_days=30, stockout_days=30).set_index("sku")
+    assert (v["live_days"] == 30).all() and (v["sellable_days"] + v["stockout_days"] == v["live_days"]).all()
+    states = day_states()
+    june = states[states["date"] >= "2026-06-01"]
+    for sku in hot_skus():
+        mine = june[june["sku"] == sku]
+        assert v.loc[sku, "stockout_days"] == mine["out"].sum() >= 8
+        assert v.loc[sku, "avg_daily_sales"] == pytest.approx(round(mine.loc[~mine["out"], "units"].mean(), 2))
+        # the day it sold out is a day in stock: it started with stock
+        sold_out = mine[(mine["stock"] <= 0) & (mine["prev"] > 0)]
+        assert len(sold_out) == 1 and not sold_out["out"].any() and sold_out["units"].item() > 0
+
+
+def test_the_sample_sells_only_from_stock_except_its_planted_sell_out():
+    """The sample's orders are drawn before its stock; every unit sold comes out of stock all the same (a day that
+    starts and ends at zero sells nothing) — except the planted fault: Tmall's two 618 hot SKUs taking orders with an
+    empty warehouse from the day after they sold out until stock came back."""
+    states = day_states()
+    empty = states[(states["stock"] <= 0) & (states["prev"] <= 0) & (states["units"] > 0)]
+    assert sorted(empty["sku"].unique()) == hot_skus()
+    assert empty["date"].between("2026-06-16", "2026-06-25").all() and len(empty) == 15
+
+
+def test_a_platform_that_did_not_run_618_keeps_those_days(shop):
+    """PDD's sales thinned during 618 to its ordinary pace (it did not take part): its SKUs' average daily sales come
+    from the last 28 days, 618 days included; Tmall's still leave 618 out. The uplift line is a parameter."""
+    first, last = pd.Timestamp("2026-05-20", tz="Asia/Shanghai"), pd.Timestamp("2026-06-21", tz="Asia/Shanghai")
+
+    def calm(orders):
+        during = (orders["platform"] == "PDD") & (orders["pay_time"] >= first) & (orders["pay_time"] < last)
+        return orders[~(during & (orders["order_id"].astype("int64") % 8 < 3))]  # 5 in 8 kept: 1.6× becomes ~1×
+    src = sources.open_source(shop(edit=("orders", calm)))
+    windows = inventory_watch.sales_windows(src, END, 28, True, 1.3)
+    uplift = windows.uplift.set_index("platform")
+    assert uplift.loc["PDD", "ratio"] < 1.3 and not uplift.loc["PDD", "skipped"]
+    assert uplift.loc["TM", "ratio"] > 2 and uplift.loc["TM", "skipped"]
+    assert windows.days["PDD"] == [END - dt.timedelta(days=27 - i) for i in range(28)]  # 06-03 … 06-30
+    assert windows.days["TM"][0] == dt.date(2026, 5, 2) and len(windows.days["TM"]) == 28
+    note = inventory_watch.window_note(windows)
+    assert "PDD：2026-06-03 至 2026-06-30 中的 28 天" in note and "视为没有参加该大促" in note
+    assert f"PDD（{uplift.loc['PDD', 'ratio']:.1f} 倍）" in note
+
+    v = view(src=src).set_index("sku")
+    o = calm(pd.read_parquet("data/sample/orders.parquet"))
+    paid = o[o["status"].isin(tables.PAID_STATUSES) & o["pay_time"].notna() & ~o["is_fake"].fillna(False)]
+    paid = paid.assign(date=paid["pay_time"].dt.tz_convert("Asia/Shanghai").dt.tz_localize(None).dt.normalize())
+    sku = "PDD-01-M-2403"
+    units = paid[paid["sku"] == sku].groupby("date")["quantity"].sum().reindex(pd.to_datetime(windows.days["PDD"]),
+                                                                                 fill_value=0)
+    states = day_states().query("sku == @sku").set_index("date").reindex(units.index)
+    assert not states["out"].any()
+    assert v.loc[sku, "avg_daily_sales"] == pytest.approx(round(units.mean(), 2))
+    plain = view().set_index("sku")  # with its 618 sales, PDD took part: the window skips 618 as for every platform
+    assert plain.loc[sku, "avg_daily_sales"] != v.loc[sku, "avg_daily_sales"]
+    strict = inventory_watch.sales_windows(src, END, 28, True, 3.0)  # nobody sold three times its usual pace
+    assert not strict.uplift["skipped"].any() and strict.days["TM"] == windows.days["PDD"]

@@ -16,8 +16,8 @@ from opsbook.sops import data_quality, product_performance as pp
 
 SAMPLE = sources.open_source("data/sample")
 JUNE = (dt.date(2026, 6, 1), dt.date(2026, 6, 30))
-DEFAULTS = dict(min_margin=0.0, max_refund_rate=0.2, min_orders=10, traffic_multiple=2.0, conversion_ratio=0.5,
-                min_uv=300, slow_days=30)
+DEFAULTS = dict(min_margin=0.0, max_refund_rate=0.2, refund_basis="按订单", min_orders=10, traffic_multiple=2.0,
+                conversion_ratio=0.5, min_uv=300, slow_days=30)
 
 
 def sku_of(key):
@@ -66,11 +66,19 @@ def test_a_month_recomputed_from_the_sample_files():
     mine = lines[lines["sku"] == loss]
     assert detail.loc[loss, "毛利"] == pytest.approx(profit[lines["sku"] == loss].sum(), abs=0.01) == pytest.approx(-270.28)
     assert detail.loc[loss, "毛利率"] == pytest.approx(-270.28 / (mine["amount"] - mine["refund_amount"]).sum(), abs=1e-4)
+    # both refund rates of the high-refund listing, by hand: by amount (refunds ÷ GMV) and by orders (orders with a
+    # refund ÷ paid orders, as 生意参谋 and the platforms count it)
     refunds = lines[lines["sku"] == sku_of(sample.HIGH_REFUND)]
     rate = refunds["refund_amount"].sum() / refunds["amount"].sum()
-    assert detail.loc[sku_of(sample.HIGH_REFUND), "退款率"] == pytest.approx(rate, abs=5e-5)  # 4 decimals
-    assert rate == pytest.approx(0.4737, abs=5e-5)
-    assert detail.loc[sku_of(sample.HIGH_REFUND), "订单数"] == refunds["order_id"].nunique()
+    by_orders = refunds.loc[refunds["refund_amount"] > 0, "order_id"].nunique() / refunds["order_id"].nunique()
+    assert detail.loc[sku_of(sample.HIGH_REFUND), "退款率（按金额）"] == pytest.approx(rate, abs=5e-5)  # 4 decimals
+    assert detail.loc[sku_of(sample.HIGH_REFUND), "退款率（按订单）"] == pytest.approx(by_orders, abs=5e-5)
+    assert (rate, by_orders) == (pytest.approx(0.4737, abs=5e-5), pytest.approx(11 / 27))
+    assert detail.loc[sku_of(sample.HIGH_REFUND), "订单数"] == refunds["order_id"].nunique() == 27
+    orders = lines.drop_duplicates(["platform", "order_id"])
+    refunded = lines[lines["refund_amount"] > 0].drop_duplicates(["platform", "order_id"])
+    assert m["refund_rate_orders"] == pytest.approx(len(refunded) / len(orders), abs=1e-4) == pytest.approx(0.0752, abs=1e-4)
+    assert m["refund_rate_amount"] == pytest.approx(lines["refund_amount"].sum() / lines["amount"].sum(), abs=1e-4)
     products = pd.read_parquet("data/sample/products.parquet").set_index("sku")
     busy = sku_of(sample.LOW_CONVERSION)
     traffic = pd.read_parquet("data/sample/product_traffic.parquet")
@@ -86,6 +94,7 @@ def test_a_month_recomputed_from_the_sample_files():
     assert abc.loc["A", "成交占比"] == pytest.approx(0.8114, abs=1e-4)
     html = (result.folder / "report.html").read_text(encoding="utf-8")
     assert "帕累托曲线" in html and "2026-06（06-01 至 06-30）" in html and "整行全额退款视为退货" in html
+    assert "退款率警戒线按退款率（按订单）判断" in html and "退款率（按金额）" in html
     import openpyxl
     sheet = openpyxl.load_workbook(result.folder / "商品经营明细.xlsx", read_only=True).active
     first = next(sheet.iter_rows(min_row=2, max_row=2, values_only=True))
@@ -104,6 +113,68 @@ def test_each_planted_fault_is_its_own_flag_naming_its_listing():
         flag = found[code]
         assert [r["sku"] for r in flag.sample] == [sku_of(key)] and sku_of(key) in flag.message, code
         assert (str(flag.severity), flag.owner) == (severity, owner)
+
+
+def test_advice_reads_class_and_margin_together():
+    """Every ABC class × margin state gets its own advice: an A-class SKU losing money is told to stop the loss, not
+    that it is a core product deserving stock and promotion; the loss-making A-class listing of the sample is one."""
+    states = {"盈利": (100.0, 0.5), "低毛利": (5.0, 0.05), "亏损": (-10.0, -0.1), "毛利未知": (float("nan"), float("nan"))}
+    rows = [dict(abc_class=c, orders=3, gross_profit=gp, margin=mg, cost=float("nan") if s == "毛利未知" else 10.0,
+                 state=s) for c in "ABC" for s, (gp, mg) in states.items()]
+    rows += [dict(abc_class="C", orders=0, gross_profit=0.0, margin=float("nan"), cost=10.0, state="无成交"),
+             dict(abc_class=None, orders=0, gross_profit=0.0, margin=float("nan"), cost=10.0, state="无成交")]
+    frame = pd.DataFrame(rows)
+    assert pp.margin_state(frame, 0.1).tolist() == frame["state"].tolist()
+    advice = pp.advice(frame, 0.1)
+    assert advice.nunique() == 13  # 3 classes × 4 margin states, and one for no sale
+    for (cls, state), text in zip(frame[["abc_class", "state"]].itertuples(index=False), advice):
+        assert ("核心商品" in text or "潜力商品：" in text or "长尾商品：" in text) == (state == "盈利"), (cls, state)
+        assert ("亏损" in text) == (state == "亏损"), (cls, state)
+        assert ("警戒线" in text) == (state == "低毛利") and ("成本价" in text) == (state == "毛利未知"), (cls, state)
+        assert ("优先保障库存与推广资源" in text) == (cls == "A" and state == "盈利"), (cls, state)
+    assert advice[(frame["abc_class"] == "A") & (frame["state"] == "亏损")].item() == \
+        "销售额靠前但亏损：先查定价、折扣与退款，再决定是否继续投入推广"
+    assert pp.margin_state(frame, 0.0).tolist()[1] == "盈利"  # 5 % is fine when the line is 0
+
+    perf = compute()
+    detail = pp.shown(perf, min_margin=0.0).set_index("sku")
+    loss = sku_of(sample.NEGATIVE_MARGIN)
+    assert detail.loc[loss, "abc_class"] == "A" and detail.loc[loss, "gross_profit"] < 0
+    assert detail.loc[loss, "advice"].startswith("销售额靠前但亏损")
+    assert detail.loc[sku_of(sample.PRICE_BELOW_COST), "advice"].startswith("销售额靠前但亏损")  # A, sold below cost
+    assert (detail.loc[detail["abc_class"].eq("A") & detail["gross_profit"].ge(0), "advice"] == pp.ABC_ADVICE["A"]).all()
+    assert detail.loc[sku_of(sample.SLOW_MOVER), "advice"] == pp.NO_SALE_ADVICE
+    summary = pp.abc_summary(perf, min_margin=0.0).set_index("abc_class")
+    assert summary.loc["A", "advice"].startswith(pp.ABC_ADVICE["A"]) and "其中 2 个亏损" in summary.loc["A", "advice"]
+    assert summary.loc["B", "advice"] == pp.ABC_ADVICE["B"]
+    (flag,) = [f for f in pp.findings(perf, **DEFAULTS) if f.code == "perf.negative_margin"]
+    assert f"{loss}（TM，A 类）" in flag.message and "其中 1 个是 A 类（销售额靠前的核心商品）" in flag.message
+    assert flag.sample[0]["abc_class"] == "A"
+    strict = {f.code: f for f in pp.findings(perf, **{**DEFAULTS, "min_margin": 0.3})}["perf.negative_margin"]
+    thin = pp.shown(perf, min_margin=0.3).set_index("sku")
+    assert thin.loc["PDD-04-1KG-2401", "abc_class"] == "C" and "PDD-04-1KG-2401" in {r["sku"] for r in strict.sample}
+    assert thin.loc["PDD-04-1KG-2401", "advice"] == pp.ADVICE[("C", "低毛利")]
+
+
+def test_the_refund_line_judges_the_rate_it_is_told_to():
+    """退款率警戒线 by orders (the default, as 生意参谋 counts) or by amount: each flags the listings whose rate of
+    that kind, recomputed here, is above the line."""
+    lines = paid_lines(*JUNE)
+    by_sku = lines.groupby("sku").apply(lambda x: pd.Series({
+        "orders": x["order_id"].nunique(), "by_orders": x.loc[x["refund_amount"] > 0, "order_id"].nunique()
+        / x["order_id"].nunique(), "by_amount": x["refund_amount"].sum() / x["amount"].sum()}))
+    perf = compute()
+    for basis, column in (("按订单", "by_orders"), ("按金额", "by_amount")):
+        found = {f.code: f for f in pp.findings(perf, **{**DEFAULTS, "max_refund_rate": 0.13, "refund_basis": basis})}
+        flag = found["perf.high_refund"]
+        expected = by_sku[(by_sku["orders"] >= 10) & (by_sku[column] > 0.13)]
+        assert {r["sku"] for r in flag.sample} == set(expected.index), basis
+        assert f"退款率（{basis}）高于 13%" in flag.message
+    flagged = {basis: {r["sku"] for f in pp.findings(perf, **{**DEFAULTS, "max_refund_rate": 0.13, "refund_basis": basis})
+                       if f.code == "perf.high_refund" for r in f.sample} for basis in ("按订单", "按金额")}
+    by_orders, by_amount = flagged["按订单"], flagged["按金额"]
+    assert by_orders != by_amount  # the two rates are not the same number (PDD-05-3P-2406: 2 of 14 orders, 10 % of GMV)
+    assert "PDD-05-3P-2406" in by_orders - by_amount
 
 
 def test_abc_classes_on_cumulative_gmv():
@@ -156,10 +227,11 @@ def test_mid_month_on_one_platform_counts_up_to_the_day():
 def test_a_period_without_orders_says_so_and_judges_no_slow_movers():
     perf = compute(dt.date(2024, 5, 31))  # the sample's orders start on 2024-07-01
     assert perf.frame["gmv"].sum() == 0 and perf.frame["abc_class"].isna().all()
-    assert pp.abc_summary(perf).empty and len(pp.pareto_points(perf)) == 1
+    assert pp.abc_summary(perf, min_margin=0.0).empty and len(pp.pareto_points(perf)) == 1
     assert any("没有付款订单" in n for n in perf.notes) and any("不判断滞销" in n for n in perf.notes)
     metrics, cards = pp.headline(perf)
-    assert metrics["margin"] is None and metrics["refund_rate"] is None and cards["毛利率"] == "—"
+    assert metrics["margin"] is None and cards["毛利率"] == "—"
+    assert metrics["refund_rate_orders"] is None and metrics["refund_rate_amount"] is None
     # only the empty period itself (JD-02-87-2406, priced below cost, is listed only from 2024-06-02)
     assert [(f.code, f.owner) for f in pp.findings(perf, **DEFAULTS)] == [("perf.no_sales", "数据分析")]
 
@@ -237,7 +309,9 @@ def test_without_products_margins_are_unknown_and_flagged(shop):
 
 def test_unknown_refunds_are_not_zero(shop):
     perf = compute(src=sources.open_source(shop(edit=("orders", lambda o: o.assign(refund_amount=None)))))
-    assert perf.frame["refund_rate"].isna().all() and pp.headline(perf)[0]["refund_rate"] is None
+    assert perf.frame["refund_rate"].isna().all() and perf.frame["refund_order_rate"].isna().all()
+    metrics = pp.headline(perf)[0]
+    assert metrics["refund_rate_amount"] is None and metrics["refund_rate_orders"] is None
     assert any("没有退款金额" in n for n in perf.notes)
     assert perf.frame["revenue"].sum() == pytest.approx(perf.frame["gmv"].sum())
 
@@ -351,7 +425,8 @@ def test_postgres_gives_the_folder_numbers(postgres_url):
 def test_duckdb_gives_the_folder_numbers(sample_duckdb):
     on_db = compute(src=sources.open_source(str(sample_duckdb)), platform="JD")
     on_folder = compute(platform="JD")
-    pd.testing.assert_frame_equal(pp.shown(on_db), pp.shown(on_folder), check_dtype=False)
+    pd.testing.assert_frame_equal(pp.shown(on_db, min_margin=0.0), pp.shown(on_folder, min_margin=0.0),
+                                  check_dtype=False)
 
 
 def test_sql_aggregates_match_duckdb_on_the_raw_file():

@@ -7,7 +7,8 @@ Planted faults, each named by a constant below so that tests can find it (listin
   `EXPIRED_QUALIFICATION` and `EXPIRING_QUALIFICATION` (18 days ago, in 12 days), `PRICE_BELOW_COST`;
 - product performance: `NEGATIVE_MARGIN`, `HIGH_REFUND`, `LOW_CONVERSION` (high traffic), `SLOW_MOVER` (no sale for
   50 days);
-- stock: the two best sellers of the latest big promotion sold out during it (`_hot_skus`), `OVERSOLD` (platform stock
+- stock: the two best sellers of the latest big promotion sold out during it (`_hot_skus`; they go on taking orders
+  with nothing in the warehouse until stock arrives — every other sale is backed by stock), `OVERSOLD` (platform stock
   above the warehouse's over the last 5 days), `SLOW_MOVER`;
 - suppliers: `LATE_SUPPLIER`, `DEFECTIVE_SUPPLIER`, `SINGLE_SOURCED` (a design bought from one supplier);
 - product evaluation: `CANDIDATES`, one for each way to a recommendation, described in `CANDIDATE_CASES`.
@@ -1086,7 +1087,12 @@ def _stock(world: _World) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Daily stock per SKU and the purchase orders that replenished it, over the last year (the inventory table keeps
     the last 120 days): stock follows sales; an order of two weeks' sales is placed when stock and what is on its way
     fall under twelve days' sales (at the pace of the last four weeks) and arrives after its supplier's lead time
-    (late ones later), less its defects. Hot SKUs run dry during the latest big promotion."""
+    (late ones later), less its defects. Hot SKUs run dry during the latest big promotion.
+
+    The orders are drawn before the stock, so a day may sell more than the simulated stock holds. Those units are
+    added back to the stock of the days before (`_backed`): every sale is backed by stock, a SKU that sells out ends
+    that day at 0 having started it with stock, and stock never stays at 0 while units sell — except the planted
+    fault: the hot SKUs keep taking orders (预售/超卖) from the day they sell out until stock arrives again."""
     rng, n = world.rngs["stock"], world.n
     w0 = n - min(PO_DAYS, n)
     sold = world.tally.sold
@@ -1104,6 +1110,8 @@ def _stock(world: _World) -> tuple[pd.DataFrame, pd.DataFrame]:
     t0 = max(first - 1, 0)
     out, transit = np.empty(q.shape, np.int64), np.empty(q.shape, np.int64)
     orders, placed = [], np.zeros(len(q), int)
+    unbacked = np.zeros(q.shape)  # units sold beyond the stock of the day
+    planted = np.zeros(len(q), bool)  # a hot SKU between selling out during the promotion and its next arrival
     for t in range(q.shape[1]):
         if len(hot) and t == t0:  # presale stock-up, too little: the day ends with 80 % of the promotion's sales
             short = np.rint(0.8 * q[hot, t + 1:last + 1].sum(1)) + 2 - (stock[hot] + arrivals[hot, t] - q[hot, t])
@@ -1114,6 +1122,9 @@ def _stock(world: _World) -> tuple[pd.DataFrame, pd.DataFrame]:
                     transit[s, max(0, t - lead):t] += int(qty)  # on its way since it was ordered
         stock += arrivals[:, t]
         pipeline -= closing[:, t]
+        if len(hot):
+            planted[hot] = (t >= t0) & (planted[hot] | (stock[hot] < q[hot, t])) & ~((t > last) & (arrivals[hot, t] > 0))
+        unbacked[:, t] = np.where(planted, 0, np.maximum(q[:, t] - stock, 0))
         stock = np.maximum(stock - q[:, t], 0)
         pace = (past[:, w0 + t + 1] - past[:, max(0, w0 + t - 27)]) / 28 + 0.2
         need = stock + pipeline < np.ceil(pace * 12) + 3
@@ -1128,7 +1139,16 @@ def _stock(world: _World) -> tuple[pd.DataFrame, pd.DataFrame]:
             closing[s, t + po["lead"]] += po["ordered_qty"]
         out[:, t], transit[:, t] = stock, pipeline
     keep = max(0, q.shape[1] - STOCK_DAYS)
-    return _inventory(world, n - q.shape[1] + keep, out[:, keep:], transit[:, keep:]), _purchase_orders(world, orders)
+    return (_inventory(world, n - q.shape[1] + keep, _backed(out, unbacked)[:, keep:], transit[:, keep:]),
+            _purchase_orders(world, orders))
+
+
+def _backed(stock: np.ndarray, short: np.ndarray) -> np.ndarray:
+    """Closing stock with each day's units sold beyond it added to every day before (the stock they were sold from):
+    stock(t) + the units short on the days after t. The balance stock(t) = stock(t−1) + arrivals − sales then holds on
+    every day, and a day short of stock ends at 0 only if no later day is."""
+    later = np.cumsum(short[:, ::-1], axis=1)[:, ::-1] - short  # units short after each day
+    return stock + later.astype(np.int64)
 
 
 def _inventory(world: _World, w0: int, stock: np.ndarray, transit: np.ndarray) -> pd.DataFrame:

@@ -38,9 +38,10 @@ weeks (or the weeks it has had); the tables say so per SKU.
 
 Order quantities (periodic review, order-up-to): the demand forecast over the lead time plus the review period, plus
 a safety stock (z of the service level × the weekly forecast error × √(weeks of lead time + review)), minus stock
-and in-transit of the latest `inventory` snapshot. The lead time is the parameter, or a SKU's median days from
-order to arrival over its received purchase orders of the last year; days in a 物流停运 window (春节) do not count
-as delivery days. The weekly error is the model's in-sample one-step RMSE, at least √(forecast) (Poisson noise).
+and in-transit of the latest `inventory` snapshot. The lead time is inventory_watch's (`sops.lead_time`): a SKU's
+median days from order to arrival over its received purchase orders of the last year, else its supplier's, else the
+parameter; days in a 物流停运 window (春节) do not count as delivery days. The weekly error is the model's in-sample
+one-step RMSE, at least √(forecast) (Poisson noise).
 A SKU whose weeks without a sale since its last one are implausible for what the model expected of them (Poisson,
 P < 0.1 %; the off-season of a seasonal good is no surprise) is said to be silent — taken down, a broken listing or an
 unrecorded stockout — and held from ordering.
@@ -66,7 +67,7 @@ from .. import report
 from ..errors import DataError
 from ..flags import Flag, make
 from ..sources import Source
-from . import calendar, catalogue, data_quality
+from . import calendar, catalogue, data_quality, lead_time
 
 # Chinese labels of the headline metrics in result.json (what delivered report cards show), with their number
 # format (`report.FORMATS`) where the name alone would not tell it
@@ -550,25 +551,12 @@ def stock(src: Source, as_of: dt.date) -> pd.DataFrame:
 
 
 def lead_times(src: Source, skus: pd.Index, as_of: dt.date, default_days: int, min_orders: int) -> pd.DataFrame:
-    """Lead time per SKU: the median days from order to arrival of its purchase orders received in the year before
-    `as_of` when it has at least `min_orders` of them (0: never), else `default_days`; lengthened by the days of a
+    """Lead time per SKU (`lead_time_days`, `lead_basis`), as inventory_watch takes it (`sops.lead_time`): the median
+    days from order to arrival of its purchase orders received in the year before `as_of` when it has at least
+    `min_orders` of them (0: never), else its latest supplier's, else `default_days`; lengthened by the days of a
     物流停运 window (春节) between `as_of` and the arrival."""
-    out = pd.DataFrame({"lead_time_days": default_days, "lead_basis": "参数"}, index=skus)
-    if min_orders > 0 and src.has("purchase_orders"):
-        seen = src.sql("""
-            SELECT sku, median(datediff('day', order_date, received_date)) AS days, count(*) AS n FROM purchase_orders
-            WHERE received_date IS NOT NULL AND received_date <= ? AND order_date >= ? GROUP BY sku""",
-                       [as_of, as_of - dt.timedelta(days=365)])
-        seen = seen[seen["n"] >= min_orders].set_index("sku").reindex(skus).dropna()
-        out.loc[seen.index, "lead_time_days"] = np.maximum(1, np.ceil(seen["days"].astype(float))).astype(int)
-        out.loc[seen.index, "lead_basis"] = [f"采购单实际（{int(n)} 单）" for n in seen["n"]]
-    days = {int(d): calendar.shipping_days(as_of, int(d)) for d in set(out["lead_time_days"])}
-    stretch = np.array([days[int(d)] - int(d) for d in out["lead_time_days"]])
-    if stretch.any():
-        out["lead_time_days"] = out["lead_time_days"].to_numpy() + stretch
-        out.loc[stretch > 0, "lead_basis"] = [f"{b}＋春节物流停运 {n} 天"
-                                              for b, n in zip(out["lead_basis"], stretch) if n > 0]
-    return out
+    found = lead_time.lead_times(src, skus, as_of, default_days=default_days, min_orders=min_orders)
+    return found[["lead_time_days", "lead_basis"]]
 
 
 def horizon(history: Sales, as_of: dt.date, lead: pd.DataFrame, weeks: int, review_days: int) -> int:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import dataclass
 
 import pandas as pd
 
+from ..data.tables import PLATFORMS
 from ..errors import DataError
 from ..flags import Flag, make
 from ..sources import Source
-from . import calendar
-from . import catalogue
+from . import calendar, catalogue, lead_time
 
 # Chinese labels of the headline metrics in result.json (what delivered report cards show), with their number
 # format (`report.FORMATS`) where the name alone would not tell it
@@ -21,8 +22,8 @@ METRICS = {"day": "库存日期", "skus": "在售 SKU", "out_of_stock": "已断�
 
 LABELS = {
     "stock": "仓库库存", "platform_stock": "平台库存", "in_transit": "在途数量", "avg_daily_sales": "日均销量",
-    "sellable_days": "有货天数", "cover_days": "可售天数", "supplier_id": "供应商ID", "lead_time_days": "补货周期（天）",
-    "lead_source": "补货周期依据", "safety_stock": "安全库存", "reorder_point": "补货点", "order_qty": "建议补货量",
+    "sellable_days": "有货天数", "cover_days": "可售天数", "supplier_id": "供应商ID", "lead_time_days": "补货提前期（天）",
+    "lead_basis": "提前期依据", "safety_stock": "安全库存", "reorder_point": "补货点", "order_qty": "建议补货量",
     "status": "状态", "stockout_days": "断货天数", "live_days": "在售天数", "last_sale": "最近成交日期",
     "days_without_sale": "无销量天数", "cost": "成本价", "stock_cost": "库存成本", "suggestion": "建议",
     "excess": "超出件数", "since": "超卖起始日期", "days": "持续天数", "skus": "在售 SKU 数",
@@ -34,14 +35,19 @@ OUT, BELOW_SAFETY, BELOW_ROP, COVERED, SLOW, OVERSELL, DORMANT, OK = (
 URGENCY = {OUT: 0, BELOW_SAFETY: 1, BELOW_ROP: 2}
 ORDER = {OUT: 0, BELOW_SAFETY: 1, BELOW_ROP: 2, OVERSELL: 3, SLOW: 4, COVERED: 5, DORMANT: 6, OK: 7}  # row order
 MAX_LOOKBACK_DAYS = 366  # skipping big promotions never takes the sales window further back than this
-STOCKOUT_NOTE = ("断货率 = 统计天数内收盘库存为 0 的 SKU·天数 ÷ 在售的 SKU·天数（某 SKU 某天有库存快照即算在售；"
-                 "长期无货无销量、多半已停售的商品不计）；"
+SHOP = ""  # the sales window of SKUs without a platform: decided on the whole shop's sales
+STOCKOUT_NOTE = ("断货率 = 统计天数内的断货 SKU·天数 ÷ 在售的 SKU·天数。某 SKU 某天有库存快照即算在售（长期无货无销量、多半已停售的"
+                 "商品不计）；断货日 = 开盘（前一天收盘）和当天收盘库存都为 0 的在售日，整天无货可卖；当天卖空的日子开盘有货，"
+                 "算有货日不算断货日（没有前一天快照时，收盘为 0 且当天没有成交才算断货）；"
                  "行业参考：智能补货可把断货率控制在 0.3% 以内")
-PLAN_NOTE = ("日均销量 = 窗口内销量 ÷ 有货天数（收盘库存为 0 且当天没有成交的日子不算，断货不会压低日均）；"
-             "可售天数 = 仓库库存 ÷ 日均销量；安全库存 = 日均销量 × 补货周期 × 安全系数；"
-             "补货点 = 日均销量 × 补货周期 + 安全库存；补货周期取该商品最近一家供应商实际的下单到到货天数均值，"
-             "没有记录时取该供应商所有商品的均值，再没有则取默认补货周期")
-ORDER_NOTE = "库存 + 在途 ≤ 补货点时建议补货，补到 补货点 + 日均销量 × 补货覆盖天数（建议补货量已扣除在途数量）"
+PLAN_NOTE = ("日均销量 = 窗口内有货日的销量 ÷ 有货天数；有货日 = 不是断货日的日子（当天卖空的也算：它开盘有货），"
+             "与断货率用同一个断货日定义，每个在售日要么是有货日、要么是断货日；断货日的成交（仓库无货时接的单，如预售、超卖）"
+             "不计入日均，断货不会压低日均；"
+             "可售天数 = 仓库库存 ÷ 日均销量；安全库存 = 日均销量 × 补货提前期 × 安全系数；"
+             "补货点 = 日均销量 × 补货提前期 + 安全库存")
+ORDER_NOTE = ("库存 + 在途 ≤ 补货点时建议补货，补到 补货点 + 日均销量 × 补货覆盖天数（建议补货量已扣除在途数量）；"
+              "需求预测与补货（每周）用同一补货提前期，但按预测销量、补货周期和服务水平计算补货量，两者不同来自销量口径，"
+              "不是提前期")
 
 
 def snapshot_day(src: Source, as_of: dt.date) -> dt.date:
@@ -57,13 +63,17 @@ def snapshot_day(src: Source, as_of: dt.date) -> dt.date:
     return pd.Timestamp(found).date()
 
 
-def sales_window(day: dt.date, days: int, skip_promotions: bool) -> tuple[list[dt.date], list[calendar.Promotion]]:
+def sales_window(day: dt.date, days: int, skip_promotions: bool, only: list[calendar.Promotion] | None = None,
+                 ) -> tuple[list[dt.date], list[calendar.Promotion]]:
     """The days whose sales give the average daily sales: the `days` days ending with `day`; with `skip_promotions`,
-    days of big promotions that ended before `day` are left out and the window reaches further back to keep `days`
-    days (at most a year back). A promotion still running on `day` counts: its pace is what the stock must meet."""
+    days of big promotions that ended before `day` (those of `only`, when given) are left out and the window reaches
+    further back to keep `days` days (at most a year back). A promotion still running on `day` counts: its pace is
+    what the stock must meet."""
     if not skip_promotions:
         return [day - dt.timedelta(days=i) for i in range(days)][::-1], []
     promos = [p for p in calendar.promotions(day - dt.timedelta(days=MAX_LOOKBACK_DAYS), day) if p.end < day]
+    if only is not None:
+        promos = [p for p in promos if p in only]
     chosen, skipped, d = [], set(), day
     while len(chosen) < days and (day - d).days < MAX_LOOKBACK_DAYS:
         hit = next((p for p in promos if p.start <= d <= p.end), None)
@@ -75,66 +85,156 @@ def sales_window(day: dt.date, days: int, skip_promotions: bool) -> tuple[list[d
     return chosen[::-1], sorted(skipped, key=lambda p: p.start)
 
 
-def window_note(window: list[dt.date], skipped: list[calendar.Promotion]) -> str:
-    """Which days the average daily sales come from, in Chinese."""
-    text = f"日均销量按 {window[0]} 至 {window[-1]} 中的 {len(window)} 天计算"
-    if skipped:
-        text += "，剔除了" + "、".join(p.describe() for p in skipped) + "（大促期间的销量不代表日常销售速度）"
-    return text
+@dataclass
+class SalesWindows:
+    """The days whose sales give the average daily sales, per platform (`SHOP` for SKUs without one), and for each
+    ended big promotion in reach how each platform's daily units in it compare with its ordinary days (`uplift`:
+    platform, promotion, ratio, skipped)."""
+
+    days: dict[str, list[dt.date]]
+    uplift: pd.DataFrame
+    min_uplift: float
+    skip_promotions: bool = True
+
+    @property
+    def first(self) -> dt.date:
+        """The earliest day of any platform's window."""
+        return min(d[0] for d in self.days.values())
+
+    def frame(self) -> pd.DataFrame:
+        """(platform, d) for every day of every platform's window, as the overview's SQL joins it."""
+        return pd.DataFrame([(p, pd.Timestamp(d)) for p, days in self.days.items() for d in days],
+                            columns=["platform", "d"])
 
 
-def lead_times(src: Source, day: dt.date, default_days: int, history_days: int) -> pd.DataFrame:
-    """Per SKU with purchase orders: its latest supplier and the replenishment lead time in days — the mean of order
-    to arrival of that supplier's orders of the SKU received in the `history_days` days up to `day`, else of all that
-    supplier's received orders, else `default_days`; `lead_source` says which."""
-    columns = ["sku", "supplier_id", "lead_time_days", "lead_source"]
-    if not src.has("purchase_orders"):
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
-    df = src.sql("""
-        WITH placed AS (SELECT * FROM purchase_orders WHERE order_date <= $day::DATE),
-        latest AS (SELECT sku, arg_max(supplier_id, order_date) AS supplier_id FROM placed GROUP BY sku),
-        done AS (SELECT *, datediff('day', order_date, received_date) AS lead FROM placed
-                 WHERE received_date <= $day::DATE AND received_date > $day::DATE - $history::INTEGER),
-        pair AS (SELECT sku, supplier_id, avg(lead) AS pair_lead, count(*) AS pair_n FROM done GROUP BY 1, 2),
-        supplier AS (SELECT supplier_id, avg(lead) AS supplier_lead, count(*) AS supplier_n FROM done GROUP BY 1)
-        SELECT * FROM latest LEFT JOIN pair USING (sku, supplier_id) LEFT JOIN supplier USING (supplier_id)
-        ORDER BY sku""", {"day": day, "history": int(history_days)})
-    df["lead_time_days"] = df["pair_lead"].fillna(df["supplier_lead"]).fillna(float(default_days)).round(1)
-    df["lead_source"] = [f"该商品 {int(pn)} 张采购单" if pd.notna(pl) else
-                         f"供应商 {sid} 的 {int(sn)} 张采购单" if pd.notna(sl) else "默认补货周期"
-                         for pl, pn, sl, sn, sid in zip(df["pair_lead"], df["pair_n"], df["supplier_lead"],
-                                                        df["supplier_n"], df["supplier_id"])]
-    return df[columns]
+def sales_windows(src: Source, day: dt.date, days: int, skip_promotions: bool, min_uplift: float) -> SalesWindows:
+    """Each platform's sales window (`sales_window`): an ended big promotion is left out only for the platforms whose
+    sales show it — their average daily units during it at least `min_uplift` times those of their ordinary days (the
+    `days` days the window holds when every promotion is left out). A platform that did not take part (no uplift)
+    keeps those days: they are ordinary days for it. SKUs without a platform follow the whole shop's sales."""
+    plain, promos = sales_window(day, days, skip_promotions)
+    columns = ["platform", "promotion", "ratio", "skipped"]
+    if not promos:
+        return SalesWindows({p: plain for p in [*PLATFORMS, SHOP]}, pd.DataFrame(columns=columns), min_uplift,
+                            skip_promotions)
+    start = min(promos[0].start, plain[0])
+    units = src.sql("""
+        SELECT platform, CAST(pay_time AS DATE) AS d, sum(quantity) AS units FROM paid_orders
+        WHERE pay_time >= CAST(?::DATE AS TIMESTAMPTZ) AND pay_time < CAST(?::DATE + 1 AS TIMESTAMPTZ) GROUP BY ALL""",
+                    [start, day])
+    units["d"] = pd.to_datetime(units["d"]).dt.date
+    by_day = units.pivot_table(index="d", columns="platform", values="units", aggfunc="sum", fill_value=0)
+    by_day = by_day.reindex(columns=list(PLATFORMS), fill_value=0)
+    by_day[SHOP] = by_day.sum(axis=1)
+    base = by_day.reindex(plain, fill_value=0).mean()
+    rows, chosen = [], {}
+    for platform in by_day.columns:
+        ran = []
+        for promo in promos:
+            span = [promo.start + dt.timedelta(days=i) for i in range((promo.end - promo.start).days + 1)]
+            during = by_day[platform].reindex(span, fill_value=0).mean()
+            ratio = during / base[platform] if base[platform] > 0 else (float("inf") if during > 0 else float("nan"))
+            rows.append((platform, promo, ratio, bool(ratio >= min_uplift)))
+            if ratio >= min_uplift:
+                ran.append(promo)
+        chosen[platform] = sales_window(day, days, True, only=ran)[0]
+    return SalesWindows(chosen, pd.DataFrame(rows, columns=columns), min_uplift, skip_promotions)
 
 
+def window_note(windows: SalesWindows, view: pd.DataFrame | None = None) -> str:
+    """Which days the average daily sales come from, per platform (of the SKUs of `view`, when given), and which big
+    promotions each platform's window leaves out and why, in Chinese."""
+    if view is None:
+        shown = list(PLATFORMS)
+    else:
+        shown = [p for p in PLATFORMS if p in set(view["platform"].dropna())] + ([SHOP] if view["platform"].isna().any()
+                                                                                 else [])
+    named = {p: p or "平台未知的商品（按全店销量）" for p in shown}
+    groups: dict[tuple, list[str]] = {}
+    for p in shown:
+        days = windows.days[p]
+        groups.setdefault((days[0], days[-1], len(days)), []).append(named[p])
+    spans = [(f"{'、'.join(ps)}：", f"{a} 至 {b} 中的 {n} 天") for (a, b, n), ps in groups.items()]
+    if not spans:
+        return ""
+    text = ("日均销量按各平台的销量窗口计算（" + "；".join(a + b for a, b in spans) + "）") if len(spans) > 1 else \
+        f"日均销量按 {spans[0][1]}计算"
+    if not windows.skip_promotions or windows.uplift.empty:
+        return text
+    lines = [text]
+    for promo, rows in windows.uplift.groupby("promotion", sort=False):
+        rows = rows[rows["platform"].isin(shown)]
+        ran, left = rows[rows["skipped"]], rows[~rows["skipped"]]
+
+        def times(r) -> str:
+            return "无成交" if pd.isna(r.ratio) else "只有大促期间有成交" if r.ratio == float("inf") else f"{r.ratio:.1f} 倍"
+        if len(ran):
+            lines.append(f"{promo.describe()}期间 " + "、".join(f"{named[r.platform]} 的日均销量是日常的 {times(r)}"
+                                                             for r in ran.itertuples())
+                         + f"（≥ {windows.min_uplift:g} 倍，算参加了大促）：剔除大促期间，大促销量不代表日常销售速度")
+        if len(left):
+            lines.append("、".join(f"{named[r.platform]}（{times(r)}）" for r in left.itertuples())
+                         + f" 在{promo.describe()}期间的日均销量不到日常的 {windows.min_uplift:g} 倍，视为没有参加该大促："
+                         "大促期间的日子照常计入日均销量")
+    return "\n".join(lines)
+
+
+def plan_note(windows: SalesWindows, view: pd.DataFrame, history_days: int, min_orders: int) -> str:
+    """The overview's definitions: the sales windows (`window_note`), days of cover, safety stock, reorder point and
+    the lead time (`sops.lead_time`), in Chinese."""
+    return "\n".join(filter(None, [window_note(windows, view), PLAN_NOTE,
+                                   lead_time.NOTE.format(history=history_days, orders=min_orders)]))
+
+
+def lead_times(src: Source, day: dt.date, *, default_days: int, min_orders: int, history_days: int) -> pd.DataFrame:
+    """Per SKU listed on `day`: its latest supplier and its replenishment lead time in whole days, as demand_forecast
+    takes it (`sops.lead_time`: the median of its received purchase orders, else its supplier's, else `default_days`;
+    longer across the 春节 shutdown); `lead_basis` says which."""
+    listed = src.sql("SELECT DISTINCT sku FROM inventory WHERE date = ? ORDER BY sku", [day])["sku"]
+    found = lead_time.lead_times(src, listed, day, default_days=default_days, min_orders=min_orders,
+                                 history_days=history_days)
+    return found.reset_index()[["sku", "supplier_id", "lead_time_days", "lead_basis"]]
+
+
+# Each snapshot day of the SKUs of `{skus}` from $from: a stockout day (`out`) when the SKU started it (the day before's
+# closing snapshot) and ended it at zero — nothing to sell all day; without the day before's snapshot, when it ended at
+# zero without a sale. Every other day it had stock to sell (a day it sold out included): one definition for the
+# stockout rate and for the days the average daily sales are taken over.
+_STATES = """
+    snaps AS (SELECT sku, date AS d, stock FROM inventory
+              WHERE date BETWEEN $from::DATE - 1 AND $day::DATE AND sku IN ({skus})),
+    sold AS (SELECT sku, CAST(pay_time AS DATE) AS d, sum(quantity) AS units FROM paid_orders
+             WHERE pay_time >= CAST($from::DATE AS TIMESTAMPTZ) AND pay_time < CAST($day::DATE + 1 AS TIMESTAMPTZ)
+               AND sku IN ({skus}) GROUP BY 1, 2),
+    states AS (SELECT s.sku, s.d, s.stock <= 0 AND (b.stock <= 0 OR (b.stock IS NULL AND coalesce(y.units, 0) = 0)) AS out
+               FROM snaps s LEFT JOIN snaps b ON b.sku = s.sku AND b.d = s.d - 1
+               LEFT JOIN sold y ON y.sku = s.sku AND y.d = s.d WHERE s.d >= $from::DATE)"""
 _OVERVIEW = """
     WITH live AS (SELECT sku, stock, platform_stock, in_transit FROM inventory WHERE date = $day::DATE),
     sales AS (SELECT sku, CAST(min(pay_time) AS DATE) AS first_sale, CAST(max(pay_time) AS DATE) AS last_sale,
                      mode(platform) AS platform
               FROM paid_orders WHERE pay_time < CAST($day::DATE + 1 AS TIMESTAMPTZ) AND sku IN (SELECT sku FROM live)
               GROUP BY sku),
-    daily AS (SELECT sku, CAST(pay_time AS DATE) AS d, sum(quantity) AS units FROM paid_orders
-              WHERE pay_time >= CAST($first::DATE AS TIMESTAMPTZ) AND pay_time < CAST($day::DATE + 1 AS TIMESTAMPTZ)
-                AND sku IN (SELECT sku FROM live)
-              GROUP BY 1, 2),
-    snaps AS (SELECT sku, date AS d, stock FROM inventory
-              WHERE date <= $day::DATE AND sku IN (SELECT sku FROM live)),
+    plat AS (SELECT l.sku, coalesce(p.platform, a.platform) AS platform
+             FROM live l LEFT JOIN sales a USING (sku) LEFT JOIN {products} p USING (sku)),""" + _STATES.format(
+    skus="SELECT sku FROM live") + """,
     since AS (SELECT l.sku, least(any_value(p.launch_date), min(s.d), any_value(a.first_sale)) AS since
-              FROM live l LEFT JOIN snaps s USING (sku) LEFT JOIN sales a USING (sku) LEFT JOIN {products} p USING (sku)
+              FROM live l LEFT JOIN (SELECT sku, min(date) AS d FROM inventory WHERE date <= $day::DATE GROUP BY sku) s
+                   USING (sku) LEFT JOIN sales a USING (sku) LEFT JOIN {products} p USING (sku)
               GROUP BY l.sku),
-    grid AS (SELECT l.sku, CAST(w.d AS DATE) AS d FROM live l CROSS JOIN _window_days w),
-    rate AS (SELECT g.sku, CAST(sum(coalesce(y.units, 0)) AS BIGINT) AS units,
-                    count(*) FILTER (WHERE g.d >= coalesce(si.since, g.d)
-                                     AND NOT (coalesce(s.stock, 1) <= 0 AND coalesce(y.units, 0) = 0)) AS sellable_days
-             FROM grid g LEFT JOIN since si USING (sku) LEFT JOIN snaps s ON s.sku = g.sku AND s.d = g.d
-             LEFT JOIN daily y ON y.sku = g.sku AND y.d = g.d GROUP BY g.sku),
-    outs AS (SELECT sku, count(*) FILTER (WHERE stock <= 0) AS stockout_days, count(*) AS live_days
-             FROM snaps WHERE d >= $out_first::DATE GROUP BY sku)
-    SELECT l.sku, p.name, coalesce(p.platform, a.platform) AS platform, l.stock, l.platform_stock,
+    grid AS (SELECT pl.sku, CAST(w.d AS DATE) AS d FROM plat pl JOIN _window_days w ON w.platform = coalesce(pl.platform, '')),
+    rate AS (SELECT g.sku, CAST(coalesce(sum(y.units) FILTER (WHERE NOT coalesce(st.out, false)), 0) AS BIGINT) AS units,
+                    count(*) FILTER (WHERE g.d >= coalesce(si.since, g.d) AND NOT coalesce(st.out, false)) AS sellable_days
+             FROM grid g LEFT JOIN since si USING (sku) LEFT JOIN states st ON st.sku = g.sku AND st.d = g.d
+             LEFT JOIN sold y ON y.sku = g.sku AND y.d = g.d GROUP BY g.sku),
+    outs AS (SELECT sku, count(*) FILTER (WHERE out) AS stockout_days, count(*) AS live_days
+             FROM states WHERE d >= $out_first::DATE GROUP BY sku)
+    SELECT l.sku, p.name, pl.platform, l.stock, l.platform_stock,
            CAST(coalesce(l.in_transit, t.po_transit, 0) AS BIGINT) AS in_transit,
            r.units, r.sellable_days, o.stockout_days, o.live_days, a.last_sale, si.since, p.cost
-    FROM live l LEFT JOIN rate r USING (sku) LEFT JOIN outs o USING (sku) LEFT JOIN sales a USING (sku)
-    LEFT JOIN since si USING (sku) LEFT JOIN {transit} t USING (sku) LEFT JOIN {products} p USING (sku)
+    FROM live l LEFT JOIN plat pl USING (sku) LEFT JOIN rate r USING (sku) LEFT JOIN outs o USING (sku)
+    LEFT JOIN sales a USING (sku) LEFT JOIN since si USING (sku) LEFT JOIN {transit} t USING (sku)
+    LEFT JOIN {products} p USING (sku)
     ORDER BY l.sku"""
 _NO_PRODUCTS = ("(SELECT NULL::VARCHAR AS sku, NULL::VARCHAR AS name, NULL::VARCHAR AS platform, NULL::DOUBLE AS cost, "
                 "NULL::DATE AS launch_date WHERE false)")
@@ -143,20 +243,22 @@ _PO_TRANSIT = """(SELECT sku, sum(ordered_qty) AS po_transit FROM purchase_order
 _NO_TRANSIT = "(SELECT NULL::VARCHAR AS sku, NULL::BIGINT AS po_transit WHERE false)"
 
 
-def overview(src: Source, day: dt.date, window: list[dt.date], leads: pd.DataFrame, *, platform: str = "全部",
+def overview(src: Source, day: dt.date, windows: SalesWindows, leads: pd.DataFrame, *, platform: str = "全部",
              default_lead_days: int, safety_factor: float, order_cover_days: int, stockout_days: int, slow_days: int,
              oversell_tolerance: int) -> pd.DataFrame:
     """One row per SKU with a snapshot on `day` (listed that day; of `platform` unless 全部): stock, platform stock,
-    in transit (the snapshot's, else open purchase orders), average daily sales over the `window` days it had stock,
-    days of cover, lead time, safety stock, reorder point, suggested order, stockout days in the last `stockout_days`
-    days, last sale, days without a sale, and its states (`status`, most urgent first)."""
+    in transit (the snapshot's, else open purchase orders), average daily sales over the days of its platform's sales
+    window (`windows`) it had stock, days of cover, lead time, safety stock, reorder point, suggested order, stockout
+    days in the last `stockout_days` days, last sale, days without a sale, and its states (`status`, most urgent
+    first). A stockout day is one that started and ended at zero (`_STATES`); every other day is a day in stock."""
     query = _OVERVIEW.format(products=catalogue.by_sku(src, "name, platform, cost, launch_date")
                              if src.has("products") else _NO_PRODUCTS,
                              transit=_PO_TRANSIT if src.has("purchase_orders") else _NO_TRANSIT)
+    out_first = day - dt.timedelta(days=stockout_days - 1)
     con = src.connect()
-    con.register("_window_days", pd.DataFrame({"d": pd.to_datetime(pd.Series(window, dtype="object"))}))
+    con.register("_window_days", windows.frame())
     try:
-        df = src.sql(query, {"day": day, "first": window[0], "out_first": day - dt.timedelta(days=stockout_days - 1)})
+        df = src.sql(query, {"day": day, "from": min(windows.first, out_first), "out_first": out_first})
     finally:
         con.unregister("_window_days")
     if platform != "全部":
@@ -166,7 +268,7 @@ def overview(src: Source, day: dt.date, window: list[dt.date], leads: pd.DataFra
             raise DataError(f"{day} 的库存快照中没有平台 {platform} 的商品（有库存快照的平台：{known}）：请换一个平台或选“全部”")
     df = df.merge(leads, on="sku", how="left")
     df["lead_time_days"] = df["lead_time_days"].astype("float64").fillna(float(default_lead_days))
-    df["lead_source"] = df["lead_source"].fillna("默认补货周期")
+    df["lead_basis"] = df["lead_basis"].fillna(lead_time.DEFAULT)
     avg = df["units"] / df["sellable_days"].where(df["sellable_days"] > 0)
     df["avg_daily_sales"] = avg.round(2)
     df["cover_days"] = (df["stock"].clip(lower=0) / avg.where(avg > 0)).round(1)
@@ -191,7 +293,7 @@ def overview(src: Source, day: dt.date, window: list[dt.date], leads: pd.DataFra
     rank = df["status"].map(lambda s: min(ORDER[x] for x in s.split("、")))
     df = df.assign(_rank=rank).sort_values(["_rank", "cover_days", "sku"], na_position="last", kind="stable")
     return df[["sku", "name", "platform", "stock", "platform_stock", "in_transit", "avg_daily_sales", "sellable_days",
-               "cover_days", "supplier_id", "lead_time_days", "lead_source", "safety_stock", "reorder_point",
+               "cover_days", "supplier_id", "lead_time_days", "lead_basis", "safety_stock", "reorder_point",
                "order_qty", "stockout_days", "live_days", "last_sale", "days_without_sale", "cost",
                "status"]].reset_index(drop=True)
 
@@ -308,23 +410,22 @@ def dormant(view: pd.DataFrame) -> pd.Series:
 
 
 def stockout_rate(view: pd.DataFrame) -> float | None:
-    """SKU-days at zero closing stock ÷ SKU-days listed over the stockout window, dormant SKUs left out (None without
-    any listed day)."""
+    """Stockout SKU-days (started and ended at zero) ÷ SKU-days listed over the stockout window, dormant SKUs left out
+    (None without any listed day)."""
     active = view[~dormant(view)]
     live = int(active["live_days"].sum())
     return None if live == 0 else int(active["stockout_days"].sum()) / live
 
 
 def daily_stockouts(src: Source, view: pd.DataFrame, day: dt.date, days: int) -> pd.DataFrame:
-    """Per day of the `days` days ending with `day`: the SKUs of `view` (dormant ones left out) listed, those at zero
-    closing stock, and the day's stockout rate."""
+    """Per day of the `days` days ending with `day`: the SKUs of `view` (dormant ones left out) listed, those out of
+    stock all day (a stockout day, `_STATES`), and the day's stockout rate."""
     con = src.connect()
     con.register("_skus", pd.DataFrame({"sku": view.loc[~dormant(view), "sku"].astype("str")}))
     try:
-        df = src.sql("""
-            SELECT date, count(*) AS skus, count(*) FILTER (WHERE stock <= 0) AS out_skus FROM inventory
-            WHERE date BETWEEN $first::DATE AND $day::DATE AND sku IN (SELECT sku FROM _skus)
-            GROUP BY date ORDER BY date""", {"first": day - dt.timedelta(days=days - 1), "day": day})
+        df = src.sql("WITH " + _STATES.format(skus="SELECT sku FROM _skus") + """
+            SELECT d AS date, count(*) AS skus, count(*) FILTER (WHERE out) AS out_skus FROM states
+            GROUP BY d ORDER BY d""", {"from": day - dt.timedelta(days=days - 1), "day": day})
     finally:
         con.unregister("_skus")
     df["date"] = pd.to_datetime(df["date"])

@@ -23,7 +23,8 @@ METRICS = {"period_start": "统计开始", "period_end": "统计截至", "gmv": 
 
 LABELS = {
     "abc_class": "ABC 分类", "gmv_share": "成交占比", "cum_share": "累计成交占比", "orders": "订单数",
-    "units": "销量（件）", "discount_rate": "优惠率", "refund": "退款金额", "refund_rate": "退款率",
+    "units": "销量（件）", "discount_rate": "优惠率", "refund": "退款金额", "refund_rate": "退款率（按金额）",
+    "refund_order_rate": "退款率（按订单）",
     "revenue": "净销售额（扣退款）", "cost": "成本价", "price": "日常售价", "cost_of_sales": "销售成本",
     "gross_profit": "毛利", "margin": "毛利率", "ad_spend": "分摊推广花费", "ad_rate": "推广费比",
     "profit_after_ads": "扣推广后毛利", "uv": "商品访客数", "conversion": "支付转化率", "launch_date": "上架日期",
@@ -32,16 +33,37 @@ LABELS = {
     "platform_uv_median": "本平台商品访客数中位数",
 }
 DETAIL_COLUMNS = ["abc_class", "sku", "name", "platform", "gmv", "gmv_share", "orders", "units", "discount_rate",
-                  "refund_rate", "cost", "gross_profit", "margin", "ad_spend", "ad_rate", "profit_after_ads", "uv",
-                  "conversion", "last_sale", "stock"]
-ABC_ADVICE = {
+                  "refund_order_rate", "refund_rate", "cost", "gross_profit", "margin", "ad_spend", "ad_rate",
+                  "profit_after_ads", "uv", "conversion", "last_sale", "stock", "advice"]
+ABC_ADVICE = {  # a class as a whole (ABC 分类汇总); its loss-making SKUs are named beside it
     "A": "核心商品：优先保障库存与推广资源，重点维护评价、主图和详情页",
     "B": "潜力商品：找出可提升的环节（流量、转化、客单价），择优培养成 A 类",
     "C": "长尾商品：控制库存与推广投入，滞销的考虑清仓、下架或合并链接",
 }
+# a SKU's margin state (`margin_state`): 盈利, 低毛利 (under the margin line, not losing), 亏损, 毛利未知 (no cost price),
+# 无成交 (no paid order in the period)
+PROFITABLE, THIN, LOSING, UNKNOWN, UNSOLD = "盈利", "低毛利", "亏损", "毛利未知", "无成交"
+ADVICE = {  # (ABC class, margin state) → the advice printed on the SKU's row of 商品经营明细
+    ("A", PROFITABLE): ABC_ADVICE["A"],
+    ("A", THIN): "销售额靠前但毛利率低于警戒线：先核对折扣、券叠加与退款，毛利改善前不要加大推广",
+    ("A", LOSING): "销售额靠前但亏损：先查定价、折扣与退款，再决定是否继续投入推广",
+    ("A", UNKNOWN): "销售额靠前但缺成本价、毛利未知：先在商品表补全成本价，再决定是否加大库存与推广投入",
+    ("B", PROFITABLE): ABC_ADVICE["B"],
+    ("B", THIN): "潜力商品但毛利率低于警戒线：先改善价格与折扣，再考虑培养成 A 类",
+    ("B", LOSING): "有一定销量但亏损：先查定价、折扣与退款，止损前不要追加推广",
+    ("B", UNKNOWN): "潜力商品但缺成本价、毛利未知：先在商品表补全成本价，再决定是否培养",
+    ("C", PROFITABLE): ABC_ADVICE["C"],
+    ("C", THIN): "长尾商品且毛利率低于警戒线：减少推广和备货，考虑调价或清仓",
+    ("C", LOSING): "长尾商品且亏损：停止推广，考虑调价、清仓或下架",
+    ("C", UNKNOWN): "长尾商品且缺成本价：先在商品表补全成本价，再评估去留",
+}
+NO_SALE_ADVICE = "本期无成交：确认链接是否仍在售；有库存的考虑清仓、下架或合并链接"
+REFUND_BASIS = {"按订单": "refund_order_rate", "按金额": "refund_rate"}  # the refund_basis parameter → the rate it judges
 DEFINITIONS = (
-    "成交金额 = 本期付款（按付款时间）、非刷单订单行的实付金额（已扣优惠，不扣之后的退款）；优惠率 = 优惠金额 ÷（实付金额 + 优惠金额）；"
-    "退款率 = 这些订单行至今的退款金额 ÷ 成交金额（期末付款的订单还可能退款，最近一期的退款率会随时间上升）\n"
+    "成交金额 = 本期付款（按付款时间）、非刷单订单行的实付金额（已扣优惠，不扣之后的退款）；优惠率 = 优惠金额 ÷（实付金额 + 优惠金额）\n"
+    "退款率（按订单）= 本期付款订单中至今有退款（含部分退款）的订单数 ÷ 付款订单数，与生意参谋和各平台后台的退款率口径相同；"
+    "退款率（按金额）= 这些订单至今的退款金额 ÷ 成交金额；期末付款的订单还可能退款，最近一期的两种退款率都会随时间上升；"
+    "退款率警戒线按{basis}判断\n"
     "净销售额 = 成交金额 − 退款金额；销售成本 = 成本价 × 净销量，整行全额退款视为退货（商品退回，不计成本），部分退款视为仅退款"
     "（商品未退回，成本照计）；成本价取商品表当前记录的成本价（不是当时的采购价）\n"
     "毛利 = 净销售额 − 销售成本；毛利率 = 毛利 ÷ 净销售额；不含运费、平台佣金和推广花费\n"
@@ -50,8 +72,10 @@ DEFINITIONS = (
     "商品访客数、支付转化率来自生意参谋商品报表（product_traffic），按商品表的平台 + 商品ID 对应；同一商品ID 的多个 SKU 共用"
     "该商品的访客数和转化率；支付转化率 = 支付买家数 ÷ 访客数（按天相加）\n"
     "ABC 分类：按成交金额从高到低排序，累计占前 {a:.0%} 的为 A 类（跨过这条线的那个也算 A 类），其后 {b:.0%} 为 B 类，"
-    "其余（含本期无成交）为 C 类；滞销（无成交天数）从{ref}往前数")
-_SALES = ["orders", "units", "gmv", "refund", "refund_known", "returned_units", "ad_spend"]
+    "其余（含本期无成交）为 C 类；滞销（无成交天数）从{ref}往前数\n"
+    "经营建议按 ABC 分类和毛利一起给出：亏损（毛利为负）或毛利率低于警戒线的商品，哪怕是 A 类也先止损、不加推广；"
+    "缺成本价的先补成本价")
+_SALES = ["orders", "units", "gmv", "refund", "refund_known", "refunded_orders", "returned_units", "ad_spend"]
 
 
 @dataclass
@@ -67,6 +91,8 @@ class Performance:
     ad_total: float | None
     slow_judged: bool = True
     notes: list[str] = field(default_factory=list)
+    orders: int = 0  # the period's paid orders, each once, and those with a refund (None: refunds unknown)
+    refunded_orders: int | None = 0
 
     @property
     def span(self) -> str:
@@ -88,8 +114,8 @@ def _platform(platform: str) -> tuple[str, list]:
 
 def sales(src: Source, first: dt.date, last: dt.date, platform: str, slow_days: int) -> pd.DataFrame:
     """Per SKU and platform, in one scan of the paid orders from `slow_days` before `last` (or `first`, if earlier):
-    the period's orders, units, GMV, discounts, refunds, fully refunded units, ad spend allocated by the SKU's share
-    of each campaign's GMV in the period, and the last payment time."""
+    the period's orders, units, GMV, discounts, refunds, orders with a refund, fully refunded units, ad spend allocated
+    by the SKU's share of each campaign's GMV in the period, and the last payment time."""
     src.check("orders")
     scan = min(first, last - dt.timedelta(days=slow_days - 1))
     where, args = _platform(platform)
@@ -108,6 +134,7 @@ def sales(src: Source, first: dt.date, last: dt.date, platform: str, slow_days: 
                    sum(discount) FILTER (WHERE {inside}) AS discount,
                    sum(coalesce(refund_amount, 0)) FILTER (WHERE {inside}) AS refund,
                    count(refund_amount) FILTER (WHERE {inside}) AS refund_known,
+                   count(DISTINCT order_id) FILTER (WHERE {inside} AND refund_amount > 0) AS refunded_orders,
                    sum(quantity) FILTER (WHERE {inside} AND refund_amount > 0
                                          AND refund_amount >= amount - 0.005) AS returned_units,
                    max(pay_time) AS last_paid
@@ -120,12 +147,25 @@ def sales(src: Source, first: dt.date, last: dt.date, platform: str, slow_days: 
                CAST(coalesce(sum(g.units), 0) AS BIGINT) AS units, coalesce(sum(g.gmv), 0) AS gmv,
                sum(g.discount) AS discount, coalesce(sum(g.refund), 0) AS refund,
                CAST(coalesce(sum(g.refund_known), 0) AS BIGINT) AS refund_known,
+               CAST(coalesce(sum(g.refunded_orders), 0) AS BIGINT) AS refunded_orders,
                CAST(coalesce(sum(g.returned_units), 0) AS BIGINT) AS returned_units,
                coalesce(sum(g.gmv / c.camp_gmv * s.spend) FILTER (WHERE c.camp_gmv > 0), 0) AS ad_spend,
                max(g.last_paid) AS last_paid
         FROM g LEFT JOIN camp c USING (campaign_id) LEFT JOIN spend s USING (campaign_id)
         GROUP BY g.sku, g.platform""",
-                   [*[str(first)] * 7, str(scan), str(last + dt.timedelta(days=1)), *args, *spend_args])
+                   [*[str(first)] * 8, str(scan), str(last + dt.timedelta(days=1)), *args, *spend_args])
+
+
+def order_counts(src: Source, first: dt.date, last: dt.date, platform: str) -> tuple[int, int]:
+    """The period's paid orders and those of them with a refund, each order once (an order of several SKUs is one
+    order of the shop, though it counts on each SKU's row)."""
+    where, args = _platform(platform)
+    paid, refunded = src.sql(f"""
+        SELECT count(DISTINCT (platform, order_id)),
+               count(DISTINCT (platform, order_id)) FILTER (WHERE refund_amount > 0) FROM paid_orders
+        WHERE pay_time >= CAST(? AS TIMESTAMPTZ) AND pay_time < CAST(? AS TIMESTAMPTZ){where}""",
+                             [str(first), str(last + dt.timedelta(days=1)), *args]).iloc[0]
+    return int(paid), int(refunded)
 
 
 def last_sales(src: Source, before: dt.date, skus: list[str]) -> pd.DataFrame:
@@ -224,7 +264,7 @@ def compute(src: Source, period: str, as_of: dt.date, platform: str, until: dt.d
     rows = _rows(sold, goods, last, platform)
     for col in _SALES:
         rows[col] = rows[col].fillna(0)
-    rows = rows.astype({c: "int64" for c in ("orders", "units", "refund_known", "returned_units")})
+    rows = rows.astype({c: "int64" for c in ("orders", "units", "refund_known", "refunded_orders", "returned_units")})
     notes = []
     if len(sold) and not sold["refund_known"].sum() and rows["orders"].sum():
         rows["refund"] = float("nan")  # no line says what was refunded: unknown, not zero
@@ -257,7 +297,9 @@ def compute(src: Source, period: str, as_of: dt.date, platform: str, until: dt.d
         notes.append("没有订单数据：不判断滞销" if since is None else
                      f"订单数据从 {since} 才开始，{ref_day} 之前没有数据：不判断滞销" if since > ref_day else
                      f"订单数据从 {since} 开始，到 {ref_day} 不足 {slow_days} 天：不判断滞销")
-    perf = Performance(frame, period, first, last, ref_day, ad_spend_total(src, first, last, platform), judged, notes)
+    orders, refunded = order_counts(src, first, last, platform)
+    perf = Performance(frame, period, first, last, ref_day, ad_spend_total(src, first, last, platform), judged, notes,
+                       orders, None if frame["refund"].isna().all() and orders else refunded)
     if perf.ad_total is not None:
         spread = float(frame["ad_spend"].sum())
         if perf.ad_total - spread > 0.005:
@@ -282,6 +324,8 @@ def _measures(rows: pd.DataFrame, has_ads: bool) -> pd.DataFrame:
     listed_value = (out["gmv"] + out["discount"]).where(lambda v: v > 0)
     out["discount_rate"] = out["discount"] / listed_value
     out["refund_rate"] = out["refund"] / gmv
+    out["refund_order_rate"] = (out["refunded_orders"] / out["orders"].where(out["orders"] > 0)).where(
+        out["refund"].notna())
     if not has_ads:
         out["ad_spend"] = float("nan")
     out["ad_rate"] = out["ad_spend"] / gmv
@@ -331,23 +375,48 @@ def _notes(frame: pd.DataFrame, goods: pd.DataFrame, src: Source, sold: pd.DataF
     return notes
 
 
-def shown(perf: Performance) -> pd.DataFrame:
-    """The 商品经营明细 table as exported: one row per SKU and platform, largest GMV first; money to the fen, rates
-    to 4 decimals (the totals are taken before rounding)."""
-    out = perf.frame[DETAIL_COLUMNS]
+def margin_state(frame: pd.DataFrame, min_margin: float) -> pd.Series:
+    """Each row's margin state: 无成交 (no paid order), 毛利未知 (no cost price), 亏损 (gross profit below 0), 低毛利
+    (margin under `min_margin`), else 盈利 — the same lines the negative-margin flag draws."""
+    sold = frame["orders"] > 0
+    unknown = frame["gross_profit"].isna() | frame["cost"].isna() | (frame["cost"] <= 0)
+    losing = frame["gross_profit"] < 0
+    thin = frame["margin"].fillna(0) < min_margin
+    state = pd.Series(PROFITABLE, index=frame.index, dtype="str")
+    state[thin] = THIN
+    state[losing] = LOSING
+    state[unknown] = UNKNOWN
+    state[~sold] = UNSOLD
+    return state
+
+
+def advice(frame: pd.DataFrame, min_margin: float) -> pd.Series:
+    """The advice on each SKU's row, from its ABC class and its margin state together: an A-class SKU losing money is
+    told to stop the loss, not to get more stock and promotion."""
+    state = margin_state(frame, min_margin)
+    found = [NO_SALE_ADVICE if s == UNSOLD else ADVICE.get((c, s), NO_SALE_ADVICE)
+             for c, s in zip(frame["abc_class"], state)]
+    return pd.Series(found, index=frame.index, dtype="str")
+
+
+def shown(perf: Performance, *, min_margin: float) -> pd.DataFrame:
+    """The 商品经营明细 table as exported: one row per SKU and platform, largest GMV first, with its advice (class and
+    margin, `min_margin` the margin line); money to the fen, rates to 4 decimals (totals taken before rounding)."""
+    out = perf.frame.assign(advice=advice(perf.frame, min_margin))[DETAIL_COLUMNS]
     money = ["gmv", "cost", "gross_profit", "ad_spend", "profit_after_ads"]
-    rates = ["gmv_share", "discount_rate", "refund_rate", "margin", "ad_rate", "conversion"]
+    rates = ["gmv_share", "discount_rate", "refund_order_rate", "refund_rate", "margin", "ad_rate", "conversion"]
     return out.assign(**{c: out[c].round(2) for c in money}, **{c: out[c].round(4) for c in rates})
 
 
-def note(perf: Performance, abc_a: float, abc_b: float) -> str:
+def note(perf: Performance, abc_a: float, abc_b: float, refund_basis: str) -> str:
     """The definitions and notes printed under the detail table."""
     ref = f"参考日期 {perf.ref_day}" if perf.ref_day == perf.last else f"数据最后一天 {perf.ref_day}"
-    return "\n".join([DEFINITIONS.format(a=abc_a, b=abc_b, ref=ref), *perf.notes])
+    return "\n".join([DEFINITIONS.format(a=abc_a, b=abc_b, ref=ref, basis=f"退款率（{refund_basis}）"), *perf.notes])
 
 
-def abc_summary(perf: Performance) -> pd.DataFrame:
-    """One row per ABC class: SKUs and their share, GMV and its share, gross profit, margin, units, advice."""
+def abc_summary(perf: Performance, *, min_margin: float) -> pd.DataFrame:
+    """One row per ABC class: SKUs and their share, GMV and its share, gross profit, margin, units, and the class's
+    advice, which names its SKUs losing money or under the margin line `min_margin` (they are told to stop the loss)."""
     f = perf.frame
     columns = ["abc_class", "skus", "sku_share", "gmv", "gmv_share", "gross_profit", "margin", "units", "advice"]
     if f["abc_class"].isna().all():
@@ -362,8 +431,20 @@ def abc_summary(perf: Performance) -> pd.DataFrame:
     out["sku_share"] = out["skus"] / max(len(f), 1)
     out["gmv_share"] = out["gmv"] / f["gmv"].sum()
     out["margin"] = out["gross_profit"] / out["revenue"].where(out["revenue"] > 0)
-    out["advice"] = out["abc_class"].map(ABC_ADVICE)
+    state = margin_state(f, min_margin)
+    out["advice"] = [_class_advice(c, gp, int(((f["abc_class"] == c) & (state == LOSING)).sum()),
+                                   int(((f["abc_class"] == c) & (state == THIN)).sum()))
+                     for c, gp in zip(out["abc_class"], out["gross_profit"])]
     return out[columns]
+
+
+def _class_advice(cls: str, profit: float, losing: int, thin: int) -> str:
+    """A class's advice: the class's own, or a loss warning when the class as a whole loses money; then how many of its
+    SKUs lose money or earn under the margin line."""
+    text = ABC_ADVICE[cls] if not profit < 0 else (
+        f"本类整体亏损（毛利 {report.money(profit)}）：先查定价、折扣与退款，止损前不要追加推广")
+    worse = [f"{n} 个{what}" for n, what in ((losing, "亏损"), (thin, "毛利率低于警戒线")) if n]
+    return text + (f"；其中 {'、'.join(worse)}，这些商品先止损、不加推广（见商品经营明细的经营建议）" if worse else "")
 
 
 def pareto_points(perf: Performance) -> pd.DataFrame:
@@ -387,14 +468,17 @@ def headline(perf: Performance) -> tuple[dict, dict[str, str]]:
     metrics = {
         "period_start": perf.first.isoformat(), "period_end": perf.last.isoformat(), "gmv": round(gmv, 2),
         "revenue": round(revenue, 2), "gross_profit": num(profit, 2), "margin": num(profit / costed) if costed > 0 else None,
-        "refund_rate": num(refund / gmv) if gmv > 0 else None, "ad_spend": num(perf.ad_total, 2),
+        "refund_rate_orders": num(perf.refunded_orders / perf.orders)
+        if perf.orders and perf.refunded_orders is not None else None,
+        "refund_rate_amount": num(refund / gmv) if gmv > 0 else None, "ad_spend": num(perf.ad_total, 2),
         "skus": int(len(f)), "skus_sold": int((f["orders"] > 0).sum()), "a_skus": int((f["abc_class"] == "A").sum()),
     }
     uncosted = int(((f["orders"] > 0) & f["gross_profit"].isna()).sum())
     partial = f"（不含 {uncosted} 个缺成本价的商品）" if uncosted and metrics["gross_profit"] is not None else ""
     cards = {"统计区间": perf.span, "成交金额": report.money(gmv), "净销售额（扣退款）": report.money(revenue),
              f"毛利{partial}": report.money(metrics["gross_profit"]), f"毛利率{partial}": report.pct(metrics["margin"]),
-             "退款率": report.pct(metrics["refund_rate"]), "推广花费": report.money(metrics["ad_spend"]),
+             "退款率（按订单）": report.pct(metrics["refund_rate_orders"]),
+             "退款率（按金额）": report.pct(metrics["refund_rate_amount"]), "推广花费": report.money(metrics["ad_spend"]),
              "有成交 SKU / 全部": f"{metrics['skus_sold']:,} / {metrics['skus']:,}",
              "A 类 SKU": f"{metrics['a_skus']:,}（{report.pct(metrics['a_skus'] / len(f)) if len(f) else '—'}）"}
     return metrics, cards
@@ -405,17 +489,31 @@ def _listing(r) -> str:
     return f"{r.sku}（{r.platform}）" if isinstance(r.platform, str) else str(r.sku)
 
 
+def _classed(r) -> str:
+    """`SKU（平台，A 类）` for a flag message: the class says how much of the shop's sales is at stake."""
+    cls = f"{r.abc_class} 类" if isinstance(r.abc_class, str) else ""
+    inside = "，".join(x for x in (r.platform if isinstance(r.platform, str) else "", cls) if x)
+    return f"{r.sku}（{inside}）" if inside else str(r.sku)
+
+
+def _core(rows: pd.DataFrame) -> str:
+    """「，其中 N 个是 A 类（销售额靠前的核心商品）」 when some of `rows` are A-class, else empty."""
+    core = int((rows["abc_class"] == "A").sum())
+    return f"，其中 {core} 个是 A 类（销售额靠前的核心商品），不要再按核心商品加大库存与推广" if core else ""
+
+
 def _some(rows: pd.DataFrame, describe, limit: int = 5) -> str:
     """The first `limit` rows described for a flag message, then how many more (the flag's rows list them all)."""
     shown = "、".join(describe(r) for r in rows.head(limit).itertuples())
     return shown + (f" 等 {len(rows)} 个" if len(rows) > limit else "")
 
 
-def findings(perf: Performance, *, min_margin: float, max_refund_rate: float, min_orders: int,
+def findings(perf: Performance, *, min_margin: float, max_refund_rate: float, refund_basis: str, min_orders: int,
              traffic_multiple: float, conversion_ratio: float, min_uv: int, slow_days: int) -> list[Flag]:
-    """Flags: list price below cost, margin under the line, refund rate above the line (at least `min_orders` orders),
-    high traffic (at least `min_uv` visitors) converting far below its platform (owner 设计), no sale for `slow_days`
-    with stock left, and SKUs sold without a cost price; a period without any paid order is said, never "no problem"."""
+    """Flags: list price below cost, margin under the line (naming the A-class SKUs among them), refund rate above the
+    line (by orders or by amount, `refund_basis`; at least `min_orders` orders), high traffic (at least `min_uv`
+    visitors) converting far below its platform (owner 设计), no sale for `slow_days` with stock left, and SKUs sold
+    without a cost price; a period without any paid order is said, never "no problem"."""
     f, out = perf.frame, []
     if not (f["orders"] > 0).any():
         out.append(make("perf.no_sales", "medium", "数据分析",
@@ -424,28 +522,32 @@ def findings(perf: Performance, *, min_margin: float, max_refund_rate: float, mi
     if len(below):
         out.append(make("perf.price_below_cost", "high", "运营",
                         f"{len(below)} 个商品日常售价低于成本价，每卖一件都亏损（"
-                        + _some(below, lambda r: f"{_listing(r)} 售价 ¥{r.price:,.2f} < 成本 ¥{r.cost:,.2f}")
-                        + "）：请核对成本价，或调整售价", below[["sku", "platform", "price", "cost", "gmv", "margin"]]))
+                        + _some(below, lambda r: f"{_classed(r)} 售价 ¥{r.price:,.2f} < 成本 ¥{r.cost:,.2f}")
+                        + "）：请核对成本价，或调整售价",
+                        below[["sku", "platform", "abc_class", "price", "cost", "gmv", "margin"]]))
     losing = f[~f.index.isin(below.index) & (f["orders"] > 0) & f["gross_profit"].notna()
                & ((f["margin"] < min_margin) | (f["revenue"].le(0) & f["gross_profit"].lt(0)))]
     if len(losing):
         losing = losing.sort_values("gross_profit")
         line = "亏损（毛利为负）" if min_margin == 0 else f"毛利率低于 {min_margin * 100:g}%"
         out.append(make("perf.negative_margin", "high", "运营",
-                        f"{perf.span} {len(losing)} 个商品扣除优惠和退款后{line}（"
-                        + _some(losing, lambda r: f"{_listing(r)} 毛利 {report.money(r.gross_profit)}，毛利率 "
+                        f"{perf.span} {len(losing)} 个商品扣除优惠和退款后{line}{_core(losing)}（"
+                        + _some(losing, lambda r: f"{_classed(r)} 毛利 {report.money(r.gross_profit)}，毛利率 "
                                                   f"{report.pct(r.margin)}，优惠率 {report.pct(r.discount_rate)}，"
-                                                  f"退款率 {report.pct(r.refund_rate)}")
-                        + "）：请检查折扣、券叠加与退款原因，必要时调价或停止推广",
-                        losing[["sku", "platform", "gmv", "discount_rate", "refund_rate", "gross_profit", "margin"]]))
-    refunds = f[(f["orders"] >= min_orders) & (f["refund_rate"] > max_refund_rate)].sort_values("refund_rate",
-                                                                                                 ascending=False)
+                                                  f"退款率（按订单）{report.pct(r.refund_order_rate)}")
+                        + "）：请检查定价、折扣、券叠加与退款原因，必要时调价或停止推广",
+                        losing[["sku", "platform", "abc_class", "gmv", "discount_rate", "refund_order_rate",
+                                "refund_rate", "gross_profit", "margin"]]))
+    rate = REFUND_BASIS[refund_basis]
+    refunds = f[(f["orders"] >= min_orders) & (f[rate] > max_refund_rate)].sort_values(rate, ascending=False)
     if len(refunds):
         out.append(make("perf.high_refund", "medium", "运营",
-                        f"{perf.span} {len(refunds)} 个商品退款率高于 {max_refund_rate * 100:g}%（"
-                        + _some(refunds, lambda r: f"{_listing(r)} {report.pct(r.refund_rate)}，{r.orders:,} 单")
+                        f"{perf.span} {len(refunds)} 个商品退款率（{refund_basis}）高于 {max_refund_rate * 100:g}%（"
+                        + _some(refunds, lambda r: f"{_listing(r)} {r.refunded_orders:,}/{r.orders:,} 单有退款，"
+                                                   f"按订单 {report.pct(r.refund_order_rate)}，"
+                                                   f"按金额 {report.pct(r.refund_rate)}")
                         + "）：请客服汇总退款原因，核对尺码说明、详情描述与品质",
-                        refunds[["sku", "platform", "orders", "gmv", "refund", "refund_rate"]]))
+                        refunds[["sku", "platform", "orders", "gmv", "refund", "refund_order_rate", "refund_rate"]]))
     busy = f[(f["uv"] >= traffic_multiple * f["platform_uv_median"]) & (f["uv"] >= max(min_uv, 1))
              & (f["conversion"] < conversion_ratio * f["platform_conversion"])].sort_values("uv", ascending=False)
     if len(busy):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from ...errors import OpsbookError
-from . import exports, goods, warehouse
+from . import exports, goods, stock, warehouse
 
 
 @dataclass
@@ -43,6 +43,8 @@ def ingest_file(path: str | Path, into: str | Path, platform: str | None = None,
     if skipped:
         report.lines.append(f"跳过：{skipped}")
     report.lines += merged
+    if stock.TABLE in result.tables and len(result.tables[stock.TABLE]):
+        report.lines.append(stock.days_line(result.tables[stock.TABLE]))
     if len(result.rejected):
         report.lines.append(f"拒绝 {len(result.rejected)} 行：" + "；".join(
             f"第 {r.row} 行 {r.reason}" for r in result.rejected.head(10).itertuples()))

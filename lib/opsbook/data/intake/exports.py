@@ -144,15 +144,18 @@ def detect(columns, platform: str | None = None, kind: str | None = None, name: 
     present = {k.name: set(k.spelled(columns)) for k in candidates}
     # of two kinds whose signatures the file holds whole, the one recognised by more columns is the more specific:
     # a product list with a 成本价 column is a product list, not a cost sheet
+    # (then, of two signatures as long, the kind that reads more of the file's columns: a stock list with 成本价 is a
+    # stock list, not a cost sheet)
     scored = sorted(((len(present[k.name] & set(k.signature)) / len(k.signature), k) for k in candidates),
-                    key=lambda t: (t[0], len(t[1].signature)), reverse=True)
+                    key=lambda t: (t[0], len(t[1].signature), len(present[t[1].name] & t[1].reads())), reverse=True)
     if scored and scored[0][0] >= 1 and platform and scored[0][1].platform and platform != scored[0][1].platform:
         return dataclasses.replace(scored[0][1], platform=platform)
     if not scored or scored[0][0] < 1:
         known = "、".join(k.label for k in kinds().values())
-        near = scored[0][1] if scored and scored[0][0] > 0 else None
-        missing = sorted(set(near.signature) - present[near.name]) if near else []
-        hint = f"；最接近的是{near.label}，缺少列 {'、'.join(map(near.spelled_out, missing))}" if near else ""
+        near = [k for score, k in scored if scored[0][0] > 0 and score == scored[0][0]][:3]  # every kind as near
+        hint = "；最接近的是" + "；或".join(
+            f"{k.label}，缺少列 {'、'.join(map(k.spelled_out, sorted(set(k.signature) - present[k.name])))}"
+            for k in near) if near else ""
         raise IntakeError(f"{name + ' 是' if name else ''}无法识别的导出文件（支持：{known}）{hint}")
     return scored[0][1]
 
