@@ -131,6 +131,8 @@ def test_the_history_page_lists_only_the_runs_of_the_users_playbooks(project, mo
     (tmp_path / "data" / "reference").symlink_to(REPO / "data" / "reference")
     assert runner.run("kpi_report", {"period": "日", "report_date": "2026-06-29"}).ok
     assert runner.run("supplier_review", {}).ok
+    on_shop = runner.run("kpi_report", {"period": "日", "report_date": "2026-06-29", "shop": "天猫旗舰店"})
+    assert on_shop.ok
     accounts.add("采购员", ["采购"], PASSWORD)
     for name, expected in (("张三", {"kpi_report"}), ("采购员", {"supplier_review"}),
                            ("老板", {"kpi_report", "supplier_review"})):
@@ -138,3 +140,8 @@ def test_the_history_page_lists_only_the_runs_of_the_users_playbooks(project, mo
         page = history_form.HistoryPage()
         shown = {history_form.history.find(run_id).record.playbook for _label, run_id in page.run.options}
         assert shown == expected, name
+    session.begin("王五")  # 主管: may open kpi_report, sees no shop: the run on 天猫旗舰店 is not listed
+    runs = {run_id for _label, run_id in history_form.HistoryPage().run.options}
+    assert on_shop.run_id not in runs and len(runs) == 2  # kpi_report and supplier_review without a shop
+    session.begin("张三")  # 运营 of 天猫旗舰店
+    assert on_shop.run_id in {run_id for _label, run_id in history_form.HistoryPage().run.options}

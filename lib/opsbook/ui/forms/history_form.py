@@ -13,7 +13,7 @@ from ...errors import OpsbookError
 from ...ops import history
 from ...settings import RunStatus
 from .. import session
-from .widgets import CSS, INTERNAL_ERROR, LABEL_STYLE, WIDE, error_box, flags_html, report_html
+from .widgets import CSS, INTERNAL_ERROR, LABEL_STYLE, WIDE, error_box, flags_html, report_html, user_shops
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,9 @@ class HistoryPage:
     def load(self) -> None:
         """Re-read the runs index and show the runs that match the filters."""
         try:
-            found = [e for e in history.entries() if may_see(e.record.playbook)]
+            shop_names = {shop.name for shop in user_shops()}
+            found = [e for e in history.entries()
+                     if may_see(e.record.playbook) and shop_allowed(e.record.params.get("shop"), shop_names)]
         except Exception:  # noqa: BLE001 - staff see a short message, never a traceback
             log.exception("history page failed")
             self.table.value = error_box(f"运行记录读取失败：{INTERNAL_ERROR}")
@@ -103,6 +105,12 @@ def may_see(playbook: str) -> bool:
         return user.may(spec.load(playbook).roles)
     except OpsbookError:
         return user.is_admin
+
+
+def shop_allowed(shop: str | None, shop_names: set[str]) -> bool:
+    """Whether a run on `shop` (None: a run not made on a named shop) may be listed for the page's user."""
+    user = session.current()
+    return shop is None or shop in shop_names or bool(user and user.is_admin)
 
 
 def history_form() -> None:
