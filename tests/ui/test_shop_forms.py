@@ -145,3 +145,17 @@ def test_the_history_page_lists_only_the_runs_of_the_users_playbooks(project, mo
     assert on_shop.run_id not in runs and len(runs) == 2  # kpi_report and supplier_review without a shop
     session.begin("张三")  # 运营 of 天猫旗舰店
     assert on_shop.run_id in {run_id for _label, run_id in history_form.HistoryPage().run.options}
+
+
+def test_a_runs_files_are_served_only_to_those_who_see_its_shop(project, monkeypatch, tmp_path):
+    from opsbook.engine import runner
+    from opsbook.ui import voila_app
+    monkeypatch.setenv("OPSBOOK_RUNS", str(tmp_path / "runs"))
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "sample").symlink_to(REPO / "data" / "sample")
+    (tmp_path / "data" / "reference").symlink_to(REPO / "data" / "reference")
+    run = runner.run("kpi_report", {"period": "日", "report_date": "2026-06-29", "shop": "天猫旗舰店"})
+    assert run.ok
+    assert voila_app.run_file("kpi_report", run.run_id, "report.html") == run.report
+    assert voila_app.run_file("kpi_report", run.run_id, "report.html", lambda shop: shop == "天猫旗舰店") == run.report
+    assert voila_app.run_file("kpi_report", run.run_id, "report.html", lambda shop: False) is None

@@ -50,8 +50,9 @@ MIME = {".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sh
         ".csv": "text/csv; charset=utf-8", ".html": "text/html; charset=utf-8"}
 
 
-def run_file(playbook: str, run_id: str, name: str) -> Path | None:
-    """The file `name` of a filed run if the run offers it for download (a table or the report), else None."""
+def run_file(playbook: str, run_id: str, name: str, may_see_shop=lambda shop: True) -> Path | None:
+    """The file `name` of a filed run if the run offers it for download (a table or the report) and its shop (if it
+    ran on a named one) passes `may_see_shop`, else None."""
     if not (spec.NAME.fullmatch(playbook) and RUN_ID.fullmatch(run_id)):
         return None
     from ..engine import records  # pandas: only when someone downloads
@@ -61,6 +62,9 @@ def run_file(playbook: str, run_id: str, name: str) -> Path | None:
         return None
     record = store.load(records.RunRecord(run_id, playbook, RunStatus.FAILED, folder=folder))
     offered = {n for names in record.tables.values() for n in names} | {records.REPORT}
+    shop = record.params.get("shop")
+    if shop and not may_see_shop(shop):
+        return None
     path = folder / name
     if name not in offered or not path.is_file() or path.resolve().parent != folder.resolve():
         return None
@@ -79,7 +83,7 @@ class RunFileHandler(auth.ChineseErrors, JupyterHandler):
     @tornado.web.authenticated
     async def get(self, playbook: str, run_id: str, name: str) -> None:
         """Stream the file, or 404 for anything a run does not offer."""
-        path = run_file(playbook, run_id, name)
+        path = run_file(playbook, run_id, name, lambda shop: shop_visible(self, shop))
         if path is None or not allowed(self, playbook):
             raise tornado.web.HTTPError(404)
         try:
@@ -107,6 +111,21 @@ def allowed(handler: JupyterHandler, form: str) -> bool:
     """Whether the request's user may open the page `form` (always in token mode)."""
     return not accounts_mode(handler) or handler.authorizer.is_authorized(
         handler, handler.current_user, "read", f"opsbook:form:{form}")
+
+
+def shop_visible(handler: JupyterHandler, shop: str) -> bool:
+    """Whether the request's user may see the registered shop `shop` (always in token mode and for 管理员)."""
+    if not accounts_mode(handler):
+        return True
+    from ..data import shops
+    account = auth.account_of(handler.current_user)
+    if account is None:
+        return False
+    try:
+        return any(s.name == shop for s in shops.visible(account.name, account.roles, everything=account.is_admin,
+                                                          known_roles=accounts.ROLES))
+    except Exception:  # noqa: BLE001 - a broken shops.yaml shows nothing of any shop
+        return account.is_admin
 
 
 def title_of(form: str) -> str:
