@@ -100,7 +100,6 @@ def test_a_shared_host_needs_accounts_and_encryption(home, capsys):
     assert cli.main(["serve", "--host", "0.0.0.0", "--certfile", str(home / "none.pem"),
                      "--keyfile", str(home / "none.key")]) == 2
     assert "不存在" in capsys.readouterr().err
-    assert serve.check_mode("0.0.0.0", False, "", "", True) is True  # behind an HTTPS proxy
     assert serve.check_mode("127.0.0.1", False, "", "", False) is False  # one person: the token
 
 
@@ -129,17 +128,40 @@ def test_a_role_that_is_not_a_role_is_refused_naming_the_playbook(tmp_path):
         spec.load(path)
 
 
-def test_lockout_counts_failures_per_name_and_per_address():
+def test_lockout_counts_failures_per_name_and_address_per_address_and_per_name():
     lock = auth.Lockout()
     for _ in range(auth.MAX_FAILURES - 1):
         lock.failed("王芳", "10.0.0.1")
     assert lock.locked_for("王芳", "10.0.0.1") == 0
-    lock.failed("王芳", "10.0.0.2")
-    assert lock.locked_for("王芳", "10.0.0.9") > 0  # the name is locked from anywhere
+    lock.failed("王芳", "10.0.0.1")
+    assert lock.locked_for("王芳", "10.0.0.1") > 0
+    assert lock.locked_for("王芳", "10.0.0.9") == 0  # five failures elsewhere do not lock her out of her own desk
     assert lock.locked_for("李强", "10.0.0.1") == 0
     for i in range(auth.MAX_ADDRESS_FAILURES):
         lock.failed(f"name{i}", "10.0.0.7")
     assert lock.locked_for("李强", "10.0.0.7") > 0  # spraying many names from one address
-    lock.succeeded("王芳")
+    for i in range(auth.MAX_NAME_FAILURES):
+        lock.failed("赵敏", f"10.1.{i}.1")
+    assert lock.locked_for("赵敏", "10.0.0.2") > 0  # one name guessed from many addresses
+    lock.succeeded("王芳", "10.0.0.1")
     assert lock.locked_for("王芳", "10.0.0.1") == 0
 
+
+def test_forgotten_failures_leave_no_keys_behind(monkeypatch):
+    lock = auth.Lockout()
+    monkeypatch.setattr(auth, "WINDOW", 0)
+    monkeypatch.setenv(auth.LOCKOUT_ENV, "0")
+    for i in range(100):
+        lock.failed(f"n{i}", "10.0.0.1")
+    import time as clock
+    clock.sleep(0.01)
+    for i in range(100):
+        lock.locked_for(f"n{i}", "10.0.0.1")
+    assert not lock.failures
+
+
+def test_behind_a_proxy_the_server_listens_on_loopback_only(home):
+    accounts.add("admin", ["管理员"], "admin-pass-1")
+    with pytest.raises(ParamError, match="只在本机地址上监听"):
+        serve.check_mode("0.0.0.0", True, "", "", True)
+    assert serve.check_mode("127.0.0.1", True, "", "", True) is True

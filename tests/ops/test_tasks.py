@@ -303,3 +303,23 @@ def test_jobs_run_opens_tasks_like_the_scheduler_and_ad_hoc_runs_do_not(flag_pro
     assert cli.main(["jobs", "run", "probe_daily"]) == 0
     (again,) = tasks.select()
     assert again.id == task.id and len(tasks.get(task.id).runs) == 2
+
+
+def test_phones_typed_into_a_note_or_reason_are_masked(flag_probe, tmp_path):
+    from opsbook.ops import jobs, schedule, tasks
+    from opsbook.ops.state import State
+    import datetime as dt
+    import json as js
+    from opsbook.settings import TZ
+    state = State(tmp_path / "state.sqlite")
+    slot = dt.datetime.now(TZ).replace(second=0, microsecond=0)
+    flag = {"code": "probe.x", "severity": "high", "owner": "运营", "message": "待处理", "rows": []}
+    job = jobs.Job("probe_mask", flag_probe, {"raised": js.dumps([flag], ensure_ascii=False)},
+                   f"{slot.minute} {slot.hour} * * *")
+    schedule.Scheduler([job], state=state, clock=lambda: slot - dt.timedelta(minutes=1), echo=print).tick()
+    schedule.Scheduler([job], state=state, clock=lambda: slot, echo=print).run_once()
+    (task,) = tasks.select(state)
+    tasks.update(task.id, who="李强", status="处理中", note="已联系客户 13812345678", state=state)
+    tasks.update(task.id, who="李强", status="不处理", reason="客户 13912345678 已退货", state=state)
+    text = str(tasks.get(task.id, state))
+    assert "13812345678" not in text and "13912345678" not in text and "138****5678" in text

@@ -305,3 +305,59 @@ def test_a_task_is_shown_to_its_owner_role_only_and_closed_under_the_account(acc
         assert closed.status == "已完成" and closed.closed_by == "李强"
     finally:
         os.environ["OPSBOOK_RUNS"] = before or ""
+
+
+def http_session(server, name: str):
+    """A urllib opener logged in as `name` (cookies kept), and the login page's XSRF value."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect)
+    page = opener.open(server.url("login"), timeout=30).read().decode()
+    xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page).group(1)
+    data = urllib.parse.urlencode({"_xsrf": xsrf, "username": name, "password": PASSWORDS.get(name, "x" * 9)}).encode()
+    try:
+        opener.open(server.url("login"), data=data, timeout=30)
+    except urllib.error.HTTPError as exc:
+        assert exc.code in (302, 401), exc.code
+    return opener, xsrf
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Keep redirects as answers (their Location is what the test looks at)."""
+
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def status_of(opener, url: str) -> tuple[int, str]:
+    """(status, Location) of a GET."""
+    try:
+        with opener.open(url, timeout=60) as resp:
+            return resp.status, resp.headers.get("Location", "")
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers.get("Location", "")
+
+
+@pytest.mark.parametrize("target", ["/%09/evil.example", "//evil.example", "/%0a/evil.example", "https://evil.example/",
+                                    "/\\evil.example", "javascript:alert(1)"])
+def test_after_login_only_paths_on_this_server_are_followed(accounts_server, target):
+    opener, _ = http_session(accounts_server, "李强")
+    status, location = status_of(opener, accounts_server.url(f"login?next={target}"))
+    assert status == 302 and location == "/", (target, location)
+    status, location = status_of(opener, accounts_server.url("login?next=/voila/render/kpi_report.ipynb"))
+    assert location == "/voila/render/kpi_report.ipynb"
+
+
+def test_a_form_of_another_role_stays_closed_under_any_spelling_and_the_file_list_too(accounts_server):
+    opener, _ = http_session(accounts_server, "王芳")
+    for path in ("voila/render/user_tiering.ipyn%62", "voila/render/user_tiering.IPYNB", "voila/render/%75ser_tiering.ipynb",
+                 f"voila/render/{serve.IMPORT_FORM}.ipyn%62"):
+        assert status_of(opener, accounts_server.url(path))[0] == 403, path
+    assert status_of(opener, accounts_server.url("voila/api/contents"))[0] == 403
+
+
+def test_a_name_that_cannot_be_an_account_is_refused_without_a_trace(accounts_server):
+    from opsbook.ops import audit
+    http_session(accounts_server, "x" * 5000)
+    with project_home_env(accounts_server.home):
+        assert not [e for e in audit.events(action="login_failed") if len(e["who"]) > 100]
+

@@ -181,6 +181,28 @@ def visible(user: str, roles: tuple[str, ...] | list[str], everything: bool = Fa
     return [s for s in load(known_roles) if s.visible_to(user, roles, everything)]
 
 
+def _same_place(a: str, b: str) -> bool:
+    """Whether two source locations name the same place (folders and files compared resolved)."""
+    if is_postgres(a) or is_postgres(b):
+        return masked(a) == masked(b)
+    return paths.resolve(a) == paths.resolve(b)
+
+
+def may_see_run(params: dict, user: str, roles: tuple[str, ...] | list[str], everything: bool = False,
+                known_roles: tuple[str, ...] | list[str] | None = None) -> bool:
+    """Whether a person may see a run made with `params`: on a shop they see (named, or its `source` is that shop's);
+    a run on a source no shop of theirs has is for those who see everything. Always without a registry."""
+    if everything or not registered():
+        return True
+    shop, source = params.get("shop"), params.get("source")
+    if not shop and not source:
+        return True  # a playbook without a data source
+    mine = visible(user, roles, known_roles=known_roles)
+    if shop:
+        return any(s.name == shop for s in mine)
+    return any(_same_place(s.source, str(source)) for s in mine)
+
+
 def find(name: str) -> Shop:
     """The registered shop called `name`; ParamError in Chinese naming the registered ones otherwise."""
     shops = load()
@@ -268,5 +290,5 @@ def password(info: dict) -> str | None:
     return None
 
 
-__all__ = ["Shop", "SAMPLE", "MULTI", "registry_path", "registered", "load", "visible", "find", "url_settings",
+__all__ = ["may_see_run", "Shop", "SAMPLE", "MULTI", "registry_path", "registered", "load", "visible", "find", "url_settings",
            "servers", "server_problem", "password"]

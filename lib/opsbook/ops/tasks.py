@@ -422,7 +422,8 @@ def update(task_id, *, who: str, status: str | None = None, note: str = "", reas
     """Change a task's status (and/or assignee, or add a note), recording who did it and when, also in the audit
     log (`task_update`); ParamError in Chinese when refused: an unknown task or status, 不处理 without a reason, a
     closed task, nothing to record."""
-    status, note, reason = parse_status(status), (note or "").strip(), (reason or "").strip()
+    status = parse_status(status)
+    note, reason = _masked((note or "").strip(), 10_000), _masked((reason or "").strip(), 10_000)
     assignee = assignee.strip() if isinstance(assignee, str) else None
     if not (who or "").strip():
         raise ParamError("请注明是谁在更新任务")

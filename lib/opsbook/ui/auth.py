@@ -15,6 +15,7 @@ import asyncio
 import json
 import os
 import time
+from urllib.parse import urlsplit
 from collections import defaultdict, deque
 from pathlib import Path
 
@@ -30,8 +31,9 @@ from ..ops import accounts
 
 SESSION_DAYS = 1          # a login lasts a working day at most
 FAIL_DELAY = 1.0          # seconds every failed login waits before the answer
-MAX_FAILURES = 5          # failures for one name within WINDOW lock it
+MAX_FAILURES = 5          # failures for one name from one address within WINDOW lock that pair
 MAX_ADDRESS_FAILURES = 20  # failures from one address (any names) within WINDOW lock the address
+MAX_NAME_FAILURES = 50    # failures for one name from anywhere (a spread-out guess) lock the name
 WINDOW = 15 * 60
 LOCKOUT = 15 * 60
 LOCKOUT_ENV = "OPSBOOK_LOCKOUT_SECONDS"  # tests and small teams may shorten the lockout
@@ -52,11 +54,19 @@ class Lockout:
         self.failures: dict[str, deque] = defaultdict(deque)
 
     def _recent(self, key: str, now: float) -> deque:
-        """The failure times of `key` still inside the window."""
-        times = self.failures[key]
+        """The failure times of `key` still inside the window (a key with none left is forgotten)."""
+        times = self.failures.get(key, deque())
         while times and now - times[0] > max(WINDOW, self.lockout()):
             times.popleft()
+        if not times:
+            self.failures.pop(key, None)
         return times
+
+    @staticmethod
+    def _keys(name: str, address: str) -> tuple[tuple[str, int], ...]:
+        """The counters a login attempt counts against, with their limits."""
+        return ((f"pair:{name}|{address}", MAX_FAILURES), (f"addr:{address}", MAX_ADDRESS_FAILURES),
+                (f"name:{name}", MAX_NAME_FAILURES))
 
     @staticmethod
     def lockout() -> float:
@@ -67,21 +77,24 @@ class Lockout:
         """Seconds until `name` from `address` may try again (0 when it may now)."""
         now = time.monotonic() if now is None else now
         waits = [0.0]
-        for key, limit in ((f"name:{name}", MAX_FAILURES), (f"addr:{address}", MAX_ADDRESS_FAILURES)):
+        for key, limit in self._keys(name, address):
             times = self._recent(key, now)
             if len(times) >= limit:
                 waits.append(times[-1] + self.lockout() - now)
         return max(waits)
 
     def failed(self, name: str, address: str) -> None:
-        """Count one failed login."""
+        """Count one attempt as failed (before checking the password: parallel guesses are counted as they come)."""
         now = time.monotonic()
-        self.failures[f"name:{name}"].append(now)
-        self.failures[f"addr:{address}"].append(now)
+        for key, _limit in self._keys(name, address):
+            self.failures[key].append(now)
 
-    def succeeded(self, name: str) -> None:
-        """Forget a name's failures after a good login."""
-        self.failures.pop(f"name:{name}", None)
+    def succeeded(self, name: str, address: str) -> None:
+        """A good login: take back its attempt and forget the failures of this name from this address."""
+        self.failures.pop(f"pair:{name}|{address}", None)
+        for key in (f"addr:{address}", f"name:{name}"):
+            if self.failures.get(key):
+                self.failures[key].pop()
 
 
 LOCKOUTS = Lockout()
@@ -142,10 +155,13 @@ class LoginHandler(ChineseErrors, JupyterHandler):
                          next=self.get_argument("next", default=""), action=self.request.path))
 
     def _next(self) -> str:
-        """Where to go after logging in: a path on this server, else the home page."""
+        """Where to go after logging in: a path on this server, else the home page (never another site: browsers
+        drop tabs and newlines, so `/\t/evil` would become `//evil`)."""
         target = self.get_argument("next", default="")
         base = self.base_url
-        if not target.startswith(base) or target.startswith("//") or "\\" in target:
+        parts = urlsplit(target)
+        if (any(ord(c) <= 0x20 or c == "\\" for c in target) or parts.scheme or parts.netloc
+                or not target.startswith(base) or target.startswith("//")):
             return base
         return target
 
@@ -164,19 +180,23 @@ class LoginHandler(ChineseErrors, JupyterHandler):
         name = self.get_argument("username", default="").strip()
         password = self.get_argument("password", default="")
         address = self.request.remote_ip
+        if not accounts.NAME.fullmatch(name):  # nothing to look up; never written to the log in full
+            await asyncio.sleep(FAIL_DELAY)
+            self._render("账号或密码不正确（账号停用时也无法登录，请联系管理员）", 401)
+            return
         wait = LOCKOUTS.locked_for(name, address)
         if wait > 0:
             audit("lockout", name, self, minutes=round(wait / 60, 1))
             self._render(f"登录失败次数过多，已暂时锁定，请 {max(1, round(wait / 60))} 分钟后再试", 429)
             return
+        LOCKOUTS.failed(name, address)  # counted before the check: parallel guesses cannot slip past the limit
         account = await asyncio.get_running_loop().run_in_executor(None, accounts.verify, name, password)
         if account is None:
-            LOCKOUTS.failed(name, address)
             audit("login_failed", name, self)
             await asyncio.sleep(FAIL_DELAY)
             self._render("账号或密码不正确（账号停用时也无法登录，请联系管理员）", 401)
             return
-        LOCKOUTS.succeeded(name)
+        LOCKOUTS.succeeded(name, address)
         self.identity_provider.set_login_cookie(self, _user(account))
         audit("login", account.name, self)
         self.redirect(self._next())
@@ -257,7 +277,10 @@ class RoleAuthorizer(Authorizer):
         """Whether `user` may do `action` on `resource`."""
         if resource.startswith("opsbook:form:"):
             return may_open(user, resource.removeprefix("opsbook:form:"))
-        return account_of(user) is not None
+        account = account_of(user)
+        if resource == "contents":  # voila's file listing: the home page lists each user's forms instead
+            return account is not None and account.is_admin
+        return account is not None
 
 
 __all__ = ["AccountIdentityProvider", "RoleAuthorizer", "LoginHandler", "LogoutHandler", "may_open", "page",

@@ -136,6 +136,9 @@ def check_mode(host: str, with_accounts: bool, certfile: str, keyfile: str, behi
     if shared and not (certfile or behind_proxy):
         raise ParamError(f"在 {host} 上提供表单需要加密：用 --certfile/--keyfile 指定证书，"
                          "或放在 HTTPS 反向代理之后并加 --behind-proxy（见 README「多人使用」）")
+    if behind_proxy and shared:
+        raise ParamError(f"--behind-proxy 时只在本机地址上监听（代理在同一台机器上转发到 127.0.0.1），不能用 {host}：否则绕过代理的"
+                         "请求可以伪造来源地址")
     if bool(certfile) != bool(keyfile):
         raise ParamError("--certfile 与 --keyfile 需同时指定")
     for path in (certfile, keyfile):

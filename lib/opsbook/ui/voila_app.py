@@ -50,9 +50,9 @@ MIME = {".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sh
         ".csv": "text/csv; charset=utf-8", ".html": "text/html; charset=utf-8"}
 
 
-def run_file(playbook: str, run_id: str, name: str, may_see_shop=lambda shop: True) -> Path | None:
-    """The file `name` of a filed run if the run offers it for download (a table or the report) and its shop (if it
-    ran on a named one) passes `may_see_shop`, else None."""
+def run_file(playbook: str, run_id: str, name: str, may_see=lambda params: True) -> Path | None:
+    """The file `name` of a filed run if the run offers it for download (a table or the report) and its parameters
+    (the shop or source it ran on) pass `may_see`, else None."""
     if not (spec.NAME.fullmatch(playbook) and RUN_ID.fullmatch(run_id)):
         return None
     from ..engine import records  # pandas: only when someone downloads
@@ -62,8 +62,7 @@ def run_file(playbook: str, run_id: str, name: str, may_see_shop=lambda shop: Tr
         return None
     record = store.load(records.RunRecord(run_id, playbook, RunStatus.FAILED, folder=folder))
     offered = {n for names in record.tables.values() for n in names} | {records.REPORT}
-    shop = record.params.get("shop")
-    if shop and not may_see_shop(shop):
+    if not may_see(record.params):
         return None
     path = folder / name
     if name not in offered or not path.is_file() or path.resolve().parent != folder.resolve():
@@ -83,7 +82,7 @@ class RunFileHandler(auth.ChineseErrors, JupyterHandler):
     @tornado.web.authenticated
     async def get(self, playbook: str, run_id: str, name: str) -> None:
         """Stream the file, or 404 for anything a run does not offer."""
-        path = run_file(playbook, run_id, name, lambda shop: shop_visible(self, shop))
+        path = run_file(playbook, run_id, name, lambda params: run_visible(self, params))
         if path is None or not allowed(self, playbook):
             raise tornado.web.HTTPError(404)
         try:
@@ -113,8 +112,8 @@ def allowed(handler: JupyterHandler, form: str) -> bool:
         handler, handler.current_user, "read", f"opsbook:form:{form}")
 
 
-def shop_visible(handler: JupyterHandler, shop: str) -> bool:
-    """Whether the request's user may see the registered shop `shop` (always in token mode and for 管理员)."""
+def run_visible(handler: JupyterHandler, params: dict) -> bool:
+    """Whether the request's user may see a run made with `params` (its shop; always in token mode)."""
     if not accounts_mode(handler):
         return True
     from ..data import shops
@@ -122,9 +121,9 @@ def shop_visible(handler: JupyterHandler, shop: str) -> bool:
     if account is None:
         return False
     try:
-        return any(s.name == shop for s in shops.visible(account.name, account.roles, everything=account.is_admin,
-                                                          known_roles=accounts.ROLES))
-    except Exception:  # noqa: BLE001 - a broken shops.yaml shows nothing of any shop
+        return shops.may_see_run(params, account.name, account.roles, everything=account.is_admin,
+                                 known_roles=accounts.ROLES)
+    except Exception:  # noqa: BLE001 - a broken shops.yaml shows the runs of no shop
         return account.is_admin
 
 
@@ -169,8 +168,9 @@ class PageHandler(TornadoVoilaHandler):
         await super().prepare()
         if not self.current_user:  # voila has redirected to the login page
             return
-        form = Path(self.request.path).stem
-        if self.request.path.endswith(".ipynb") and not allowed(self, form):
+        page = self.path_args[0] if self.path_args else ""  # decoded: `user_tiering.ipyn%62` is the same page
+        form = Path(page).stem
+        if page and (Path(page).suffix.lower() != ".ipynb" or "/" in page or not allowed(self, form)):
             forbidden(self, form)
             return
         self.xsrf_token  # noqa: B018 - reading it sets the cookie
@@ -229,7 +229,10 @@ class FormsApp(Voila):
 
     @default("cookie_secret")
     def _cookie_secret(self) -> bytes:
-        """The project's cookie secret (created once, mode 600): a restart does not log everyone out."""
+        """With accounts, the project's cookie secret (created once, mode 600): a restart does not log everyone out.
+        In token mode a fresh one per start, as voila does: a new token ends the old sessions."""
+        if not issubclass(self.identity_provider_class, auth.AccountIdentityProvider):
+            return os.urandom(32)
         path = paths.private() / COOKIE_SECRET
         if not path.is_file():
             path.parent.mkdir(parents=True, exist_ok=True)

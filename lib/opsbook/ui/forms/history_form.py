@@ -13,7 +13,7 @@ from ...errors import OpsbookError
 from ...ops import history
 from ...settings import RunStatus
 from .. import session
-from .widgets import CSS, INTERNAL_ERROR, LABEL_STYLE, WIDE, error_box, flags_html, report_html, user_shops
+from .widgets import CSS, INTERNAL_ERROR, LABEL_STYLE, WIDE, error_box, flags_html, report_html
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +56,11 @@ class HistoryPage:
     def load(self) -> None:
         """Re-read the runs index and show the runs that match the filters."""
         try:
-            shop_names = {shop.name for shop in user_shops()}
-            found = [e for e in history.entries()
-                     if may_see(e.record.playbook) and shop_allowed(e.record.params.get("shop"), shop_names)]
+            session.check()
+            found = [e for e in history.entries() if may_see(e.record.playbook) and may_see_run(e.record.params)]
+        except OpsbookError as exc:
+            self.table.value, self.run.options = error_box(exc.message), []
+            return
         except Exception:  # noqa: BLE001 - staff see a short message, never a traceback
             log.exception("history page failed")
             self.table.value = error_box(f"运行记录读取失败：{INTERNAL_ERROR}")
@@ -83,6 +85,11 @@ class HistoryPage:
 
     def show(self) -> None:
         """The chosen run's flags and report."""
+        try:
+            session.check()
+        except OpsbookError as exc:
+            self.detail.value = error_box(exc.message)
+            return
         if not self.run.value:
             self.detail.value = error_box("请先选择一次运行")
             return
@@ -107,10 +114,13 @@ def may_see(playbook: str) -> bool:
         return user.is_admin
 
 
-def shop_allowed(shop: str | None, shop_names: set[str]) -> bool:
-    """Whether a run on `shop` (None: a run not made on a named shop) may be listed for the page's user."""
+def may_see_run(params: dict) -> bool:
+    """Whether the page's user may see a run made with `params` (the shop or source it ran on)."""
+    from ...data import shops
+    from ...ops import accounts
     user = session.current()
-    return shop is None or shop in shop_names or bool(user and user.is_admin)
+    return user is not None and shops.may_see_run(params, user.name, user.roles, everything=user.is_admin,
+                                                   known_roles=accounts.ROLES)
 
 
 def history_form() -> None:

@@ -64,8 +64,10 @@ class ImportForm:
         """Save the uploads to a temporary folder and import each; a Chinese summary per file, never a traceback."""
         from ...data import intake  # pandas: only once someone imports
         from ...ops import audit
+        from ...ops.accounts import DATA_ROLES
         from .. import session
         try:
+            session.check(DATA_ROLES)  # still enabled, still 管理员, since the page opened
             into = self.warehouse()
         except OpsbookError as exc:
             self.result.value = error_box(exc.message if len(exc.problems) > 1 else exc.problems[0])

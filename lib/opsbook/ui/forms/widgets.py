@@ -113,14 +113,15 @@ NO_SHOP = "你的账号还没有可用的店铺：请联系管理员在 shops.ya
 def user_shops(kinds: tuple[str, ...] | None = None) -> list[shops.Shop]:
     """The registered shops the page's user may see (of the source `kinds` given: folder, duckdb, postgres), read
     afresh from shops.yaml; none for a page without a user. ParamError if shops.yaml is wrong."""
-    user = session.current()
-    if user is None:
+    if session.current() is None:
         return []
+    user = session.check()  # an account disabled or changed since the page opened sees no shop
     found = shops.visible(user.name, user.roles, everything=user.is_admin, known_roles=accounts.ROLES)
     return [s for s in found if kinds is None or s.kind in kinds]
 
 
 def may_type_sources() -> bool:
     """Whether the page's user may name a data source by path or URL (the roles that own data, 管理员)."""
-    user = session.current()
-    return user is not None and user.may(accounts.DATA_ROLES)
+    if session.current() is None:
+        return False
+    return session.check().may(accounts.DATA_ROLES)
