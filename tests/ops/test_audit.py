@@ -211,9 +211,11 @@ def test_imports_are_recorded_from_the_cli_and_the_import_form(home, tmp_path, m
 
     from opsbook.ui.forms import import_form
     accounts.add("李四", ["管理员"], "very-secret-2")
+    (home / "shops.yaml").write_text(f"shops:\n  - {{name: 抖店仓库, platform: DY, source: '{warehouse}'}}\n",
+                                     encoding="utf-8")  # the form imports into registered shops only
     session.begin("李四", "10.0.0.7")
     form = import_form.ImportForm()
-    form.into.value = str(warehouse)
+    form.into.value = "抖店仓库"
     form.upload.value = ({"name": "抖店订单.csv", "type": "text/csv", "size": good.stat().st_size,
                           "content": memoryview(good.read_bytes()),
                           "last_modified": dt.datetime.now(dt.timezone.utc)},)

@@ -34,8 +34,9 @@ def performance(location: str) -> pd.DataFrame:
 
 def stock(location: str) -> pd.DataFrame:
     src = sources.open_source(location)
-    window, _ = inventory_watch.sales_window(END, 28, True)
-    return inventory_watch.overview(src, END, window, inventory_watch.lead_times(src, END, 7, 180),
+    windows = inventory_watch.sales_windows(src, END, 28, True, 1.3)
+    return inventory_watch.overview(src, END, windows, inventory_watch.lead_times(src, END, default_days=7, min_orders=3,
+                                                                              history_days=365),
                                     default_lead_days=7, safety_factor=0.5, order_cover_days=14, stockout_days=30,
                                     slow_days=30, oversell_tolerance=0)
 
