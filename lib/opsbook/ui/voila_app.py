@@ -34,6 +34,7 @@ from jupyter_server.utils import url_path_join
 from voila.app import Voila
 from traitlets import Bool, Unicode, default
 from voila.tornado.handler import TornadoVoilaHandler
+from voila.tornado.contentshandler import VoilaContentsHandler
 from voila.tornado.treehandler import TornadoVoilaTreeHandler
 
 from .. import paths, spec
@@ -176,6 +177,16 @@ class PageHandler(TornadoVoilaHandler):
         self.xsrf_token  # noqa: B018 - reading it sets the cookie
 
 
+class ContentsHandler(VoilaContentsHandler):
+    """voila's listing of the forms folder: for 管理员 only with accounts (the home page lists each user's forms)."""
+
+    async def prepare(self) -> None:
+        """Authenticate as voila does, then refuse anyone but 管理员 when accounts are on."""
+        await super().prepare()
+        if accounts_mode(self) and not self.authorizer.is_authorized(self, self.current_user, "read", "contents"):
+            raise tornado.web.HTTPError(403)
+
+
 class HomeHandler(auth.ChineseErrors, JupyterHandler):
     """The landing page: the user's forms grouped by role, with Chinese titles."""
 
@@ -250,7 +261,8 @@ class FormsApp(Voila):
 
     def init_handlers(self) -> list:
         """voila's handlers, its page handler swapped, its file list replaced by the home page, downloads first."""
-        handlers = [(route[0], PageHandler, *route[2:]) if route[1] is TornadoVoilaHandler else route
+        swapped = {TornadoVoilaHandler: PageHandler, VoilaContentsHandler: ContentsHandler}
+        handlers = [(route[0], swapped.get(route[1], route[1]), *route[2:])
                     for route in super().init_handlers() if route[1] is not TornadoVoilaTreeHandler]
         downloads = url_path_join(self.server_url, rf"/{DOWNLOADS}/([^/]+)/([^/]+)/([^/]+)")
         home = [(self.server_url, HomeHandler), (url_path_join(self.server_url, r"/voila/tree(.*)"), HomeHandler)]
