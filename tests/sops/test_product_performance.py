@@ -472,3 +472,24 @@ def test_a_period_without_orders_is_said_not_reported_as_fine():
     assert result.ok, result.error
     assert result.flag_codes.get("perf.no_sales") == "medium"
     assert "没有发现需要处理的问题" not in result.report.read_text(encoding="utf-8")
+
+
+def test_a_sku_listed_on_two_platforms_keeps_each_listings_traffic(shop):
+    """TB-01-M-2403 listed on TB and on TM (one cost, own item ids): the TB row keeps the traffic it has on the plain
+    sample, the TM listing without sales gets its own row, and no note claims a missing item id."""
+    sku = "TB-01-M-2403"
+
+    def edit(p):
+        twin = p[p["sku"] == sku].assign(platform="TM", product_id="699999999999")
+        return pd.concat([p, twin], ignore_index=True)
+    plain = compute().frame.set_index(["sku", "platform"])
+    perf = compute(src=sources.open_source(shop(edit=("products", edit))))
+    rows = perf.frame.set_index(["sku", "platform"])
+    assert len(perf.frame) == len(plain) + 1
+    assert rows.loc[(sku, "TB"), "uv"] == plain.loc[(sku, "TB"), "uv"] > 0
+    assert rows.loc[(sku, "TB"), "conversion"] == pytest.approx(plain.loc[(sku, "TB"), "conversion"])
+    assert rows.loc[(sku, "TB"), "cost"] == rows.loc[(sku, "TM"), "cost"] == plain.loc[(sku, "TB"), "cost"]
+    assert rows.loc[(sku, "TM"), "orders"] == 0 and rows.loc[(sku, "TM"), "listed"]
+    assert not any("没有商品ID" in n for n in perf.notes), perf.notes
+    detail = pp.shown(perf, min_margin=0.0)
+    assert len(detail[(detail["sku"] == sku) & (detail["platform"] == "TM")]) == 1

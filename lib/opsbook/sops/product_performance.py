@@ -196,14 +196,22 @@ def ad_spend_total(src: Source, first: dt.date, last: dt.date, platform: str) ->
 
 
 def products(src: Source) -> pd.DataFrame:
-    """Every SKU of the products table with its listing's platform and item id (empty without the table)."""
+    """Every SKU of the products table once, with its one cost (`catalogue.by_sku`; empty without the table)."""
     if not src.has("products"):
         return pd.DataFrame({"sku": pd.Series(dtype="str"), "name": pd.Series(dtype="str"),
                              "category": pd.Series(dtype="str"), "cost": pd.Series(dtype="float64"),
-                             "price": pd.Series(dtype="float64"), "launch_date": pd.Series(dtype="datetime64[us]"),
-                             "listed_platform": pd.Series(dtype="str"), "product_id": pd.Series(dtype="str")})
-    return src.sql("SELECT sku, name, category, cost, price, launch_date, platform AS listed_platform, product_id "
+                             "price": pd.Series(dtype="float64"), "launch_date": pd.Series(dtype="datetime64[us]")})
+    return src.sql("SELECT sku, name, category, cost, price, launch_date "
                    f"FROM {catalogue.by_sku(src)} ORDER BY sku")
+
+
+def listings(src: Source) -> pd.DataFrame:
+    """Every listing of the products table: its SKU, platform (may be empty), item id and launch date."""
+    if not src.has("products"):
+        return pd.DataFrame({"sku": pd.Series(dtype="str"), "listed_platform": pd.Series(dtype="str"),
+                             "product_id": pd.Series(dtype="str"), "listed_on": pd.Series(dtype="datetime64[us]")})
+    return src.sql("SELECT DISTINCT sku, platform AS listed_platform, product_id, launch_date AS listed_on FROM products "
+                   "ORDER BY sku, listed_platform NULLS LAST")
 
 
 def traffic(src: Source, first: dt.date, last: dt.date, platform: str) -> pd.DataFrame:
@@ -231,10 +239,10 @@ def stock(src: Source, day: dt.date) -> pd.DataFrame:
     return src.sql("SELECT sku, arg_max(stock, date) AS stock FROM inventory WHERE date <= ? GROUP BY sku", [day])
 
 
-def _rows(sold: pd.DataFrame, goods: pd.DataFrame, last: dt.date, platform: str) -> pd.DataFrame:
-    """SKU + platform rows: every listing launched by `last` (on its platform; a SKU without a listed platform on
-    each platform it sold on, else once without one) and every SKU + platform with orders in the period."""
-    listed = goods[goods["launch_date"].isna() | (goods["launch_date"] <= pd.Timestamp(last))]
+def _rows(sold: pd.DataFrame, lists: pd.DataFrame, last: dt.date, platform: str) -> pd.DataFrame:
+    """SKU + platform rows: every listing launched by `last` (on its platform; a listing without a platform on each
+    platform its SKU sold on, else once without one) and every SKU + platform with orders in the period."""
+    listed = lists[lists["listed_on"].isna() | (lists["listed_on"] <= pd.Timestamp(last))]
     fixed = listed[listed["listed_platform"].notna()]
     if platform != "全部":
         fixed = fixed[fixed["listed_platform"] == platform]
@@ -249,6 +257,19 @@ def _rows(sold: pd.DataFrame, goods: pd.DataFrame, last: dt.date, platform: str)
     return rows[rows["listed"] | (rows["orders"] > 0)].reset_index(drop=True)
 
 
+def _on_listing(rows: pd.DataFrame, lists: pd.DataFrame) -> pd.DataFrame:
+    """Each row with its own platform's listing: the item id (traffic is kept per platform + item id), the listing's
+    launch date, and whether the SKU is listed on some other platform only (`elsewhere`: no traffic can match)."""
+    own = (lists[lists["listed_platform"].notna()].drop_duplicates(["sku", "listed_platform"])
+           .rename(columns={"listed_platform": "platform"}))
+    out = rows.merge(own, on=["sku", "platform"], how="left", indicator="_own")
+    here = out.pop("_own").eq("both")
+    out["listed_platform"] = out["platform"].where(here)
+    placed = set(own["sku"])
+    out["elsewhere"] = ~here & out["platform"].notna() & out["sku"].isin(placed)
+    return out
+
+
 def compute(src: Source, period: str, as_of: dt.date, platform: str, until: dt.date | None, *, slow_days: int,
             abc_a: float, abc_b: float) -> Performance:
     """The 商品经营明细 of the period containing `as_of` (up to it): one row per SKU and platform with sales, margin,
@@ -261,7 +282,8 @@ def compute(src: Source, period: str, as_of: dt.date, platform: str, until: dt.d
     ref_day = min(last, until) if until else last
     sold = sales(src, first, last, platform, slow_days)
     goods = products(src)
-    rows = _rows(sold, goods, last, platform)
+    lists = listings(src)
+    rows = _rows(sold, lists, last, platform)
     for col in _SALES:
         rows[col] = rows[col].fillna(0)
     rows = rows.astype({c: "int64" for c in ("orders", "units", "refund_known", "refunded_orders", "returned_units")})
@@ -280,7 +302,8 @@ def compute(src: Source, period: str, as_of: dt.date, platform: str, until: dt.d
         rows = rows.merge(anywhere.rename(columns={"last_paid": "anywhere"}), on="sku", how="left")
         rows.loc[rows["platform"].notna(), "anywhere"] = pd.NaT
         rows["last_sale"] = rows["last_sale"].fillna(_china_day(rows.pop("older"))).fillna(_china_day(rows.pop("anywhere")))
-    rows = rows.merge(goods, on="sku", how="left")
+    rows = _on_listing(rows, lists).merge(goods, on="sku", how="left")
+    rows["launch_date"] = rows.pop("listed_on").fillna(rows["launch_date"])  # the listing's own, else the SKU's first
     rows = rows.merge(traffic(src, first, last, platform).rename(columns={"platform": "listed_platform"}),
                       on=["listed_platform", "product_id"], how="left")
     on_listing = rows["platform"] == rows["listed_platform"]  # traffic belongs to the listing's own platform
@@ -367,7 +390,7 @@ def _notes(frame: pd.DataFrame, goods: pd.DataFrame, src: Source, sold: pd.DataF
         no_id = frame["listed"] & frame["product_id"].isna() & frame["platform"].notna()
         if no_id.any():
             notes.append(f"{int(no_id.sum())} 个 SKU 在商品表中没有商品ID（或平台），对应不到生意参谋的商品流量，访客数和转化率为空")
-        elsewhere = frame["listed_platform"].notna() & (frame["platform"] != frame["listed_platform"])
+        elsewhere = frame["elsewhere"]
         if elsewhere.any():
             notes.append(f"{int(elsewhere.sum())} 行是 SKU 在其商品表平台以外的平台成交的，没有对应的商品流量")
     if src.has("ad_spend") is False:
