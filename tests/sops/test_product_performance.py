@@ -542,3 +542,6 @@ def test_a_sku_listed_on_two_platforms_keeps_each_listings_traffic(shop):
     assert not any("没有商品ID" in n for n in perf.notes), perf.notes
     detail = pp.shown(perf, min_margin=0.0)
     assert len(detail[(detail["sku"] == sku) & (detail["platform"] == "TM")]) == 1
+    (slow,) = [f for f in pp.findings(perf, **DEFAULTS) if f.code == "perf.slow_mover"]
+    assert {(r["sku"], r["platform"]) for r in slow.sample} == {(sku_of(sample.SLOW_MOVER), sample.SLOW_MOVER[1]),
+                                                                (sku, "TM")}  # never sold on TM, stock left
