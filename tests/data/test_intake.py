@@ -557,3 +557,15 @@ def test_an_imported_table_is_known_clean_so_its_first_reader_does_not_scan_it(t
     order_list, detail = tb_files(tmp_path)
     assert ingest_file(order_list, wh).error is None
     assert verified.known(verified.fingerprint(wh / "orders.parquet", "orders", tables.KEYS["orders"]))
+
+
+def test_order_export_with_a_trailing_comma_on_every_row_imports(tmp_path, wh):
+    """Excel ends every row with a comma: the empty extra cell is dropped, the columns stay where they are."""
+    path = tmp_path / "ExportOrderList.csv"
+    lines = [",".join(TB_HEADER)] + [",".join(c.replace(",", "") for c in row) + "," for row in TB_LIST_ROWS]
+    path.write_bytes(("\n".join(lines) + "\n").encode("gbk"))
+    report = ingest_file(path, wh)
+    assert report.error is None, report.error
+    stored = pd.read_parquet(wh / "orders.parquet").set_index("order_id")
+    assert sorted(stored.index) == ["2580123456789012345", "2580123456789012346"]
+    assert stored.loc["2580123456789012346", "status"] == "shipped"

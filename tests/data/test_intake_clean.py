@@ -312,3 +312,25 @@ def test_ragged_rows_are_read_as_pandas_reads_them(tmp_path):
     path.write_bytes("订单编号,买家会员名,订单状态\n1,tb_a,交易成功\n2,tb_b\n".encode("gbk"))
     frame = read.read_export_table(path, TB_SIGNATURE).frame
     pd.testing.assert_frame_equal(frame, pd.read_csv(path, encoding="gb18030", dtype=str, keep_default_na=False))
+
+
+def test_a_trailing_comma_on_every_row_keeps_the_columns(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_bytes("订单编号,买家会员名,订单状态\n1,tb_a,交易成功,\n2,tb_b,交易关闭,\n".encode("gbk"))
+    frame = read.read_export_table(path, TB_SIGNATURE).frame
+    assert frame.index.tolist() == [0, 1] and frame["订单编号"].tolist() == ["1", "2"]
+    assert frame["订单状态"].tolist() == ["交易成功", "交易关闭"]
+
+
+def test_cells_beyond_the_header_are_refused_by_row(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_bytes("订单编号,买家会员名,订单状态\n1,tb_a,交易成功,备注\n2,tb_b,交易关闭\n3,tb_c,交易成功,,x\n".encode("gbk"))
+    with pytest.raises(IntakeError, match="a.csv 第 2、4 行的单元格比表头多"):
+        read.read_export_table(path, TB_SIGNATURE)
+    path.write_bytes(("订单编号,买家会员名,订单状态\n1,tb_a,交易成功\n2,tb_b,交易关闭\n3,tb_c,交易成功"
+                      + ",x" * 40 + "\n").encode("gbk"))  # more cells than pandas is given columns for
+    with pytest.raises(IntakeError, match="a.csv 第 4 行的单元格比表头多"):
+        read.read_export_table(path, TB_SIGNATURE)
+    path.write_bytes("订单编号,买家会员名,订单状态\n1,tb_a,交易成功\n2,tb_b,交易关闭,,x\n".encode("gbk"))
+    with pytest.raises(IntakeError, match="a.csv 第 3 行的单元格比表头多"):
+        read.read_export_table(path, TB_SIGNATURE)

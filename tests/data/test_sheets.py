@@ -39,3 +39,18 @@ def _clean():
     yield
     import shutil
     shutil.rmtree(paths.root() / "uploads-sheets", ignore_errors=True)
+
+
+def test_trailing_empty_cells_are_ignored():
+    text = "活动ID,商家编码,活动价\nCP-1,A,9,\nCP-1,B,19,\n"
+    frame = sheets.read_sheet(write("t.csv", text), "campaign_items")
+    assert frame["sku"].tolist() == ["A", "B"] and frame["promo_price"].tolist() == [9, 19]
+
+
+@pytest.mark.parametrize("rows", ["CP-1,A,9,多一列\nCP-1,B,19\n", "CP-1,A,9\nCP-1,B,19,,多一列\n"])
+def test_a_row_with_more_filled_cells_than_the_header_is_refused(rows):
+    """Never read with the first column as the index (which shifted every column): the row is named instead."""
+    with pytest.raises(DataError) as info:
+        sheets.read_sheet(write("x.csv", "活动ID,商家编码,活动价\n" + rows), "campaign_items")
+    row = 2 if rows.startswith("CP-1,A,9,") else 3
+    assert f"x.csv 第 {row} 行的单元格比表头多" in info.value.message

@@ -111,8 +111,41 @@ def test_each_planted_fault_is_its_own_flag_naming_its_listing():
     assert set(found) == set(planted)
     for code, (key, severity, owner) in planted.items():
         flag = found[code]
-        assert [r["sku"] for r in flag.sample] == [sku_of(key)] and sku_of(key) in flag.message, code
+        also = [sku_of(sample.PRICE_BELOW_COST)] if code == "perf.negative_margin" else []  # it loses money too
+        assert [r["sku"] for r in flag.sample] == [*also, sku_of(key)] and sku_of(key) in flag.message, code
         assert (str(flag.severity), flag.owner) == (severity, owner)
+
+
+def test_loss_making_skus_are_counted_once_the_same_everywhere():
+    """One definition of 亏损 (gross profit below 0): the A row of ABC分类汇总, the negative-margin flag and the advice
+    count the same SKUs; the listing sold below cost is among them, and both flags warn about the A-class SKUs."""
+    perf = compute()
+    loss, below = sku_of(sample.NEGATIVE_MARGIN), sku_of(sample.PRICE_BELOW_COST)
+    detail = pp.shown(perf, min_margin=0.0)
+    losing = set(detail.loc[detail["advice"].str.contains("亏损") & detail["gross_profit"].lt(0), "sku"])
+    assert losing == {loss, below}
+    summary = pp.abc_summary(perf, min_margin=0.0).set_index("abc_class")
+    assert "其中 2 个亏损" in summary.loc["A", "advice"]
+    found = {f.code: f for f in pp.findings(perf, **DEFAULTS)}
+    negative = found["perf.negative_margin"]
+    assert {r["sku"] for r in negative.sample} == losing and negative.message.count("A 类）") == 2
+    assert "2 个商品扣除优惠和退款后亏损（毛利为负），其中 2 个是 A 类" in negative.message
+    assert "其中 1 个日常售价低于成本价" in negative.message
+    priced = found["perf.price_below_cost"]
+    assert f"{below}（JD，A 类）" in priced.message and "其中 1 个是 A 类（销售额靠前的核心商品）" in priced.message
+
+
+def test_a_low_margin_is_not_a_negative_margin():
+    """Above 0 the margin line raises 低毛利 (medium), never the high negative-margin flag for SKUs earning money."""
+    perf = compute()
+    found = {f.code: f for f in pp.findings(perf, **{**DEFAULTS, "min_margin": 0.5})}
+    state = pp.margin_state(perf.frame, 0.5)
+    negative, thin = found["perf.negative_margin"], found["perf.low_margin"]
+    assert negative.rows == int((state == "亏损").sum()) == 2 and str(negative.severity) == "high"
+    assert thin.rows == int((state == "低毛利").sum()) > 10 and str(thin.severity) == "medium"
+    assert all(r["gross_profit"] >= 0 and r["margin"] < 0.5 for r in thin.sample)
+    assert "低毛利" in thin.message and "毛利率低于警戒线 50%（未亏损）" in thin.message
+    assert "perf.low_margin" not in codes(pp.findings(perf, **DEFAULTS))
 
 
 def test_advice_reads_class_and_margin_together():
@@ -148,9 +181,9 @@ def test_advice_reads_class_and_margin_together():
     assert summary.loc["A", "advice"].startswith(pp.ABC_ADVICE["A"]) and "其中 2 个亏损" in summary.loc["A", "advice"]
     assert summary.loc["B", "advice"] == pp.ABC_ADVICE["B"]
     (flag,) = [f for f in pp.findings(perf, **DEFAULTS) if f.code == "perf.negative_margin"]
-    assert f"{loss}（TM，A 类）" in flag.message and "其中 1 个是 A 类（销售额靠前的核心商品）" in flag.message
+    assert f"{loss}（TM，A 类）" in flag.message and "其中 2 个是 A 类（销售额靠前的核心商品）" in flag.message
     assert flag.sample[0]["abc_class"] == "A"
-    strict = {f.code: f for f in pp.findings(perf, **{**DEFAULTS, "min_margin": 0.3})}["perf.negative_margin"]
+    strict = {f.code: f for f in pp.findings(perf, **{**DEFAULTS, "min_margin": 0.3})}["perf.low_margin"]
     thin = pp.shown(perf, min_margin=0.3).set_index("sku")
     assert thin.loc["PDD-04-1KG-2401", "abc_class"] == "C" and "PDD-04-1KG-2401" in {r["sku"] for r in strict.sample}
     assert thin.loc["PDD-04-1KG-2401", "advice"] == pp.ADVICE[("C", "低毛利")]
@@ -251,9 +284,10 @@ def test_thresholds_are_the_parameters():
     strict = pp.findings(perf, **{**DEFAULTS, "min_margin": 0.2, "max_refund_rate": 0.1, "min_orders": 5,
                                   "slow_days": 20})
     found = {f.code: f for f in strict}
-    losing = {r["sku"] for r in found["perf.negative_margin"].sample}
-    assert {"PDD-04-1KG-2401", "TB-04-1KG-2401", sku_of(sample.NEGATIVE_MARGIN)} <= losing
-    assert "毛利率低于 20%" in found["perf.negative_margin"].message
+    thin = {r["sku"] for r in found["perf.low_margin"].sample}
+    assert {"PDD-04-1KG-2401", "TB-04-1KG-2401"} <= thin
+    assert sku_of(sample.NEGATIVE_MARGIN) in {r["sku"] for r in found["perf.negative_margin"].sample}
+    assert "毛利率低于警戒线 20%" in found["perf.low_margin"].message
     assert found["perf.high_refund"].rows > 1 and "高于 10%" in found["perf.high_refund"].message
     assert found["perf.slow_mover"].rows == 2  # DY-05-WH-2310 last sold 19 days before as well
     loose = pp.findings(perf, **{**DEFAULTS, "traffic_multiple": 10, "min_uv": 5000})
@@ -307,13 +341,28 @@ def test_without_products_margins_are_unknown_and_flagged(shop):
     assert "没有 products（商品）表" in (result.folder / "report.html").read_text(encoding="utf-8")
 
 
-def test_unknown_refunds_are_not_zero(shop):
-    perf = compute(src=sources.open_source(shop(edit=("orders", lambda o: o.assign(refund_amount=None)))))
-    assert perf.frame["refund_rate"].isna().all() and perf.frame["refund_order_rate"].isna().all()
-    metrics = pp.headline(perf)[0]
-    assert metrics["refund_rate_amount"] is None and metrics["refund_rate_orders"] is None
-    assert any("没有退款金额" in n for n in perf.notes)
+@pytest.mark.parametrize("how", ["empty", "no column"])
+def test_unknown_refunds_are_not_zero(shop, how):
+    """Without refund amounts nothing claims refunds were deducted; the refund rate by orders counts the orders in
+    status refunded (a lower bound, said so) and the rate by amount stays unknown."""
+    folder = (shop(edit=("orders", lambda o: o.assign(refund_amount=None))) if how == "empty"
+              else shop(drop_columns={"orders": ["refund_amount"]}))
+    perf = compute(src=sources.open_source(folder))
+    assert perf.frame["refund_rate"].isna().all() and not perf.refunds_known
+    metrics, cards = pp.headline(perf)
+    assert metrics["refund_rate_amount"] is None and metrics["revenue"] is None
+    lines = paid_lines(*JUNE)
+    refunded = lines.loc[lines["status"] == "refunded", "order_id"].nunique()
+    assert refunded > 0 and metrics["refund_rate_orders"] == pytest.approx(refunded / lines["order_id"].nunique(),
+                                                                           abs=1e-4)
+    assert cards["净销售额（扣退款）"] == "退款未知，无法计算" and "毛利（未扣退款）" in cards
+    assert "退款率（按订单，仅计已退款状态）" in cards
+    assert any("没有退款金额" in n and "部分退款的订单看不出来" in n for n in perf.notes)
     assert perf.frame["revenue"].sum() == pytest.approx(perf.frame["gmv"].sum())
+    messages = " ".join(f.message for f in pp.findings(perf, **{**DEFAULTS, "min_margin": 0.3}))
+    assert "扣除优惠后（退款未知，未扣除）亏损" in messages and "退款后" not in messages
+    sold = perf.frame[perf.frame["orders"] > 0]
+    assert sold["refund_order_rate"].notna().all() and sold["refund_order_rate"].max() > 0
 
 
 def test_a_sku_without_a_listed_platform_and_one_missing_from_products(shop):
@@ -472,3 +521,27 @@ def test_a_period_without_orders_is_said_not_reported_as_fine():
     assert result.ok, result.error
     assert result.flag_codes.get("perf.no_sales") == "medium"
     assert "没有发现需要处理的问题" not in result.report.read_text(encoding="utf-8")
+
+
+def test_a_sku_listed_on_two_platforms_keeps_each_listings_traffic(shop):
+    """TB-01-M-2403 listed on TB and on TM (one cost, own item ids): the TB row keeps the traffic it has on the plain
+    sample, the TM listing without sales gets its own row, and no note claims a missing item id."""
+    sku = "TB-01-M-2403"
+
+    def edit(p):
+        twin = p[p["sku"] == sku].assign(platform="TM", product_id="699999999999")
+        return pd.concat([p, twin], ignore_index=True)
+    plain = compute().frame.set_index(["sku", "platform"])
+    perf = compute(src=sources.open_source(shop(edit=("products", edit))))
+    rows = perf.frame.set_index(["sku", "platform"])
+    assert len(perf.frame) == len(plain) + 1
+    assert rows.loc[(sku, "TB"), "uv"] == plain.loc[(sku, "TB"), "uv"] > 0
+    assert rows.loc[(sku, "TB"), "conversion"] == pytest.approx(plain.loc[(sku, "TB"), "conversion"])
+    assert rows.loc[(sku, "TB"), "cost"] == rows.loc[(sku, "TM"), "cost"] == plain.loc[(sku, "TB"), "cost"]
+    assert rows.loc[(sku, "TM"), "orders"] == 0 and rows.loc[(sku, "TM"), "listed"]
+    assert not any("没有商品ID" in n for n in perf.notes), perf.notes
+    detail = pp.shown(perf, min_margin=0.0)
+    assert len(detail[(detail["sku"] == sku) & (detail["platform"] == "TM")]) == 1
+    (slow,) = [f for f in pp.findings(perf, **DEFAULTS) if f.code == "perf.slow_mover"]
+    assert {(r["sku"], r["platform"]) for r in slow.sample} == {(sku_of(sample.SLOW_MOVER), sample.SLOW_MOVER[1]),
+                                                                (sku, "TM")}  # never sold on TM, stock left

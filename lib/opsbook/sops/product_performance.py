@@ -75,7 +75,8 @@ DEFINITIONS = (
     "其余（含本期无成交）为 C 类；滞销（无成交天数）从{ref}往前数\n"
     "经营建议按 ABC 分类和毛利一起给出：亏损（毛利为负）或毛利率低于警戒线的商品，哪怕是 A 类也先止损、不加推广；"
     "缺成本价的先补成本价")
-_SALES = ["orders", "units", "gmv", "refund", "refund_known", "refunded_orders", "returned_units", "ad_spend"]
+_SALES = ["orders", "units", "gmv", "refund", "refund_known", "refunded_orders", "status_refunded", "returned_units",
+          "ad_spend"]
 
 
 @dataclass
@@ -93,6 +94,7 @@ class Performance:
     notes: list[str] = field(default_factory=list)
     orders: int = 0  # the period's paid orders, each once, and those with a refund (None: refunds unknown)
     refunded_orders: int | None = 0
+    refunds_known: bool = True  # False: no order line says what was refunded (gross profit not net of refunds)
 
     @property
     def span(self) -> str:
@@ -135,6 +137,7 @@ def sales(src: Source, first: dt.date, last: dt.date, platform: str, slow_days: 
                    sum(coalesce(refund_amount, 0)) FILTER (WHERE {inside}) AS refund,
                    count(refund_amount) FILTER (WHERE {inside}) AS refund_known,
                    count(DISTINCT order_id) FILTER (WHERE {inside} AND refund_amount > 0) AS refunded_orders,
+                   count(DISTINCT order_id) FILTER (WHERE {inside} AND status = 'refunded') AS status_refunded,
                    sum(quantity) FILTER (WHERE {inside} AND refund_amount > 0
                                          AND refund_amount >= amount - 0.005) AS returned_units,
                    max(pay_time) AS last_paid
@@ -148,21 +151,24 @@ def sales(src: Source, first: dt.date, last: dt.date, platform: str, slow_days: 
                sum(g.discount) AS discount, coalesce(sum(g.refund), 0) AS refund,
                CAST(coalesce(sum(g.refund_known), 0) AS BIGINT) AS refund_known,
                CAST(coalesce(sum(g.refunded_orders), 0) AS BIGINT) AS refunded_orders,
+               CAST(coalesce(sum(g.status_refunded), 0) AS BIGINT) AS status_refunded,
                CAST(coalesce(sum(g.returned_units), 0) AS BIGINT) AS returned_units,
                coalesce(sum(g.gmv / c.camp_gmv * s.spend) FILTER (WHERE c.camp_gmv > 0), 0) AS ad_spend,
                max(g.last_paid) AS last_paid
         FROM g LEFT JOIN camp c USING (campaign_id) LEFT JOIN spend s USING (campaign_id)
         GROUP BY g.sku, g.platform""",
-                   [*[str(first)] * 8, str(scan), str(last + dt.timedelta(days=1)), *args, *spend_args])
+                   [*[str(first)] * 9, str(scan), str(last + dt.timedelta(days=1)), *args, *spend_args])
 
 
-def order_counts(src: Source, first: dt.date, last: dt.date, platform: str) -> tuple[int, int]:
-    """The period's paid orders and those of them with a refund, each order once (an order of several SKUs is one
-    order of the shop, though it counts on each SKU's row)."""
+def order_counts(src: Source, first: dt.date, last: dt.date, platform: str,
+                 by_status: bool = False) -> tuple[int, int]:
+    """The period's paid orders and those of them with a refund (`by_status`: in status refunded), each order once (an
+    order of several SKUs is one order of the shop, though it counts on each SKU's row)."""
     where, args = _platform(platform)
+    refunded = "status = 'refunded'" if by_status else "refund_amount > 0"
     paid, refunded = src.sql(f"""
         SELECT count(DISTINCT (platform, order_id)),
-               count(DISTINCT (platform, order_id)) FILTER (WHERE refund_amount > 0) FROM paid_orders
+               count(DISTINCT (platform, order_id)) FILTER (WHERE {refunded}) FROM paid_orders
         WHERE pay_time >= CAST(? AS TIMESTAMPTZ) AND pay_time < CAST(? AS TIMESTAMPTZ){where}""",
                              [str(first), str(last + dt.timedelta(days=1)), *args]).iloc[0]
     return int(paid), int(refunded)
@@ -196,14 +202,22 @@ def ad_spend_total(src: Source, first: dt.date, last: dt.date, platform: str) ->
 
 
 def products(src: Source) -> pd.DataFrame:
-    """Every SKU of the products table with its listing's platform and item id (empty without the table)."""
+    """Every SKU of the products table once, with its one cost (`catalogue.by_sku`; empty without the table)."""
     if not src.has("products"):
         return pd.DataFrame({"sku": pd.Series(dtype="str"), "name": pd.Series(dtype="str"),
                              "category": pd.Series(dtype="str"), "cost": pd.Series(dtype="float64"),
-                             "price": pd.Series(dtype="float64"), "launch_date": pd.Series(dtype="datetime64[us]"),
-                             "listed_platform": pd.Series(dtype="str"), "product_id": pd.Series(dtype="str")})
-    return src.sql("SELECT sku, name, category, cost, price, launch_date, platform AS listed_platform, product_id "
+                             "price": pd.Series(dtype="float64"), "launch_date": pd.Series(dtype="datetime64[us]")})
+    return src.sql("SELECT sku, name, category, cost, price, launch_date "
                    f"FROM {catalogue.by_sku(src)} ORDER BY sku")
+
+
+def listings(src: Source) -> pd.DataFrame:
+    """Every listing of the products table: its SKU, platform (may be empty), item id and launch date."""
+    if not src.has("products"):
+        return pd.DataFrame({"sku": pd.Series(dtype="str"), "listed_platform": pd.Series(dtype="str"),
+                             "product_id": pd.Series(dtype="str"), "listed_on": pd.Series(dtype="datetime64[us]")})
+    return src.sql("SELECT DISTINCT sku, platform AS listed_platform, product_id, launch_date AS listed_on FROM products "
+                   "ORDER BY sku, listed_platform NULLS LAST")
 
 
 def traffic(src: Source, first: dt.date, last: dt.date, platform: str) -> pd.DataFrame:
@@ -231,10 +245,10 @@ def stock(src: Source, day: dt.date) -> pd.DataFrame:
     return src.sql("SELECT sku, arg_max(stock, date) AS stock FROM inventory WHERE date <= ? GROUP BY sku", [day])
 
 
-def _rows(sold: pd.DataFrame, goods: pd.DataFrame, last: dt.date, platform: str) -> pd.DataFrame:
-    """SKU + platform rows: every listing launched by `last` (on its platform; a SKU without a listed platform on
-    each platform it sold on, else once without one) and every SKU + platform with orders in the period."""
-    listed = goods[goods["launch_date"].isna() | (goods["launch_date"] <= pd.Timestamp(last))]
+def _rows(sold: pd.DataFrame, lists: pd.DataFrame, last: dt.date, platform: str) -> pd.DataFrame:
+    """SKU + platform rows: every listing launched by `last` (on its platform; a listing without a platform on each
+    platform its SKU sold on, else once without one) and every SKU + platform with orders in the period."""
+    listed = lists[lists["listed_on"].isna() | (lists["listed_on"] <= pd.Timestamp(last))]
     fixed = listed[listed["listed_platform"].notna()]
     if platform != "全部":
         fixed = fixed[fixed["listed_platform"] == platform]
@@ -249,6 +263,19 @@ def _rows(sold: pd.DataFrame, goods: pd.DataFrame, last: dt.date, platform: str)
     return rows[rows["listed"] | (rows["orders"] > 0)].reset_index(drop=True)
 
 
+def _on_listing(rows: pd.DataFrame, lists: pd.DataFrame) -> pd.DataFrame:
+    """Each row with its own platform's listing: the item id (traffic is kept per platform + item id), the listing's
+    launch date, and whether the SKU is listed on some other platform only (`elsewhere`: no traffic can match)."""
+    own = (lists[lists["listed_platform"].notna()].drop_duplicates(["sku", "listed_platform"])
+           .rename(columns={"listed_platform": "platform"}))
+    out = rows.merge(own, on=["sku", "platform"], how="left", indicator="_own")
+    here = out.pop("_own").eq("both")
+    out["listed_platform"] = out["platform"].where(here)
+    placed = set(own["sku"])
+    out["elsewhere"] = ~here & out["platform"].notna() & out["sku"].isin(placed)
+    return out
+
+
 def compute(src: Source, period: str, as_of: dt.date, platform: str, until: dt.date | None, *, slow_days: int,
             abc_a: float, abc_b: float) -> Performance:
     """The 商品经营明细 of the period containing `as_of` (up to it): one row per SKU and platform with sales, margin,
@@ -261,14 +288,19 @@ def compute(src: Source, period: str, as_of: dt.date, platform: str, until: dt.d
     ref_day = min(last, until) if until else last
     sold = sales(src, first, last, platform, slow_days)
     goods = products(src)
-    rows = _rows(sold, goods, last, platform)
+    lists = listings(src)
+    rows = _rows(sold, lists, last, platform)
     for col in _SALES:
         rows[col] = rows[col].fillna(0)
-    rows = rows.astype({c: "int64" for c in ("orders", "units", "refund_known", "refunded_orders", "returned_units")})
+    rows = rows.astype({c: "int64" for c in ("orders", "units", "refund_known", "refunded_orders", "status_refunded",
+                                             "returned_units")})
     notes = []
-    if len(sold) and not sold["refund_known"].sum() and rows["orders"].sum():
+    known = not (len(sold) and not sold["refund_known"].sum() and rows["orders"].sum())
+    if not known:
         rows["refund"] = float("nan")  # no line says what was refunded: unknown, not zero
-        notes.append("订单数据中没有退款金额（refund_amount 为空）：退款金额与退款率无法计算，净销售额和毛利未扣退款")
+        rows["refunded_orders"] = rows["status_refunded"]  # orders refunded in full show in their status
+        notes.append("订单数据中没有退款金额（refund_amount 为空）：退款金额、退款率（按金额）无法计算，净销售额和毛利未扣退款"
+                     "（偏高）；退款率（按订单）只计订单状态为“已退款”的订单，部分退款的订单看不出来，实际退款率可能更高")
     scan = min(first, last - dt.timedelta(days=slow_days - 1))
     rows["last_sale"] = _china_day(rows.pop("last_paid"))
     missing = rows["last_sale"].isna()
@@ -280,7 +312,8 @@ def compute(src: Source, period: str, as_of: dt.date, platform: str, until: dt.d
         rows = rows.merge(anywhere.rename(columns={"last_paid": "anywhere"}), on="sku", how="left")
         rows.loc[rows["platform"].notna(), "anywhere"] = pd.NaT
         rows["last_sale"] = rows["last_sale"].fillna(_china_day(rows.pop("older"))).fillna(_china_day(rows.pop("anywhere")))
-    rows = rows.merge(goods, on="sku", how="left")
+    rows = _on_listing(rows, lists).merge(goods, on="sku", how="left")
+    rows["launch_date"] = rows.pop("listed_on").fillna(rows["launch_date"])  # the listing's own, else the SKU's first
     rows = rows.merge(traffic(src, first, last, platform).rename(columns={"platform": "listed_platform"}),
                       on=["listed_platform", "product_id"], how="left")
     on_listing = rows["platform"] == rows["listed_platform"]  # traffic belongs to the listing's own platform
@@ -289,6 +322,8 @@ def compute(src: Source, period: str, as_of: dt.date, platform: str, until: dt.d
     rows = rows.merge(stock(src, last), on="sku", how="left")
     rows["days_without_sale"] = (pd.Timestamp(ref_day) - rows["last_sale"]).dt.days.astype("float64")
     frame = _measures(rows, src.has("ad_spend"))
+    if not known:  # a lower bound by status, said so wherever it shows
+        frame["refund_order_rate"] = frame["refunded_orders"] / frame["orders"].where(frame["orders"] > 0)
     frame = classify(frame, abc_a, abc_b)
     notes += _notes(frame, goods, src, sold, first, last, platform)
     since = first_order(src, platform)
@@ -297,9 +332,9 @@ def compute(src: Source, period: str, as_of: dt.date, platform: str, until: dt.d
         notes.append("没有订单数据：不判断滞销" if since is None else
                      f"订单数据从 {since} 才开始，{ref_day} 之前没有数据：不判断滞销" if since > ref_day else
                      f"订单数据从 {since} 开始，到 {ref_day} 不足 {slow_days} 天：不判断滞销")
-    orders, refunded = order_counts(src, first, last, platform)
+    orders, refunded = order_counts(src, first, last, platform, by_status=not known)
     perf = Performance(frame, period, first, last, ref_day, ad_spend_total(src, first, last, platform), judged, notes,
-                       orders, None if frame["refund"].isna().all() and orders else refunded)
+                       orders, refunded, known)
     if perf.ad_total is not None:
         spread = float(frame["ad_spend"].sum())
         if perf.ad_total - spread > 0.005:
@@ -367,7 +402,7 @@ def _notes(frame: pd.DataFrame, goods: pd.DataFrame, src: Source, sold: pd.DataF
         no_id = frame["listed"] & frame["product_id"].isna() & frame["platform"].notna()
         if no_id.any():
             notes.append(f"{int(no_id.sum())} 个 SKU 在商品表中没有商品ID（或平台），对应不到生意参谋的商品流量，访客数和转化率为空")
-        elsewhere = frame["listed_platform"].notna() & (frame["platform"] != frame["listed_platform"])
+        elsewhere = frame["elsewhere"]
         if elsewhere.any():
             notes.append(f"{int(elsewhere.sum())} 行是 SKU 在其商品表平台以外的平台成交的，没有对应的商品流量")
     if src.has("ad_spend") is False:
@@ -475,9 +510,14 @@ def headline(perf: Performance) -> tuple[dict, dict[str, str]]:
     }
     uncosted = int(((f["orders"] > 0) & f["gross_profit"].isna()).sum())
     partial = f"（不含 {uncosted} 个缺成本价的商品）" if uncosted and metrics["gross_profit"] is not None else ""
-    cards = {"统计区间": perf.span, "成交金额": report.money(gmv), "净销售额（扣退款）": report.money(revenue),
+    if not perf.refunds_known:  # revenue would be GMV and the profit before refunds: say so on the cards
+        metrics["revenue"] = None
+        partial = "（未扣退款" + (f"，不含 {uncosted} 个缺成本价的商品）" if partial else "）")
+    cards = {"统计区间": perf.span, "成交金额": report.money(gmv),
+             "净销售额（扣退款）": report.money(revenue) if perf.refunds_known else "退款未知，无法计算",
              f"毛利{partial}": report.money(metrics["gross_profit"]), f"毛利率{partial}": report.pct(metrics["margin"]),
-             "退款率（按订单）": report.pct(metrics["refund_rate_orders"]),
+             "退款率（按订单）" if perf.refunds_known else "退款率（按订单，仅计已退款状态）":
+                 report.pct(metrics["refund_rate_orders"]),
              "退款率（按金额）": report.pct(metrics["refund_rate_amount"]), "推广花费": report.money(metrics["ad_spend"]),
              "有成交 SKU / 全部": f"{metrics['skus_sold']:,} / {metrics['skus']:,}",
              "A 类 SKU": f"{metrics['a_skus']:,}（{report.pct(metrics['a_skus'] / len(f)) if len(f) else '—'}）"}
@@ -521,23 +561,32 @@ def findings(perf: Performance, *, min_margin: float, max_refund_rate: float, re
     below = f[f["listed"] & (f["price"] < f["cost"])]
     if len(below):
         out.append(make("perf.price_below_cost", "high", "运营",
-                        f"{len(below)} 个商品日常售价低于成本价，每卖一件都亏损（"
+                        f"{len(below)} 个商品日常售价低于成本价，每卖一件都亏损{_core(below)}（"
                         + _some(below, lambda r: f"{_classed(r)} 售价 ¥{r.price:,.2f} < 成本 ¥{r.cost:,.2f}")
                         + "）：请核对成本价，或调整售价",
                         below[["sku", "platform", "abc_class", "price", "cost", "gmv", "margin"]]))
-    losing = f[~f.index.isin(below.index) & (f["orders"] > 0) & f["gross_profit"].notna()
-               & ((f["margin"] < min_margin) | (f["revenue"].le(0) & f["gross_profit"].lt(0)))]
+    state = margin_state(f, min_margin)  # the one definition of 亏损 and 低毛利, as in the advice and ABC 分类汇总
+    after = "扣除优惠和退款后" if perf.refunds_known else "扣除优惠后（退款未知，未扣除）"
+    margin_columns = ["sku", "platform", "abc_class", "gmv", "discount_rate", "refund_order_rate", "refund_rate",
+                      "gross_profit", "margin"]
+
+    def margin_of(r) -> str:
+        return (f"{_classed(r)} 毛利 {report.money(r.gross_profit)}，毛利率 {report.pct(r.margin)}，优惠率 "
+                f"{report.pct(r.discount_rate)}，退款率（按订单）{report.pct(r.refund_order_rate)}")
+    losing = f[state == LOSING].sort_values("gross_profit")
     if len(losing):
-        losing = losing.sort_values("gross_profit")
-        line = "亏损（毛利为负）" if min_margin == 0 else f"毛利率低于 {min_margin * 100:g}%"
+        priced = int(losing.index.isin(below.index).sum())
+        also = f"；其中 {priced} 个日常售价低于成本价（见“售价低于成本价”提示）" if priced else ""
         out.append(make("perf.negative_margin", "high", "运营",
-                        f"{perf.span} {len(losing)} 个商品扣除优惠和退款后{line}{_core(losing)}（"
-                        + _some(losing, lambda r: f"{_classed(r)} 毛利 {report.money(r.gross_profit)}，毛利率 "
-                                                  f"{report.pct(r.margin)}，优惠率 {report.pct(r.discount_rate)}，"
-                                                  f"退款率（按订单）{report.pct(r.refund_order_rate)}")
-                        + "）：请检查定价、折扣、券叠加与退款原因，必要时调价或停止推广",
-                        losing[["sku", "platform", "abc_class", "gmv", "discount_rate", "refund_order_rate",
-                                "refund_rate", "gross_profit", "margin"]]))
+                        f"{perf.span} {len(losing)} 个商品{after}亏损（毛利为负）{_core(losing)}{also}（"
+                        + _some(losing, margin_of) + "）：请检查定价、折扣、券叠加与退款原因，必要时调价或停止推广",
+                        losing[margin_columns]))
+    thin = f[state == THIN].sort_values("margin")
+    if len(thin):
+        out.append(make("perf.low_margin", "medium", "运营",
+                        f"{perf.span} {len(thin)} 个商品低毛利：{after}毛利率低于警戒线 {min_margin * 100:g}%（未亏损）"
+                        f"{_core(thin)}（" + _some(thin, margin_of) + "）：请检查定价、折扣与券叠加，毛利改善前不要加大推广",
+                        thin[margin_columns]))
     rate = REFUND_BASIS[refund_basis]
     refunds = f[(f["orders"] >= min_orders) & (f[rate] > max_refund_rate)].sort_values(rate, ascending=False)
     if len(refunds):

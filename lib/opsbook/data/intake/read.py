@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import re
+import warnings
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,8 +113,8 @@ def _read_csv_as(path: Path, wanted: set[str], keep: Callable, head: bytes,
     except pa.ArrowInvalid as exc:
         if "UTF8" in str(exc):
             raise
-        frame = _pandas_csv(path, encoding, header)  # ragged rows and other oddities: read as pandas always did
-        frame = frame.loc[:, _kept(list(frame.columns), keep)]
+        frame = _pandas_csv(path, encoding, header, names)  # ragged rows and other oddities
+        frame = frame.loc[:, kept]
     frame.attrs["header_row"] = header
     return frame, encoding, "csv"
 
@@ -169,15 +170,39 @@ def _line_start(path: Path, line: int) -> int:
     return ends[line - 1].end() if line else 0
 
 
-def _pandas_csv(path: Path, encoding: str, header: int) -> pd.DataFrame:
+def _pandas_csv(path: Path, encoding: str, header: int, names: list[str]) -> pd.DataFrame:
+    """The rows below the header as pandas reads ragged rows: short rows padded, empty trailing cells dropped.
+
+    A row with more cells than the header never shifts the columns (pandas would make its first column the index):
+    the spare cells are read into spare columns, dropped when empty (Excel ends rows with a comma), else refused.
+    """
+    spare = [f"\0spare{i}" for i in range(max(16, len(names)))]
     try:
-        with open(path, "rb") as fh:  # from the header line on: pandas would count a quoted multi-line cell as one row
-            fh.seek(_line_start(path, header))
-            frame = pd.read_csv(fh, encoding=encoding, header=0, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, ValueError) as exc:
+        with open(path, "rb") as fh, warnings.catch_warnings():
+            fh.seek(_line_start(path, header))  # from the header line: pandas counts a quoted multi-line cell as one row
+            warnings.simplefilter("error", pd.errors.ParserWarning)  # a first row longer still: cells would be lost
+            frame = pd.read_csv(fh, encoding=encoding, header=None, skiprows=1, names=[*names, *spare],
+                                index_col=False, dtype=str, keep_default_na=False)
+    except pd.errors.ParserWarning:
+        raise IntakeError(_too_many_cells(path.name, [header + 2])) from None
+    except pd.errors.ParserError as exc:
+        too_many = re.search(r"Expected \d+ fields in line (\d+)", str(exc))
+        if too_many:
+            raise IntakeError(_too_many_cells(path.name, [header + int(too_many.group(1))])) from None
         raise IntakeError(f"{path.name} 不是有效的 CSV：{str(exc).splitlines()[0]}") from None
-    frame.columns = [clean.clean_header(c) for c in frame.columns]
-    return frame
+    except ValueError as exc:
+        raise IntakeError(f"{path.name} 不是有效的 CSV：{str(exc).splitlines()[0]}") from None
+    filled = frame[spare].fillna("").ne("").any(axis=1)
+    if filled.any():
+        raise IntakeError(_too_many_cells(path.name, (np.flatnonzero(filled.to_numpy()) + header + 2).tolist()))
+    return frame.drop(columns=spare)
+
+
+def _too_many_cells(name: str, rows: list[int]) -> str:
+    """Rows holding more filled cells than the header has columns, named as the file numbers them."""
+    shown = "、".join(map(str, rows[:10])) + (f" 等 {len(rows)} 行" if len(rows) > 10 else "")
+    return (f"{name} 第 {shown} 行的单元格比表头多（多出的单元格有内容）：无法确定各列的对应关系，"
+            f"请删去多出的内容或补上表头后重新上传")
 
 
 def _column_names(cells: list[str]) -> list[str]:
