@@ -66,6 +66,20 @@ def test_backtest_numbers_recomputed_by_hand(default_run):
     assert m["wape_model"] == pytest.approx(0.398, abs=0.01) and m["wape_baseline"] == pytest.approx(0.5163, abs=1e-4)
 
 
+def test_the_backtest_headline_is_rebuilt_from_the_absolute_errors_of_the_table(default_run):
+    """SKUs without sales in the backtest weeks have no WAPE but their errors count: the table shows 绝对误差."""
+    table = pd.read_csv(default_run.folder / "回测误差.csv")
+    m = default_run.metrics
+    assert m["wape_model"] == pytest.approx(table["模型绝对误差"].sum() / table["实际销量"].sum(), abs=1e-4)
+    assert m["wape_baseline"] == pytest.approx(table["基准绝对误差"].sum() / table["实际销量"].sum(), abs=1e-4)
+    sold = table[table["实际销量"] > 0]
+    assert np.allclose(sold["预测误差（WAPE）"], sold["模型绝对误差"] / sold["实际销量"], atol=1e-4)
+    unsold = table[table["实际销量"] == 0]
+    assert len(unsold) and unsold["预测误差（WAPE）"].isna().all() and (unsold["模型绝对误差"] > 0).any()
+    html = (default_run.folder / "report.html").read_text(encoding="utf-8")
+    assert "回测期无销量的 SKU 没有单独的 WAPE，但其绝对误差计入整体 WAPE" in html
+
+
 def test_new_skus_are_forecast_at_category_level_with_their_recent_share(default_run):
     table = pd.read_csv(default_run.folder / "需求预测.csv").set_index("商家编码")
     category_level = table.index[table["预测方式"].str.startswith("类目预测")]
@@ -103,6 +117,24 @@ def test_replenishment_from_the_latest_snapshot_and_purchase_orders(default_run)
     (flag,) = [f for f in default_run.flags if f.code == "forecast.stockout"]
     assert flag.severity == "high" and flag.owner == "供应链" and "TM-02-BK-2311" in flag.message
     assert list(plan.index[:2]) == ["TM-02-BK-2311", "JD-04-500G-2402"]  # the most urgent first
+
+
+def test_reorder_point_and_order_up_to_can_be_rebuilt_from_their_own_columns(default_run):
+    """再订货点 = 提前期需求 + 提前期安全库存, 目标库存 = 提前期+补货周期需求 + its safety stock, both rounded up, each
+    from the columns shown beside it; order quantities follow 目标库存 and the note says so."""
+    plan = pd.read_csv(default_run.folder / "补货建议.csv").set_index("商家编码")
+    lead_safety, cover_safety = plan["安全库存（提前期）"], plan["安全库存（提前期+补货周期）"]
+    assert (plan["再订货点"] == np.ceil(plan["提前期需求"] + lead_safety - 1e-9)).all()
+    assert (plan["目标库存"] == np.ceil(plan["提前期+补货周期需求"] + cover_safety - 1e-9)).all()
+    assert (lead_safety <= plan["再订货点"]).all() and (lead_safety <= cover_safety).all()
+    assert "安全库存" not in plan.columns  # one unlabelled safety stock read as 再订货点's was the confusion
+    row = plan.loc["JD-04-500G-2402"]  # was shown as 安全库存 7 beside 再订货点 6 (1.2 + 4.x unrounded)
+    assert (row["提前期需求"], row["安全库存（提前期）"], row["再订货点"]) == (1.2, 5, 7)
+    assert (row["提前期+补货周期需求"], row["安全库存（提前期+补货周期）"], row["目标库存"]) == (2.2, 7, 10)
+    columns = list(plan.columns)
+    assert columns.index("安全库存（提前期）") == columns.index("提前期需求") + 1 == columns.index("再订货点") - 1
+    html = (default_run.folder / "report.html").read_text(encoding="utf-8")
+    assert "建议补货量按目标库存计算，不看再订货点" in html
 
 
 def test_the_hot_skus_of_618_run_out_before_stock_can_arrive():
@@ -347,7 +379,7 @@ def test_a_bulk_order_is_capped_and_said_not_turned_into_safety_stock(shop):
     normal = runner.run("demand_forecast", {})
     mine = pd.read_csv(result.folder / "补货建议.csv").set_index("商家编码").loc["TB-02-WH-2402"]
     usual = pd.read_csv(normal.folder / "补货建议.csv").set_index("商家编码").loc["TB-02-WH-2402"]
-    assert mine["安全库存"] <= usual["安全库存"] + 2 and mine["提前期需求"] <= usual["提前期需求"] * 1.2
+    assert mine["安全库存（提前期+补货周期）"] <= usual["安全库存（提前期+补货周期）"] + 2 and mine["提前期需求"] <= usual["提前期需求"] * 1.2
     table = pd.read_csv(result.folder / "需求预测.csv").set_index("商家编码")
     assert "1 周销量异常高（超过平时 10 倍，疑似团购、批发），按前后 13 周的中位数计入" in table.at["TB-02-WH-2402", "预测方式"]
     assert not table.drop(index="TB-02-WH-2402")["预测方式"].str.contains("异常高").any()

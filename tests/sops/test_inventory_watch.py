@@ -428,3 +428,25 @@ def test_a_platform_that_did_not_run_618_keeps_those_days(shop):
     assert plain.loc[sku, "avg_daily_sales"] != v.loc[sku, "avg_daily_sales"]
     strict = inventory_watch.sales_windows(src, END, 28, True, 3.0)  # nobody sold three times its usual pace
     assert not strict.uplift["skipped"].any() and strict.days["TM"] == windows.days["PDD"]
+
+
+def test_a_sales_window_reaching_before_the_first_snapshot_counts_only_the_days_with_one():
+    """Snapshots start 2026-03-03: of a 120-day window ending 06-18, the days before are not known in stock — neither
+    they nor their sales count, and the note says how many days the window really covers."""
+    result = runner.run("inventory_watch", {"as_of": "2026-06-18", "platform": "PDD", "sales_days": 120})
+    assert result.ok, result.error
+    table = pd.read_csv(result.folder / "库存总览.csv").set_index("商家编码")
+    windows = inventory_watch.sales_windows(SAMPLE, dt.date(2026, 6, 18), 120, True, 1.3)
+    days = [pd.Timestamp(d) for d in windows.days["PDD"]]
+    assert days[0] < pd.Timestamp("2026-03-03") and len(days) == 120
+    inv = day_states()
+    for sku in table.index:
+        mine = inv[(inv["sku"] == sku) & inv["date"].isin(days)]
+        sellable = mine[~mine["out"]]
+        assert table.at[sku, "有货天数"] == len(sellable) <= 108
+        assert table.at[sku, "日均销量"] == pytest.approx(round(sellable["units"].sum() / len(sellable), 2))
+    covered = sum(d >= pd.Timestamp("2026-03-03") for d in days)
+    html = (result.folder / "report.html").read_text(encoding="utf-8")
+    assert f"库存快照从 2026-03-03 开始：销量窗口中之前的 {120 - covered} 天没有快照" in html
+    default = runner.run("inventory_watch", {})
+    assert "没有快照" not in (default.folder / "report.html").read_text(encoding="utf-8")

@@ -263,7 +263,10 @@ def test_a_named_supplier_is_scored_by_its_record():
         table.at["X3", "原因"]
     assert "52 个月；填写的 24 个月与名录不符" in table.at["X4", "原因"]  # SUP05: 核心 on record, 备选 suggested and "供应商分级：备选" in table.at["X4", "原因"]
     basis = pd.read_csv(result.folder / "评分依据.csv").set_index("候选ID")
-    assert basis.loc["X2", ["填写的合作月数", "名录合作月数", "供应商分级"]].tolist() == [24, 4, "备选"]
+    assert basis.loc["X2", ["填写的合作月数", "名录合作月数", "供应商分级建议", "当前登记分级"]].tolist() == [24, 4, "备选", "未评级"]
+    # SUP05: 核心 on record, 备选 suggested by supplier_review — said as a suggestion beside the recorded tier
+    assert "供应商分级建议：备选（当前登记：核心）" in table.at["X4", "原因"] and "供应商分级：" not in table.at["X4", "原因"]
+    assert basis.loc["X4", ["供应商分级建议", "当前登记分级"]].tolist() == ["备选", "核心"]
     (flag,) = [f for f in result.flags if f.code == "eval.supplier_watch"]
     assert (flag.severity, flag.owner) == ("medium", "采购") and "X1 坚果分装罐（SUP06）" in flag.message
     assert [r["candidate_id"] for r in flag.sample] == ["X1"]

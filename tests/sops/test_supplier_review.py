@@ -228,7 +228,7 @@ def test_orders_due_after_the_data_ends_are_not_late():
     (flag,) = [f for f in result.flags if f.code == "supplier.data_end"]
     assert flag.severity == "low" and "最长间隔 1 天，已 10 天没有记录" in flag.message and "只评到 2026-06-30" in flag.message
     page = (result.folder / "report.html").read_text(encoding="utf-8")
-    assert "数据截至 2026-06-30" in page and "5 张采购单的约定交期在 2026-06-30 之后" in page
+    assert "数据截至 2026-06-30" in page and "5 张采购单的约定交期在 2026-06-30 当天或之后" in page
 
 
 @pytest.mark.parametrize("every, known", [(1, "2026-06-20"), (7, "2026-06-20"), (14, "2026-06-30")],
@@ -303,3 +303,23 @@ def test_a_suggested_tier_other_than_the_recorded_one_is_flagged():
     moved = table[table["变化"].isin(["升级", "降级"])].index
     assert sorted(moved) == ["SUP04", "SUP05", "SUP06", "SUP07"]
     assert all(suppliers.loc[s, "tier"] != table.loc[s, "建议等级"] for s in moved)
+
+
+def test_an_order_due_on_the_last_covered_day_is_not_late_yet():
+    """2025-07-10, one month: the data stops 07-06; PO25070102 is due 07-06 and not in — not 「逾期 0 天」."""
+    result = runner.run("supplier_review", {"as_of": "2025-07-10", "period_months": 1})
+    assert result.ok, result.error
+    assert result.metrics["known_until"] == "2025-07-06"
+    assert "supplier.overdue" not in result.flag_codes
+    late = pd.read_csv(result.folder / "逾期采购单.csv")
+    assert late.empty or (late["逾期天数"] >= 1).all()
+    assert "PO25070102" not in set(late["采购单号"])
+    assert result.metrics["due_orders"] == 0 and result.metrics["unjudged_orders"] == 2
+
+
+def test_single_source_counts_products_and_names_their_platforms():
+    result = runner.run("supplier_review", {})
+    (flag,) = [f for f in result.flags if f.code == "supplier.single_source"]
+    assert flag.message.startswith("1 个商品（4 个 SKU：DY、PDD、TB、TM）最近 12 个月只从一家供应商采购")
+    assert "云栖玻尿酸补水面膜10片 ← SUP05" in flag.message
+    assert result.metrics["single_sourced"] == 1 and result.metrics["single_sourced_skus"] == 4

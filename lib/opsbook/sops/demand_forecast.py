@@ -78,16 +78,19 @@ METRICS = {"skus": "SKU 数", "category_level_skus": "按类目预测的 SKU", "
 LABELS = {
     "method": "预测方式", "history_weeks": "历史周数", "total": "合计", "weekly": "周均预测",
     "lead_time_days": "补货提前期（天）", "lead_basis": "提前期依据", "lead_demand": "提前期需求",
-    "cover_demand": "提前期+补货周期需求", "safety_stock": "安全库存", "reorder_point": "再订货点",
+    "cover_demand": "提前期+补货周期需求", "safety_stock": "安全库存（提前期+补货周期）",
+    "lead_safety": "安全库存（提前期）", "reorder_point": "再订货点",
     "order_up_to": "目标库存", "in_transit": "在途数量", "stock_date": "库存日期", "cover_days": "可售天数",
     "runout_date": "预计断货日期", "order_qty": "建议补货量", "status": "建议", "actual_units": "实际销量",
     "model_units": "预测销量", "baseline_units": "基准预测销量", "model_error_rate": "预测误差（WAPE）",
-    "baseline_error_rate": "基准误差（WAPE）", "baseline_kind": "基准方式", "verdict": "结论",
+    "baseline_error_rate": "基准误差（WAPE）", "model_abs": "模型绝对误差", "baseline_abs": "基准绝对误差", "baseline_kind": "基准方式", "verdict": "结论",
     "share": "类目份额", "next_due": "在途约定到货", "week_label": "周", "actual": "实际销量", "model": "模型预测", "baseline": "基准预测",
     "forecast": "预测销量",
 }
 DEFINITIONS = ("销量 = 已付款订单（剔除刷单）的件数，按付款日期归入周（周一至周日）。WAPE = Σ|实际 − 预测| ÷ Σ实际。"
-               "基准 = 季节性朴素预测：去年同周（52 周前）的销量；SKU 不满一年时用回测前最后一周的销量。")
+               "基准 = 季节性朴素预测：去年同周（52 周前）的销量；SKU 不满一年时用回测前最后一周的销量。"
+               "绝对误差 = 各周 |实际 − 预测| 之和；整体 WAPE = 各 SKU 绝对误差之和 ÷ 实际销量之和。"
+               "回测期无销量的 SKU 没有单独的 WAPE，但其绝对误差计入整体 WAPE。")
 SHRINK_UNITS = 25.0  # uplift of an event day measured on fewer expected units is pulled toward the event's mean
 SMOOTH_WEEKS = 3  # the yearly profile is smoothed over ±3 weeks
 SPIKE_FLOOR = 2.0  # units a week: a spike is above spike_ratio × at least this (Poisson noise of slow sellers)
@@ -525,9 +528,9 @@ def backtest_weeks(per_sku: pd.DataFrame) -> pd.DataFrame:
 
 
 def backtest_table(per_sku: pd.DataFrame) -> pd.DataFrame:
-    """回测误差 for people: per SKU the units, both WAPEs, the baseline used and the verdict."""
-    return per_sku[["sku", "name", "method", "actual_units", "model_units", "baseline_units", "model_error_rate",
-                    "baseline_error_rate", "baseline_kind", "verdict"]]
+    """回测误差 for people: per SKU the units, both absolute errors and WAPEs, the baseline used and the verdict."""
+    return per_sku[["sku", "name", "method", "actual_units", "model_units", "baseline_units", "model_abs",
+                    "baseline_abs", "model_error_rate", "baseline_error_rate", "baseline_kind", "verdict"]]
 
 
 # ------------------------------------------------------------------------------------------------ replenishment
@@ -580,8 +583,9 @@ def arrivals(src: Source, as_of: dt.date) -> pd.DataFrame:
 
 def replenishment(fc: Forecast, history: Sales, stock_: pd.DataFrame, lead: pd.DataFrame, open_orders: pd.DataFrame,
                   as_of: dt.date, *, review_days: int, service_level: float) -> pd.DataFrame:
-    """Per SKU, most urgent first: demand over the lead time and over lead time + review period, safety stock,
-    reorder point, order-up-to level, the latest stock and in-transit, days of cover, the day stock runs out (counting
+    """Per SKU, most urgent first: demand over the lead time with its safety stock and the reorder point, demand
+    over lead time + review period with its safety stock and the order-up-to level (each level the rounded-up sum
+    of the two shown beside it), the latest stock and in-transit, days of cover, the day stock runs out (counting
     purchase orders due before it), the order quantity (order-up-to − stock − in-transit, rounded up; none without
     stock data) and what to do."""
     z = NormalDist().inv_cdf(service_level)
@@ -592,20 +596,21 @@ def replenishment(fc: Forecast, history: Sales, stock_: pd.DataFrame, lead: pd.D
     days_l = lead["lead_time_days"].to_numpy(int)
     days_lr = days_l + review_days
     rows = np.arange(len(skus))
-    lead_demand = cum[rows, np.minimum(days_l, cum.shape[1]) - 1]
-    cover_demand = cum[rows, np.minimum(days_lr, cum.shape[1]) - 1]
+    lead_demand = cum[rows, np.minimum(days_l, cum.shape[1]) - 1].round(1)
+    cover_demand = cum[rows, np.minimum(days_lr, cum.shape[1]) - 1].round(1)
     sigma = fc.sigma.to_numpy()
+    lead_safety = np.ceil(z * sigma * np.sqrt(days_l / 7))
     safety = np.ceil(z * sigma * np.sqrt(days_lr / 7))
-    up_to = np.ceil(cover_demand + safety)
+    up_to = np.ceil(cover_demand + safety - 1e-9)  # from the shown (rounded) demand: checkable by hand
     have = stock_.set_index("sku").reindex(skus)
     on_hand, transit = have["stock"].to_numpy(float), have["in_transit"].to_numpy(float)
-    rate = cover_demand / days_lr
+    rate = cum[rows, np.minimum(days_lr, cum.shape[1]) - 1] / days_lr
     runout = _runout(on_hand, demand.to_numpy(), _due_by_day(open_orders, skus, demand.columns))
     out = pd.DataFrame({
         "sku": skus, "name": history.skus.loc[skus, "name"].to_numpy(), "method": fc.info["short"].to_numpy(),
-        "lead_time_days": days_l, "lead_basis": lead["lead_basis"].to_numpy(), "lead_demand": lead_demand.round(1),
-        "cover_demand": cover_demand.round(1), "safety_stock": safety,
-        "reorder_point": np.ceil(lead_demand + z * sigma * np.sqrt(days_l / 7)), "order_up_to": up_to,
+        "lead_time_days": days_l, "lead_basis": lead["lead_basis"].to_numpy(), "lead_demand": lead_demand,
+        "lead_safety": lead_safety, "reorder_point": np.ceil(lead_demand + lead_safety - 1e-9),
+        "cover_demand": cover_demand, "safety_stock": safety, "order_up_to": up_to,
         "stock": on_hand, "in_transit": transit, "next_due": _next_due(open_orders, skus),
         "stock_date": have["stock_date"].to_numpy(),
         "cover_days": np.where(rate > 0, np.round(np.maximum(on_hand, 0) / np.where(rate > 0, rate, 1), 1), np.nan),
@@ -709,9 +714,11 @@ def forecast_note(history: Sales, fc: Forecast, as_of: dt.date) -> str:
 def replenishment_note(stock_: pd.DataFrame, review_days: int, service_level: float) -> str:
     """How the order quantities were computed, in Chinese."""
     z = NormalDist().inv_cdf(service_level)
-    lines = [f"建议补货量 = 目标库存 − 可售库存 − 在途数量（向上取整，不小于 0）；目标库存 = 提前期+补货周期（{review_days} 天）的预测需求 + "
-             f"安全库存；安全库存 = {z:.2f}（服务水平 {service_level * 100:.1f}%）× 周预测误差 × √(提前期与补货周期的周数)。",
-             "再订货点 = 提前期需求 + 提前期的安全库存。预计断货日期按可售库存与到期采购单（约定交期）逐日扣减预测需求；"
+    lines = [f"建议补货量按目标库存计算，不看再订货点：建议补货量 = 目标库存 − 可售库存 − 在途数量（向上取整，不小于 0）；"
+             f"目标库存 = 提前期+补货周期需求（补货周期 {review_days} 天）+ 安全库存（提前期+补货周期），向上取整。",
+             "再订货点 = 提前期需求 + 安全库存（提前期），向上取整，仅供参考：库存加在途低于它时，到货前可能断货。",
+             f"两列安全库存 = {z:.2f}（服务水平 {service_level * 100:.1f}%）× 周预测误差 × √(所覆盖的周数)，向上取整："
+             "覆盖提前期+补货周期的一列大于只覆盖提前期的一列。预计断货日期按可售库存与到期采购单（约定交期）逐日扣减预测需求；"
              "已逾期未到的采购单不计入断货日期前的到货。"]
     if "first_snapshot" not in stock_.attrs:
         lines.append("数据源中没有 inventory（库存）表：无法计算补货量。")

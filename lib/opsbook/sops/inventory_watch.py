@@ -182,8 +182,25 @@ def window_note(windows: SalesWindows, view: pd.DataFrame | None = None) -> str:
 def plan_note(windows: SalesWindows, view: pd.DataFrame, history_days: int, min_orders: int) -> str:
     """The overview's definitions: the sales windows (`window_note`), days of cover, safety stock, reorder point and
     the lead time (`sops.lead_time`), in Chinese."""
-    return "\n".join(filter(None, [window_note(windows, view), PLAN_NOTE,
+    return "\n".join(filter(None, [window_note(windows, view), coverage_note(windows, view), PLAN_NOTE,
                                    lead_time.NOTE.format(history=history_days, orders=min_orders)]))
+
+
+def coverage_note(windows: SalesWindows, view: pd.DataFrame) -> str:
+    """When the sales windows of the platforms of `view` reach before the first inventory snapshot: how many days
+    have no snapshot and are left out of the days in stock and the average, in Chinese ('' otherwise)."""
+    first = view.attrs.get("first_snapshot")
+    if first is None:
+        return ""
+    shown = [p for p in PLATFORMS if p in set(view["platform"].dropna())] + ([SHOP] if view["platform"].isna().any()
+                                                                             else [])
+    before = {p: sum(d < first for d in windows.days[p]) for p in shown}
+    if not any(before.values()):
+        return ""
+    counts = sorted(set(before.values()))
+    days = f"{counts[0]}" if len(counts) == 1 else "、".join(f"{p or '平台未知'} {n}" for p, n in before.items())
+    return (f"库存快照从 {first} 开始：销量窗口中之前的 {days} 天没有快照，不知道是否有货，不计入有货天数，其销量也不计入日均销量"
+            f"（日均销量按 {first} 起有快照的日子计算）")
 
 
 def lead_times(src: Source, day: dt.date, *, default_days: int, min_orders: int, history_days: int) -> pd.DataFrame:
@@ -199,7 +216,8 @@ def lead_times(src: Source, day: dt.date, *, default_days: int, min_orders: int,
 # Each snapshot day of the SKUs of `{skus}` from $from: a stockout day (`out`) when the SKU started it (the day before's
 # closing snapshot) and ended it at zero — nothing to sell all day; without the day before's snapshot, when it ended at
 # zero without a sale. Every other day it had stock to sell (a day it sold out included): one definition for the
-# stockout rate and for the days the average daily sales are taken over.
+# stockout rate and for the days the average daily sales are taken over. A day without a snapshot (before the first
+# one, say) is neither: its stock is not known, so neither it nor its sales count in the average.
 _STATES = """
     snaps AS (SELECT sku, date AS d, stock FROM inventory
               WHERE date BETWEEN $from::DATE - 1 AND $day::DATE AND sku IN ({skus})),
@@ -223,8 +241,8 @@ _OVERVIEW = """
                    USING (sku) LEFT JOIN sales a USING (sku) LEFT JOIN {products} p USING (sku)
               GROUP BY l.sku),
     grid AS (SELECT pl.sku, CAST(w.d AS DATE) AS d FROM plat pl JOIN _window_days w ON w.platform = coalesce(pl.platform, '')),
-    rate AS (SELECT g.sku, CAST(coalesce(sum(y.units) FILTER (WHERE NOT coalesce(st.out, false)), 0) AS BIGINT) AS units,
-                    count(*) FILTER (WHERE g.d >= coalesce(si.since, g.d) AND NOT coalesce(st.out, false)) AS sellable_days
+    rate AS (SELECT g.sku, CAST(coalesce(sum(y.units) FILTER (WHERE NOT st.out), 0) AS BIGINT) AS units,
+                    count(*) FILTER (WHERE g.d >= coalesce(si.since, g.d) AND NOT st.out) AS sellable_days
              FROM grid g LEFT JOIN since si USING (sku) LEFT JOIN states st ON st.sku = g.sku AND st.d = g.d
              LEFT JOIN sold y ON y.sku = g.sku AND y.d = g.d GROUP BY g.sku),
     outs AS (SELECT sku, count(*) FILTER (WHERE out) AS stockout_days, count(*) AS live_days
@@ -250,7 +268,8 @@ def overview(src: Source, day: dt.date, windows: SalesWindows, leads: pd.DataFra
     in transit (the snapshot's, else open purchase orders), average daily sales over the days of its platform's sales
     window (`windows`) it had stock, days of cover, lead time, safety stock, reorder point, suggested order, stockout
     days in the last `stockout_days` days, last sale, days without a sale, and its states (`status`, most urgent
-    first). A stockout day is one that started and ended at zero (`_STATES`); every other day is a day in stock."""
+    first). A stockout day is one that started and ended at zero (`_STATES`); every other snapshot day is a day in
+    stock; days without a snapshot do not count. attrs["first_snapshot"]: the day of the first snapshot."""
     query = _OVERVIEW.format(products=catalogue.by_sku(src, "name, platform, cost, launch_date")
                              if src.has("products") else _NO_PRODUCTS,
                              transit=_PO_TRANSIT if src.has("purchase_orders") else _NO_TRANSIT)
@@ -292,10 +311,13 @@ def overview(src: Source, day: dt.date, windows: SalesWindows, leads: pd.DataFra
                                                  needs, slow, dormant, oversold.fillna(False))]
     rank = df["status"].map(lambda s: min(ORDER[x] for x in s.split("、")))
     df = df.assign(_rank=rank).sort_values(["_rank", "cover_days", "sku"], na_position="last", kind="stable")
-    return df[["sku", "name", "platform", "stock", "platform_stock", "in_transit", "avg_daily_sales", "sellable_days",
+    first = src.sql("SELECT min(date) FROM inventory").iloc[0, 0]
+    df = df[["sku", "name", "platform", "stock", "platform_stock", "in_transit", "avg_daily_sales", "sellable_days",
                "cover_days", "supplier_id", "lead_time_days", "lead_basis", "safety_stock", "reorder_point",
                "order_qty", "stockout_days", "live_days", "last_sale", "days_without_sale", "cost",
                "status"]].reset_index(drop=True)
+    df.attrs["first_snapshot"] = pd.Timestamp(first).date()
+    return df
 
 
 def _ceil(series: pd.Series) -> pd.Series:

@@ -39,7 +39,7 @@ LABELS = {
     "total": "总分", "recommendation": "建议", "reasons": "原因", "monthly_search": "月搜索量",
     "growth_rate": "搜索指数环比增长", "gross_margin": "毛利率", "cost": "成本价", "price": "预计售价",
     "supplier_id": "供应商ID", "supplier_months": "填写的合作月数", "record_months": "名录合作月数",
-    "supplier_tier": "供应商分级", "qualified": "资质齐全", "sensitive": "敏感类目", "candidates": "候选数",
+    "supplier_tier": "供应商分级建议", "recorded_tier": "当前登记分级", "qualified": "资质齐全", "sensitive": "敏感类目", "candidates": "候选数",
 }
 ADOPT, TRIAL, DROP = "引入", "小批量试销", "放弃"
 ORDER = {ADOPT: 0, TRIAL: 1, DROP: 2}
@@ -113,7 +113,8 @@ def supplier_records(source: str, cands: pd.DataFrame, as_of: dt.date) -> tuple[
     if not listed:
         return None, f"数据源 {source} 中没有 suppliers（供应商名录）表，候选的供应商记录未核对"
     if not src.has("purchase_orders"):
-        records = src.table("suppliers").assign(tier=None, reasons=None)
+        records = src.table("suppliers")
+        records = records.assign(current_tier=records["tier"], tier=None, reasons=None)
         records["months"] = supplier_review.months_between(records["since"], as_of)
         return records.assign(review=""), (f"数据源 {source} 中没有 purchase_orders（采购单）表：合作月数按供应商名录计，"
                                            "交货表现未评")
@@ -130,18 +131,19 @@ def _band(values: np.ndarray, bands) -> np.ndarray:
 
 def with_records(cands: pd.DataFrame, records: pd.DataFrame | None) -> pd.DataFrame:
     """The candidates with their supplier's record beside what was typed: `record_months`, `since`, `supplier_tier`
-    (the supplier review's suggestion), `tier_reasons`, `review` (its period) and `unlisted` (a supplier id the
+    (the supplier review's suggestion), `recorded_tier` (the suppliers table's, 未评级 when blank), `tier_reasons`, `review` (its period) and `unlisted` (a supplier id the
     supplier table does not have; False where no record was read)."""
     out = cands.copy()
     given = out.get("supplier_id", pd.Series(None, index=out.index, dtype="str"))
     ids = given.astype("str").str.strip().where(given.notna())
     if records is None:
         return out.assign(record_months=pd.array([pd.NA] * len(out), dtype="Int64"), since=pd.NaT, supplier_tier=None,
-                          tier_reasons=None, review="", unlisted=False)
+                          recorded_tier=None, tier_reasons=None, review="", unlisted=False)
     rec = records.set_index("supplier_id")
     out["record_months"] = ids.map(rec["months"]).astype("Int64")
     out["since"] = ids.map(rec["since"])
     out["supplier_tier"] = ids.map(rec["tier"])
+    out["recorded_tier"] = ids.map(rec["current_tier"].map(supplier_review._recorded)).where(ids.isin(rec.index))
     out["tier_reasons"] = ids.map(rec["reasons"])
     out["review"] = ids.map(rec["review"]).fillna("")
     out["unlisted"] = (ids.notna() & (ids != "") & ~ids.isin(rec.index)).to_numpy(dtype=bool)
@@ -216,7 +218,7 @@ def _supply_reasons(row: dict, needs: list, r: Rules) -> list[str]:
         parts.append(f"该供应商按{row['review']}的标准列入淘汰观察（{row['tier_reasons']}）"
                      + (f"→ 供货分封顶 {r.watch_cap} 分，计 {s} 分" if s < uncapped else f"，供货分上限 {r.watch_cap} 分"))
     elif has_record and isinstance(row["supplier_tier"], str):
-        parts.append(f"供应商分级：{row['supplier_tier']}")
+        parts.append(f"供应商分级建议：{row['supplier_tier']}（当前登记：{row['recorded_tier']}）")
     return parts
 
 
@@ -275,7 +277,7 @@ def chart_frame(scored: pd.DataFrame, top: int = 30) -> pd.DataFrame:
 def basis(scored: pd.DataFrame) -> pd.DataFrame:
     """评分依据: what each score was taken from (searches, growth, cost, price, margin, supplier, qualifications)."""
     out = scored[["candidate_id", "name", "category", "monthly_search", "growth_rate", "cost", "price", "gross_margin",
-                  "supplier_id", "supplier_months", "record_months", "supplier_tier", "qualified", "sensitive"]].copy()
+                  "supplier_id", "supplier_months", "record_months", "supplier_tier", "recorded_tier", "qualified", "sensitive"]].copy()
     out["qualified"] = np.where(out["qualified"], "是", "否")
     out["sensitive"] = out["sensitive"].replace("", "—")
     return out

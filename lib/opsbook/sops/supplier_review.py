@@ -19,7 +19,7 @@ from . import catalogue
 # format (`report.FORMATS`) where the name alone would not tell it
 METRICS = {"first_day": "统计开始", "last_day": "统计截至", "suppliers": "供应商数", "tiers": "分级",
            "due_orders": "到期采购单", "on_time_rate": "准时交货率", "defect_rate": "次品率", "fill_rate": "满足率",
-           "single_sourced": "单一来源商品"}
+           "single_sourced": "单一来源商品（按商品名，多平台算一个）", "single_sourced_skus": "单一来源 SKU"}
 
 LABELS = {
     "supplier_id": "供应商ID", "name": "供应商名称", "current_tier": "当前等级", "tier": "建议等级", "change": "变化",
@@ -175,7 +175,7 @@ def scorecard(src: Source, first: dt.date, last: dt.date, known: Coverage) -> pd
     covers (`known`): on time (arrived by the due date), late, overdue (not arrived by the last known day), the
     on-time rate, on time and in full (OTIF), received and defective units, the defect and fill rates; of those
     ordered in the period: units, units per week over the weeks known, the biggest week, the capacity ratio and SKUs;
-    the orders due after the last known day (not judged). An arrival recorded after `last` is not known at `last`."""
+    the orders due after the last known day, or on it and not in yet (not judged: not late by a day yet). An arrival recorded after `last` is not known at `last`."""
     src.check("suppliers")
     src.check("purchase_orders")
     until = min(last, known.judged_until)
@@ -191,9 +191,11 @@ def scorecard(src: Source, first: dt.date, last: dt.date, known: Coverage) -> pd
                        CAST(sum(defect_qty) FILTER (WHERE arrived) AS BIGINT) AS defect_qty,
                        CAST(sum(least(received_qty, ordered_qty)) FILTER (WHERE arrived) AS BIGINT) AS filled_qty,
                        CAST(sum(ordered_qty) FILTER (WHERE arrived) AS BIGINT) AS arrived_ordered_qty
-                FROM po WHERE due_date BETWEEN $first::DATE AND $until::DATE GROUP BY 1),
+                FROM po WHERE due_date BETWEEN $first::DATE AND $until::DATE AND (arrived OR due_date < $until::DATE)
+                GROUP BY 1),
         unjudged AS (SELECT supplier_id, count(*) AS unjudged_orders FROM po
-                     WHERE due_date > $until::DATE AND due_date BETWEEN $first::DATE AND $last::DATE
+                     WHERE (due_date > $until::DATE OR (due_date = $until::DATE AND NOT arrived))
+                       AND due_date BETWEEN $first::DATE AND $last::DATE
                        AND order_date <= $last::DATE GROUP BY 1),
         placed AS (SELECT supplier_id, CAST(sum(ordered_qty) AS BIGINT) AS ordered_qty, count(DISTINCT sku) AS skus
                    FROM po WHERE order_date BETWEEN $first::DATE AND $until::DATE GROUP BY 1),
@@ -236,7 +238,7 @@ def grade(card: pd.DataFrame, lines: Lines) -> pd.DataFrame:
     for r in card.itertuples():
         if r.due_orders < lines.min_orders:
             tiers.append(PENDING)
-            later = f"（另有 {r.unjudged_orders} 张在数据截至日之后到期，未评）" if r.unjudged_orders else ""
+            later = f"（另有 {r.unjudged_orders} 张在数据截至日当天或之后到期、还看不出是否按期，未评）" if r.unjudged_orders else ""
             reasons.append(f"统计期内到期采购单 {r.due_orders} 张{later}，少于 {lines.min_orders} 张，暂不评级")
             continue
         bad = []
@@ -348,6 +350,15 @@ def single_sourced(src: Source, last: dt.date, months: int, min_orders: int) -> 
     return single[columns].reset_index(drop=True), one[one["orders"] < min_orders][["sku", "product", "orders"]]
 
 
+def single_products(single: pd.DataFrame) -> pd.DataFrame:
+    """The single-sourced SKUs as products (by name, else the SKU) with their supplier and platforms: one product
+    listed on four platforms is one product to find a second supplier for."""
+    product = single["product"].fillna(single["sku"])
+    return (single.assign(product=product).groupby(["product", "supplier_id"], sort=False)
+            .agg(platforms=("platform", lambda p: "、".join(sorted(p.dropna().unique())) or "平台未知"),
+                 skus=("sku", "size")).reset_index())
+
+
 def single_note(single: pd.DataFrame, few: pd.DataFrame, months: int, min_orders: int) -> str:
     """What the single-source table holds and which SKUs had too few orders to judge."""
     text = (f"最近 {months} 个月的采购单（至少 {min_orders} 张）全部来自同一家供应商的商品：该供应商一旦断供即断货，"
@@ -361,7 +372,7 @@ def single_note(single: pd.DataFrame, few: pd.DataFrame, months: int, min_orders
 def overdue(src: Source, known: Coverage) -> pd.DataFrame:
     """Purchase orders due on or before the last day the data covers (`known`: the reference day, unless the data
     stops earlier) and not arrived by its end (an arrival recorded later is not known then), the longest overdue
-    first; days overdue are counted to that day."""
+    first; days overdue are counted to that day, at least 1 (an order due on that day is not late yet)."""
     src.check("purchase_orders")
     names = "(SELECT supplier_id, name FROM suppliers)" if src.has("suppliers") else \
         "(SELECT NULL::VARCHAR AS supplier_id, NULL::VARCHAR AS name WHERE false)"
@@ -370,7 +381,7 @@ def overdue(src: Source, known: Coverage) -> pd.DataFrame:
         SELECT po.po_id, po.supplier_id, s.name, po.sku, po.ordered_qty, po.order_date, po.due_date,
                datediff('day', po.due_date, $until::DATE) AS days_overdue
         FROM purchase_orders po LEFT JOIN {names} s USING (supplier_id)
-        WHERE po.due_date <= $until::DATE AND po.order_date <= $until::DATE
+        WHERE po.due_date < $until::DATE AND po.order_date <= $until::DATE
           AND (po.received_date IS NULL OR po.received_date > $until::DATE)
         ORDER BY days_overdue DESC, po.po_id""", {"until": until})
 
@@ -398,21 +409,22 @@ def summary(graded: pd.DataFrame, single: pd.DataFrame, known: Coverage) -> tupl
                "otif_rate": round(float(graded["otif_orders"].sum() / due), 6) if due else None,
                "defect_rate": round(float(graded["defect_qty"].fillna(0).sum() / received), 6) if received else None,
                "fill_rate": round(float(graded["filled_qty"].fillna(0).sum() / ordered), 6) if ordered else None,
-               "single_sourced": int(len(single))}
+               "single_sourced": int(len(single_products(single))) if len(single) else 0,
+               "single_sourced_skus": int(len(single))}
     show = {k: "—" if metrics[k] is None else _pct(metrics[k])
             for k in ("on_time_rate", "otif_rate", "defect_rate", "fill_rate")}
     cards = {"统计期": f"{known.first} 至 {known.last}", "数据截至": f"{known.known or '无记录'}",
              "供应商": f"{len(graded)}", "核心 / 备选 / 淘汰观察 / 待评估": " / ".join(str(v) for v in tiers.values()),
              "整体准时交货率（分级依据）": show["on_time_rate"], "整体准时足量率 OTIF": show["otif_rate"],
-             "整体次品率": show["defect_rate"], "整体满足率": show["fill_rate"], "单一来源商品": f"{len(single)}"}
+             "整体次品率": show["defect_rate"], "整体满足率": show["fill_rate"], "单一来源商品": f"{len(single_products(single)) if len(single) else 0}（{len(single)} 个 SKU）"}
     return metrics, cards
 
 
 def table_note(known: Coverage, graded: pd.DataFrame) -> str:
     """The definitions under the 供应商分级 table, with the day the data is known to and the orders not judged."""
     later = int(graded["unjudged_orders"].sum())
-    skipped = (f"\n{later} 张采购单的约定交期在 {known.known} 之后、参考日期 {known.last} 之前，数据还看不出是否按期到货，未评"
-               if later and known.known and known.known < known.last else "")
+    skipped = (f"\n{later} 张采购单的约定交期在 {known.known} 当天或之后（参考日期 {known.last} 之前）且当天未见到货，"
+               "数据还看不出是否按期到货，未评" if later and known.known else "")
     return f"{known.note()}{skipped}\n{DEFINITIONS}"
 
 
@@ -471,9 +483,11 @@ def findings(graded: pd.DataFrame, single: pd.DataFrame, late: pd.DataFrame, lin
                             f"{r.supplier_id} 周均 {r.ordered_per_week:g} 件 / 产能 {r.capacity_per_week:,} 件"
                             for r in over.itertuples()) + "；请分流到其他供应商或确认其扩产", over[cols + ["capacity_ratio"]]))
     if len(single):
+        goods = single_products(single)
+        platforms = "、".join(sorted(single["platform"].dropna().unique()))
         out.append(make("supplier.single_source", "medium", "采购",
-                        f"{len(single)} 个商品最近 {sourcing_months} 个月只从一家供应商采购（" + "、".join(
-                            f"{r.sku} ← {r.supplier_id}" for r in single.head(5).itertuples())
+                        f"{len(goods)} 个商品（{len(single)} 个 SKU：{platforms}）最近 {sourcing_months} 个月只从一家供应商采购（"
+                        + "、".join(f"{r.product} ← {r.supplier_id}（{r.platforms}）" for r in goods.head(5).itertuples())
                         + "）：断供即断货，请开发备选供应商", single))
     if len(late):
         out.append(make("supplier.overdue", "medium", "采购",
