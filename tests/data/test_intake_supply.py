@@ -6,9 +6,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from opsbook.data import tables
 from opsbook.data.intake import exports, ingest_file
 from opsbook.engine import runner
+from test_intake_goods import ingested, rows_of, values  # the goods intake's test helpers
 
 FIXTURES = Path(__file__).parent / "fixtures" / "exports"
 TABLE = {"supplier_list": "suppliers", "purchase_order_list": "purchase_orders", "candidate_list": "candidates"}
@@ -24,20 +24,6 @@ STANDARD = {  # what each standard layout reads as, exactly (rows sorted by the 
 VARIANTS = [("supplier_list", "erp_gbk.csv"), ("purchase_order_list", "wangdiantong.csv"),
             ("candidate_list", "excel_gbk.csv")]
 PERSONAL = ("张三", "李四", "王五", "赵六", "13812345678", "13987654321", "月结")
-
-
-def rows_of(warehouse: Path, table: str) -> pd.DataFrame:
-    return pd.read_parquet(warehouse / f"{table}.parquet").sort_values(tables.KEYS[table]).reset_index(drop=True)
-
-
-def ingested(file: Path, warehouse: Path) -> list[str]:
-    report = ingest_file(file, warehouse)
-    assert report.error is None, report.error.message
-    return report.lines
-
-
-def values(frame: pd.DataFrame, column: str) -> list:
-    return [None if pd.isna(v) else v for v in frame[column].astype(object)]
 
 
 def write(path: Path, text: str, encoding: str = "utf-8-sig") -> Path:

@@ -27,6 +27,7 @@ from opsbook.engine.records import RunRecord
 from opsbook.flags import Flag
 from opsbook.ops import alerts, deliver, history, jobs, notify, schedule
 from opsbook.settings import TZ
+from test_schedule import Clock, at  # the scheduler tests' hand-moved clock
 
 SECRET = "s3cret-DO-NOT-LEAK"
 PHONE = "13812345678"
@@ -145,18 +146,6 @@ def smtp(monkeypatch):
         monkeypatch.setenv(f"OPSBOOK_SMTP_{key}", value)
     yield inbox
     controller.stop()
-
-
-class Clock:
-    def __init__(self, start: dt.datetime):
-        self.now = start
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-
-def at(day: int, hour: int, minute: int = 0, second: int = 30) -> dt.datetime:
-    return dt.datetime(2026, 11, day, hour, minute, second, tzinfo=TZ)
 
 
 def dingtalk_sign(timestamp: str, secret: str) -> str:

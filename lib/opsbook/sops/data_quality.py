@@ -11,24 +11,24 @@ from ..settings import TZ
 from ..sources import Source
 
 
+def _data_edge(src: Source, platform: str, edge: str) -> dt.date | None:
+    """The first (`edge` = min) or last (max) day the source has paid orders or traffic for."""
+    where, args = ("", []) if platform == "全部" else (" AND platform = ?", [platform])
+    days = [src.sql(f"SELECT {edge}(CAST(pay_time AS DATE)) FROM paid_orders WHERE true{where}", args).iloc[0, 0]]
+    if src.has("traffic_daily"):
+        days.append(src.sql(f"SELECT {edge}(date) FROM traffic_daily WHERE true{where}", args).iloc[0, 0])
+    found = [pd.Timestamp(d).date() for d in days if pd.notna(d)]
+    return (min if edge == "min" else max)(found) if found else None
+
+
 def data_until(src: Source, platform: str = "全部") -> dt.date | None:
     """The last day the source has paid orders or traffic for (the platform's, or any platform's)."""
-    where, args = ("", []) if platform == "全部" else (" AND platform = ?", [platform])
-    days = [src.sql(f"SELECT max(CAST(pay_time AS DATE)) FROM paid_orders WHERE true{where}", args).iloc[0, 0]]
-    if src.has("traffic_daily"):
-        days.append(src.sql(f"SELECT max(date) FROM traffic_daily WHERE true{where}", args).iloc[0, 0])
-    found = [pd.Timestamp(d).date() for d in days if pd.notna(d)]
-    return max(found) if found else None
+    return _data_edge(src, platform, "max")
 
 
 def data_from(src: Source, platform: str = "全部") -> dt.date | None:
     """The first day the source has paid orders or traffic for (the platform's, or any platform's)."""
-    where, args = ("", []) if platform == "全部" else (" AND platform = ?", [platform])
-    days = [src.sql(f"SELECT min(CAST(pay_time AS DATE)) FROM paid_orders WHERE true{where}", args).iloc[0, 0]]
-    if src.has("traffic_daily"):
-        days.append(src.sql(f"SELECT min(date) FROM traffic_daily WHERE true{where}", args).iloc[0, 0])
-    found = [pd.Timestamp(d).date() for d in days if pd.notna(d)]
-    return min(found) if found else None
+    return _data_edge(src, platform, "min")
 
 
 def stale_data(until: dt.date | None, as_of: dt.date) -> list[Flag]:
