@@ -59,6 +59,22 @@ def test_bad_names_roles_and_passwords_are_refused(home, name, roles, password, 
     assert not accounts.store_path().exists()
 
 
+def test_a_damaged_accounts_file_is_refused_never_rebuilt(home):
+    accounts.add("赵敏", ["主管"], "zhuguan-89")
+    accounts.store_path().write_text("{not json", encoding="utf-8")
+    for attempt in (lambda: accounts.verify("赵敏", "zhuguan-89"), lambda: accounts.add("新人", ["运营"], "long-enough")):
+        with pytest.raises(ParamError, match="请从备份恢复"):
+            attempt()
+    assert accounts.store_path().read_text(encoding="utf-8") == "{not json"
+
+
+def test_a_certificate_needs_its_key(home):
+    accounts.add("admin", ["管理员"], "admin-pass-1")
+    (home / "cert.pem").write_text("x", encoding="utf-8")
+    with pytest.raises(ParamError, match="需同时指定"):
+        serve.check_mode("0.0.0.0", True, str(home / "cert.pem"), "", False)
+
+
 def test_a_name_is_taken_once(home):
     accounts.add("赵敏", ["主管"], "zhuguan-89")
     with pytest.raises(ParamError, match="已存在"):

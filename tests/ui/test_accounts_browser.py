@@ -44,12 +44,8 @@ def project_home(tmp: Path):
     (tmp / "data").mkdir()
     for name in ("sample", "reference"):
         (tmp / "data" / name).symlink_to(REPO / "data" / name)
-    before = os.environ.get("OPSBOOK_HOME")
-    os.environ["OPSBOOK_HOME"] = str(tmp)
-    try:
+    with project_home_env(tmp):
         yield tmp
-    finally:
-        os.environ["OPSBOOK_HOME"] = before or ""
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
-"""`opsbook serve`: the playbook forms, served by voila on 127.0.0.1 with a token.
+"""`opsbook serve`: the playbook forms, served by voila on 127.0.0.1 with a token, or with accounts and roles for a team
+(`check_mode`: any other host needs accounts and TLS or a local HTTPS proxy; logins are `ui/auth.py`).
 
 voila serves one generated folder (`<root>/.opsbook/forms/`, ignored by git) that holds only a tiny
 form notebook per playbook, so no file of lib/, data/ or runs/ is reachable through the server; the
