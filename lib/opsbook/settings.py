@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 TZ_NAME = "Asia/Shanghai"  # 北京时间: order times, schedules and run ids (no DST)
 TZ = ZoneInfo(TZ_NAME)
 # the roles of a team (issue 12): accounts hold them, each playbook declares which of them may run it (适用角色)
-ROLES = ("运营", "客服", "仓储", "采购", "设计", "内容", "主管", "数据分析", "管理员")
+ROLES = ("运营", "客服", "仓储", "采购", "设计", "内容", "品控", "法务", "主管", "数据分析", "管理员")
 
 # environment variables read by opsbook itself (notifier secrets are named per channel in `ops.notify`)
 HOME_ENV = "OPSBOOK_HOME"                    # the project folder (playbooks/, params/, data/)

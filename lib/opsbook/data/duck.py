@@ -82,8 +82,8 @@ class Source:
                 if unread and not verified.known(self._identity(name, tables.KEYS.get(name, []))):
                     problems += self._failed(con, f"(SELECT * FROM {relation})", name, unread)
                 # phones are masked in the view itself, whatever their type: no query can read them unmasked
-                if "phone" in casts:
-                    casts["phone"] = _MASK_PHONE.replace("phone", casts["phone"], 1)
+                for column in [c for c in casts if schema[c].masked]:
+                    casts[column] = _MASK_PHONE.replace("phone", casts[column], 1)
                 replace = ", ".join(f"{expr} AS {c}" for c, expr in casts.items() if expr != c)
                 fill = "".join(f", CAST(NULL AS {DUCK_TYPES[c.kind]}) AS {c.name}"
                                for c in tables.SCHEMAS[name].values() if not c.required and c.name not in types[name])

@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 
 from .. import paths
 from ..settings import TZ_NAME
+from . import sample_ops
 from .tables import PLATFORMS, SCHEMAS
 
 CHUNK_LINES = 1_000_000
@@ -292,7 +293,9 @@ def generate(orders: int, out: str | Path, seed: int = 7, start: str = "2024-07-
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
         rows = {"orders": _write_orders(world, tmp / "orders.parquet")}
-        for name, frame in _small_tables(world).items():
+        small = _small_tables(world)
+        small |= sample_ops.tables(tmp / "orders.parquet", small, seed, end)
+        for name, frame in small.items():
             frame.to_parquet(tmp / f"{name}.parquet", index=False)
             rows[name] = len(frame)
         out.mkdir(exist_ok=True)

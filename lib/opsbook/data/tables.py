@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ..errors import DataError
-from ..settings import TZ_NAME
+from ..settings import ROLES, TZ_NAME
 from . import privacy
 from .platforms import PLATFORMS
 
@@ -19,6 +19,7 @@ ORDER_STATUSES = {
     "refunded": "已退款",
 }
 PAID_STATUSES = ("paid", "shipped", "completed", "refunded")
+SHIPMENT_EXCEPTIONS = ("丢件", "破损", "拒收", "退回", "错发", "漏发", "地址异常")
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class Column:
     min: float | None = None
     choices: tuple[str, ...] | None = None
     fraction: bool = False  # a share written as a fraction (0.12 = 12 %): above FRACTION_MAX it was typed as 12
+    masked: bool = False  # text that may hold phone numbers (a phone column, a review or chat text): masked on reading
 
     def fraction_problem(self) -> str:
         """What is wrong with a fraction column's value above FRACTION_MAX, in Chinese."""
@@ -43,8 +45,8 @@ class Column:
 FRACTION_MAX = 10  # a fraction above this (1,000 %) is a percentage typed as a whole number
 
 
-def _c(name, kind, label, required=True, nullable=False, min=None, choices=None, fraction=False):
-    return Column(name, kind, label, required, nullable, min, tuple(choices) if choices else None, fraction)
+def _c(name, kind, label, required=True, nullable=False, min=None, choices=None, fraction=False, masked=False):
+    return Column(name, kind, label, required, nullable, min, tuple(choices) if choices else None, fraction, masked)
 
 
 SCHEMAS: dict[str, dict[str, Column]] = {
@@ -67,7 +69,7 @@ SCHEMAS: dict[str, dict[str, Column]] = {
             _c("campaign_id", "str", "活动ID", required=False, nullable=True),
             _c("province", "str", "省份", required=False, nullable=True),
             _c("city", "str", "城市", required=False, nullable=True),
-            _c("phone", "str", "手机号（脱敏）", required=False, nullable=True),
+            _c("phone", "str", "手机号（脱敏）", required=False, nullable=True, masked=True),
             _c("is_fake", "bool", "刷单标记", required=False),
         ],
         # lines of item-level exports (淘宝/天猫订单明细) as imported; they enter `orders` with their order list's fields
@@ -198,6 +200,95 @@ SCHEMAS: dict[str, dict[str, Column]] = {
             _c("received_date", "date", "到货日期", nullable=True),  # empty while in transit
             _c("defect_qty", "int", "次品数量", min=0),
         ],
+        # one row per parcel (an order shipped in two parcels, or reshipped, has two); an order not yet shipped has none
+        "shipments": [
+            _c("order_id", "str", "订单编号"),
+            _c("platform", "str", "平台", choices=PLATFORMS),
+            _c("carrier", "str", "快递公司"),
+            _c("tracking_no", "str", "运单号"),  # digits only, may look like a phone number: never masked
+            _c("ship_time", "datetime", "发货时间"),
+            _c("last_event_time", "datetime", "最后物流更新时间", nullable=True),
+            _c("delivered_time", "datetime", "签收时间", nullable=True),
+            _c("exception", "str", "物流异常", required=False, nullable=True, choices=SHIPMENT_EXCEPTIONS),
+        ],
+        # one row per customer-service session (千牛/咚咚/飞鸽 接待记录)
+        "cs_sessions": [
+            _c("session_id", "str", "会话ID"),
+            _c("platform", "str", "平台", choices=PLATFORMS),
+            _c("agent", "str", "客服"),
+            _c("channel", "str", "接待渠道", required=False, nullable=True),  # 千牛 / 咚咚 / 飞鸽 / 电话 …
+            _c("category", "str", "咨询阶段", choices=("售前", "售中", "售后")),
+            _c("topic", "str", "问题类型", required=False, nullable=True),  # 催付 / 退换货 / 质量问题 / 物流 …
+            _c("customer_id", "str", "客户ID（匿名）", required=False, nullable=True),
+            _c("order_id", "str", "订单编号", required=False, nullable=True),
+            _c("start_time", "datetime", "会话开始时间"),
+            _c("first_response_s", "float", "首次响应时长（秒）", nullable=True, min=0),  # empty: never answered
+            _c("resolved_time", "datetime", "解决时间", nullable=True),
+            _c("rating", "int", "客户评分", required=False, nullable=True, min=1),  # 1–5
+            _c("follow_up_time", "datetime", "回访时间", required=False, nullable=True),
+            _c("text", "str", "会话摘要", required=False, nullable=True, masked=True),
+        ],
+        # product reviews (评价) as the platforms export them
+        "reviews": [
+            _c("review_id", "str", "评价ID"),
+            _c("platform", "str", "平台", choices=PLATFORMS),
+            _c("order_id", "str", "订单编号", required=False, nullable=True),
+            _c("sku", "str", "商家编码", required=False, nullable=True),
+            _c("rating", "int", "评分", min=1),  # 1–5 stars (淘宝 好评/中评/差评 = 5/3/1)
+            _c("text", "str", "评价内容", nullable=True, masked=True),
+            _c("review_time", "datetime", "评价时间"),
+            _c("reply_time", "datetime", "商家回复时间", required=False, nullable=True),
+        ],
+        # search rank of the shop's keywords per day (生意参谋 / 京东商智 / 抖店 搜索词排名); empty: not in the ranking
+        "keyword_ranks": [
+            _c("date", "date", "日期"),
+            _c("platform", "str", "平台", choices=PLATFORMS),
+            _c("keyword", "str", "关键词"),
+            _c("rank", "int", "排名", nullable=True, min=1),
+            _c("sku", "str", "商家编码", required=False, nullable=True),
+        ],
+        # the tasks of a promotion's plan (大促排期)
+        "plan_tasks": [
+            _c("promotion", "str", "大促名称"),
+            _c("task_id", "str", "任务编号"),
+            _c("task", "str", "任务"),
+            _c("owner_role", "str", "负责角色", choices=ROLES),
+            _c("start_date", "date", "开始日期"),
+            _c("planned_end", "date", "计划完成日期"),
+            _c("done_date", "date", "实际完成日期", nullable=True),
+            _c("milestone", "str", "里程碑", required=False, nullable=True),
+        ],
+        # one row per piece of creator content (达人/内容营销 exports: 星图、蒲公英、京东达人 …)
+        "kol_content": [
+            _c("content_id", "str", "内容ID"),
+            _c("platform", "str", "平台", choices=PLATFORMS),
+            _c("creator", "str", "达人昵称"),
+            _c("followers", "int", "粉丝数", min=0),
+            _c("publish_date", "date", "发布日期"),
+            _c("cost", "float", "合作费用", min=0),
+            _c("plays", "int", "播放量", min=0),
+            _c("completions", "int", "完播量", min=0),
+            _c("interactions", "int", "互动量", min=0),
+            _c("link_clicks", "int", "商品链接点击", min=0),
+            _c("carts", "int", "加购数", min=0),
+            _c("orders", "int", "成交订单数", min=0),
+            _c("gmv", "float", "成交金额", min=0),
+            _c("repurchase_orders", "int", "复购订单数", required=False, nullable=True, min=0),
+            _c("sku", "str", "商家编码", required=False, nullable=True),
+        ],
+        # units (customers or staff) assigned to the pilot or the control group of a new SOP version, with the outcome
+        # of the metric declared before the pilot started (1/0 for a rate, a number for an amount)
+        "sop_pilots": [
+            _c("pilot", "str", "试点名称"),
+            _c("playbook", "str", "剧本", required=False, nullable=True),
+            _c("sop_version", "str", "SOP 版本"),
+            _c("unit_id", "str", "对象ID"),
+            _c("unit_kind", "str", "对象类型", choices=("客户", "员工")),
+            _c("pilot_group", "str", "分组", choices=("试点", "对照")),
+            _c("assigned_at", "datetime", "分组时间"),
+            _c("metric", "str", "预先声明的指标"),
+            _c("outcome", "float", "结果值", nullable=True),  # empty while the outcome is not known yet
+        ],
     }.items()
 }
 # The goods intake's two halves of a product (`opsbook ingest`): platform product lists have no cost, the shop's cost
@@ -234,7 +325,7 @@ def _coerce_str(series: pd.Series, col: Column) -> tuple[pd.Series, pd.Series]:
     if pd.api.types.is_float_dtype(series):  # ids read as numbers: 1001.0 → "1001"
         series = series.map(lambda v: f"{v:.0f}" if float(v).is_integer() else str(v), na_action="ignore")
     out = series.astype("str").where(~missing, None).astype("str")
-    if col.name == "phone":
+    if col.masked:
         out = privacy.mask_phones(out)
     bad = pd.Series(False, index=series.index)
     if is_id(col):
@@ -307,13 +398,27 @@ RULES = [
     ("purchase_orders", "次品数量大于实收数量", "defect_qty > received_qty", ("defect_qty", "received_qty")),
     ("purchase_orders", "约定交期早于下单日期", "due_date < order_date", ("due_date", "order_date")),
     ("purchase_orders", "到货日期早于下单日期", "received_date < order_date", ("received_date", "order_date")),
+    ("shipments", "签收时间早于发货时间", "delivered_time < ship_time", ("delivered_time", "ship_time")),
+    ("shipments", "最后物流更新早于发货时间", "last_event_time < ship_time", ("last_event_time", "ship_time")),
+    ("cs_sessions", "解决时间早于会话开始", "resolved_time < start_time", ("resolved_time", "start_time")),
+    ("cs_sessions", "回访时间早于会话开始", "follow_up_time < start_time", ("follow_up_time", "start_time")),
+    ("cs_sessions", "客户评分大于 5", "rating > 5", ("rating",)),
+    ("reviews", "评分大于 5", "rating > 5", ("rating",)),
+    ("reviews", "商家回复早于评价时间", "reply_time < review_time", ("reply_time", "review_time")),
+    ("plan_tasks", "计划完成日期早于开始日期", "planned_end < start_date", ("planned_end", "start_date")),
+    ("kol_content", "完播量大于播放量", "completions > plays", ("completions", "plays")),
+    ("kol_content", "加购数大于商品链接点击", "carts > link_clicks", ("carts", "link_clicks")),
 ]
 # what identifies a row: no two rows of a table share these values (a missing optional key column counts as empty)
 KEYS = {"orders": ["platform", "order_id", "line_id"], "order_lines": ["platform", "order_id", "line_id"],
         "products": ["platform", "sku"], "campaigns": ["campaign_id"], "campaign_items": ["campaign_id", "sku"],
         "traffic_daily": ["platform", "date"], "ad_spend": ["platform", "channel", "campaign_id", "date"],
         "product_traffic": ["platform", "product_id", "date"], "inventory": ["sku", "date"],
-        "candidates": ["candidate_id"], "suppliers": ["supplier_id"], "purchase_orders": ["po_id"]}
+        "candidates": ["candidate_id"], "suppliers": ["supplier_id"], "purchase_orders": ["po_id"],
+        "shipments": ["platform", "order_id", "tracking_no"], "cs_sessions": ["platform", "session_id"],
+        "reviews": ["platform", "review_id"], "keyword_ranks": ["platform", "keyword", "date"],
+        "plan_tasks": ["promotion", "task_id"], "kol_content": ["platform", "content_id"],
+        "sop_pilots": ["pilot", "unit_id"]}
 KEYS |= {"product_listings": ["platform", "sku"], "product_costs": ["sku"]}  # the goods intake's staging tables
 
 

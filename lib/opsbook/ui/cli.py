@@ -532,7 +532,7 @@ def build_parser() -> argparse.ArgumentParser:
     users.add_argument("action", choices=["add", "list", "disable", "enable", "passwd", "roles"])
     users.add_argument("name", nargs="?", help="账号名（每人一个，勿共用）")
     users.add_argument("--role", action="append", metavar="角色",
-                       help="角色，可重复：运营 客服 仓储 采购 设计 内容 主管 数据分析 管理员")
+                       help="角色，可重复：运营 客服 仓储 采购 设计 内容 品控 法务 主管 数据分析 管理员")
     users.set_defaults(func=cmd_users)
     _tasks_parser(sub)
     return parser
