@@ -4,6 +4,9 @@ other, stay as they were when one of them changes).
 
 Planted faults, each named by a constant below so that tests can find it (the playbook meant to find it in brackets):
 - (each table's section lists its own)
+- plan_tasks: `PLAN_PROMOTION` (the coming 双11, planned from its milestone template) with `OVERDUE_TASK` past its
+  planned end and not done, and `WARNED_TASK`, a 30-day task on its day 28 past its 10 % buffer; `HISTORY_PROMOTION`
+  (618, just over) done with `HISTORY_LATE` finished late (promo_timeline)
 """
 from __future__ import annotations
 
@@ -77,9 +80,70 @@ def _keyword_ranks(rng: np.random.Generator, shop: Shop) -> pd.DataFrame | None:
 
 # ---------------------------------------------------------------- promotion plans (promo_timeline)
 
+PLAN_PROMOTION, HISTORY_PROMOTION = "2026年双11", "2026年618"
+OVERDUE_TASK = "秋冬新品选品"  # planned 06-01 … 06-25, not done on 06-30: 5 days overdue
+WARNED_TASK = "秋冬新品打样与首批生产"  # planned 06-03 … 07-02 (30 days): day 28 on 06-30, warned from day 27
+HISTORY_LATE = ("活动素材准备（主图、详情页、海报）", "客服 FAQ 与话术上传")  # 618's tasks done 2 and 1 days late
+PLAN_END = "2026-06-30"  # the sample's end the dates below are written for (shifted with another end)
+# (task, owner role, start, planned end, done or None, milestone): the plans as staff keep them, made from
+# data/reference/milestones.yaml (双11 and 默认) with the promotions' calendar days (双11 10-15 … 11-11, 618 05-20 … 06-20)
+PLANS = {
+    PLAN_PROMOTION: [
+        ("大促目标与预算确定", "主管", "2026-05-23", "2026-06-02", "2026-06-01", "策划"),
+        (OVERDUE_TASK, "运营", "2026-06-01", "2026-06-25", None, "货品"),
+        (WARNED_TASK, "采购", "2026-06-03", "2026-07-02", None, "货品"),
+        ("供应商产能与旺季排产确认", "采购", "2026-06-17", "2026-07-17", None, "备货"),
+        ("双11 货盘与价格带规划", "运营", "2026-07-02", "2026-07-22", None, "策划"),
+        ("新品拍摄与详情页制作", "设计", "2026-07-07", "2026-08-06", None, "素材"),
+        ("新品上架与基础销量", "运营", "2026-08-01", "2026-08-30", None, "货品"),
+        ("达人与内容种草排期", "内容", "2026-08-01", "2026-09-14", None, "预热"),
+        ("备货计划与采购下单", "采购", "2026-08-16", "2026-09-14", None, "备货"),
+        ("平台活动报名", "运营", "2026-08-31", "2026-09-14", None, "报名"),
+        ("活动商品资质与合规自查", "法务", "2026-09-05", "2026-09-14", None, "报名"),
+        ("活动素材准备（主图、详情页、海报）", "设计", "2026-09-30", "2026-10-09", None, "素材"),
+        ("客服 FAQ 与话术上传", "客服", "2026-09-30", "2026-10-10", None, "客服"),
+        ("活动备货量更新与入仓", "仓储", "2026-09-30", "2026-10-12", None, "备货"),
+        ("价格核对（近 30 天最低价）", "运营", "2026-10-05", "2026-10-11", None, "价格"),
+        ("预热与加购蓄水", "运营", "2026-10-08", "2026-10-14", None, "预热"),
+        ("上线前价格与库存终检", "主管", "2026-10-13", "2026-10-14", None, "价格"),
+        ("大促期间数据监控与值守", "数据分析", "2026-10-15", "2026-11-11", None, "执行"),
+        ("发货与物流跟进", "仓储", "2026-10-15", "2026-11-16", None, "执行"),
+        ("售后与差评处理", "客服", "2026-10-15", "2026-11-26", None, "售后"),
+        ("大促复盘", "数据分析", "2026-11-14", "2026-11-21", None, "复盘"),
+        ("库存清理与返场", "运营", "2026-11-16", "2026-12-01", None, "复盘"),
+    ],
+    HISTORY_PROMOTION: [
+        ("大促目标与预算确定", "主管", "2026-04-05", "2026-04-09", "2026-04-09", "策划"),
+        ("活动选品与货盘确定", "运营", "2026-04-08", "2026-04-15", "2026-04-14", "货品"),
+        ("备货计划与采购下单", "采购", "2026-04-15", "2026-05-04", "2026-05-02", "备货"),
+        ("平台活动报名", "运营", "2026-04-20", "2026-04-29", "2026-04-27", "报名"),
+        ("活动商品资质与合规自查", "法务", "2026-04-22", "2026-04-29", "2026-04-28", "报名"),
+        ("达人与内容种草排期", "内容", "2026-04-25", "2026-05-12", "2026-05-12", "预热"),
+        (HISTORY_LATE[0], "设计", "2026-05-05", "2026-05-14", "2026-05-16", "素材"),
+        (HISTORY_LATE[1], "客服", "2026-05-05", "2026-05-15", "2026-05-16", "客服"),
+        ("活动备货量更新与入仓", "仓储", "2026-05-05", "2026-05-17", "2026-05-17", "备货"),
+        ("价格核对（近 30 天最低价）", "运营", "2026-05-13", "2026-05-17", "2026-05-16", "价格"),
+        ("上线前价格与库存终检", "主管", "2026-05-18", "2026-05-19", "2026-05-19", "价格"),
+        ("大促期间数据监控与值守", "数据分析", "2026-05-20", "2026-06-20", "2026-06-20", "执行"),
+        ("发货与物流跟进", "仓储", "2026-05-20", "2026-06-25", "2026-06-24", "执行"),
+        ("售后与差评处理", "客服", "2026-05-20", "2026-07-05", None, "售后"),
+        ("大促复盘", "数据分析", "2026-06-23", "2026-06-30", "2026-06-29", "复盘"),
+        ("库存清理与返场", "运营", "2026-06-25", "2026-07-10", None, "复盘"),
+    ],
+}
+
+
 def _plan_tasks(rng: np.random.Generator, shop: Shop) -> pd.DataFrame | None:
-    """The plan of the next big promotion."""
-    return None
+    """The plans of the coming 双11 and of the 618 just over (`PLANS`), their days moved with the sample's end."""
+    shift = shop.end.tz_localize(None).normalize() - pd.Timestamp(PLAN_END)
+    prefix = {PLAN_PROMOTION: "D11", HISTORY_PROMOTION: "618"}
+    rows = [(promotion, f"{prefix[promotion]}-{i:02d}", *task)
+            for promotion, tasks in PLANS.items() for i, task in enumerate(tasks, 1)]
+    frame = pd.DataFrame(rows, columns=["promotion", "task_id", "task", "owner_role", "start_date", "planned_end",
+                                        "done_date", "milestone"])
+    for column in ("start_date", "planned_end", "done_date"):
+        frame[column] = pd.to_datetime(frame[column]).astype("datetime64[us]") + shift
+    return frame
 
 
 # ---------------------------------------------------------------- creator content (content_funnel)
