@@ -128,3 +128,46 @@ def pareto(df, x: str, y: str, title: str, lines: list[tuple[float, str]] = (), 
     ax.set_xlabel(xlabel, fontsize=9)
     ax.set_ylabel(ylabel, fontsize=9)
     return _finish(fig, ax, title, pct=True, legend=bool(lines))
+
+
+def gantt(df, label: str, start: str, end: str, colour: str, title: str, today=None, spans=(), marks: str | None = None,
+          legend: dict[str, str] | None = None, mark_label: str = ""):
+    """A Gantt chart: one bar per row (top to bottom in the frame's order) labelled by `label`, from `start` to `end`
+    (dates, both days included), coloured by the `colour` column (#rrggbb); a red dashed line through the `today` day,
+    shaded `spans` (first day, last day, Chinese label), a tick on each bar at its `marks` date (e.g. a warning line,
+    `mark_label` in the legend), and `legend` (colour → Chinese label) for the bars' colours."""
+    import matplotlib.dates as mdates
+    import numpy as np
+    import pandas as pd
+    from matplotlib.patches import Patch
+
+    setup()
+    n = len(df)
+    fig, ax = plt.subplots(figsize=(10, 1.4 + 0.3 * max(n, 1)))
+    y = np.arange(n)
+    first = mdates.date2num(pd.to_datetime(df[start]).dt.to_pydatetime()) if n else np.array([])
+    last = mdates.date2num(pd.to_datetime(df[end]).dt.to_pydatetime()) + 1 if n else np.array([])
+    ax.barh(y, last - first, left=first, color=list(df[colour]), height=0.62, edgecolor="white", linewidth=0.5)
+    handles = [Patch(color=c, label=text) for c, text in (legend or {}).items()]
+    for a, b, text in spans:
+        handles.append(ax.axvspan(mdates.date2num(pd.Timestamp(a)), mdates.date2num(pd.Timestamp(b)) + 1,
+                                  color="#f5b7b1", alpha=0.3, label=text, zorder=0))
+    if marks is not None and n:
+        at = pd.to_datetime(df[marks])
+        shown = at.notna().to_numpy()
+        if shown.any():
+            handles.append(ax.scatter(mdates.date2num(at[shown].dt.to_pydatetime()) + 0.5, y[shown], marker="|",
+                                      s=140, linewidths=1.6, color="#2c3e50", label=mark_label or marks, zorder=3))
+    if today is not None:
+        handles.append(ax.axvline(mdates.date2num(pd.Timestamp(today)) + 0.5, color="#c0392b", linestyle="--",
+                                  linewidth=1.2, label=f"参考日期 {pd.Timestamp(today):%Y-%m-%d}", zorder=4))
+    ax.set_yticks(y, list(df[label]), fontsize=8)
+    ax.set_ylim(n - 0.5, -0.5)
+    ax.xaxis_date()
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d"))
+    ax.tick_params(axis="x", labelsize=8)
+    ax.grid(axis="x", color="#ecf0f1", linewidth=0.8)
+    ax.set_axisbelow(True)
+    if handles:
+        ax.legend(handles=handles, frameon=False, fontsize=8, loc="lower left")
+    return _finish(fig, ax, title)
