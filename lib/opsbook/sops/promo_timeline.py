@@ -88,6 +88,12 @@ def occurrence(name: str, year: int | None, as_of: dt.date) -> calendar.Promotio
     return found[0] if found else None
 
 
+def calendar_names(as_of: dt.date) -> list[str]:
+    """The names of the calendar's 大促 in the year before `as_of` and the horizon after it."""
+    return sorted({p.name for p in calendar.promotions(as_of - dt.timedelta(days=366),
+                                                       as_of + dt.timedelta(days=HORIZON_DAYS))})
+
+
 @dataclass
 class Choice:
     """The promotion a run looks at: its name, its days in the calendar (None when the calendar lacks it), its tasks,
@@ -117,6 +123,8 @@ def choose(all_tasks: pd.DataFrame, name: str, as_of: dt.date) -> Choice:
     name = (name or "").strip()
     if name:
         year, base = parse(name)
+        if year and base not in calendar_names(as_of) and "年" + base in calendar_names(as_of):
+            base = "年" + base  # 2027年货节: the 年 after the year was the name's own
         promo = occurrence(base, year, as_of)
     else:
         coming = [p for p in calendar.promotions(as_of, as_of + dt.timedelta(days=HORIZON_DAYS)) if p.end >= as_of]
@@ -133,12 +141,10 @@ def choose(all_tasks: pd.DataFrame, name: str, as_of: dt.date) -> Choice:
         return Choice(str(tasks["promotion"].iloc[0]), promo, tasks.reset_index(drop=True))
     if promo is None:
         known = sorted(named.unique())
-        calendar_names = sorted({p.name for p in calendar.promotions(as_of - dt.timedelta(days=366),
-                                                                     as_of + dt.timedelta(days=HORIZON_DAYS))})
         raise ParamError([f"找不到大促「{name}」：排期表中没有这个大促，大促日历 {calendar.FILE} 中也没有"
                           + (f" {year} 年的「{base}」" if year else f"「{base}」"),
                           f"排期表中的大促：{'、'.join(known) or '（还没有导入排期）'}；日历中的大促："
-                          f"{'、'.join(calendar_names) or '（无）'}（可加年份，如 2026年双11）"])
+                          f"{'、'.join(calendar_names(as_of)) or '（无）'}（可加年份，如 2026年双11）"])
     used, items = template(promo.name)
     return Choice(label(promo.start.year, promo.name), promo, expand(items, promo, label(promo.start.year, promo.name)),
                   used)

@@ -131,6 +131,7 @@ def _unique(out: pd.DataFrame, reasons: pd.Series, raw: RawTable, key: list[str]
 _ONE_ROW = {"campaign_id": ("同一活动中每个 SKU", "（多规格商品请给每个规格填写不同的商家编码）"),
             "sku": ("每个 SKU", "（多规格商品请给每个规格填写不同的商家编码）"),
             "po_id": ("每张采购单的每个商家编码", ""), "supplier_id": ("每个供应商", ""), "candidate_id": ("每个候选", "")}
+_ONE_ROW["task_id"] = ("同一大促的每个任务编号", "（同一大促中每项任务填写不同的任务编号）")  # plan_tasks (intake.plans)
 
 
 def _mapped(raw: RawTable, kind: exports.ExportKind, spec: dict[str, tables.Column], table: str,
