@@ -58,6 +58,8 @@ from opsbook.engine import runner
     # candidates for every recommendation: a sensitive one without qualifications, three failing a gate
     ("product_evaluation", {}, {("eval.not_listable", "high"), ("eval.gate", "medium"), ("eval.introduce", "low"),
                                 ("eval.trial", "low")}),
+    # the coming 双11's plan: 秋冬新品选品 past its planned end (high), a 30-day sample run on its day 28 (medium)
+    ("promo_timeline", {}, {("promo.overdue", "high"), ("promo.at_risk", "medium")}),
 ])
 def test_planted_faults_raise_exactly_their_flags(playbook, params, expected):
     result = runner.run(playbook, params)
