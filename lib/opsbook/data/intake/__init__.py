@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from ...errors import OpsbookError
-from . import exports, goods, stock, warehouse
+from . import exports, goods, pilots, stock, warehouse  # noqa: F401 - pilots registers its mapper
 
 
 @dataclass
