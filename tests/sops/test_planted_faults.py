@@ -58,6 +58,9 @@ from opsbook.engine import runner
     # candidates for every recommendation: a sensitive one without qualifications, three failing a gate
     ("product_evaluation", {}, {("eval.not_listable", "high"), ("eval.gate", "medium"), ("eval.introduce", "low"),
                                 ("eval.trial", "low")}),
+    # the 催付话术 v2 pilot (400 + 400 customers, 60.8 % vs 49.3 % paid): a significant improvement to decide on; the
+    # 差评回访 v1.1 pilot on 4 + 4 agents: too small for a verdict (no follow-up tasks in a fresh project)
+    ("sop_execution", {}, {("sopexec.pilot_result:催付话术_v2", "medium"), ("sopexec.pilot_small:差评回访_v1.1", "low")}),
 ])
 def test_planted_faults_raise_exactly_their_flags(playbook, params, expected):
     result = runner.run(playbook, params)
