@@ -118,7 +118,7 @@ def _sop_pilots(rng: np.random.Generator, shop: Shop) -> pd.DataFrame | None:
     unpaid = shop.orders.loc[shop.orders["status"].isin(["unpaid", "closed"]), "customer_id"].astype(str).unique()
     pool = unpaid if len(unpaid) >= sizes.sum() else shop.orders["customer_id"].astype(str).unique()
     if len(pool) >= sizes.sum():
-        ids = rng.choice(np.sort(pool), sizes.sum(), replace=False)
+        ids = pool[rng.choice(len(pool), sizes.sum(), replace=False)]  # unique(): first-seen order, reproducible
     else:
         ids = np.array([f"C-P{i:05d}" for i in range(sizes.sum())])
     frames = []
