@@ -287,3 +287,13 @@ def test_out_of_range_parameters_are_refused():
         runner.run("sop_execution", {"confidence": 1.5})
     with pytest.raises(ParamError, match="统计天数"):
         runner.run("sop_execution", {"task_days": 0})
+
+
+def test_a_missing_column_stops_the_run_and_an_empty_window_says_so(shop, state):
+    result = runner.run("sop_execution", {"source": shop(drop_columns={"sop_pilots": ["metric"]})})
+    assert result.exit_code == 2 and "sop_pilots 表缺少必需列 metric（预先声明的指标）" in result.error
+    fill(state, dt.datetime.now(TZ) - dt.timedelta(days=10))
+    result = runner.run("sop_execution", {"task_days": 3})
+    assert result.ok, result.error
+    assert result.metrics["tasks"] == 0 and result.metrics["on_time_rate"] is None
+    assert "无待办记录：最近 3 天内没有开启的跟进任务" in result.report.read_text(encoding="utf-8")

@@ -105,6 +105,10 @@ def executions(task_rows: list[dict], change_rows: list[dict], now: dt.datetime,
     return t[columns].sort_values(["opened", "id"], ignore_index=True)
 
 
+COUNTS = ["tasks", "closed_on_time", "closed_late", "dropped", "overdue_open", "open_in_time", "recurred",
+          "not_recurred", "watching", "on_time_rate", "no_recurrence_rate"]
+
+
 def _counts(groups) -> pd.DataFrame:
     """Outcome and effect counts of grouped executions, with the on-time and no-recurrence rates."""
     out = pd.DataFrame({
@@ -128,7 +132,7 @@ def _counts(groups) -> pd.DataFrame:
 def by_executor(ex: pd.DataFrame) -> pd.DataFrame:
     """Per executor: tasks, closed on time and late, not done, overdue and open, effects, rates (most overdue first)."""
     if ex.empty:
-        return pd.DataFrame(columns=["executor", *_counts(ex.groupby("executor")).columns[1:]])
+        return pd.DataFrame(columns=["executor", *COUNTS])
     return _counts(ex.groupby("executor")).sort_values(["overdue_open", "closed_late", "executor"],
                                                        ascending=[False, False, True], ignore_index=True)
 
@@ -137,7 +141,7 @@ def by_role(ex: pd.DataFrame) -> pd.DataFrame:
     """Per owning role (a task of two roles counts for each): the same counts as `by_executor`."""
     roles = ex.assign(role=ex["roles"].replace("", "（无角色）").str.split("、")).explode("role")
     if roles.empty:
-        return pd.DataFrame(columns=["role", *_counts(roles.groupby("role")).columns[1:]])
+        return pd.DataFrame(columns=["role", *COUNTS])
     return _counts(roles.groupby("role")).sort_values(["overdue_open", "role"], ascending=[False, True],
                                                       ignore_index=True)
 
