@@ -34,7 +34,7 @@ METRICS = {"tasks": "跟进任务数", "closed_on_time": "按时完成", "closed
            "version_runs": "版本对比运行数"}
 
 LABELS = {
-    "executor": "执行人", "role": "角色", "tasks": "任务数", "closed_on_time": "按时完成", "closed_late": "逾期完成",
+    "executor": "执行人", "role": "角色", "roles": "所属角色", "tasks": "任务数", "closed_on_time": "按时完成", "closed_late": "逾期完成",
     "dropped": "不处理", "overdue_open": "逾期未完成", "open_in_time": "处理中（未到期）", "on_time_rate": "按时完成率",
     "recurred": "完成后复发", "not_recurred": "完成后未复发", "watching": "观察中", "no_recurrence_rate": "未复发比例",
     "id": "任务编号", "job": "任务", "playbook": "剧本", "code": "提示代码", "severity": "级别", "owner": "负责角色",
