@@ -60,6 +60,9 @@ from opsbook.engine import runner
                                 ("eval.trial", "low")}),
     # the coming 双11's plan: 秋冬新品选品 past its planned end (high), a 30-day sample run on its day 28 (medium)
     ("promo_timeline", {}, {("promo.overdue", "high"), ("promo.at_risk", "medium")}),
+    # the 催付话术 v2 pilot (400 + 400 customers, 60.8 % vs 49.3 % paid): a significant improvement to decide on; the
+    # 差评回访 v1.1 pilot on 4 + 4 agents: too small for a verdict (no follow-up tasks in a fresh project)
+    ("sop_execution", {}, {("sopexec.pilot_result:催付话术_v2", "medium"), ("sopexec.pilot_small:差评回访_v1.1", "low")}),
 ])
 def test_planted_faults_raise_exactly_their_flags(playbook, params, expected):
     result = runner.run(playbook, params)

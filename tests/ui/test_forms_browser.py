@@ -42,6 +42,7 @@ PAGE_BYTES = 1_500_000  # a form page after a run, its report included (download
 EXCEPTION_NAME = re.compile(r"\b[A-Z][A-Za-z]*(Error|Exception|Interrupt|Exit)\b")
 CHANGES["demand_forecast"] = ("horizon_weeks", 4)
 CHANGES["promo_timeline"] = ("buffer", 0.2)
+CHANGES["sop_execution"] = ("min_effect_rate", 0.05)
 
 
 def free_port() -> int:

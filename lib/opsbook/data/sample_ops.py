@@ -7,6 +7,8 @@ Planted faults, each named by a constant below so that tests can find it (the pl
 - plan_tasks: `PLAN_PROMOTION` (the coming 双11, planned from its milestone template) with `OVERDUE_TASK` past its
   planned end and not done, and `WARNED_TASK`, a 30-day task on its day 28 past its 10 % buffer; `HISTORY_PROMOTION`
   (618, just over) done with `HISTORY_LATE` finished late (promo_timeline)
+- sop_pilots (sop_execution): 催付话术 v2 on 400 + 400 customers, 60.8 % vs 49.3 % paid, a significant improvement
+  (`PAYMENT_*`); 差评回访 v1.1 on 4 + 4 agents, too few for a verdict (`REVISIT_*`)
 """
 from __future__ import annotations
 
@@ -155,9 +157,51 @@ def _kol_content(rng: np.random.Generator, shop: Shop) -> pd.DataFrame | None:
 
 # ---------------------------------------------------------------- SOP pilots (sop_execution)
 
+# 催付话术 v2 on customers with unpaid orders: 400 + 400 with an outcome, paid 243 (60.8 %) vs 197 (49.3 %), a
+# significant improvement; a few customers assigned on the last day have no outcome yet (counted apart, not failures)
+PAYMENT_PILOT, PAYMENT_VERSIONS, PAYMENT_METRIC = "催付话术 v2", ("v2", "v1"), "付款率"
+PAYMENT_UNITS, PAYMENT_PAID, PAYMENT_PENDING = (400, 400), (243, 197), (12, 9)
+# 差评回访 v1.1 on four agents against four: the share of 1–2 star reviews turned round per agent — too few to judge
+REVISIT_PILOT, REVISIT_VERSIONS, REVISIT_METRIC = "差评回访 v1.1", ("v1.1", "v1.0"), "差评挽回率"
+REVISIT_AGENTS = (("小美", "阿杰", "晓晴", "大宝"), ("木木", "安琪", "小鹿", "阿凯"))
+REVISIT_OUTCOMES = ((0.42, 0.55, 0.48, 0.61), (0.38, 0.45, 0.40, 0.36))
+
+
+def _assigned(rng: np.random.Generator, start: pd.Timestamp, days: int, n: int) -> pd.Series:
+    """`n` assignment times on the `days` days from `start`, in working hours (09:00–22:00)."""
+    seconds = rng.integers(0, days, n) * 86400 + rng.integers(9 * 3600, 22 * 3600, n)
+    return pd.Series(start + pd.to_timedelta(np.sort(seconds), unit="s"))
+
+
 def _sop_pilots(rng: np.random.Generator, shop: Shop) -> pd.DataFrame | None:
-    """Units assigned to the pilot and control groups of new SOP versions."""
-    return None
+    """Units assigned to the pilot and control groups of new SOP versions: the 催付 customers (from the recent unpaid
+    orders, padded with made-up ids on a tiny shop) and the 差评回访 agents (module constants above)."""
+    groups = ("试点", "对照")
+    pending = np.array(PAYMENT_PENDING)
+    sizes = np.array(PAYMENT_UNITS) + pending
+    unpaid = shop.orders.loc[shop.orders["status"].isin(["unpaid", "closed"]), "customer_id"].astype(str).unique()
+    pool = unpaid if len(unpaid) >= sizes.sum() else shop.orders["customer_id"].astype(str).unique()
+    if len(pool) >= sizes.sum():
+        ids = pool[rng.choice(len(pool), sizes.sum(), replace=False)]  # unique(): first-seen order, reproducible
+    else:
+        ids = np.array([f"C-P{i:05d}" for i in range(sizes.sum())])
+    frames = []
+    start = 0
+    for group, size, paid, waiting, version in zip(groups, sizes, PAYMENT_PAID, pending, PAYMENT_VERSIONS):
+        known = size - waiting
+        outcome = np.r_[rng.permutation(np.r_[np.ones(paid), np.zeros(known - paid)]), np.full(waiting, np.nan)]
+        when = pd.concat([_assigned(rng, shop.end - pd.Timedelta(days=15), 14, known),
+                          _assigned(rng, shop.end, 1, waiting)], ignore_index=True)
+        frames.append(pd.DataFrame({"pilot": PAYMENT_PILOT, "playbook": "service_quality", "sop_version": version,
+                                    "unit_id": ids[start:start + size], "unit_kind": "客户", "pilot_group": group,
+                                    "assigned_at": when, "metric": PAYMENT_METRIC, "outcome": outcome}))
+        start += size
+    for group, agents, outcomes, version in zip(groups, REVISIT_AGENTS, REVISIT_OUTCOMES, REVISIT_VERSIONS):
+        frames.append(pd.DataFrame({"pilot": REVISIT_PILOT, "playbook": "service_quality", "sop_version": version,
+                                    "unit_id": list(agents), "unit_kind": "员工", "pilot_group": group,
+                                    "assigned_at": shop.end - pd.Timedelta(days=28) + pd.Timedelta(hours=10),
+                                    "metric": REVISIT_METRIC, "outcome": list(outcomes)}))
+    return pd.concat(frames, ignore_index=True)
 
 
 GENERATORS = {"shipments": _shipments, "cs_sessions": _cs_sessions, "reviews": _reviews,

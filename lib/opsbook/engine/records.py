@@ -337,6 +337,18 @@ class RunStore:
         return self.root / name
 
 
+def store_of_run(run_dir: str | os.PathLike | None) -> RunStore:
+    """The store a running run is filed in, from its running folder (`<root>/<playbook>/.tmp-<id>`, what a notebook
+    gets as `opsbook_run_dir`); the default store when there is none (a notebook opened by hand)."""
+    return RunStore(Path(os.path.abspath(run_dir)).parents[1]) if run_dir else store()
+
+
+def summaries(run_store: RunStore, playbook: str) -> list[dict]:
+    """The filed runs of a playbook as their index lines (result.json's fields without flags and tables: status,
+    trigger, job, started, git revision, metrics …), oldest first; [] when it has none."""
+    return [r.to_json() for r in run_store.index() if r.playbook == playbook]
+
+
 def check_keep_days(days) -> int:
     """`days` as a whole number of days to keep runs, or ParamError in Chinese if under the two-year floor."""
     try:

@@ -31,11 +31,12 @@ from dataclasses import dataclass, field
 
 from .. import sops
 from ..data import shops
+from ..engine import records
 from ..errors import ParamError
 from ..jsonsafe import json_dumps
 from ..settings import TZ, Severity
 from . import accounts, alerts, audit
-from .state import State, existing
+from .state import STATE_FILE, State, existing
 
 log = logging.getLogger("opsbook.tasks")
 
@@ -404,6 +405,24 @@ def get(task_id, state: State | None = None) -> Task:
             opened.close()
 
 
+def history_rows(run_store=None) -> tuple[list[dict], list[dict]]:
+    """Every task (without its rows) and every change of the state kept beside the runs of `run_store` (default: the
+    project's), as plain rows for the SOP-execution playbook; ([], []) when no scheduler has written one (reading
+    never creates it)."""
+    file = (run_store or records.store()).root / STATE_FILE
+    if not file.is_file():
+        return [], []
+    state = State(file)
+    try:
+        found = [dict(r) for r in state.rows(
+            "SELECT id, job, playbook, shop, code, severity, owner, roles, title, row_count, opened, due, status, "
+            "assignee, reason, closed, closed_by, follows FROM tasks ORDER BY id")]
+        changes = [dict(r) for r in state.rows("SELECT task, at, who, old, new FROM task_changes ORDER BY id")]
+        return found, changes
+    finally:
+        state.close()
+
+
 # -- changes ----------------------------------------------------------------------------------------------------
 
 def parse_status(text: str | None) -> str | None:
@@ -470,4 +489,4 @@ def _closed_text(task: Task) -> str:
 
 __all__ = ["Task", "STATUSES", "OPEN", "CLOSED", "DEFAULT_HOURS", "roles_of", "follow_up_problems", "hours_for",
            "concern_of", "from_run", "record_run", "queue_overdue", "select", "for_user", "visible_to", "get", "update",
-           "parse_status", "parse_id"]
+           "parse_status", "parse_id", "history_rows"]

@@ -1,0 +1,51 @@
+"""SOP pilot groups (试点分组表, data/templates/试点分组表.csv) into `sop_pilots`: the customers or staff of a pilot and
+of its control group, with the outcome of the metric declared before the pilot. No platform or ERP exports pilots: the
+shop keeps this sheet itself ([OWN] in data/reference/exports.yaml, `sop_pilot_groups`).
+
+A row with an unknown group or kind (only 试点/对照, 客户/员工), an unreadable time or a non-numeric outcome is refused
+by its row number; an empty 结果值 is kept as "no outcome yet". A unit listed twice in one pilot refuses the file (which
+row is right is not guessed).
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from ...errors import IntakeError
+from ...settings import TZ_NAME
+from .. import tables
+from . import clean, exports, goods
+from .read import RawTable
+
+TABLE = "sop_pilots"
+
+
+def to_sop_pilots(raw: RawTable, kind: exports.ExportKind, secret: bytes, name: str):
+    """A pilot-group sheet's units (sop_pilots) typed by the schema, and the rejected rows with their reasons."""
+    spec = tables.SCHEMAS[TABLE]
+    out, reasons, shown = goods._typed(raw, kind, spec, name)
+    source = exports._columns(raw.frame, kind, ("assigned_at",), name)["assigned_at"]
+    stamps, bad = clean.parse_times(raw.frame[source])
+    out["assigned_at"] = stamps.dt.tz_localize(TZ_NAME)
+    reasons = exports._reject(reasons, bad, f"{shown['assigned_at']} 不是时间")
+    for column in ("pilot_group", "unit_kind"):
+        if column in out:
+            allowed = spec[column].choices
+            wrong = out[column].notna() & ~out[column].isin(allowed)
+            reasons = exports._reject(reasons, wrong, f"{shown[column]} 只能填 {'或'.join(allowed)}")
+    _unique(out[reasons == ""], raw, shown, name)
+    return exports._split(out, reasons, raw)
+
+
+def _unique(good: pd.DataFrame, raw: RawTable, shown: dict, name: str) -> None:
+    """IntakeError naming each unit listed twice in one pilot, with its rows."""
+    repeated = good[good.duplicated(subset=["pilot", "unit_id"], keep=False)]
+    if repeated.empty:
+        return
+    lines = [f"{shown['pilot']} {pilot}，{shown['unit_id']} {unit} 出现在第 "
+             f"{'、'.join(str(int(i) + raw.header_row + 2) for i in rows.index)} 行"
+             for (pilot, unit), rows in repeated.groupby(["pilot", "unit_id"], sort=True)]
+    raise IntakeError(lines + ["同一试点中每个对象只能有一行（一个对象只能在试点组或对照组之一）：请删除重复的行后重新导入"],
+                      headline=f"{name} 的 {shown['pilot']}+{shown['unit_id']} 有重复，无法确定该用哪一行，未写入任何数据")
+
+
+exports.MAPPERS[TABLE] = to_sop_pilots
