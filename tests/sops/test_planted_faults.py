@@ -58,6 +58,11 @@ from opsbook.engine import runner
     # candidates for every recommendation: a sensitive one without qualifications, three failing a gate
     ("product_evaluation", {}, {("eval.not_listable", "high"), ("eval.gate", "medium"), ("eval.introduce", "low"),
                                 ("eval.trial", "low")}),
+    # the week to the sample's end: the slow agent 客服07 (under the personal floor, the shop under the 30 s target), a
+    # 1-star session nobody called back within 2 h, a complex after-sales session open for 56 h (without reviews in the
+    # sample; with the reviews of the risk_watch branch add ("service.bad_review_rate", "medium") when above 0.7 %)
+    ("service_quality", {}, {("service.response_rate", "medium"), ("service.slow_agent", "high"),
+                             ("service.low_rating_overdue", "high"), ("service.complex_open", "high")}),
 ])
 def test_planted_faults_raise_exactly_their_flags(playbook, params, expected):
     result = runner.run(playbook, params)

@@ -400,7 +400,6 @@ def reviews(src: Source, w: Window, lines: Lines) -> pd.DataFrame | None:
     df["reviews"] = df["reviews"].astype("int64")
     df["bad_reviews"] = df["bad_reviews"].astype("int64")
     df["bad_review_rate"] = df["bad_reviews"] / df["reviews"]
-    df["mean_review_stars"] = df["mean_review_stars"].round(3)
     return df
 
 
