@@ -154,9 +154,12 @@ def _cs_sessions(rng: np.random.Generator, shop: Shop) -> pd.DataFrame | None:
     frame = _cs_serve(rng, frame, end)
     frame = pd.concat([frame, _cs_planted(shop, orders)], ignore_index=True)
     frame = frame.sort_values(["start_time", "platform"], kind="stable").reset_index(drop=True)
-    day = frame["start_time"].dt.strftime("%y%m%d")
+    local = frame["start_time"].dt.tz_convert(TZ_NAME)
+    code = (local.dt.year % 100) * 10000 + local.dt.month * 100 + local.dt.day
+    day = code.map({c: f"{c:06d}" for c in code.unique()})  # yymmdd, formatted once per day (strftime is slow)
     prefix = frame["platform"].map(CS_ID_PREFIX)
     seq = frame.groupby([prefix, day]).cumcount() + 1
+    seq = seq + 100 * (seq >= 9001)  # 9001–9100 of a day are the planted sessions' numbers
     generated = frame["session_id"].isna()
     frame.loc[generated, "session_id"] = (prefix + day + seq.astype(str).str.zfill(4))[generated]
     frame["session_id"] = frame["session_id"].astype("str")
