@@ -253,3 +253,11 @@ def test_hostile_input_stops_the_run_and_keeps_the_last_good_report(shop, runs_r
     result = runner.run("service_quality", {"source": wrong})
     assert result.exit_code == 2 and "客户评分大于 5" in result.error
     assert "Traceback" not in bad.error + missing.error + absent.error + result.error
+
+
+def test_follow_up_tasks_take_the_sops_hours():
+    """A low rating's task is due within the run's follow-up hours, a complex case's within its solution hours."""
+    from opsbook.ops import tasks
+    assert tasks.sop_hours("service_quality", "service.low_rating_overdue", {"follow_up_hours": 2.0}) == 2.0
+    assert tasks.sop_hours("service_quality", "service.complex_open", {"complex_hours": 36.0}) == 36.0
+    assert "主管" in tasks.roles_of("客服主管") and tasks.roles_of("客服、客服主管") == ("客服", "主管")
