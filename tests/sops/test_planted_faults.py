@@ -63,6 +63,11 @@ from opsbook.engine import runner
     # the 催付话术 v2 pilot (400 + 400 customers, 60.8 % vs 49.3 % paid): a significant improvement to decide on; the
     # 差评回访 v1.1 pilot on 4 + 4 agents: too small for a verdict (no follow-up tasks in a fresh project)
     ("sop_execution", {}, {("sopexec.pilot_result:催付话术_v2", "medium"), ("sopexec.pilot_small:差评回访_v1.1", "low")}),
+    # the week to the sample's end: the slow agent 客服07 (under the personal floor, the shop under the 30 s target), a
+    # 1-star session nobody called back within 2 h, a complex after-sales session open for 56 h (without reviews in the
+    # sample; with the reviews of the risk_watch branch add ("service.bad_review_rate", "medium") when above 0.7 %)
+    ("service_quality", {}, {("service.response_rate", "medium"), ("service.slow_agent", "high"),
+                             ("service.low_rating_overdue", "high"), ("service.complex_open", "high")}),
 ])
 def test_planted_faults_raise_exactly_their_flags(playbook, params, expected):
     result = runner.run(playbook, params)

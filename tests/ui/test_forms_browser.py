@@ -43,6 +43,7 @@ EXCEPTION_NAME = re.compile(r"\b[A-Z][A-Za-z]*(Error|Exception|Interrupt|Exit)\b
 CHANGES["demand_forecast"] = ("horizon_weeks", 4)
 CHANGES["promo_timeline"] = ("buffer", 0.2)
 CHANGES["sop_execution"] = ("min_effect_rate", 0.05)
+CHANGES["service_quality"] = ("period", "日")
 
 
 def free_port() -> int:

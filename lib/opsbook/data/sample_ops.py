@@ -9,6 +9,10 @@ Planted faults, each named by a constant below so that tests can find it (the pl
   (618, just over) done with `HISTORY_LATE` finished late (promo_timeline)
 - sop_pilots (sop_execution): 催付话术 v2 on 400 + 400 customers, 60.8 % vs 49.3 % paid, a significant improvement
   (`PAYMENT_*`); 差评回访 v1.1 on 4 + 4 agents, too few for a verdict (`REVISIT_*`)
+- cs_sessions (service_quality): `SLOW_AGENT` 客服07 answers far slower than the others (below the 30 s target share),
+  `UNFOLLOWED_SESSION` a 1-star session nobody followed up within 2 h, `OPEN_COMPLEX_SESSION` a complex after-sales
+  session open for more than 24 h, 催付 sessions paid afterwards or not; `CLAIM_SESSIONS` chats with 假货 / 打假 / 投诉
+  claims (risk_watch);
 """
 from __future__ import annotations
 
@@ -60,10 +64,214 @@ def _shipments(rng: np.random.Generator, shop: Shop) -> pd.DataFrame | None:
 
 
 # ---------------------------------------------------------------- service sessions (service_quality)
+# 接待渠道 per platform, and the agents (子账号 nicknames) of each: 千牛 serves TB and TM, 咚咚 JD, 飞鸽 DY, PDD's 商家工作台
+CS_CHANNELS = {"TB": "千牛", "TM": "千牛", "JD": "咚咚", "DY": "飞鸽", "PDD": "拼多多商家工作台"}
+CS_ID_PREFIX = {"TB": "QN", "TM": "QN", "JD": "DD", "DY": "FG", "PDD": "PD"}
+CS_AGENTS = {"TB": ("客服01", "客服02", "客服03"), "TM": ("客服03", "客服04", "客服05"), "JD": ("客服06", "客服09"),
+             "DY": ("客服07", "客服08"), "PDD": ("客服10",)}
+SESSIONS_PER_ORDER = 1.05  # sessions (besides 催付) per recent order: about 40 a day in the sample shop
+SLOW_AGENT = "客服07"  # a new DY agent: first response median 38 s (the others 7 s), far below the 30 s target share
+CS_CATEGORIES = {"售前": 0.50, "售中": 0.20, "售后": 0.30}
+CS_TOPICS = {  # category → topic → share (催付 sessions are drawn from the unpaid orders, not here)
+    "售前": {"商品咨询": 0.45, "尺码推荐": 0.15, "优惠活动": 0.25, "发货时间": 0.15},
+    "售中": {"物流查询": 0.55, "修改地址": 0.2, "催发货": 0.25},
+    "售后": {"退款进度": 0.3, "使用咨询": 0.15, "退换货": 0.3, "质量问题": 0.18, "投诉": 0.07},
+}
+COMPLEX_TOPICS = ("退换货", "质量问题", "投诉")  # complex after-sales: a solution within 24 h (seed 001 §客户服务)
+CS_TEXTS = {  # the chat summary (会话摘要) agents write, per topic; phones already masked as the exports mask them
+    "商品咨询": ("客户咨询面料成分和是否起球，已发送详情页参数截图", "客户问充电宝能否带上飞机，已说明20000mAh符合民航规定",
+             "客户问面膜适不适合敏感肌，已建议先在耳后试用", "客户咨询坚果礼盒保质期，已告知生产日期在3个月内"),
+    "尺码推荐": ("客户身高165体重52kg，推荐M码，已发尺码表", "客户平时穿L，询问是否偏小，建议拍大一码",
+             "客户咨询腰围72选哪个码，推荐M码并说明支持7天无理由"),
+    "优惠活动": ("客户问满减能否和店铺券叠加，已说明可以叠加", "客户问618价格是否保价，已说明保价规则至6月20日",
+             "客户领不到优惠券，指导其在商品页重新领取"),
+    "发货时间": ("客户问今天下单何时发货，已告知16点前付款当天发", "客户急用，问能否发顺丰，已说明可补运费差价改顺丰"),
+    "物流查询": ("客户反映物流两天没更新，已联系快递核实，预计明天派送", "客户查询包裹到哪了，已发送物流轨迹截图",
+             "快递显示已签收但客户未收到，已联系快递员核实放在驿站"),
+    "修改地址": ("客户要求修改收货地址，订单未发货，已在后台修改", "客户留了新号码138****5621要求改收件电话，已备注仓库"),
+    "催发货": ("客户催发货，已加急并告知今天18点前发出", "客户下单三天未发货，已道歉并安排优先发出"),
+    "退款进度": ("客户询问退款何时到账，已告知原路退回1-3个工作日", "客户退货已寄回，催退款，已联系仓库加快验收"),
+    "使用咨询": ("客户不会连接蓝牙耳机，已发送配对视频教程", "客户问加湿器能否加精油，已说明需使用专用香薰口"),
+    "退换货": ("客户反映尺码偏小要求换大一码，已提交换货申请", "客户收到商品颜色与图片不符，申请退货退款，已同意",
+            "客户要求七天无理由退货，吊牌完好，已发送退货地址"),
+    "质量问题": ("客户反映充电宝充不进电，已安排换新并承担运费", "客户称T恤洗一次就掉色，已补偿10元无门槛券并同意退货",
+             "客户收到的面膜外包装压坏了一盒，已补发"),
+    "投诉": ("客户投诉快递员态度差，已登记并向快递公司反馈", "客户投诉客服回复慢，已道歉并赠送优惠券"),
+    "催付": ("下单未付款，已发送催付话术并提醒库存紧张", "客户犹豫价格，已说明活动今晚结束，提醒尽快付款",
+           "客户拍下未付款，询问是否有疑问，已解答发货时间"),
+}
+CS_HOURS = np.array([2, 1, 0.5, 0.3, 0.3, 0.5, 1, 2, 4, 7, 8, 8, 6, 7, 8, 8, 7, 6, 6, 8, 10, 11, 9, 5], float)
+URGE_MIN_DELAY_S = 360  # an order still unpaid 6 minutes after it was placed gets a 催付 message
+URGE_UNPAID_SHARE = 0.9  # share of the never-paid orders the agents chased (the others were closed by the buyer)
+# planted: a 1-star session on the sample's last day that no one followed up (due within 2 h), a complex after-sales
+# session open since 06-28 15:40 (no solution after more than 48 h), and chats with claims risk_watch should see
+UNFOLLOWED_SESSION = "QN2606309001"
+OPEN_COMPLEX_SESSION = "DD2606289001"
+CLAIM_SESSIONS = {  # session → (platform, agent, day offset from the end, time, text)
+    "FG2606299001": ("DY", "客服08", -1, "14:05:31", "客户称收到的面膜是假货，包装和专柜不一样，要求退一赔三，否则向平台投诉"),
+    "QN2606299002": ("TB", "客服02", -1, "20:47:12", "买家自称专业打假，称详情页写“纯棉”实际含涤纶，要求十倍赔偿，否则向市场监管局举报"),
+    "PD2606309003": ("PDD", "客服10", 0, "09:18:40", "客户说牛肉干有异味怀疑变质，已拍照，扬言打12315投诉并给差评"),
+}
+
 
 def _cs_sessions(rng: np.random.Generator, shop: Shop) -> pd.DataFrame | None:
-    """Customer-service sessions of the recent days."""
-    return None
+    """Customer-service sessions of the recent days: sessions per platform in proportion to its orders, answered by
+    that platform's agents (`SLOW_AGENT` slow), 售中/售后 sessions about real orders, 催付 sessions for the orders left
+    unpaid a while (paid afterwards or not), ratings with the supervisor's follow-up of 1–2 stars within 2 h, and the
+    planted sessions (`UNFOLLOWED_SESSION`, `OPEN_COMPLEX_SESSION`, `CLAIM_SESSIONS`)."""
+    orders = shop.orders
+    if "is_fake" in orders:
+        orders = orders[~orders["is_fake"].fillna(False).astype(bool)]
+    orders = orders.drop_duplicates(["platform", "order_id"])[["platform", "order_id", "customer_id", "order_time",
+                                                               "pay_time", "status"]].reset_index(drop=True)
+    if orders.empty:
+        return None
+    end = shop.end + pd.Timedelta(days=1)  # the end of the sample's last day
+    days = (end - shop.first).days
+    n = int(round(len(orders) * SESSIONS_PER_ORDER))
+    category = rng.choice(list(CS_CATEGORIES), n, p=list(CS_CATEGORIES.values()))
+    # 售中/售后 sessions are about an order: a paid one, some hours (售中) or days (售后) after it was placed
+    paid = orders[orders["pay_time"].notna()].reset_index(drop=True)
+    pick = rng.integers(0, len(paid), n)
+    about = paid.iloc[pick].reset_index(drop=True)
+    after_h = np.where(category == "售中", rng.uniform(2, 72, n), rng.uniform(48, 240, n))
+    start = about["order_time"] + pd.to_timedelta(after_h * 3600, unit="s")
+    late = start >= end
+    start = start.where(~late, about["order_time"] + (end - about["order_time"]) * rng.uniform(0.2, 0.9, n)).dt.floor("s")
+    # 售前 sessions: any day of the window, by the hour profile, from the platforms in proportion to their orders
+    pre = category == "售前"
+    share = orders["platform"].value_counts(normalize=True)
+    pre_platform = rng.choice(share.index.to_numpy(), n, p=share.to_numpy())
+    hour = rng.choice(24, n, p=CS_HOURS / CS_HOURS.sum())
+    pre_start = shop.first + pd.to_timedelta(rng.integers(0, days, n) * 86400 + hour * 3600
+                                             + rng.integers(0, 3600, n), unit="s")
+    platform = np.where(pre, pre_platform, about["platform"].to_numpy())
+    frame = pd.DataFrame({
+        "platform": platform, "category": category,
+        "start_time": pd.Series(pre_start).where(pre, start),
+        "order_id": about["order_id"].where(~pre, None),
+        "customer_id": about["customer_id"].where(~pre, None)})
+    # some 售前 visitors are known customers (those who bought recently)
+    known = pre & (rng.random(n) < 0.4)
+    frame.loc[known, "customer_id"] = orders["customer_id"].to_numpy()[rng.integers(0, len(orders), int(known.sum()))]
+    frame["topic"] = _cs_topics(rng, frame["category"].to_numpy())
+    frame = pd.concat([frame, _cs_urges(rng, orders, end)], ignore_index=True)
+    frame = _cs_serve(rng, frame, end)
+    frame = pd.concat([frame, _cs_planted(shop, orders)], ignore_index=True)
+    frame = frame.sort_values(["start_time", "platform"], kind="stable").reset_index(drop=True)
+    local = frame["start_time"].dt.tz_convert(TZ_NAME)
+    code = (local.dt.year % 100) * 10000 + local.dt.month * 100 + local.dt.day
+    day = code.map({c: f"{c:06d}" for c in code.unique()})  # yymmdd, formatted once per day (strftime is slow)
+    prefix = frame["platform"].map(CS_ID_PREFIX)
+    seq = frame.groupby([prefix, day]).cumcount() + 1
+    seq = seq + 100 * (seq >= 9001)  # 9001–9100 of a day are the planted sessions' numbers
+    generated = frame["session_id"].isna()
+    frame.loc[generated, "session_id"] = (prefix + day + seq.astype(str).str.zfill(4))[generated]
+    frame["session_id"] = frame["session_id"].astype("str")
+    return frame
+
+
+def _cs_topics(rng: np.random.Generator, category: np.ndarray) -> np.ndarray:
+    """A topic per session, drawn from its category's topics."""
+    topic = np.empty(len(category), dtype=object)
+    for name, topics in CS_TOPICS.items():
+        rows = category == name
+        topic[rows] = rng.choice(list(topics), int(rows.sum()), p=list(topics.values()))
+    return topic
+
+
+def _cs_urges(rng: np.random.Generator, orders: pd.DataFrame, end: pd.Timestamp) -> pd.DataFrame:
+    """催付 sessions (售前): orders paid only minutes after they were placed got one before the payment; most of the
+    orders never paid got one 5–40 minutes after they were placed."""
+    delay = (orders["pay_time"] - orders["order_time"]).dt.total_seconds()
+    slow = orders[delay >= URGE_MIN_DELAY_S]
+    unpaid = orders[orders["pay_time"].isna()]
+    unpaid = unpaid[rng.random(len(unpaid)) < URGE_UNPAID_SHARE]
+    chased = pd.concat([slow, unpaid], ignore_index=True)
+    wait = (chased["pay_time"] - chased["order_time"]).dt.total_seconds()
+    offset = np.where(wait.notna(), wait.fillna(0) * rng.uniform(0.3, 0.8, len(chased)),
+                      rng.uniform(300, 2400, len(chased)))
+    start = chased["order_time"] + pd.to_timedelta(offset.round(), unit="s")
+    keep = start < end
+    return pd.DataFrame({"platform": chased["platform"], "category": "售前", "topic": "催付", "start_time": start,
+                         "order_id": chased["order_id"], "customer_id": chased["customer_id"]})[keep.to_numpy()]
+
+
+def _cs_serve(rng: np.random.Generator, frame: pd.DataFrame, end: pd.Timestamp) -> pd.DataFrame:
+    """Agent, channel, first response, resolution, rating, follow-up and summary of each session; what happens after
+    the sample's end is not known yet (empty)."""
+    n = len(frame)
+    frame = frame.assign(session_id=None)
+    agent = np.empty(n, dtype=object)
+    for platform, names in CS_AGENTS.items():
+        rows = (frame["platform"] == platform).to_numpy()
+        agent[rows] = np.array(names, dtype=object)[rng.integers(0, len(names), int(rows.sum()))]
+    frame["agent"] = agent
+    frame["channel"] = frame["platform"].map(CS_CHANNELS)
+    slow = agent == SLOW_AGENT
+    median = np.where(slow, 38.0, 7.0)
+    response = np.maximum(1, np.round(median * np.exp(rng.normal(0, np.where(slow, 0.7, 0.8), n))))
+    frame["first_response_s"] = np.where(rng.random(n) < 0.003, np.nan, response)  # the customer left first
+    topic = frame["topic"].to_numpy()
+    minutes = np.select([frame["category"].eq("售前").to_numpy(), frame["category"].eq("售中").to_numpy(),
+                         np.isin(topic, COMPLEX_TOPICS)],
+                        [rng.uniform(3, 25, n), rng.uniform(5, 60, n), rng.uniform(60, 20 * 60, n)],
+                        rng.uniform(10, 180, n))
+    resolved = frame["start_time"] + pd.to_timedelta(np.round(minutes * 60), unit="s")
+    frame["resolved_time"] = resolved.where(resolved < end)
+    stars = rng.choice([5, 4, 3, 2, 1], n, p=[0.78, 0.12, 0.05, 0.03, 0.02])
+    stars = np.where(slow & (rng.random(n) < 0.15), rng.choice([1, 2], n), stars)  # the slow agent's customers
+    rated = (rng.random(n) < 0.4) & frame["resolved_time"].notna().to_numpy()
+    frame["rating"] = pd.Series(stars, index=frame.index).astype("Int64").where(rated)
+    low = rated & (stars <= 2)
+    follow = frame["resolved_time"] + pd.to_timedelta(np.round(rng.uniform(0.2, 1.8, n) * 3600), unit="s")
+    frame["follow_up_time"] = follow.where(low & (follow < end).to_numpy())
+    texts = np.empty(n, dtype=object)
+    for name, options in CS_TEXTS.items():
+        rows = topic == name
+        texts[rows] = np.array(options, dtype=object)[rng.integers(0, len(options), int(rows.sum()))]
+    frame["text"] = texts
+    return frame
+
+
+def _cs_planted(shop: Shop, orders: pd.DataFrame) -> pd.DataFrame:
+    """The planted sessions (`UNFOLLOWED_SESSION`, `OPEN_COMPLEX_SESSION`, `CLAIM_SESSIONS`), each about the latest
+    paid order of its platform placed two days or more before it."""
+    def at(offset: int, clock: str) -> pd.Timestamp:
+        return shop.end + pd.Timedelta(days=offset) + pd.Timedelta(clock)
+
+    def order_of(platform: str, start: pd.Timestamp) -> tuple:
+        mine = orders[(orders["platform"] == platform) & orders["pay_time"].notna()
+                      & (orders["order_time"] <= start - pd.Timedelta(days=2))]
+        if mine.empty:
+            return None, None
+        last = mine.loc[mine["order_time"].idxmax()]
+        return last["order_id"], last["customer_id"]
+
+    rows = []
+    start = at(0, "10:12:05")
+    rows.append(dict(session_id=UNFOLLOWED_SESSION, platform="TM", agent="客服03", category="售后", topic="质量问题",
+                     start_time=start, first_response_s=6.0, resolved_time=start + pd.Timedelta(minutes=28), rating=1,
+                     follow_up_time=pd.NaT, text="客户反映衬衫洗后严重缩水，情绪激动给了1星，已登记待主管回访"))
+    start = at(-2, "15:40:00")
+    rows.append(dict(session_id=OPEN_COMPLEX_SESSION, platform="JD", agent="客服06", category="售后", topic="退换货",
+                     start_time=start, first_response_s=12.0, resolved_time=pd.NaT, rating=None, follow_up_time=pd.NaT,
+                     text="客户收到的充电宝无法充电申请换货，仓库未确认收到退件，解决方案还没给出"))
+    for sid, (platform, agent, offset, clock, text) in CLAIM_SESSIONS.items():
+        start = at(offset, clock)
+        rows.append(dict(session_id=sid, platform=platform, agent=agent, category="售后", topic="投诉",
+                         start_time=start, first_response_s=9.0, resolved_time=start + pd.Timedelta(hours=3),
+                         rating=None, follow_up_time=pd.NaT, text=text))
+    frame = pd.DataFrame(rows)
+    ids = [order_of(r.platform, r.start_time) for r in frame.itertuples()]
+    frame["order_id"] = [i for i, _ in ids]
+    frame["customer_id"] = [c for _, c in ids]
+    frame["channel"] = frame["platform"].map(CS_CHANNELS)
+    frame["rating"] = frame["rating"].astype("Int64")
+    for column in ("resolved_time", "follow_up_time"):
+        frame[column] = pd.to_datetime(frame[column]).dt.tz_localize(TZ_NAME) if frame[column].isna().all() \
+            else frame[column]
+    return frame
 
 
 # ---------------------------------------------------------------- reviews (service_quality, risk_watch)

@@ -8,7 +8,7 @@ import pandas as pd
 
 from ...errors import OpsbookError
 from . import exports, goods, stock, warehouse
-from . import pilots, plans  # noqa: F401  (they register the 试点分组表 and 大促排期表 mappers)
+from . import pilots, plans, service  # noqa: F401  (each registers its export mappers)
 
 
 @dataclass
