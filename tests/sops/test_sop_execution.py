@@ -5,7 +5,6 @@ import datetime as dt
 import math
 from statistics import NormalDist
 
-import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
