@@ -58,6 +58,9 @@ from opsbook.engine import runner
     # candidates for every recommendation: a sensitive one without qualifications, three failing a gate
     ("product_evaluation", {}, {("eval.not_listable", "high"), ("eval.gate", "medium"), ("eval.introduce", "low"),
                                 ("eval.trial", "low")}),
+    # the week to 2026-06-30: a post with 862,000 plays and no link click, a head creator at half its tier's ROI (with
+    # two 素人 creators under 60 % of theirs), content under the ROI line; no tier loses money
+    ("content_funnel", {}, {("kol.no_link", "high"), ("kol.creator_lag", "medium"), ("kol.low_roi", "medium")}),
 ])
 def test_planted_faults_raise_exactly_their_flags(playbook, params, expected):
     result = runner.run(playbook, params)

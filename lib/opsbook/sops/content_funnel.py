@@ -93,9 +93,12 @@ def window(as_of: dt.date, days: int) -> tuple[dt.date, dt.date]:
 
 
 def has_repurchase(src: Source) -> bool:
-    """Whether the source's kol_content has the optional repurchase_orders column."""
+    """Whether the source's kol_content has repurchase data: the optional repurchase_orders column, filled in on at
+    least one row (a source without the column shows it empty)."""
     src.check("kol_content")
-    return "repurchase_orders" in src.sql("SELECT * FROM kol_content LIMIT 0").columns
+    if "repurchase_orders" not in src.sql("SELECT * FROM kol_content LIMIT 0").columns:
+        return False
+    return bool(src.sql("SELECT count(repurchase_orders) AS n FROM kol_content")["n"].iloc[0])
 
 
 def contents(src: Source, first: dt.date, last: dt.date, tiers: Tiers, platform: str = "全部") -> pd.DataFrame:
