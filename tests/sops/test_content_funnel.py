@@ -271,3 +271,26 @@ def test_hostile_names_stay_text_and_outside_sources_are_refused(shop):
 def test_result_json_is_strict():
     result = runner.run("content_funnel", {"platform": "JD"})
     json.loads((result.folder / "result.json").read_text(encoding="utf-8"), parse_constant=lambda c: pytest.fail(c))
+
+
+def test_a_tier_losing_money_is_flagged_for_operations_and_loses_budget(shop):
+    """素人 content returning a third of its cost: the tier loses money (运营, high) and gives up budget by the rule."""
+    src = shop(edit=("kol_content", lambda k: k.assign(gmv=k["gmv"].where(
+        ~k["followers"].between(10_000, 99_999), (k["cost"] / 3).round(2)))))
+    result = runner.run("content_funnel", {"source": src})
+    assert result.ok, result.error
+    flags = {f.code: f for f in result.flags}
+    assert flags["kol.tier_loss"].severity == "high" and flags["kol.tier_loss"].owner == "运营"
+    assert [r["tier"] for r in flags["kol.tier_loss"].sample] == ["素人"]
+    assert result.metrics["tier_roi"]["素人"] == pytest.approx(1 / 3, abs=0.01)
+    plan = pd.read_csv(result.folder / "下期预算建议.csv").set_index("达人层级")
+    share, roi = plan.at["素人", "本期花费占比"], plan.at["素人", TIER_ROI]
+    assert plan.at["素人", "建议占比"] == pytest.approx(share - min(share * (1 - roi / 2), 0.2))
+    assert plan.at["素人", "依据"].startswith("ROI 0.33 低于警戒线 2：减")
+
+
+def test_the_weekly_job_runs_the_week_before_its_monday():
+    result = runner.run("content_funnel", {"as_of": "2026-06-28", "days": 7}, job="content_funnel")
+    assert result.ok, result.error
+    assert (result.metrics["first_day"], result.metrics["last_day"]) == ("2026-06-22", "2026-06-28")
+    assert result.metrics["contents"] == len(week("2026-06-22", "2026-06-28"))

@@ -417,7 +417,7 @@ def funnel_chart(stages: pd.DataFrame, title: str):
         ax.text(value, len(values) - 1 - i, label, va="center", fontsize=9)
     ax.set_xscale("symlog")
     ax.set_xticks([])
-    ax.set_title(title, loc="left", fontsize=12, fontweight="bold")
+    ax.set_title(f"{title}（条长为对数刻度）", loc="left", fontsize=12, fontweight="bold")
     fig.tight_layout()
     plt.close(fig)
     return fig
