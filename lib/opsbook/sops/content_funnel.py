@@ -338,6 +338,11 @@ def budget_rule(total: float, lines: Lines, max_shift: float, trial_share: float
             f"这是按 ROI 的机械建议，投放前请结合达人档期、内容质量和商品库存复核")
 
 
+def roi_text(value: float | None) -> str:
+    """A ROI as the report shows it: 2.98, or 无 when there is none (cost 0, no content) — never 0 or inf."""
+    return "无" if value is None else f"{value:.2f}"
+
+
 def summary(df: pd.DataFrame, tier_rows: pd.DataFrame, first: dt.date, last: dt.date, suggestion: pd.DataFrame,
             total: float) -> tuple[dict, dict[str, str]]:
     """Headline metrics (result.json) and cards; an empty period gives 无数据 cards and None rates, never 0 %."""
@@ -345,7 +350,7 @@ def summary(df: pd.DataFrame, tier_rows: pd.DataFrame, first: dt.date, last: dt.
     plays, clicks = int(df["plays"].sum()), int(df["link_clicks"].sum())
     roi = round(gmv / cost, 6) if cost > 0 else None
     tier_roi = {r.tier: (None if pd.isna(r.roi) else round(float(r.roi), 6)) for r in tier_rows.itertuples()}
-    metrics = {"first_day": first.isoformat(), "last_day": last.isoformat(), "contents": int(len(df)),
+    metrics = {"first_day": first.isoformat(), "last_day": last.isoformat(), "contents": len(df),
                "creators": int(df["creator"].nunique()), "cost": round(cost, 2), "gmv": round(gmv, 2), "roi": roi,
                "plays": plays, "link_clicks": clicks, "orders": int(df["orders"].sum()),
                "click_rate": round(clicks / plays, 6) if plays else None,
@@ -354,10 +359,9 @@ def summary(df: pd.DataFrame, tier_rows: pd.DataFrame, first: dt.date, last: dt.
                "budget_split": {r.tier: float(r.suggested_budget) for r in suggestion.itertuples()}}
     if df.empty:
         return metrics, {"统计期": f"{first} 至 {last}", "内容": "无数据：统计期内没有发布的达人内容"}
-    ratio = lambda v: "无" if v is None else f"{v:.2f}"  # noqa: E731 - one-line formatter
     cards = {"统计期": f"{first} 至 {last}", "内容 / 达人": f"{len(df)} / {metrics['creators']}",
-             "合作费用": report.money(cost), "成交金额": report.money(gmv), "整体 ROI": ratio(roi),
-             "头部 / 腰部 / 素人 ROI": " / ".join(ratio(tier_roi.get(t)) for t in TIERS),
+             "合作费用": report.money(cost), "成交金额": report.money(gmv), "整体 ROI": roi_text(roi),
+             "头部 / 腰部 / 素人 ROI": " / ".join(roi_text(tier_roi.get(t)) for t in TIERS),
              "播放→链接点击率": report.pct(metrics["click_rate"], 2), "点击→下单率": report.pct(metrics["order_rate"])}
     return metrics, cards
 

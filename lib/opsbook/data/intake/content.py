@@ -53,8 +53,8 @@ def to_kol_content(raw: RawTable, kind: exports.ExportKind, secret: bytes, name:
     source = exports._pick(df, kind.columns["platform"])
     if source is None:
         raise IntakeError([f"{name} 没有 平台 列：不知道每条内容挂的是哪个平台的商品",
-                           "请加一列 平台（淘宝、天猫、京东、抖音、拼多多，或 TB、TM、JD、DY、PDD；模板见 "
-                           "data/templates/达人投放表.csv）后重新导入"], headline=f"{name} 无法导入，未写入任何数据")
+                           ("请加一列 平台（淘宝、天猫、京东、抖音、拼多多，或 TB、TM、JD、DY、PDD；模板见 "
+                            "data/templates/达人投放表.csv）后重新导入")], headline=f"{name} 无法导入，未写入任何数据")
     text = clean.clean_id_column(df[source])
     frame["platform"] = text.map(lambda v: NAMES.get(v, NAMES.get(str(v).upper())), na_action="ignore")
     shown = df.attrs.get("spelled", {}).get(source, source)
@@ -78,8 +78,8 @@ def _once(frame: pd.DataFrame, reasons: pd.Series, raw: RawTable, cols: dict, na
     lines = [f"{cols['content_id']} {cid}（{platform}）出现在第 "
              + "、".join(str(int(i) + raw.header_row + 2) for i in rows.index) + " 行"
              for (platform, cid), rows in twice.groupby(["platform", "content_id"], sort=True)]
-    raise IntakeError(lines[:20] + ["同一平台的每条内容只能有一行：请删除重复的行后重新导入（同一条内容后来再导出的数据，"
-                                    "单独导入即可更新）"],
+    raise IntakeError(lines[:20] + [("同一平台的每条内容只能有一行：请删除重复的行后重新导入（同一条内容后来再导出的数据，"
+                                     "单独导入即可更新）")],
                       headline=f"{name} 中有 {twice['content_id'].nunique()} 条内容ID重复，无法确定该用哪一行，未写入任何数据")
 
 
