@@ -294,3 +294,23 @@ def test_the_weekly_job_runs_the_week_before_its_monday():
     assert result.ok, result.error
     assert (result.metrics["first_day"], result.metrics["last_day"]) == ("2026-06-22", "2026-06-28")
     assert result.metrics["contents"] == len(week("2026-06-22", "2026-06-28"))
+
+
+def test_a_period_after_the_data_says_the_sheet_is_missing_not_a_quiet_week():
+    result = runner.run("content_funnel", {"as_of": "2026-07-12"})
+    assert result.ok, result.error
+    assert result.metrics["contents"] == 0 and result.flag_codes == {"kol.stale": "medium"}
+    (flag,) = result.flags
+    assert "只到 2026-06-30" in flag.message and flag.owner == "内容"
+    # within the data, a quiet stretch is no such flag (the empty window before the data starts: nothing to say)
+    assert runner.run("content_funnel", {"as_of": "2026-04-30"}).flags == []
+
+
+def test_content_dated_in_the_future_is_said(shop):
+    src = shop(edit=("kol_content", lambda k: k.assign(publish_date=k["publish_date"].mask(
+        k.index < 2, pd.Timestamp("2031-01-01")))))
+    from opsbook import sources
+    flags = content_funnel.data_reach(sources.open_source(src), dt.date(2026, 6, 24), dt.date(2026, 6, 30),
+                                      today=dt.date(2026, 7, 1))
+    assert [(f.code, str(f.severity), f.owner) for f in flags] == [("kol.future_date", "low", "数据分析")]
+    assert flags[0].message.startswith("2 条内容的发布日期晚于今天（2026-07-01）")

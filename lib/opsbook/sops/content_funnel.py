@@ -14,6 +14,7 @@ import pandas as pd
 from .. import charts, report
 from ..errors import ParamError
 from ..flags import Flag, make
+from ..settings import TZ
 from ..sources import Source
 
 HEAD, WAIST, AMATEUR, OTHER = "头部", "腰部", "素人", "其他"
@@ -398,6 +399,30 @@ def findings(df: pd.DataFrame, tier_rows: pd.DataFrame, per_creator: pd.DataFram
                             f"{r.tier} {r.roi:.2f}" for r in losing.itertuples())
                         + "）：下期预算已按规则下调，请内容运营复盘该层的达人选择", losing[["tier", "contents", "cost",
                                                                                     "gmv", "roi"]]))
+    return out
+
+
+def data_reach(src: Source, first: dt.date, last: dt.date, platform: str = "全部",
+               today: dt.date | None = None) -> list[Flag]:
+    """Flags about the data, not the content: a period after the last content imported (medium, 内容: the sheet was
+    probably not imported yet — a quiet week is not shown as one) and content published after today (low, 数据分析:
+    usually a date typed or exported wrongly)."""
+    today = today or dt.datetime.now(TZ).date()
+    found = src.sql("""SELECT max(publish_date) AS latest, count(*) FILTER (WHERE publish_date > $1::DATE) AS future
+                       FROM kol_content WHERE $2 = '全部' OR platform = $2""", [today, platform])
+    latest, future = found["latest"].iloc[0], int(found["future"].iloc[0])
+    out = []
+    where = "" if platform == "全部" else f"（{platform}）"
+    if pd.isna(latest):
+        out.append(make("kol.no_data", "medium", "内容", f"数据中没有任何达人内容{where}：请先用 opsbook ingest 导入达人投放表"
+                                                         "（模板 data/templates/达人投放表.csv）"))
+    elif pd.Timestamp(latest).date() < first:
+        out.append(make("kol.stale", "medium", "内容",
+                        f"达人内容数据{where}只到 {pd.Timestamp(latest).date()}，统计期是 {first} 至 {last}：统计期内没有内容多半是"
+                        "还没导入最新的达人投放表，不是这周没有投放；请导入后重新运行"))
+    if future:
+        out.append(make("kol.future_date", "low", "数据分析",
+                        f"{future} 条内容的发布日期晚于今天（{today}）：多为导出或填表时日期有误，请核对后重新导入"))
     return out
 
 
