@@ -13,6 +13,7 @@ from opsbook.settings import TZ_NAME
 LINES = 20_000
 NAMES = ("products", "orders", "traffic_daily", "campaigns", "campaign_items", "ad_spend", "inventory", "product_traffic",
          "candidates", "suppliers", "purchase_orders")
+NAMES += ("kol_content",)  # the operations tables, one line each as their generators fill them
 PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 
 

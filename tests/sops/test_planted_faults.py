@@ -68,6 +68,9 @@ from opsbook.engine import runner
     # sample; with the reviews of the risk_watch branch add ("service.bad_review_rate", "medium") when above 0.7 %)
     ("service_quality", {}, {("service.response_rate", "medium"), ("service.slow_agent", "high"),
                              ("service.low_rating_overdue", "high"), ("service.complex_open", "high")}),
+    # the week to 2026-06-30: a post with 862,000 plays and no link click, a head creator at half its tier's ROI (with
+    # two 素人 creators under 60 % of theirs), content under the ROI line; no tier loses money
+    ("content_funnel", {}, {("kol.no_link", "high"), ("kol.creator_lag", "medium"), ("kol.low_roi", "medium")}),
 ])
 def test_planted_faults_raise_exactly_their_flags(playbook, params, expected):
     result = runner.run(playbook, params)

@@ -44,6 +44,7 @@ CHANGES["demand_forecast"] = ("horizon_weeks", 4)
 CHANGES["promo_timeline"] = ("buffer", 0.2)
 CHANGES["sop_execution"] = ("min_effect_rate", 0.05)
 CHANGES["service_quality"] = ("period", "日")
+CHANGES["content_funnel"] = ("roi_line", 2.5)
 
 
 def free_port() -> int:

@@ -8,7 +8,7 @@ import pandas as pd
 
 from ...errors import OpsbookError
 from . import exports, goods, stock, warehouse
-from . import pilots, plans, service  # noqa: F401  (each registers its export mappers)
+from . import content, pilots, plans, service  # noqa: F401  (each registers its export mappers)
 
 
 @dataclass
