@@ -53,7 +53,7 @@ REMIND_EVERY = dt.timedelta(days=1)  # an overdue task is alerted again after th
 ROW_CAP, COLUMN_CAP, VALUE_CAP = 20, 12, 200  # what a task keeps of its flag's rows
 TITLE_CAP = 500  # characters of the flag's message kept as the task's title
 # owner words of the playbooks that are not account roles (accounts.ROLES), and the roles that own them
-ROLE_ALIASES = {"供应链": ("采购", "仓储"), "CRM": ("运营",), "运营经理": ("主管",), "客服主管": ("主管",)}
+ROLE_ALIASES = {"供应链": ("采购", "仓储"), "CRM": ("运营",), "运营经理": ("主管",)}
 _CODE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)+(:[^\s]+)?")
 _SQL_OPEN = "status IN ('待处理', '处理中')"
 
