@@ -58,6 +58,12 @@ from opsbook.engine import runner
     # candidates for every recommendation: a sensitive one without qualifications, three failing a gate
     ("product_evaluation", {}, {("eval.not_listable", "high"), ("eval.gate", "medium"), ("eval.introduce", "low"),
                                 ("eval.trial", "low")}),
+    # a week of reviews: three 坚果 reviews with 变质/异物 within 10 h, 7 competitor-attack reviews on PDD on 06-26 (and
+    # PDD's bad-review rate), 禁售/3C认证, a professional claimant, complaints unanswered for 24 h; 防晒衣女 on DY ranks 59 %
+    # lower than the week before
+    ("risk_watch", {}, {("risk.quality", "high"), ("risk.competitor", "medium"), ("risk.policy", "high"),
+                        ("risk.claimant", "high"), ("risk.overdue", "high"), ("risk.platform_bad_rate", "high"),
+                        ("risk.rank_drop", "high")}),
 ])
 def test_planted_faults_raise_exactly_their_flags(playbook, params, expected):
     result = runner.run(playbook, params)
