@@ -82,7 +82,7 @@ POLICY_FAULT = {"platform": "JD", "product": "云栖20000mAh充电宝", "time": 
 # a professional claimant's review (虚假宣传, 12315, 假一赔十), never answered
 CLAIMANT_FAULT = {"platform": "TM", "product": "云栖烟酰胺精华液30ml", "time": "2026-06-27 20:05", "rating": 1,
                   "text": "页面写美白淡斑，普通化妆品宣传功效属于虚假宣传，已保留证据向12315投诉，要求假一赔十，"
-                          "请尽快联系我13912345678"}
+                          "请尽快联系我139****5678"}
 REVIEW_RATE = {"completed": 0.8, "refunded": 0.5}  # share of order lines reviewed
 RATING_P = {"completed": (0.007, 0.006, 0.03, 0.107, 0.85), "refunded": (0.07, 0.05, 0.13, 0.15, 0.60)}  # 1…5 stars
 DEFAULT_TEXT = "此用户没有填写评价。"
@@ -103,7 +103,7 @@ COMPLAINT = {  # 1–2 stars: everyday complaints (a few name a quality problem 
     "食品": ("太咸了，不好吃", "好多碎的，包装压坏了", "口感一般，有点受潮", "分量比以前少了"),
     "家居": ("有很大的味道，散了好几天", "尺寸和描述不符", "用了几天就坏了", "面料起球，质量差"),
 }
-PHONE_TEXT = "东西不错，有售后问题可以打我电话{}"  # a few buyers leave a phone number (masked on reading)
+PHONE_TEXT = "东西不错，有售后问题可以打我电话{}"  # a few buyers leave a phone number (stored masked, as intake leaves it)
 PHONE_REVIEWS = 4
 
 
@@ -152,7 +152,8 @@ def _reviews(rng: np.random.Generator, shop: Shop) -> pd.DataFrame | None:
     category = o["sku"].map(names["category"]).fillna("家居").to_numpy()
     text = _review_texts(rng, category, rating)
     phones = rng.choice(np.flatnonzero(rating >= 4), size=min(PHONE_REVIEWS, int((rating >= 4).sum())), replace=False)
-    text[phones] = [PHONE_TEXT.format(f"1{rng.integers(3, 10)}{rng.integers(0, 10 ** 9):09d}") for _ in phones]
+    text[phones] = [PHONE_TEXT.format(f"1{rng.integers(3, 10)}{rng.integers(0, 10):d}****{rng.integers(0, 10 ** 4):04d}")
+                    for _ in phones]
     p_reply = np.where(rating <= 3, 0.75, 0.15)
     replied = rng.random(n) < p_reply
     late = rng.random(n) < 0.12  # some answers come after the 24 h the SOP gives
