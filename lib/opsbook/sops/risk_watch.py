@@ -235,21 +235,25 @@ def product_names(src: Source) -> pd.Series:
 # ---------------------------------------------------------------- scan and windows
 
 def scan(df: pd.DataFrame, lex: lexicon.Lexicon) -> pd.DataFrame:
-    """One row per (text, group) hit: the text's position in `df` (`row`), the group and its words (、-joined), from
-    one Aho–Corasick pass over all the texts."""
-    found = lex.find_all(df["text"].tolist())
-    rows, grp, words = [], [], []
-    for i, hit in enumerate(found):
-        if hit:
-            by: dict[str, list[str]] = {}
-            for w in hit:
-                by.setdefault(lex.group(w), []).append(w)
-            for g, ws in by.items():
-                rows.append(i)
-                grp.append(g)
-                words.append("、".join(ws))
-    return pd.DataFrame({"row": np.array(rows, dtype=np.int64), "group": pd.array(grp, dtype="str"),
-                         "words": pd.array(words, dtype="str")})
+    """One row per (text, group) hit: the text's position in `df` (`row`), the group and its words (、-joined, in
+    order of appearance), from one Aho–Corasick pass over all the texts (`Lexicon.pairs`)."""
+    rows, index = lex.pairs(df["text"])
+    names = sorted(set(lex.groups.values()))
+    gid = np.array([names.index(lex.group(w)) for w in lex.words], dtype=np.int64)[index]
+    words = np.array(lex.words, dtype=object)[index]
+    key = rows * len(names) + gid
+    first, inverse = np.unique(key, return_index=True, return_inverse=True)[1:]
+    if len(first) < len(key):  # a text with two words of one group: its words joined, in order of appearance
+        joined = words[first].copy()
+        for k in np.flatnonzero(np.bincount(inverse) > 1).tolist():
+            joined[k] = "、".join(words[inverse == k])
+        words = joined
+    else:
+        words = words[first]
+    first_pos = np.argsort(first, kind="stable")
+    return pd.DataFrame({"row": rows[first][first_pos], "group": pd.array(np.array(names, dtype=object)[gid[first][first_pos]],
+                                                                           dtype="str"),
+                         "words": pd.array(words[first_pos], dtype="str")})
 
 
 def window_counts(hits: pd.DataFrame, times: pd.Series, platforms: pd.Series, found: list[Group]) -> pd.DataFrame:
@@ -257,9 +261,9 @@ def window_counts(hits: pd.DataFrame, times: pd.Series, platforms: pd.Series, fo
     `window_start` (exclusive) — per platform for per-platform groups; the calendar day so far (from midnight,
     inclusive) for per-day groups."""
     pos = hits["row"].to_numpy()
-    time = times.to_numpy()[pos]
-    t = pd.DatetimeIndex(time).as_unit("ns").asi8 if len(pos) else np.zeros(0, dtype=np.int64)
-    plat = platforms.to_numpy()[pos]
+    time = times.iloc[pos].reset_index(drop=True)
+    t = pd.DatetimeIndex(time).as_unit("ns").asi8
+    plat = platforms.iloc[pos].to_numpy()
     count = np.zeros(len(hits), dtype=np.int64)
     start = np.zeros(len(hits), dtype=np.int64)
     g_arr = hits["group"].to_numpy()
@@ -277,7 +281,7 @@ def window_counts(hits: pd.DataFrame, times: pd.Series, platforms: pd.Series, fo
             first = np.searchsorted(ts, lo, side="left" if g.per_day else "right")
             count[idx] = np.arange(len(idx)) - first + 1
             start[idx] = lo
-    out = hits.assign(time=time, platform=plat, count=count)
+    out = hits.assign(time=time.set_axis(hits.index), platform=plat, count=count)
     out["window_start"] = pd.to_datetime(start, utc=True).tz_convert(TZ_NAME)
     return out
 
@@ -286,6 +290,13 @@ def find_hits(df: pd.DataFrame, lex: lexicon.Lexicon, found: list[Group]) -> pd.
     """`scan` then `window_counts`, with `in_period` (the text was written in the scan period)."""
     hits = window_counts(scan(df, lex), df["time"], df["platform"], found)
     return hits.assign(in_period=df["in_period"].to_numpy()[hits["row"].to_numpy()])
+
+
+def _product(skus: pd.Series, names: pd.Series) -> pd.Series:
+    """The product name of each SKU, else the SKU (a chat has neither)."""
+    found = skus.map(dict(names.items()))
+    return pd.Series(np.where(found.notna(), found.astype(object), skus.astype(object)), index=skus.index,
+                     dtype="str")
 
 
 def _per_text(hits: pd.DataFrame, found: list[Group]) -> pd.DataFrame:
@@ -301,7 +312,7 @@ def hit_table(df: pd.DataFrame, hits: pd.DataFrame, names: pd.Series, found: lis
     cols = ["source", "platform", "record_id", "order_id", "time", "product", "rating", "groups", "words", "text"]
     per = _per_text(hits[hits["in_period"]], found)
     rows = df.iloc[per.index].reset_index(drop=True)
-    out = rows.assign(product=rows["sku"].map(names).fillna(rows["sku"]), groups=per["groups"].to_numpy(),
+    out = rows.assign(product=_product(rows["sku"], names), groups=per["groups"].to_numpy(),
                       words=per["words"].to_numpy())
     return out[cols]
 
@@ -363,7 +374,7 @@ def incidents(df: pd.DataFrame, hits: pd.DataFrame, names: pd.Series, found: lis
     out["groups"] = info["groups"].fillna("差评").to_numpy()
     out["words"] = info["words"].fillna("").to_numpy()
     exposure = np.array([isinstance(v, list) and EXPOSURE in v for v in info["ids"]], dtype=bool)
-    out["product"] = out["sku"].map(names).fillna(out["sku"])
+    out["product"] = _product(out["sku"], names)
     out["deadline"] = out["time"] + pd.Timedelta(hours=reply_hours)
     answered = out["answered_time"].notna()
     on_time = answered & (out["answered_time"] <= out["deadline"])
