@@ -43,7 +43,7 @@ LABELS = {
     "count": "条数", "threshold": "阈值", "owner": "负责角色", "action": "处理要求", "level": "危机级别", "status": "状态",
     "answered_time": "响应时间", "deadline": "响应截止", "hours_to_answer": "响应用时（小时）", "reviews": "评价数",
     "bad_reviews": "差评数", "bad_review_rate": "差评率", "keyword": "关键词", "prev_rank": "上期平均排名",
-    "cur_rank": "本期平均排名", "prev_days": "上期有排名天数", "cur_days": "本期有排名天数", "drop": "排名下降幅度",
+    "cur_rank": "本期平均排名", "prev_days": "上期有排名天数", "cur_days": "本期有排名天数", "drop_rate": "排名下降幅度",
     "warning": "预警", "order_id": "订单编号", "sku": "商家编码", "date": "日期", "records": "涉及的评价/会话ID",
 }
 ANSWER_NOTE = ("响应时间：评价取商家回复时间（reviews.reply_time），以及同一平台同一订单在评价之后的客服回访时间"
@@ -412,7 +412,7 @@ def rate_note(rates: pd.DataFrame, bad_rating: int, l2_bad_rate: float, min_revi
 
 # ---------------------------------------------------------------- keyword ranks
 
-NO_RANKS = pd.DataFrame(columns=["platform", "keyword", "prev_rank", "prev_days", "cur_rank", "cur_days", "drop",
+NO_RANKS = pd.DataFrame(columns=["platform", "keyword", "prev_rank", "prev_days", "cur_rank", "cur_days", "drop_rate",
                                  "warning"])
 
 
@@ -437,13 +437,13 @@ def rank_changes(src: Source, as_of: dt.date, days: int, max_drop: float) -> pd.
                count(*) FILTER (WHERE date >= $cur) AS cur_rows
         FROM keyword_ranks WHERE date BETWEEN $first AND $last GROUP BY ALL ORDER BY platform, keyword""",
                  {"first": first_prev, "cur": first_cur, "last": last})
-    df["drop"] = ((df["cur_rank"] - df["prev_rank"]) / df["prev_rank"]).round(4)
+    df["drop_rate"] = ((df["cur_rank"] - df["prev_rank"]) / df["prev_rank"]).round(4)
     out_of = (df["cur_days"] == 0) & (df["cur_rows"] > 0) & (df["prev_days"] > 0)
-    df["warning"] = np.select([(df["drop"] > max_drop).fillna(False).to_numpy(), out_of.to_numpy()],
+    df["warning"] = np.select([(df["drop_rate"] > max_drop).fillna(False).to_numpy(), out_of.to_numpy()],
                               ["一级流量预警：排名下降", "一级流量预警：跌出排名"], "")
     df["prev_rank"] = df["prev_rank"].round(1)
     df["cur_rank"] = df["cur_rank"].round(1)
-    df = df.assign(w_=df["warning"] == "").sort_values(["w_", "drop", "platform", "keyword"],
+    df = df.assign(w_=df["warning"] == "").sort_values(["w_", "drop_rate", "platform", "keyword"],
                                                        ascending=[True, False, True, True])
     return df[list(NO_RANKS.columns)].reset_index(drop=True)
 
@@ -561,7 +561,7 @@ def findings(warned: pd.DataFrame, inc: pd.DataFrame, rates: pd.DataFrame, chang
                             f"一级流量预警：{len(warned_kw)} 个关键词最近 {rank_days} 天平均排名比之前 {rank_days} 天下降超过 "
                             f"{rank_drop * 100:.0f}%（" + "、".join(
                                 f"{r.platform}「{r.keyword}」{r.prev_rank:g} → "
-                                + (f"{r.cur_rank:g}（下降 {r.drop * 100:.0f}%）" if pd.notna(r.cur_rank) else "跌出排名")
+                                + (f"{r.cur_rank:g}（下降 {r.drop_rate * 100:.0f}%）" if pd.notna(r.cur_rank) else "跌出排名")
                                 for r in warned_kw.head(5).itertuples())
                             + "）：请检查标题、主图、价格与推广计划，排查是否违规降权", warned_kw))
     return out
