@@ -22,6 +22,8 @@
   (target below it), at the default reference day and at six others a quarter apart.
 - audit: `listing_audit`'s checks on 100,000 synthetic listings with a 1,000-word lexicon (target ≤ 3 s), and its word
   scan (one Aho–Corasick pass, the terms of each title) vs a Python regex alternation of the same words (target ≥ 5×).
+- risk: `risk_watch`'s scan and windowed counts over 1,000,000 reviews and chats with 500 keywords in 3 groups
+  (`bench/bench_risk_watch.py`; target ≤ 5 s) vs a Python regex alternation feeding the same counts (target ≥ 5×).
 - ingest: a 1M-row GBK Taobao order export through `read_export` vs a bare `pandas.read_csv` of the same file,
   each in fresh processes (issue 3's targets: ≤ 3 s, ≤ 2.5×, peak RSS ≤ 1 GB).
 """
@@ -634,12 +636,20 @@ def bench_audit() -> None:
           f"{rx / scan:.1f}× faster (target ≥ 5×)")
 
 
+def bench_risk() -> None:
+    """risk_watch's scan and windowed counts (bench/bench_risk_watch.py)."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    import bench_risk_watch
+    bench_risk_watch.main(REPEAT)
+
+
 def main(argv: list[str]) -> None:
     """Run the named benchmarks (all by default)."""
-    chosen = argv or ["runner", "rfm", "scale", "form", "ingest", "schedule", "lexicon", "forecast", "audit"]
+    chosen = argv or ["runner", "rfm", "scale", "form", "ingest", "schedule", "lexicon", "forecast", "audit", "risk"]
     for name in chosen:
         {"runner": bench_runner, "rfm": bench_rfm, "scale": bench_scale, "form": bench_form, "ingest": bench_ingest,
-         "schedule": bench_schedule, "lexicon": bench_lexicon, "forecast": bench_forecast, "audit": bench_audit}[name]()
+         "schedule": bench_schedule, "lexicon": bench_lexicon, "forecast": bench_forecast, "audit": bench_audit,
+         "risk": bench_risk}[name]()
 
 
 if __name__ == "__main__":

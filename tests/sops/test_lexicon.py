@@ -35,3 +35,18 @@ def test_texts_lowered_at_once_keep_their_words_apart():
     assert words.find_all(["xa", "b", "AB"]) == [[], [], ["AB"]]
     assert words.find_all(["İab", "第一"]) == [["AB"], ["第一"]]
     assert words.find_all(["a\x00b", "ab第一"]) == [[], ["AB", "第一"]]
+
+
+def test_pairs_over_a_column_agree_with_find_all():
+    """`pairs` (Arrow bytes, one scan of a column) finds what `find_all` finds, text by text, in order of appearance:
+    accepted phrases, missing texts, a word that would run from one text into the next, upper case."""
+    import pandas as pd
+    words = lexicon.build({"g": ["AB", "第一", "变质", "最"], "h": ["质量差", "差"]}, allowed=["没有变质", "第一步"])
+    texts = ["xa", "b", "AB", "没有变质，但变质了", "没有变质", None, "第一第一ab", "第一步", "质量差最", "", "最"] * 3
+    rows, index = words.pairs(pd.Series(texts, dtype="str"))
+    got = [[] for _ in texts]
+    for r, i in zip(rows.tolist(), index.tolist()):
+        got[r].append(words.words[i])
+    assert got == words.find_all(texts)
+    assert got[6] == ["第一", "AB"] and got[8] == ["质量差", "差", "最"] and got[0] == got[1] == []
+    assert [len(a) for a in words.pairs([])] == [0, 0] and [len(a) for a in lexicon.build({}).pairs(["最"])] == [0, 0]

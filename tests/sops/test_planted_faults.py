@@ -71,6 +71,12 @@ from opsbook.engine import runner
     # the week to 2026-06-30: a post with 862,000 plays and no link click, a head creator at half its tier's ROI (with
     # two 素人 creators under 60 % of theirs), content under the ROI line; no tier loses money
     ("content_funnel", {}, {("kol.no_link", "high"), ("kol.creator_lag", "medium"), ("kol.low_roi", "medium")}),
+    # a week of reviews: three 坚果 reviews with 变质/异物 within 10 h, 7 competitor-attack reviews on PDD on 06-26 (and
+    # PDD's bad-review rate), 禁售/3C认证, a professional claimant, complaints unanswered for 24 h; 防晒衣女 on DY ranks 59 %
+    # lower than the week before
+    ("risk_watch", {}, {("risk.quality", "high"), ("risk.competitor", "medium"), ("risk.policy", "high"),
+                        ("risk.claimant", "high"), ("risk.overdue", "high"), ("risk.platform_bad_rate", "high"),
+                        ("risk.rank_drop", "high")}),
 ])
 def test_planted_faults_raise_exactly_their_flags(playbook, params, expected):
     result = runner.run(playbook, params)

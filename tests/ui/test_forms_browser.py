@@ -45,6 +45,7 @@ CHANGES["promo_timeline"] = ("buffer", 0.2)
 CHANGES["sop_execution"] = ("min_effect_rate", 0.05)
 CHANGES["service_quality"] = ("period", "日")
 CHANGES["content_funnel"] = ("roi_line", 2.5)
+CHANGES["risk_watch"] = ("days", 3)
 
 
 def free_port() -> int:

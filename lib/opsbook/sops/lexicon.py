@@ -13,6 +13,7 @@ from typing import Iterable
 
 import ahocorasick_rs
 import numpy as np
+import pandas as pd
 
 
 SEPARATOR = "\x00"  # between texts scanned together: no word holds it, so no match spans two texts
@@ -26,6 +27,7 @@ class Lexicon:
     allowed: tuple[str, ...] = ()
     _words: tuple[str, ...] = field(default=(), repr=False, compare=False)  # as listed, in pattern order
     _automaton: ahocorasick_rs.AhoCorasick | None = field(default=None, repr=False, compare=False)
+    _bytes: ahocorasick_rs.BytesAhoCorasick | None = field(default=None, repr=False, compare=False)
 
     def find(self, text: str | None) -> list[str]:
         """The distinct words in `text` outside its accepted phrases, as listed, in order of first appearance."""
@@ -57,6 +59,50 @@ class Lexicon:
                     found[owner].append(words[index])
         return found
 
+    def pairs(self, texts) -> tuple[np.ndarray, np.ndarray]:
+        """(text position, word position in `words`) of each distinct word in each text outside its accepted phrases,
+        by text then first appearance: `find_all` for a column of millions (a pandas or Arrow string column, or a
+        list). The texts are lowered in Arrow and their UTF-8 bytes scanned in Arrow's own buffer (a DFA over
+        bytes), with no Python string per text; a match running from one text into the next is dropped."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        none = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+        column = texts if isinstance(texts, (pa.Array, pa.ChunkedArray)) else pa.array(
+            texts.array if isinstance(texts, pd.Series) else list(texts), type=pa.large_string(), from_pandas=True)
+        low = pc.utf8_lower(pc.cast(column, pa.large_string()))
+        low = low.combine_chunks() if isinstance(low, pa.ChunkedArray) else low
+        if self._bytes is None or len(low) == 0 or low.buffers()[2] is None:
+            return none
+        offsets = np.frombuffer(low.buffers()[1], dtype=np.int64)[low.offset:low.offset + len(low) + 1]
+        data = memoryview(low.buffers()[2]).cast("B")[offsets[0]:offsets[-1]]
+        hits = self._bytes.find_matches_as_indexes(data, overlapping=True)
+        if not hits:
+            return none
+        index, start, end = np.asarray(hits, dtype=np.int64).T
+        bounds = offsets - offsets[0]
+        owner = np.searchsorted(bounds, start, side="right") - 1
+        inside = end <= bounds[owner + 1]
+        index, start, end, owner = index[inside], start[inside], end[inside], owner[inside]
+        word = index < len(self._words)
+        if not word.all():  # accepted phrases: a word inside one found in the same text is no match
+            spans: dict[int, list[tuple[int, int]]] = {}
+            for o, a, b in zip(owner[~word].tolist(), start[~word].tolist(), end[~word].tolist()):
+                spans.setdefault(o, []).append((a, b))
+            keep = word.copy()
+            for i in np.flatnonzero(word & np.isin(owner, list(spans))).tolist():
+                keep[i] = not any(a <= start[i] and end[i] <= b for a, b in spans[int(owner[i])])
+            index, start, owner = index[keep], start[keep], owner[keep]
+        order = np.lexsort((start, owner))
+        index, owner = index[order], owner[order]
+        first = np.unique(owner * (len(self._words) + 1) + index, return_index=True)[1]
+        first.sort()
+        return owner[first], index[first]
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        """The words as listed, in the order `pairs` numbers them."""
+        return self._words
+
     def group(self, word: str) -> str:
         """The group a word belongs to."""
         return self.groups[word]
@@ -76,4 +122,6 @@ def build(groups: dict[str, Iterable[str] | None], allowed: Iterable[str] = ()) 
     patterns = tuple(w.lower() for w in words) + tuple(p.lower() for p in allowed)
     automaton = (ahocorasick_rs.AhoCorasick(list(patterns), matchkind=ahocorasick_rs.MatchKind.Standard)
                  if words else None)
-    return Lexicon(words, allowed, tuple(words), automaton)
+    in_bytes = (ahocorasick_rs.BytesAhoCorasick([p.encode() for p in patterns], matchkind=ahocorasick_rs.MatchKind.Standard,
+                                                implementation=ahocorasick_rs.Implementation.DFA) if words else None)
+    return Lexicon(words, allowed, tuple(words), automaton, in_bytes)

@@ -148,8 +148,9 @@ def detect(columns, platform: str | None = None, kind: str | None = None, name: 
     # stock list, not a cost sheet)
     scored = sorted(((len(present[k.name] & set(k.signature)) / len(k.signature), k) for k in candidates),
                     key=lambda t: (t[0], len(t[1].signature), len(present[t[1].name] & t[1].reads())), reverse=True)
-    if scored and scored[0][0] >= 1 and platform and scored[0][1].platform and platform != scored[0][1].platform:
-        return dataclasses.replace(scored[0][1], platform=platform)
+    if scored and scored[0][0] >= 1 and platform and platform != scored[0][1].platform and (
+            scored[0][1].platform or "platform" in scored[0][1].columns):  # a sheet of rows with a 平台 column: the
+        return dataclasses.replace(scored[0][1], platform=platform)  # platform of rows that leave it empty
     if not scored or scored[0][0] < 1:
         known = "、".join(k.label for k in kinds().values())
         near = [k for score, k in scored if scored[0][0] > 0 and score == scored[0][0]][:3]  # every kind as near
