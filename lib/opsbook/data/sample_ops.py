@@ -68,7 +68,7 @@ SHIP_HOURS, PROMO_SHIP_HOURS, TRANSIT_HOURS = (1.0, 22.0), (2.0, 44.0), (20.0, 9
 PROMO_DAYS = (520, 620)  # 618 as promotions.yaml has it: the 48 h SLA (data cannot import the calendar)
 SPLIT_SHARE = 0.04  # multi-line orders shipped in two parcels
 AUDIT = "2026-06-30 18:00"  # the sample's last audit batch: the planted faults are timed against it
-LATE_SHIPMENT_HOURS = 31.0  # one order paid on ordinary days (06-22 … 06-27) dispatched 31 h after payment (SLA 24 h)
+LATE_SHIPMENT_HOURS = 31.0  # one order paid on ordinary days (06-25 … 06-27) dispatched 31 h after payment (SLA 24 h)
 STALLED_HOURS = 60.0  # one parcel in transit whose last movement was 60 h before the audit (chase after 48 h)
 LOST_PARCEL_HOURS = 34.0  # one parcel reported lost (丢件) 34 h before the audit: no reship, no refund (24 h)
 HANDLED = (("破损", 3), ("丢件", 2))  # lost or damaged parcels reshipped within 2–20 h (as the SOP wants)
@@ -118,7 +118,7 @@ def _shipments(rng: np.random.Generator, shop: Shop) -> pd.DataFrame | None:
         return rng.choice(free, size=min(k, len(free)), replace=False) if len(free) else free
 
     # planted: a late dispatch outside the promotion
-    late = pick(delivered_status & (pay >= day("2026-06-22")) & (pay < day("2026-06-27")) & ~promo)
+    late = pick(delivered_status & (pay >= day("2026-06-25")) & (pay < day("2026-06-28")) & ~promo)
     ship[late] = pay[late] + int(LATE_SHIPMENT_HOURS * HOUR_US)
     last[late] = arrives[late] = ship[late] + int(30 * HOUR_US)
     exception[late] = ""  # taken (empty: no exception)
