@@ -59,9 +59,9 @@ CARRIER_SHARE = {  # per platform (TB TM JD DY PDD), in CARRIERS order
     "TB": (0.30, 0.22, 0.20, 0.12, 0.00, 0.16), "TM": (0.28, 0.22, 0.16, 0.22, 0.02, 0.10),
     "JD": (0.04, 0.02, 0.02, 0.07, 0.85, 0.00), "DY": (0.30, 0.20, 0.18, 0.08, 0.00, 0.24),
     "PDD": (0.28, 0.18, 0.22, 0.02, 0.00, 0.30)}
-# tracking numbers as each carrier prints them — never 11 digits starting 1[3-9] (that is a mobile number)
+# tracking numbers as each carrier prints them — never 11 digits starting 1[3-9] (a mobile number), nor YT86… (+86 …)
 TRACKING = {  # carrier → ((prefix, one of these letters after it), leading digits, total digits)
-    "中通": (("", ""), (73, 75, 76, 77, 78), (12, 13, 14)), "圆通": (("YT", ""), (2, 3, 4, 6, 8, 9), (13,)),
+    "中通": (("", ""), (73, 75, 76, 77, 78), (12, 13, 14)), "圆通": (("YT", ""), (2, 3, 4, 6, 7, 9), (13,)),
     "韵达": (("", ""), (43, 46), (13,)), "顺丰": (("SF", ""), (1,), (13,)),
     "京东物流": (("JDV", "ABCE"), (0,), (11,)), "极兔": (("JT", ""), (3,), (13,))}
 SHIP_HOURS, PROMO_SHIP_HOURS, TRANSIT_HOURS = (1.0, 22.0), (2.0, 44.0), (20.0, 96.0)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from ...errors import OpsbookError
-from . import exports, goods, stock, warehouse
+from . import exports, goods, logistics, stock, warehouse  # noqa: F401 (logistics registers its mapper)
 
 
 @dataclass
