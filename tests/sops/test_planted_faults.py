@@ -58,6 +58,10 @@ from opsbook.engine import runner
     # candidates for every recommendation: a sensitive one without qualifications, three failing a gate
     ("product_evaluation", {}, {("eval.not_listable", "high"), ("eval.gate", "medium"), ("eval.introduce", "low"),
                                 ("eval.trial", "low")}),
+    # the 18:00 batch of 06-30: paid orders past the 24 h SLA (the order generator's), a dispatch 31 h after payment,
+    # a parcel without movement for 60 h, a lost parcel neither reshipped nor refunded after 34 h, 错发/漏发 above 0.2 %
+    ("order_fulfilment", {}, {("fulfil.overdue", "high"), ("fulfil.late", "medium"), ("fulfil.stalled", "medium"),
+                              ("fulfil.lost_damaged", "high"), ("fulfil.miss_rate", "medium")}),
 ])
 def test_planted_faults_raise_exactly_their_flags(playbook, params, expected):
     result = runner.run(playbook, params)

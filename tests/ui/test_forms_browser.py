@@ -41,6 +41,7 @@ KERNEL_IDLE = 8  # seconds a form page of the test server keeps its run kernel w
 PAGE_BYTES = 1_500_000  # a form page after a run, its report included (downloads embedded made one 2.5 MB)
 EXCEPTION_NAME = re.compile(r"\b[A-Z][A-Za-z]*(Error|Exception|Interrupt|Exit)\b")
 CHANGES["demand_forecast"] = ("horizon_weeks", 4)
+CHANGES["order_fulfilment"] = ("batch", "09:00")
 
 
 def free_port() -> int:

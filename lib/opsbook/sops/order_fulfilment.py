@@ -255,13 +255,13 @@ def actions(waiting: pd.DataFrame, unpaid: pd.DataFrame, short: pd.DataFrame, re
     """The action list: one row per order and issue (超时未发货, 缺货, 地址不全, 偏远地区, 未付款), owner and action."""
     rows = []
     blank = lambda s: s.isna() | (s.astype("str").str.strip() == "")  # noqa: E731
-    address_gap = blank(waiting["province"]) | blank(waiting["city"])
+    address_gap = (blank(waiting["province"]) | blank(waiting["city"])).astype(bool)
     province = waiting["province"].fillna("").astype("str").str.strip()
-    is_remote = province.map(lambda p: any(p.startswith(r) for r in remote)) & (province != "")
+    is_remote = province.map(lambda p: p != "" and any(p.startswith(r) for r in remote)).astype(bool)
     low = dict(zip(short["sku"], short["stock"]))
     lacking = waiting["skus"].fillna("").map(lambda s: [k for k in s.split("、") if k in low])
-    checks = [("超时未发货", waiting["overdue"], lambda r: f"付款 {r.hours:g} 小时未发货（截止 {r.deadline:%m-%d %H:%M}）"),
-              ("缺货", lacking.map(bool), lambda r: "可售库存不足：" + "、".join(f"{k}（{low[k]}）" for k in r.lacking)),
+    checks = [("超时未发货", waiting["overdue"].astype(bool), lambda r: f"付款 {r.hours:g} 小时未发货（截止 {r.deadline:%m-%d %H:%M}）"),
+              ("缺货", lacking.map(bool).astype(bool), lambda r: "可售库存不足：" + "、".join(f"{k}（{low[k]}）" for k in r.lacking)),
               ("地址不全", address_gap, lambda r: f"省份/城市缺失：{r.province or '—'} {r.city or '—'}"),
               ("偏远地区", is_remote, lambda r: f"收货省份：{r.province}")]
     shown = waiting.assign(lacking=lacking, province=waiting["province"].astype(object).where(~blank(waiting["province"]), None),
