@@ -13,6 +13,7 @@ from opsbook.settings import TZ_NAME
 LINES = 20_000
 NAMES = ("products", "orders", "traffic_daily", "campaigns", "campaign_items", "ad_spend", "inventory", "product_traffic",
          "candidates", "suppliers", "purchase_orders")
+NAMES += ("shipments",)  # issue 13: order_fulfilment's parcels
 PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 
 
