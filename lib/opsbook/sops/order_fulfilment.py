@@ -32,7 +32,7 @@ OTHER_EXCEPTIONS = ("拒收", "退回", "地址异常")
 
 METRICS = {"audit_time": "审核时刻", "paid_orders": "统计期付款订单", "on_time": "按时发货",
            "late": "超时发货", "overdue": "超时未发货", "waiting": "待发货（未超时）",
-           "on_time_rate": ("发货及时率", "pct"), "actions": "待处理异常订单", "stalled": "物流停滞包裹",
+           "withdrawn": "未发货已退款", "on_time_rate": ("发货及时率", "pct"), "actions": "待处理异常订单", "stalled": "物流停滞包裹",
            "lost_damaged_open": "丢件破损未处理", "parcels": "统计期包裹", "misshipped": "错发漏发包裹",
            "miss_rate": ("错发漏发率", "pct")}
 # the SOP's follow-up times of the tasks a scheduled run's flags open (hours, or the parameter holding them)
