@@ -66,7 +66,8 @@ def shop(folder: Path, parcels: int, seed: int = 13) -> tuple[int, int]:
     delivered = arrived < end_us
     last = np.where(delivered, arrived, np.maximum(when, end_us - (rng.uniform(0.5, 60, len(which)) * HOUR_US)
                                                     .astype(np.int64)))
-    tracking = pa.array(rng.integers(73 * 10 ** 10, 79 * 10 ** 10, len(which)) + np.arange(len(which))).cast(pa.string())
+    base = rng.integers(73 * 10 ** 10, 79 * 10 ** 10, len(which))
+    tracking = pa.array(base + np.arange(len(which))).cast(pa.string())
     exception = np.where(rng.random(len(which)) < 0.004, "错发", None)
     pq.write_table(pa.table({
         "order_id": ids.take(pa.array(which)), "platform": pa.array(platform[which]),

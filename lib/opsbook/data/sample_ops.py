@@ -110,7 +110,10 @@ def _shipments(rng: np.random.Generator, shop: Shop) -> pd.DataFrame | None:
     moving = end - (rng.uniform(0.5, 20.0, n) * HOUR_US).astype(np.int64)
     last = np.where(delivered, arrives, np.maximum(ship, moving))
     exception = np.full(n, None, object)
-    day = lambda text: int(pd.Timestamp(text, tz=shop.end.tz).value // 1000)  # noqa: E731
+
+    def day(text: str) -> int:
+        """A China-time moment in µs since the epoch."""
+        return int(pd.Timestamp(text, tz=shop.end.tz).value // 1000)
 
     def pick(mask: np.ndarray, k: int = 1) -> np.ndarray:
         """k orders drawn among those of `mask` not picked yet."""
@@ -165,8 +168,10 @@ def _shipments(rng: np.random.Generator, shop: Shop) -> pd.DataFrame | None:
     same = frame["ship"].to_numpy() - first.to_numpy() < 4 * HOUR_US  # split parcels share a carrier with the first
     carrier = np.where(same, pd.Series(carrier_of).groupby([frame["platform"], frame["order_id"]]).transform("first"),
                        carrier_of)
-    tz = shop.end.tz
-    stamp = lambda us: pd.to_datetime(us, unit="us", utc=True).tz_convert(tz)  # noqa: E731
+
+    def stamp(us: np.ndarray) -> pd.Series:
+        """µs since the epoch as China time."""
+        return pd.Series(pd.to_datetime(us, unit="us", utc=True).tz_convert(shop.end.tz))
     out = pd.DataFrame({"order_id": frame["order_id"], "platform": frame["platform"], "carrier": carrier,
                         "tracking_no": _tracking_numbers(rng, carrier), "ship_time": stamp(frame["ship"].to_numpy()),
                         "last_event_time": stamp(frame["last"].to_numpy()),

@@ -118,8 +118,10 @@ def coverage(src: Source, platform: str = "全部") -> tuple[pd.Timestamp | None
     src.check("shipments")
     src.check("orders")
     where, args = _platform(platform)
-    first, last = src.sql(f"""SELECT min(ship_time), max(greatest(ship_time, coalesce(last_event_time, ship_time),
-                                  coalesce(delivered_time, ship_time))) FROM shipments WHERE true{where}""", args).iloc[0]
+    first, last = src.sql(f"""
+        SELECT min(ship_time), max(greatest(ship_time, coalesce(last_event_time, ship_time),
+                                            coalesce(delivered_time, ship_time)))
+        FROM shipments WHERE true{where}""", args).iloc[0]
     return (pd.Timestamp(first) if pd.notna(first) else None, pd.Timestamp(last) if pd.notna(last) else None)
 
 
@@ -251,21 +253,31 @@ def unpaid_orders(src: Source, at: dt.datetime, start: dt.datetime, hours: int, 
     return frame
 
 
+def _blank(values: pd.Series) -> pd.Series:
+    return values.isna() | (values.astype("str").str.strip() == "")
+
+
+def _pct(x: float | None) -> str:
+    return "无数据" if x is None else f"{x:.1%}"
+
+
 def actions(waiting: pd.DataFrame, unpaid: pd.DataFrame, short: pd.DataFrame, remote: list[str]) -> pd.DataFrame:
     """The action list: one row per order and issue (超时未发货, 缺货, 地址不全, 偏远地区, 未付款), owner and action."""
     rows = []
-    blank = lambda s: s.isna() | (s.astype("str").str.strip() == "")  # noqa: E731
-    address_gap = (blank(waiting["province"]) | blank(waiting["city"])).astype(bool)
+    address_gap = (_blank(waiting["province"]) | _blank(waiting["city"])).astype(bool)
     province = waiting["province"].fillna("").astype("str").str.strip()
     is_remote = province.map(lambda p: p != "" and any(p.startswith(r) for r in remote)).astype(bool)
     low = dict(zip(short["sku"], short["stock"]))
     lacking = waiting["skus"].fillna("").map(lambda s: [k for k in s.split("、") if k in low])
-    checks = [("超时未发货", waiting["overdue"].astype(bool), lambda r: f"付款 {r.hours:g} 小时未发货（截止 {r.deadline:%m-%d %H:%M}）"),
-              ("缺货", lacking.map(bool).astype(bool), lambda r: "可售库存不足：" + "、".join(f"{k}（{low[k]}）" for k in r.lacking)),
+    checks = [("超时未发货", waiting["overdue"].astype(bool),
+               lambda r: f"付款 {r.hours:g} 小时未发货（截止 {r.deadline:%m-%d %H:%M}）"),
+              ("缺货", lacking.map(bool).astype(bool),
+               lambda r: "可售库存不足：" + "、".join(f"{k}（{low[k]}）" for k in r.lacking)),
               ("地址不全", address_gap, lambda r: f"省份/城市缺失：{r.province or '—'} {r.city or '—'}"),
               ("偏远地区", is_remote, lambda r: f"收货省份：{r.province}")]
-    shown = waiting.assign(lacking=lacking, province=waiting["province"].astype(object).where(~blank(waiting["province"]), None),
-                           city=waiting["city"].astype(object).where(~blank(waiting["city"]), None))
+    shown = waiting.assign(lacking=lacking,
+                           province=waiting["province"].astype(object).where(~_blank(waiting["province"]), None),
+                           city=waiting["city"].astype(object).where(~_blank(waiting["city"]), None))
     for issue, mask, text in checks:
         for r in shown[mask.to_numpy()].itertuples():
             rows.append((r.platform, r.order_id, issue, text(r), r.hours, r.pay_time, r.skus))
@@ -284,8 +296,8 @@ def actions(waiting: pd.DataFrame, unpaid: pd.DataFrame, short: pd.DataFrame, re
 
 
 def stalled(src: Source, at: dt.datetime, hours: int, platform: str = "全部") -> pd.DataFrame:
-    """Parcels shipped before `at`, not delivered by then and without an exception (those are listed apart), whose last logistics update is at
-    least `hours` before `at` (an update after `at` counts as movement)."""
+    """Parcels shipped before `at`, not delivered by then and without an exception (those are listed apart), whose
+    last logistics update is at least `hours` before `at` (an update after `at` counts as movement)."""
     where, args = _platform(platform)
     frame = src.sql(f"""
         SELECT platform, order_id, carrier, tracking_no, ship_time, last_event_time,
@@ -355,7 +367,8 @@ def other_exceptions(src: Source, at: dt.datetime, start: dt.datetime, platform:
     """Parcels refused, returned or with an address problem (拒收/退回/地址异常) reported in [start, at)."""
     where, args = _platform(platform)
     return src.sql(f"""
-        SELECT platform, order_id, carrier, tracking_no, exception, coalesce(last_event_time, ship_time) AS exception_time
+        SELECT platform, order_id, carrier, tracking_no, exception,
+               coalesce(last_event_time, ship_time) AS exception_time
         FROM shipments WHERE exception IN ('拒收', '退回', '地址异常')
           AND coalesce(last_event_time, ship_time) >= ? AND coalesce(last_event_time, ship_time) < ?{where}
         ORDER BY exception_time""", [start, at, *args])
@@ -378,11 +391,10 @@ def summary(at: dt.datetime, batch: str, sla: dict, act: pd.DataFrame, stuck: pd
                "stalled": len(stuck), "lost_damaged_open": open_lost, "parcels": int(m["parcels"]),
                "misshipped": int(m["misshipped"]),
                "miss_rate": None if pd.isna(m["miss_rate"]) else float(m["miss_rate"])}
-    pct = lambda x: "无数据" if x is None else f"{x:.1%}"  # noqa: E731
     cards = {"审核": describe_moment(at, batch), "付款订单": f"{sla['paid_orders']:,}",
-             "发货及时率": pct(sla["on_time_rate"]), "超时未发货": f"{sla['overdue']:,}",
+             "发货及时率": _pct(sla["on_time_rate"]), "超时未发货": f"{sla['overdue']:,}",
              "异常订单": f"{metrics['actions']:,}", "物流停滞": f"{len(stuck):,}", "丢件破损未处理": f"{open_lost:,}",
-             "错发漏发率": pct(metrics["miss_rate"])}
+             "错发漏发率": _pct(metrics["miss_rate"])}
     return metrics, cards
 
 
