@@ -152,11 +152,11 @@ def sla_by_day(src: Source, at: dt.datetime, start: dt.datetime, rules: Rules, p
     where, args = _platform(platform)
     frame = src.sql(f"""
         WITH {_orders_sql(where)},
-        j AS (SELECT CAST(o.pay_time AS DATE) AS pay_day, o.pay_time, o.refunded, s.shipped,
-                     ({_promo_case(promos, 'CAST(o.pay_time AS DATE)')}) AS promotion
-              FROM o LEFT JOIN s USING (platform, order_id)),
-        k AS (SELECT *, pay_time + to_hours(CASE WHEN promotion THEN ? ELSE ? END) AS deadline FROM j)
-        SELECT pay_day, bool_or(promotion) AS promotion, count(*) AS paid_orders,
+        k AS (SELECT CAST(o.pay_time AS DATE) AS pay_day, o.refunded, s.shipped,
+                     o.pay_time + to_hours(CASE WHEN {_promo_case(promos, 'CAST(o.pay_time AS DATE)')} THEN ? ELSE ? END)
+                       AS deadline
+              FROM o LEFT JOIN s USING (platform, order_id))
+        SELECT pay_day, count(*) AS paid_orders,
                count(*) FILTER (shipped IS NOT NULL AND shipped <= deadline) AS on_time,
                count(*) FILTER (shipped > deadline) AS late,
                count(*) FILTER (shipped IS NULL AND NOT refunded AND deadline <= ?) AS overdue,
@@ -167,8 +167,9 @@ def sla_by_day(src: Source, at: dt.datetime, start: dt.datetime, rules: Rules, p
     decided = frame["on_time"] + frame["late"] + frame["overdue"]
     frame["on_time_rate"] = (frame["on_time"] / decided).where(decided > 0)
     frame["pay_day"] = pd.to_datetime(frame["pay_day"])
-    frame["sla_hours"] = frame["promotion"].map({True: rules.promo_sla_hours, False: rules.sla_hours}).astype("int64")
-    frame["promotion"] = frame["pay_day"].map(lambda d: _promo_name(promos, d.date()))
+    frame["promotion"] = frame["pay_day"].map(lambda d: _promo_name(promos, d.date())).astype("str")
+    frame["sla_hours"] = (frame["promotion"] != "").map({True: rules.promo_sla_hours, False: rules.sla_hours}
+                                                        ).astype("int64")
     return frame[["pay_day", "promotion", "sla_hours", "paid_orders", "on_time", "late", "overdue", "waiting",
                   "withdrawn", "on_time_rate"]]
 
