@@ -35,7 +35,9 @@ METRICS = {"audit_time": "审核时刻", "paid_orders": "统计期付款订单",
            "withdrawn": "未发货已退款", "on_time_rate": ("发货及时率", "pct"), "actions": "待处理异常订单", "stalled": "物流停滞包裹",
            "lost_damaged_open": "丢件破损未处理", "parcels": "统计期包裹", "misshipped": "错发漏发包裹",
            "miss_rate": ("错发漏发率", "pct")}
-# the SOP's follow-up times of the tasks a scheduled run's flags open (hours, or the parameter holding them)
+# the SOP's follow-up times of the tasks a scheduled run's flags open (hours, or the parameter holding them): lost or
+# damaged parcels within `handle_hours` (24 h: 补发/退款); a stalled parcel is chased within the day (物流每日跟踪);
+# overdue orders, stock shortages and unclear addresses by the next audit batch (the batches are 4–5 h apart)
 FOLLOW_UP = {"fulfil.lost_damaged": "handle_hours", "fulfil.stalled": 24, "fulfil.overdue": 5,
              "fulfil.out_of_stock": 5, "fulfil.address": 5}
 
@@ -384,7 +386,7 @@ def totals(days: pd.DataFrame) -> dict:
 
 
 def summary(at: dt.datetime, batch: str, sla: dict, act: pd.DataFrame, stuck: pd.DataFrame, lost: pd.DataFrame,
-            miss: pd.DataFrame) -> tuple[dict, dict[str, str]]:
+            miss: pd.DataFrame, summary_days: int = 7, miss_days: int = 30) -> tuple[dict, dict[str, str]]:
     """Headline metrics for result.json and the cards shown on top of the report."""
     m = miss.iloc[0]
     open_lost = int((lost["handled"] == "超时未处理").sum())
@@ -392,10 +394,10 @@ def summary(at: dt.datetime, batch: str, sla: dict, act: pd.DataFrame, stuck: pd
                "stalled": len(stuck), "lost_damaged_open": open_lost, "parcels": int(m["parcels"]),
                "misshipped": int(m["misshipped"]),
                "miss_rate": None if pd.isna(m["miss_rate"]) else float(m["miss_rate"])}
-    cards = {"审核": describe_moment(at, batch), "付款订单": f"{sla['paid_orders']:,}",
-             "发货及时率": _pct(sla["on_time_rate"]), "超时未发货": f"{sla['overdue']:,}",
+    cards = {"审核": describe_moment(at, batch), f"近 {summary_days} 天付款订单": f"{sla['paid_orders']:,}",
+             f"近 {summary_days} 天发货及时率": _pct(sla["on_time_rate"]), "超时未发货": f"{sla['overdue']:,}",
              "异常订单": f"{metrics['actions']:,}", "物流停滞": f"{len(stuck):,}", "丢件破损未处理": f"{open_lost:,}",
-             "错发漏发率": _pct(metrics["miss_rate"])}
+             f"近 {miss_days} 天错发漏发率": _pct(metrics["miss_rate"])}
     return metrics, cards
 
 
