@@ -26,6 +26,8 @@
   (`bench/bench_risk_watch.py`; target ≤ 5 s) vs a Python regex alternation feeding the same counts (target ≥ 5×).
 - ingest: a 1M-row GBK Taobao order export through `read_export` vs a bare `pandas.read_csv` of the same file,
   each in fresh processes (issue 3's targets: ≤ 3 s, ≤ 2.5×, peak RSS ≤ 1 GB).
+- fulfil: order_fulfilment's SLA counts on 1,000,000 shipments vs a hand-written DuckDB query of the same counts
+  (target ≤ 1.3×; bench/bench_order_fulfilment.py).
 """
 from __future__ import annotations
 
@@ -643,13 +645,21 @@ def bench_risk() -> None:
     bench_risk_watch.main(REPEAT)
 
 
+def bench_fulfil() -> None:
+    """order_fulfilment's SLA counts on 1M shipments vs a hand-written DuckDB query (bench/bench_order_fulfilment.py)."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    import bench_order_fulfilment
+    bench_order_fulfilment.bench()
+
+
 def main(argv: list[str]) -> None:
     """Run the named benchmarks (all by default)."""
-    chosen = argv or ["runner", "rfm", "scale", "form", "ingest", "schedule", "lexicon", "forecast", "audit", "risk"]
+    chosen = argv or ["runner", "rfm", "scale", "form", "ingest", "schedule", "lexicon", "forecast", "audit", "risk",
+                      "fulfil"]
     for name in chosen:
         {"runner": bench_runner, "rfm": bench_rfm, "scale": bench_scale, "form": bench_form, "ingest": bench_ingest,
          "schedule": bench_schedule, "lexicon": bench_lexicon, "forecast": bench_forecast, "audit": bench_audit,
-         "risk": bench_risk}[name]()
+         "risk": bench_risk, "fulfil": bench_fulfil}[name]()
 
 
 if __name__ == "__main__":

@@ -77,6 +77,10 @@ from opsbook.engine import runner
     ("risk_watch", {}, {("risk.quality", "high"), ("risk.competitor", "medium"), ("risk.policy", "high"),
                         ("risk.claimant", "high"), ("risk.overdue", "high"), ("risk.platform_bad_rate", "high"),
                         ("risk.rank_drop", "high")}),
+    # the 18:00 batch of 06-30: paid orders past the 24 h SLA (the order generator's), a dispatch 31 h after payment,
+    # a parcel without movement for 60 h, a lost parcel neither reshipped nor refunded after 34 h, 错发/漏发 above 0.2 %
+    ("order_fulfilment", {}, {("fulfil.overdue", "high"), ("fulfil.late", "medium"), ("fulfil.stalled", "medium"),
+                              ("fulfil.lost_damaged", "high"), ("fulfil.miss_rate", "medium")}),
 ])
 def test_planted_faults_raise_exactly_their_flags(playbook, params, expected):
     result = runner.run(playbook, params)

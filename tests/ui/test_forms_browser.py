@@ -46,6 +46,7 @@ CHANGES["sop_execution"] = ("min_effect_rate", 0.05)
 CHANGES["service_quality"] = ("period", "日")
 CHANGES["content_funnel"] = ("roi_line", 2.5)
 CHANGES["risk_watch"] = ("days", 3)
+CHANGES["order_fulfilment"] = ("batch", "09:00")
 
 
 def free_port() -> int:

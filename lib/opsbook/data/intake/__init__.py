@@ -8,7 +8,7 @@ import pandas as pd
 
 from ...errors import OpsbookError
 from . import exports, goods, stock, warehouse
-from . import content, pilots, plans, reviews, service  # noqa: F401  (each registers its export mappers)
+from . import content, logistics, pilots, plans, reviews, service  # noqa: F401  (each registers its export mappers)
 
 
 @dataclass
