@@ -108,16 +108,21 @@ def shop(tmp_path):
     import pandas as pd
     from opsbook import paths
 
+    made = []
+
     def make(drop_tables=(), drop_columns=None, edit=None) -> str:
+        folder = tmp_path if not made else tmp_path / f"shop{len(made) + 1}"  # each call its own copy
+        folder.mkdir(exist_ok=True)
+        made.append(folder)
         for path in paths.resolve("data/sample").glob("*.parquet"):
             if path.stem not in drop_tables:
-                shutil.copy(path, tmp_path / path.name)
+                shutil.copy(path, folder / path.name)
         for table, cols in (drop_columns or {}).items():
-            pd.read_parquet(tmp_path / f"{table}.parquet").drop(columns=cols).to_parquet(tmp_path / f"{table}.parquet")
+            pd.read_parquet(folder / f"{table}.parquet").drop(columns=cols).to_parquet(folder / f"{table}.parquet")
         if edit:
             table, fn = edit
-            fn(pd.read_parquet(tmp_path / f"{table}.parquet")).to_parquet(tmp_path / f"{table}.parquet")
-        return str(tmp_path)
+            fn(pd.read_parquet(folder / f"{table}.parquet")).to_parquet(folder / f"{table}.parquet")
+        return str(folder)
     return make
 
 

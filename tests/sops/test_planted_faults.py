@@ -66,7 +66,7 @@ from opsbook.engine import runner
     # the week to the sample's end: the slow agent 客服07 (under the personal floor, the shop under the 30 s target), a
     # 1-star session nobody called back within 2 h, a complex after-sales session open for 56 h (without reviews in the
     # sample; with the reviews of the risk_watch branch add ("service.bad_review_rate", "medium") when above 0.7 %)
-    ("service_quality", {}, {("service.response_rate", "medium"), ("service.slow_agent", "high"),
+    ("service_quality", {}, {("service.response_rate", "medium"), ("service.bad_review_rate", "medium"), ("service.slow_agent", "high"),
                              ("service.low_rating_overdue", "high"), ("service.complex_open", "high")}),
     # the week to 2026-06-30: a post with 862,000 plays and no link click, a head creator at half its tier's ROI (with
     # two 素人 creators under 60 % of theirs), content under the ROI line; no tier loses money

@@ -43,29 +43,40 @@ def default():
 
 
 def test_headline_numbers_recomputed_from_the_files(default):
-    """The default daily run (7 days to 2026-06-30): reviews, bad reviews, hits per group and crisis levels as pandas
-    computes them from reviews.parquet."""
+    """The default daily run (7 days to 2026-06-30): reviews, chats, bad reviews, hits per group and crisis levels as
+    pandas computes them from reviews.parquet and cs_sessions.parquet."""
     r = reviews()
     week = r[(r["review_time"] >= WEEK[0]) & (r["review_time"] < WEEK[1])]
+    s = pd.read_parquet(paths.resolve("data/sample/cs_sessions.parquet"))
+    chats = s[(s["start_time"] >= WEEK[0]) & (s["start_time"] < WEEK[1])]
     m = default.metrics
-    assert m["reviews"] == len(week) and m["chats"] == 0  # the sample has no cs_sessions table in this branch
+    assert m["reviews"] == len(week) and m["chats"] == len(chats) > 0
     bad = week["rating"] <= 2
     assert m["bad_reviews"] == int(bad.sum()) and m["bad_review_rate"] == pytest.approx(bad.mean(), abs=1e-6)
     for group, label in (("quality", "质量问题"), ("competitor", "竞品攻击"), ("policy", "政策合规"),
                          ("claimant", "职业打假"), ("exposure", "媒体曝光")):
-        assert m["hits"][label] == int(has_any(week["text"], group).sum()), label
-    assert m["hits"] == {"质量问题": 3, "竞品攻击": 8, "政策合规": 1, "职业打假": 1, "媒体曝光": 0}
-    hit = pd.concat([has_any(week["text"], g) for g in ("quality", "competitor", "policy", "claimant", "exposure")],
-                    axis=1).any(axis=1)
+        assert m["hits"][label] == int(has_any(week["text"], group).sum() + has_any(chats["text"], group).sum()), label
+    assert m["hits"] == {"质量问题": 5, "竞品攻击": 8, "政策合规": 1, "职业打假": 4, "媒体曝光": 0}
+    groups = ("quality", "competitor", "policy", "claimant", "exposure")
+    hit = pd.concat([has_any(week["text"], g) for g in groups], axis=1).any(axis=1)
+    chat_hit = pd.concat([has_any(chats["text"], g) for g in groups], axis=1).any(axis=1)
     complaints = week[bad | hit]
-    # answered = the shop's reply (no cs_sessions here); overdue = no answer and 24 h passed before 07-01 00:00
+    chat_complaints = chats[chat_hit]
+    # answered = the shop's reply, or a service follow-up of the same order after the review (none in the sample);
+    # a chat is answered when resolved or followed up; overdue = no answer and 24 h passed before 07-01 00:00
+    follow = s[s["follow_up_time"].notna() & s["order_id"].notna()]
+    assert not complaints.merge(follow, on=["platform", "order_id"]).query("follow_up_time >= review_time").size
     overdue = complaints["reply_time"].isna() & (complaints["review_time"] + pd.Timedelta(hours=24) <= WEEK[1])
-    assert m["levels"] == {"一级": 0, "二级": int(overdue.sum()), "三级": int((~overdue).sum())}
-    assert m["overdue"] == int(overdue.sum()) > 0
+    answered = chat_complaints[["resolved_time", "follow_up_time"]].min(axis=1)
+    chat_overdue = (answered.isna() | (answered >= WEEK[1])) & \
+        (chat_complaints["start_time"] + pd.Timedelta(hours=24) <= WEEK[1])
+    total, late = len(complaints) + len(chat_complaints), int(overdue.sum() + chat_overdue.sum())
+    assert m["levels"] == {"一级": 0, "二级": late, "三级": total - late}
+    assert m["overdue"] == late > 0
     table = pd.read_csv(default.folder / "危机分级.csv", dtype={"评价/会话ID": str})
-    assert sorted(table["评价/会话ID"]) == sorted(complaints["review_id"])
+    assert sorted(table["评价/会话ID"]) == sorted([*complaints["review_id"], *chat_complaints["session_id"]])
     late = table[table["状态"] == "超时后已响应"]
-    both = complaints.set_index("review_id").loc[late["评价/会话ID"]]
+    both = complaints.set_index("review_id").loc[late["评价/会话ID"][late["评价/会话ID"].str.startswith("RV")]]
     assert (both["reply_time"] - both["review_time"] > pd.Timedelta(hours=24)).all()
     per = week.groupby("platform")["rating"].apply(lambda s: (s <= 2).mean())
     rates = pd.read_csv(default.folder / "平台差评率.csv").set_index("平台")
@@ -85,9 +96,11 @@ def test_the_planted_faults_are_found(default):
     assert c.rows == len(sample_ops.COMPETITOR_FAULT["texts"]) == 7 and c.message.startswith("PDD 疑似竞品攻击：06-26")
     assert "运营" in c.owner
     assert flags["risk.policy"].owner == "法务" and flags["risk.policy"].sample[0]["platform"] == "JD"
-    cl = flags["risk.claimant"]
-    assert cl.owner == "法务、客服" and cl.sample[0]["status"] == risk_watch.OVERDUE
-    assert "139****5678" in cl.sample[0]["text"]
+    cl = flags["risk.claimant"]  # the window with most claims: the three chats of service_quality's sample
+    assert cl.owner == "法务、客服" and cl.rows == 3 and not any(r["record_id"].startswith("RV") for r in cl.sample)
+    table = pd.read_csv(default.folder / "危机分级.csv", dtype={"评价/会话ID": str}).set_index("评价/会话ID")
+    planted = reviews().query("text.str.contains('假一赔十')", engine="python")["review_id"].item()
+    assert table.loc[planted, "状态"] == risk_watch.OVERDUE and "139****5678" in table.loc[planted, "内容"]
     rank = flags["risk.rank_drop"]
     assert rank.owner == "运营" and rank.rows == 1 and "DY「防晒衣女」" in rank.message
 
@@ -243,9 +256,12 @@ def test_missing_column_and_duplicated_reviews_stop_the_run_in_chinese(shop, def
 
 
 def test_without_reviews_or_ranks(shop):
-    src = shop(drop_tables=("reviews", "keyword_ranks"))
+    src = shop(drop_tables=("reviews", "cs_sessions", "keyword_ranks"))
     result = runner.run("risk_watch", {"source": src})
     assert result.exit_code == 2 and "没有 reviews 表和 cs_sessions 表" in result.error
+    only_chats = runner.run("risk_watch", {"source": shop(drop_tables=("reviews",))})
+    assert only_chats.ok, only_chats.error
+    assert only_chats.metrics["reviews"] == 0 and only_chats.metrics["chats"] > 0 and only_chats.metrics["hits"]["职业打假"] == 3
     only_reviews = runner.run("risk_watch", {"source": shop(drop_tables=("keyword_ranks",))})
     assert only_reviews.ok and only_reviews.metrics["rank_drops"] is None
     assert "没有 keyword_ranks 表" in (only_reviews.folder / "report.html").read_text(encoding="utf-8")

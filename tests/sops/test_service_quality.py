@@ -91,8 +91,8 @@ def test_the_planted_faults_are_found_with_their_owners():
     assert open_["session_id"].tolist() == [sample_ops.OPEN_COMPLEX_SESSION]
 
 
-def test_without_reviews_the_report_says_so_and_computes_no_rate():
-    result = runner.run("service_quality", {"period": "日"})
+def test_without_reviews_the_report_says_so_and_computes_no_rate(shop):
+    result = runner.run("service_quality", {"period": "日", "source": shop(drop_tables=("reviews",))})
     assert result.ok, result.error
     assert result.metrics["reviews"] is None and result.metrics["bad_review_rate"] is None
     assert "service.bad_review_rate" not in result.flag_codes
@@ -261,3 +261,14 @@ def test_follow_up_tasks_take_the_sops_hours():
     assert tasks.sop_hours("service_quality", "service.low_rating_overdue", {"follow_up_hours": 2.0}) == 2.0
     assert tasks.sop_hours("service_quality", "service.complex_open", {"complex_hours": 36.0}) == 36.0
     assert "主管" in tasks.roles_of("客服主管") and tasks.roles_of("客服、客服主管") == ("客服", "主管")
+
+
+def test_bad_review_rate_of_the_sample_recomputed_from_the_reviews_file():
+    """The default week (06-24 … 06-30): reviews rated 1–2 over all reviews, as pandas counts them in reviews.parquet."""
+    result = runner.run("service_quality", {})
+    assert result.ok, result.error
+    r = pd.read_parquet("data/sample/reviews.parquet")
+    week = r[(r["review_time"] >= pd.Timestamp("2026-06-24", tz=TZ)) & (r["review_time"] < pd.Timestamp("2026-07-01", tz=TZ))]
+    assert result.metrics["reviews"] == len(week) > 0
+    assert result.metrics["bad_review_rate"] == pytest.approx((week["rating"] <= 2).mean(), abs=1e-6)
+    assert "service.bad_review_rate" in result.flag_codes  # 7.0 % against the 0.7 % target

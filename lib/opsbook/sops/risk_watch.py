@@ -214,9 +214,10 @@ def texts(src: Source, start: pd.Timestamp, until: pd.Timestamp, found: list[Gro
             FROM reviews r WHERE r.review_time >= $start AND r.review_time < $until""")
     if src.has("cs_sessions"):
         parts.append(f"""
-            SELECT '{CHAT}', platform, session_id, order_id, NULL::VARCHAR, start_time, NULL::BIGINT,
+            SELECT '{CHAT}' AS source, platform, session_id AS record_id, order_id, NULL::VARCHAR AS sku,
+                   start_time AS time, NULL::BIGINT AS rating,
                    least(CASE WHEN resolved_time < $until THEN resolved_time END,
-                         CASE WHEN follow_up_time < $until THEN follow_up_time END), text
+                         CASE WHEN follow_up_time < $until THEN follow_up_time END) AS answered_time, text
             FROM cs_sessions WHERE start_time >= $start AND start_time < $until""")
     df = src.sql(" UNION ALL ".join(parts) + " ORDER BY time, source, record_id", p)
     df["rating"] = df["rating"].astype("Int64")
