@@ -43,7 +43,7 @@ def test_scan_finds_phones_in_every_kind_of_artifact(tmp_path):
 
 
 @pytest.mark.parametrize("raw", ["+8613812345678", "8613812345678", "138 1234 5678", "138-1234-5678", "+86 138-1234-5678",
-                                 "138.1234.5678"])
+                                 "138.1234.5678", "138 - 1234 - 5678", "138--1234--5678", "1 3 8 1 2 3 4 5 6 7 8"])
 def test_written_forms_of_a_phone_are_masked(raw):
     assert privacy.mask_phone(f"电话 {raw}。") == "电话 138****5678。"
     assert privacy.find_phones(raw)
@@ -66,7 +66,8 @@ def test_full_width_phones_are_masked_and_decimals_are_not():
     assert privacy.mask_phone("单价 1381234.5678 元，比例 1.13812345678") == "单价 1381234.5678 元，比例 1.13812345678"
 
 
-@pytest.mark.parametrize("raw", ["１３８１２３４５６７８", "138.1234.5678", "+86 138 1234 5678"])
+@pytest.mark.parametrize("raw", ["１３８１２３４５６７８", "138.1234.5678", "+86 138 1234 5678", "138 - 1234 - 5678",
+                                 "138\u30001234\u30005678", "1 3 8 1 2 3 4 5 6 7 8"])
 def test_source_views_mask_the_same_forms(tmp_path, raw):
     from opsbook import sources
     orders = sources.open_source("data/sample").table("orders").head(3)
@@ -74,3 +75,19 @@ def test_source_views_mask_the_same_forms(tmp_path, raw):
     orders.to_parquet(tmp_path / "orders.parquet")
     phones = set(sources.open_source(str(tmp_path)).sql("SELECT DISTINCT phone FROM orders")["phone"])
     assert phones == {privacy.mask_phone(raw).strip()} and not privacy.find_phones(" ".join(phones))
+
+
+def test_spaced_digits_longer_than_a_phone_are_left_alone():
+    assert privacy.mask_phone("编号 1 3 8 1 2 3 4 5 6 7 8 9") == "编号 1 3 8 1 2 3 4 5 6 7 8 9"
+    assert privacy.find_phones("1 3 8 1 2 3 4 5 6 7 8 9") == []
+
+
+@pytest.mark.parametrize("raw", ["139 - 1234 - 5678", "1 3 9 1 2 3 4 5 6 7 8", "139\u30001234\u30005678"])
+def test_review_and_chat_texts_are_masked_by_the_source_view(tmp_path, raw):
+    """Free texts (reviews.text, cs_sessions.text) are read with phones masked, as a phone column is."""
+    from opsbook import sources
+    reviews = sources.open_source("data/sample").table("reviews").head(3)
+    reviews["text"] = f"有问题打我电话{raw}，谢谢"
+    reviews.to_parquet(tmp_path / "reviews.parquet")
+    texts = set(sources.open_source(str(tmp_path)).sql("SELECT DISTINCT text FROM reviews")["text"])
+    assert texts == {"有问题打我电话139****5678，谢谢"}

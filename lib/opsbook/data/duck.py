@@ -18,11 +18,15 @@ from . import tables, verified
 DUCK_TYPES = {"str": "VARCHAR", "int": "BIGINT", "float": "DOUBLE", "bool": "BOOLEAN",
               "datetime": "TIMESTAMPTZ", "date": "DATE"}
 
-# masks 13812345678, +86 138 1234 5678, 138-1234-5678, 138.1234.5678, full-width digits … as 138****5678 (the rule
-# of privacy.mask_phone, in RE2: a phone column holds no decimals, so dots need no look-ahead here)
-_MASK_PHONE = (r"regexp_replace(CAST(phone AS VARCHAR), "
-               r"'(^|[^0-9.])(?:[+＋]?[8８][6６][ -]?)?([1１][3-9３-９][0-9０-９])[ .\-－]?[0-9０-９]{4}[ .\-－]?"
-               r"([0-9０-９]{4})($|[^0-9])', '\1\2****\3\4', 'g')")
+# masks 13812345678, +86 138 1234 5678, 138 - 1234 - 5678, 138.1234.5678, full-width digits, 1 3 8 1 2 3 4 5 6 7 8 …
+# as 138****5678 (the rules of privacy.mask_phone, in RE2; dots need no look-ahead: a masked column holds phones or
+# texts, not decimals)
+_SEP = r"(?:[ \t　\-－]{0,3}|[.])"
+_MASK_PHONE = (r"regexp_replace(regexp_replace(CAST(phone AS VARCHAR), "
+               rf"'(^|[^0-9.])(?:[+＋]?[8８][6６][ -]?)?([1１][3-9３-９][0-9０-９]){_SEP}[0-9０-９]{{4}}{_SEP}"
+               r"([0-9０-９]{4})($|[^0-9])', '\1\2****\3\4', 'g'), "
+               r"'(^|[^0-9.])([1１])[ \t　]([3-9３-９])[ \t　]([0-9０-９])(?:[ \t　][0-9０-９]){4}[ \t　]([0-9０-９])[ \t　]"
+               r"([0-9０-９])[ \t　]([0-9０-９])[ \t　]([0-9０-９])($|[^0-9])', '\1\2\3\4****\5\6\7\8\9', 'g')")
 
 
 def connect(memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:

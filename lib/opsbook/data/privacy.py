@@ -9,18 +9,22 @@ import pyarrow.compute as pc
 
 # mainland mobiles, also written +86 138 1234 5678 / 138-1234-5678 / 138.1234.5678 or in full-width digits;
 # never the fraction digits of a number
-PHONE = re.compile(r"(?<![\d.])(?:[+＋]?[8８][6６][\s-]?)?([1１][3-9３-９]\d)([\s\-－]?|\.(?=\d{4}\.))\d{4}(?:\2|[\s\-－]?)(\d{4})(?!\d)")
+PHONE = re.compile(r"(?<![\d.])(?:[+＋]?[8８][6６][\s-]?)?([1１][3-9３-９]\d)([\s\-－]{0,3}|\.(?=\d{4}\.))\d{4}"
+                   r"(?:\2|[\s\-－]{0,3})(\d{4})(?!\d)")
+# the same number with a space between every digit (1 3 9 1 2 3 4 5 6 7 8), a way buyers slip it past platform filters
+SPACED_PHONE = re.compile(r"(?<![\d.])([1１])[ \t　]([3-9３-９])[ \t　](\d)(?:[ \t　]\d){4}[ \t　](\d)[ \t　](\d)[ \t　](\d)"
+                          r"[ \t　](\d)(?![ \t　]?\d)")
 PHONE_COLUMNS = re.compile(r"phone|mobile|tel|手机|电话", re.I)
 
 
 def mask_phone(text: str) -> str:
     """Mask every mainland mobile number in `text` as 138****1234 (idempotent)."""
-    return PHONE.sub(r"\1****\3", text)
+    return SPACED_PHONE.sub(r"\1\2\3****\4\5\6\7", PHONE.sub(r"\1****\3", text))
 
 
 def find_phones(text: str) -> list[str]:
     """Unmasked mobile numbers in `text`."""
-    return [m.group(0) for m in PHONE.finditer(text)]
+    return [m.group(0) for pattern in (PHONE, SPACED_PHONE) for m in pattern.finditer(text)]
 
 
 def _mask_value(v):
@@ -45,7 +49,9 @@ def mask_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 # Python's \s spelled out, for patterns that must mean the same in Arrow's RE2 (whose \s is ASCII only)
 SPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
-_MAYBE_PHONE = f"1[3-9][0-9][{SPACE}.-]?[0-9]{{4}}[{SPACE}.-]?[0-9]{{4}}"  # in every ASCII text PHONE matches
+# in every ASCII text PHONE or SPACED_PHONE matches
+_MAYBE_PHONE = (f"1[3-9][0-9](?:[{SPACE}-]{{0,3}}|[.])[0-9]{{4}}(?:[{SPACE}-]{{0,3}}|[.])[0-9]{{4}}"
+                f"|1[ \t][3-9](?:[ \t][0-9]){{9}}")
 
 
 def mask_phones(values: pd.Series) -> pd.Series:
