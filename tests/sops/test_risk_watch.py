@@ -295,3 +295,14 @@ def test_a_keyword_out_of_the_ranking_on_most_days_is_warned(shop):
     assert result.metrics["rank_drops"] == 2
     flag = next(f for f in result.flags if f.code == "risk.rank_drop")
     assert flag.rows == 2 and "TB「防晒衣女」" in flag.message and "本期只有 2 天在榜，上期 7 天" in flag.message
+
+
+def test_an_hourly_run_before_the_days_first_text_scans_the_24_hours_before_midnight():
+    """as_of 07-01 (the sample has no text that day yet, like an 08:05 run before the first review): the hourly job
+    scans 06-30 00:00 to 07-01 00:00 — the complaints of the evening before — not the empty day ahead."""
+    result = runner.run("risk_watch", {"as_of": "2026-07-01", "until_hour": -1, "days": 1})
+    assert result.ok, result.error
+    m = result.metrics
+    assert m["scan_from"] == "2026-06-30T00:00:00+08:00" and m["scan_until"] == "2026-07-01T00:00:00+08:00"
+    r = reviews()
+    assert m["reviews"] == int(((r["review_time"] >= WEEK[1] - pd.Timedelta(days=1)) & (r["review_time"] < WEEK[1])).sum()) > 0

@@ -167,7 +167,9 @@ def build_lexicon(found: list[Group], accepted: tuple[str, ...] = ()) -> lexicon
 
 def scan_period(as_of: dt.date, until_hour: int, days: int, src: Source | None = None) -> tuple[pd.Timestamp, pd.Timestamp]:
     """[start, until) of the scan: `days` days ending at `as_of`'s hour `until_hour` (24 = the day's end; -1 = the time
-    of the latest review or chat of that day in the data, for hourly runs; the day's end when there is none)."""
+    of the latest review or chat of that day in the data, for hourly runs; the day's start when there is none yet — an
+    08:05 run before the day's first review scans the 24 h before midnight, not the empty day ahead, and counts no
+    deadline as passed that has not)."""
     day = pd.Timestamp(as_of, tz=TZ_NAME)
     if until_hour >= 0:
         until = day + pd.Timedelta(hours=until_hour)
@@ -181,7 +183,7 @@ def scan_period(as_of: dt.date, until_hour: int, days: int, src: Source | None =
                               {"start": day.to_pydatetime(), "end": (day + pd.Timedelta(days=1)).to_pydatetime()})
                 latest = got["t"].iloc[0]
         until = (pd.Timestamp(latest).tz_convert(TZ_NAME).floor("s") + pd.Timedelta(seconds=1)) if pd.notna(latest) \
-            else day + pd.Timedelta(days=1)
+            else day
     return until - pd.Timedelta(days=days), until
 
 
