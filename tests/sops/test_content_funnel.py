@@ -314,3 +314,18 @@ def test_content_dated_in_the_future_is_said(shop):
                                       today=dt.date(2026, 7, 1))
     assert [(f.code, str(f.severity), f.owner) for f in flags] == [("kol.future_date", "low", "数据分析")]
     assert flags[0].message.startswith("2 条内容的发布日期晚于今天（2026-07-01）")
+
+
+def test_every_tier_losing_money_is_not_said_to_be_cut(shop):
+    """All content returns a third of its cost: no tier is above the ROI line to take budget, so the suggestion keeps
+    the shares; the flag must not claim the budget was cut, and says to lower the total instead."""
+    src = shop(edit=("kol_content", lambda k: k.assign(gmv=(k["cost"] / 3).round(2))))
+    result = runner.run("content_funnel", {"source": src})
+    assert result.ok, result.error
+    flag = next(f for f in result.flags if f.code == "kol.tier_loss")
+    plan = pd.read_csv(result.folder / "下期预算建议.csv").set_index("达人层级")
+    assert plan["较本期占比变化"].abs().max() < 1e-9  # nothing moved
+    assert "已按规则下调" not in flag.message and "减少下期总预算" in flag.message
+    one = runner.run("content_funnel", {"source": shop(edit=("kol_content", lambda k: k.assign(gmv=k["gmv"].where(
+        ~k["followers"].between(10_000, 99_999), (k["cost"] / 3).round(2)))))})
+    assert "下期预算建议已按规则下调素人" in next(f for f in one.flags if f.code == "kol.tier_loss").message

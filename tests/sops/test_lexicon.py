@@ -50,3 +50,20 @@ def test_pairs_over_a_column_agree_with_find_all():
     assert got == words.find_all(texts)
     assert got[6] == ["第一", "AB"] and got[8] == ["质量差", "差", "最"] and got[0] == got[1] == []
     assert [len(a) for a in words.pairs([])] == [0, 0] and [len(a) for a in lexicon.build({}).pairs(["最"])] == [0, 0]
+
+
+def test_full_width_text_matches_and_a_number_inside_a_longer_one_does_not():
+    """Buyers type full-width digits and letters (打１２３１５, ３Ｃ认证): matched as their half-width words. A word that
+    is a number (a hotline) is no match inside a longer number (12345 in an order number, 12315 in a tracking
+    number), in `find_all` and `pairs` alike."""
+    import pandas as pd
+    words = lexicon.build({"claim": ["12315", "12345"], "policy": ["3C认证"], "q": ["假货"]})
+    texts = ["打１２３１５投诉", "没有３Ｃ认证", "订单号 3123456789012 没发货", "快递单号 YT1231500001", "12315", "打12315!",
+             "１２３４５６", "假货12345"]
+    expected = [["12315"], ["3C认证"], [], [], ["12315"], ["12315"], [], ["假货", "12345"]]
+    assert words.find_all(texts) == expected
+    rows, index = words.pairs(pd.Series(texts, dtype="str"))
+    got = [[] for _ in texts]
+    for r, i in zip(rows.tolist(), index.tolist()):
+        got[r].append(words.words[i])
+    assert got == expected

@@ -275,3 +275,34 @@ def test_hostile_texts_stay_text(shop):
     hits = pd.read_csv(result.folder / "命中明细.csv")
     assert ("'" + evil) in hits["内容"].tolist()
     assert runner.run("risk_watch", {"source": "../outside"}).exit_code == 2
+
+
+def test_a_keyword_out_of_the_ranking_on_most_days_is_warned(shop):
+    """TB 防晒衣女 ranks 3 every day before; this week it is in the ranking on 2 of 7 days (still 3 on those): the mean
+    of the 2 days alone shows no drop, but falling out on 5 days is a level-1 traffic warning, said as such."""
+    def unrank(k):
+        k = k.copy()
+        days = pd.to_datetime(["2026-06-24", "2026-06-25", "2026-06-26", "2026-06-27", "2026-06-28"])
+        hit = (k["platform"] == "TB") & (k["keyword"] == "防晒衣女") & k["date"].isin(days)
+        k["rank"] = k["rank"].mask(hit)
+        return k
+    result = runner.run("risk_watch", {"source": shop(edit=("keyword_ranks", unrank))})
+    assert result.ok, result.error
+    table = pd.read_csv(result.folder / "关键词排名.csv")
+    row = table[(table["关键词"] == "防晒衣女") & (table["平台"] == "TB")].iloc[0]
+    assert row["本期有排名天数"] == 2 and row["上期有排名天数"] == 7 and row["排名下降幅度"] <= 0
+    assert row["预警"] == "一级流量预警：多日跌出排名"
+    assert result.metrics["rank_drops"] == 2
+    flag = next(f for f in result.flags if f.code == "risk.rank_drop")
+    assert flag.rows == 2 and "TB「防晒衣女」" in flag.message and "本期只有 2 天在榜，上期 7 天" in flag.message
+
+
+def test_an_hourly_run_before_the_days_first_text_scans_the_24_hours_before_midnight():
+    """as_of 07-01 (the sample has no text that day yet, like an 08:05 run before the first review): the hourly job
+    scans 06-30 00:00 to 07-01 00:00 — the complaints of the evening before — not the empty day ahead."""
+    result = runner.run("risk_watch", {"as_of": "2026-07-01", "until_hour": -1, "days": 1})
+    assert result.ok, result.error
+    m = result.metrics
+    assert m["scan_from"] == "2026-06-30T00:00:00+08:00" and m["scan_until"] == "2026-07-01T00:00:00+08:00"
+    r = reviews()
+    assert m["reviews"] == int(((r["review_time"] >= WEEK[1] - pd.Timedelta(days=1)) & (r["review_time"] < WEEK[1])).sum()) > 0

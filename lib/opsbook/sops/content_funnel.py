@@ -367,9 +367,11 @@ def summary(df: pd.DataFrame, tier_rows: pd.DataFrame, first: dt.date, last: dt.
     return metrics, cards
 
 
-def findings(df: pd.DataFrame, tier_rows: pd.DataFrame, per_creator: pd.DataFrame, lines: Lines) -> list[Flag]:
+def findings(df: pd.DataFrame, tier_rows: pd.DataFrame, per_creator: pd.DataFrame, lines: Lines,
+             plan: pd.DataFrame | None = None) -> list[Flag]:
     """Flags: content with plays and no link click (内容, high), content under the ROI line (内容, medium), creators far
-    under their tier's other creators (内容, medium), tiers losing money (运营, high)."""
+    under their tier's other creators (内容, medium), tiers losing money (运营, high; whether `plan`, the budget
+    suggestion, cut them: with no tier above the ROI line to take the budget it does not)."""
     out = []
     cols = ["tier", "content_id", "platform", "creator", "publish_date", "cost", "gmv", "roi", "plays", "link_clicks"]
     no_link = df[(df["plays"] >= lines.no_click_plays) & (df["link_clicks"] == 0)]
@@ -394,11 +396,17 @@ def findings(df: pd.DataFrame, tier_rows: pd.DataFrame, per_creator: pd.DataFram
                         + "）：请核对其粉丝画像与商品是否匹配、报价是否偏高，考虑换人或压价", lag))
     losing = tier_rows[(tier_rows["contents"] > 0) & (tier_rows["roi"] < lines.breakeven_roi)]
     if len(losing):
+        change = plan.set_index("tier")["change"] if plan is not None and len(plan) else pd.Series(dtype="float64")
+        cut = [t for t in losing["tier"] if change.get(t, 0.0) < -1e-9]
+        kept = [t for t in losing["tier"] if t not in cut]
+        said = ("下期预算建议已按规则下调" + "、".join(cut) if cut else "")
+        if kept:
+            said += ("；" if said else "") + (f"{'、'.join(kept)}的下期预算建议没有下调（没有 ROI 高于警戒线的层可接收预算，"
+                                             "或该层不在头部/腰部/素人之内）：请考虑减少下期总预算（参数「下期预算」）或暂停该层投放")
         out.append(make("kol.tier_loss", "high", "运营",
                         f"{len(losing)} 个达人层级亏损（ROI 低于保本 {lines.breakeven_roi:g}：" + "、".join(
                             f"{r.tier} {r.roi:.2f}" for r in losing.itertuples())
-                        + "）：下期预算已按规则下调，请内容运营复盘该层的达人选择", losing[["tier", "contents", "cost",
-                                                                                    "gmv", "roi"]]))
+                        + f"）：{said}。请内容运营复盘该层的达人选择", losing[["tier", "contents", "cost", "gmv", "roi"]]))
     return out
 
 

@@ -8,6 +8,7 @@ means, belong to the modules that use a lexicon (e.g. `compliance` for the Adver
 """
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -17,6 +18,18 @@ import pandas as pd
 
 
 SEPARATOR = "\x00"  # between texts scanned together: no word holds it, so no match spans two texts
+DIGITS = frozenset("0123456789")
+
+
+def normal(text: str) -> str:
+    """A text as it is matched: NFKC (full-width １２３１５ and ３Ｃ as 12315 and 3C), lowered."""
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def _number(word: str) -> bool:
+    """Whether a word is a number (a hotline: 12315, 12345): such a word matches only a number of its own."""
+    w = normal(word)
+    return bool(w) and all(c in DIGITS for c in w)
 
 
 @dataclass(frozen=True)
@@ -35,7 +48,7 @@ class Lexicon:
 
     def find_all(self, texts: Iterable[str | None]) -> list[list[str]]:
         """`find` for each text (an empty list for a missing one), in one scan of the texts joined."""
-        texts = [t if isinstance(t, str) else "" for t in texts]
+        texts = [unicodedata.normalize("NFKC", t) if isinstance(t, str) else "" for t in texts]
         found: list[list[str]] = [[] for _ in texts]
         if self._automaton is None or not texts:
             return found
@@ -55,6 +68,8 @@ class Lexicon:
                 allowed.setdefault(owner, []).append((start, end))
         for owner, (index, start, end) in zip(owners, hits):
             if index < len(words) and not any(a <= start and end <= b for a, b in allowed.get(owner, ())):
+                if self._in_number(index, lowered[start - 1:start], lowered[end:end + 1]):
+                    continue
                 if words[index] not in found[owner]:
                     found[owner].append(words[index])
         return found
@@ -69,7 +84,7 @@ class Lexicon:
         none = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
         column = texts if isinstance(texts, (pa.Array, pa.ChunkedArray)) else pa.array(
             texts.array if isinstance(texts, pd.Series) else list(texts), type=pa.large_string(), from_pandas=True)
-        low = pc.utf8_lower(pc.cast(column, pa.large_string()))
+        low = pc.utf8_lower(pc.utf8_normalize(pc.cast(column, pa.large_string()), "NFKC"))
         low = low.combine_chunks() if isinstance(low, pa.ChunkedArray) else low
         if self._bytes is None or len(low) == 0 or low.buffers()[2] is None:
             return none
@@ -83,6 +98,14 @@ class Lexicon:
         owner = np.searchsorted(bounds, start, side="right") - 1
         inside = end <= bounds[owner + 1]
         index, start, end, owner = index[inside], start[inside], end[inside], owner[inside]
+        edge = np.append(self._digits(), np.int8(0))[np.minimum(index, len(self._words))]  # accepted phrases: 0
+        if edge.any():  # a number (12315) inside a longer number (an order number 3123156…) is no match
+            raw = np.frombuffer(data, dtype=np.uint8)  # an ASCII digit is never a byte of a longer UTF-8 character
+            before = np.where(start > bounds[owner], raw[np.maximum(start - 1, 0)], 0)
+            after = np.where(end < bounds[owner + 1], raw[np.minimum(end, len(raw) - 1)], 0)
+            keep = ~(((edge & 1) > 0) & (before >= 0x30) & (before <= 0x39)
+                     | ((edge & 2) > 0) & (after >= 0x30) & (after <= 0x39))
+            index, start, end, owner = index[keep], start[keep], end[keep], owner[keep]
         word = index < len(self._words)
         if not word.all():  # accepted phrases: a word inside one found in the same text is no match
             spans: dict[int, list[tuple[int, int]]] = {}
@@ -97,6 +120,14 @@ class Lexicon:
         first = np.unique(owner * (len(self._words) + 1) + index, return_index=True)[1]
         first.sort()
         return owner[first], index[first]
+
+    def _digits(self) -> np.ndarray:
+        """Per word: 3 when it is a number (12315), else 0."""
+        return np.array([3 * _number(w) for w in self._words], dtype=np.int8)
+
+    def _in_number(self, index: int, before: str, after: str) -> bool:
+        """Whether word `index`, a number (12315), is matched inside a longer number (an order number 3123156…)."""
+        return _number(self._words[index]) and (before in DIGITS or after in DIGITS)
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -115,11 +146,11 @@ def build(groups: dict[str, Iterable[str] | None], allowed: Iterable[str] = ()) 
     for group, items in groups.items():
         for word in items or ():
             word = str(word).strip()
-            if word and word.lower() not in seen:
-                seen.add(word.lower())
+            if word and normal(word) not in seen:
+                seen.add(normal(word))
                 words[word] = str(group)
     allowed = tuple(p for p in (str(a).strip() for a in allowed) if p)
-    patterns = tuple(w.lower() for w in words) + tuple(p.lower() for p in allowed)
+    patterns = tuple(normal(w) for w in words) + tuple(normal(p) for p in allowed)
     automaton = (ahocorasick_rs.AhoCorasick(list(patterns), matchkind=ahocorasick_rs.MatchKind.Standard)
                  if words else None)
     in_bytes = (ahocorasick_rs.BytesAhoCorasick([p.encode() for p in patterns], matchkind=ahocorasick_rs.MatchKind.Standard,

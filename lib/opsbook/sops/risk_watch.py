@@ -167,7 +167,9 @@ def build_lexicon(found: list[Group], accepted: tuple[str, ...] = ()) -> lexicon
 
 def scan_period(as_of: dt.date, until_hour: int, days: int, src: Source | None = None) -> tuple[pd.Timestamp, pd.Timestamp]:
     """[start, until) of the scan: `days` days ending at `as_of`'s hour `until_hour` (24 = the day's end; -1 = the time
-    of the latest review or chat of that day in the data, for hourly runs; the day's end when there is none)."""
+    of the latest review or chat of that day in the data, for hourly runs; the day's start when there is none yet — an
+    08:05 run before the day's first review scans the 24 h before midnight, not the empty day ahead, and counts no
+    deadline as passed that has not)."""
     day = pd.Timestamp(as_of, tz=TZ_NAME)
     if until_hour >= 0:
         until = day + pd.Timedelta(hours=until_hour)
@@ -181,7 +183,7 @@ def scan_period(as_of: dt.date, until_hour: int, days: int, src: Source | None =
                               {"start": day.to_pydatetime(), "end": (day + pd.Timedelta(days=1)).to_pydatetime()})
                 latest = got["t"].iloc[0]
         until = (pd.Timestamp(latest).tz_convert(TZ_NAME).floor("s") + pd.Timedelta(seconds=1)) if pd.notna(latest) \
-            else day + pd.Timedelta(days=1)
+            else day
     return until - pd.Timedelta(days=days), until
 
 
@@ -427,7 +429,9 @@ def rank_windows(as_of: dt.date, days: int) -> tuple[dt.date, dt.date, dt.date]:
 def rank_changes(src: Source, as_of: dt.date, days: int, max_drop: float) -> pd.DataFrame | None:
     """Per platform and keyword: the mean rank over the last `days` days and over the `days` before (days with a
     rank), the drop = (current − previous) ÷ previous (a higher number is a lower place), and the warning: a drop
-    above `max_drop`, or out of the ranking all the current window after being in it. None without keyword_ranks."""
+    above `max_drop`; out of the ranking all the current window after being in it; or out of it on more of its days
+    (the share of days in the ranking fell by more than `max_drop`: 7 of 7 days → 3 of 7 — the mean of the 3 days
+    alone would hide the fall). None without keyword_ranks."""
     if not src.has("keyword_ranks"):
         return None
     first_prev, first_cur, last = rank_windows(as_of, days)
@@ -435,13 +439,17 @@ def rank_changes(src: Source, as_of: dt.date, days: int, max_drop: float) -> pd.
         SELECT platform, keyword,
                avg(rank) FILTER (WHERE date < $cur) AS prev_rank, count(rank) FILTER (WHERE date < $cur) AS prev_days,
                avg(rank) FILTER (WHERE date >= $cur) AS cur_rank, count(rank) FILTER (WHERE date >= $cur) AS cur_days,
-               count(*) FILTER (WHERE date >= $cur) AS cur_rows
+               count(*) FILTER (WHERE date >= $cur) AS cur_rows, count(*) FILTER (WHERE date < $cur) AS prev_rows
         FROM keyword_ranks WHERE date BETWEEN $first AND $last GROUP BY ALL ORDER BY platform, keyword""",
                  {"first": first_prev, "cur": first_cur, "last": last})
     df["drop_rate"] = ((df["cur_rank"] - df["prev_rank"]) / df["prev_rank"]).round(4)
     out_of = (df["cur_days"] == 0) & (df["cur_rows"] > 0) & (df["prev_days"] > 0)
-    df["warning"] = np.select([(df["drop_rate"] > max_drop).fillna(False).to_numpy(), out_of.to_numpy()],
-                              ["一级流量预警：排名下降", "一级流量预警：跌出排名"], "")
+    prev_share = df["prev_days"] / df["prev_rows"].where(df["prev_rows"] > 0)
+    cur_share = df["cur_days"] / df["cur_rows"].where(df["cur_rows"] > 0)
+    fewer = ((prev_share - cur_share) / prev_share > max_drop).fillna(False)
+    df["warning"] = np.select([(df["drop_rate"] > max_drop).fillna(False).to_numpy(), out_of.to_numpy(),
+                               fewer.to_numpy()],
+                              ["一级流量预警：排名下降", "一级流量预警：跌出排名", "一级流量预警：多日跌出排名"], "")
     df["prev_rank"] = df["prev_rank"].round(1)
     df["cur_rank"] = df["cur_rank"].round(1)
     df = df.assign(w_=df["warning"] == "").sort_values(["w_", "drop_rate", "platform", "keyword"],
@@ -457,7 +465,8 @@ def rank_note(changes: pd.DataFrame | None, as_of: dt.date, days: int) -> str:
     if changes.empty:
         return f"无数据：{first_prev} 至 {last} 没有关键词排名记录"
     return (f"本期 {first_cur} 至 {last}，上期 {first_prev} 至 {first_cur - dt.timedelta(days=1)}；平均排名只计有排名的"
-            "日子，排名下降幅度 = (本期平均排名 − 上期平均排名) ÷ 上期平均排名；一期没有排名的关键词不比较")
+            "日子，排名下降幅度 = (本期平均排名 − 上期平均排名) ÷ 上期平均排名；本期在榜天数占比比上期少了超过阈值"
+            "（如上期 7/7 天在榜、本期只有 3/7 天）也预警「多日跌出排名」；上期没有排名的关键词不比较")
 
 
 def rank_chart(src: Source, changes: pd.DataFrame | None, as_of: dt.date, days: int):
@@ -559,10 +568,12 @@ def findings(warned: pd.DataFrame, inc: pd.DataFrame, rates: pd.DataFrame, chang
         warned_kw = changes[changes["warning"] != ""]
         if len(warned_kw):
             out.append(make("risk.rank_drop", "high", "运营",
-                            f"一级流量预警：{len(warned_kw)} 个关键词最近 {rank_days} 天平均排名比之前 {rank_days} 天下降超过 "
-                            f"{rank_drop * 100:.0f}%（" + "、".join(
+                            f"一级流量预警：{len(warned_kw)} 个关键词最近 {rank_days} 天的排名（平均排名或在榜天数）比之前 {rank_days} 天"
+                            f"下降超过 {rank_drop * 100:.0f}%（" + "、".join(
                                 f"{r.platform}「{r.keyword}」{r.prev_rank:g} → "
-                                + (f"{r.cur_rank:g}（下降 {r.drop_rate * 100:.0f}%）" if pd.notna(r.cur_rank) else "跌出排名")
+                                + (f"{r.cur_rank:g}（下降 {r.drop_rate * 100:.0f}%）" if r.warning.endswith("排名下降")
+                                   else "跌出排名" if pd.isna(r.cur_rank) else
+                                   f"{r.cur_rank:g}（本期只有 {r.cur_days} 天在榜，上期 {r.prev_days} 天）")
                                 for r in warned_kw.head(5).itertuples())
                             + "）：请检查标题、主图、价格与推广计划，排查是否违规降权", warned_kw))
     return out
