@@ -296,3 +296,46 @@ def test_a_missing_column_stops_the_run_and_an_empty_window_says_so(shop, state)
     assert result.ok, result.error
     assert result.metrics["tasks"] == 0 and result.metrics["on_time_rate"] is None
     assert "无待办记录：最近 3 天内没有开启的跟进任务" in result.report.read_text(encoding="utf-8")
+
+
+# -- shops ----------------------------------------------------------------------------------------------------
+
+SHOPS = ("shops:\n  - {name: 天猫旗舰店, platform: TM, source: data/sample, roles: [主管]}\n"
+         "  - {name: 抖店, platform: DY, source: data/other, users: [抖店主管]}\n")
+
+
+def test_a_shops_run_sees_only_that_shops_tasks_and_runs(tmp_path, monkeypatch, runs_root):
+    """With shops.yaml a 主管 of one shop runs the report on it: the other shop's tasks, executors and kpi runs stay
+    out (they were all counted before)."""
+    from conftest import REPO
+    (tmp_path / "playbooks").symlink_to(REPO / "playbooks")
+    (tmp_path / "data" / "other").mkdir(parents=True)
+    for name in ("sample", "reference"):
+        (tmp_path / "data" / name).symlink_to(REPO / "data" / name)
+    (tmp_path / "shops.yaml").write_text(SHOPS, encoding="utf-8")
+    monkeypatch.setenv("OPSBOOK_HOME", str(tmp_path))
+    state = State()
+    t0 = dt.datetime.now(TZ) - dt.timedelta(days=3)
+    for shop, codes, who in (("天猫旗舰店", ("x.price",), "李运营"), ("抖店", ("x.stock", "x.refund"), "抖店仓管")):
+        record = RunRecord(f"{t0:%Y%m%d-%H%M%S}-{len(shop)}aaaaa", "probe", "ok", 0, trigger="schedule", job=JOB.name,
+                           params={"shop": shop, "source": "data/sample" if shop == "天猫旗舰店" else "data/other"},
+                           flags=flags(*codes))
+        for task in tasks.record_run(JOB, record, state=state, now=t0):
+            tasks.update(task, who=who, status="已完成", state=state, now=t0 + dt.timedelta(hours=1))
+    state.close()
+    store = records.store()
+    for i, (shop, source, gmv) in enumerate((("天猫旗舰店", "data/sample", 100.0), ("抖店", "data/other", 5000.0),
+                                            ("抖店", "data/other", 6000.0))):
+        when = dt.datetime(2026, 11, 1 + i, 8, tzinfo=TZ)
+        record = RunRecord(records.new_run_id(when), "kpi_report", "running", 1, job="kpi_daily", trigger="schedule",
+                           started=when.isoformat(), git="aaa111", params={"shop": shop, "source": source})
+        running = store.open(record)
+        record.status, record.exit_code, record.metrics = "ok", 0, {"gmv": gmv}
+        store.file(record, running)
+    result = runner.run("sop_execution", {"shop": "天猫旗舰店"})
+    assert result.ok, result.error
+    assert result.metrics["tasks"] == 1 and result.metrics["version_runs"] == 1
+    people = pd.read_csv(result.folder / "按执行人.csv")
+    assert people["执行人"].tolist() == ["李运营"]
+    html = result.report.read_text(encoding="utf-8")
+    assert "抖店仓管" not in html and "5,000" not in html and "5500" not in html
