@@ -308,6 +308,9 @@ def test_a_shops_run_sees_only_that_shops_tasks_and_runs(tmp_path, monkeypatch, 
     """With shops.yaml a 主管 of one shop runs the report on it: the other shop's tasks, executors and kpi runs stay
     out (they were all counted before)."""
     from conftest import REPO
+
+    from opsbook.engine import kernels
+    kernels.POOL.drain()  # a warm kernel keeps the project it was started in
     (tmp_path / "playbooks").symlink_to(REPO / "playbooks")
     (tmp_path / "data" / "other").mkdir(parents=True)
     for name in ("sample", "reference"):
@@ -333,6 +336,7 @@ def test_a_shops_run_sees_only_that_shops_tasks_and_runs(tmp_path, monkeypatch, 
         record.status, record.exit_code, record.metrics = "ok", 0, {"gmv": gmv}
         store.file(record, running)
     result = runner.run("sop_execution", {"shop": "天猫旗舰店"})
+    kernels.POOL.drain()
     assert result.ok, result.error
     assert result.metrics["tasks"] == 1 and result.metrics["version_runs"] == 1
     people = pd.read_csv(result.folder / "按执行人.csv")
