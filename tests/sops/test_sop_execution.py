@@ -343,3 +343,15 @@ def test_a_shops_run_sees_only_that_shops_tasks_and_runs(tmp_path, monkeypatch, 
     assert people["执行人"].tolist() == ["李运营"]
     html = result.report.read_text(encoding="utf-8")
     assert "抖店仓管" not in html and "5,000" not in html and "5500" not in html
+
+
+def test_the_pilot_note_says_two_sided_and_warns_of_several_pilots():
+    """A manager reads how sure a verdict is: both tests are two-sided (said in the note and the test column), and with
+    several pilots the chance that one of them is 'significant' by luck is stated (1 − 0.95² = 9.75 %)."""
+    units = sx.pilots(SAMPLE)
+    assert units["pilot"].nunique() == 2
+    note = sx.pilot_note(units, 0.95, 0.1, 0.5, 0.8)
+    assert "均为双侧检验" in note and "本表有 2 个试点" in note and "约有 9.8%" in note
+    assert "本表有" not in sx.pilot_note(units[units["pilot"] == PAY], 0.95, 0.1, 0.5, 0.8)
+    tests_ = sx.pilot_results(units, 0.95, 0.1, 0.5, 0.8)["test"].tolist()
+    assert all("双侧" in t for t in tests_)

@@ -272,7 +272,7 @@ def _rate_test(out: dict, a: np.ndarray, b: np.ndarray, alpha: float, effect: fl
     from statsmodels.stats.power import NormalIndPower
     from statsmodels.stats.proportion import confint_proportions_2indep, proportion_effectsize, proportions_ztest
     ca, cb, na, nb = int(a.sum()), int(b.sum()), len(a), len(b)
-    out["test"] = "两比例 z 检验（合并方差）；差值置信区间：Wald"
+    out["test"] = "两比例 z 检验（双侧，合并方差）；差值置信区间：Wald"
     base = out["value_control"]
     target = base + effect if base + effect <= 1 else base - effect
     h = abs(proportion_effectsize(target, base)) if 0 <= target <= 1 else float("nan")
@@ -288,7 +288,7 @@ def _mean_test(out: dict, a: np.ndarray, b: np.ndarray, alpha: float, effect: fl
     """Welch's t-test with its interval of the difference of means, sample size and power for `effect` SDs."""
     from scipy import stats
     from statsmodels.stats.power import TTestIndPower
-    out["test"] = "Welch t 检验（不假设方差相等）"
+    out["test"] = "Welch t 检验（双侧，不假设方差相等）"
     _size(out, TTestIndPower(), effect, len(a), len(b), alpha, power)
     if len(a) < 2 or len(b) < 2 or (np.ptp(a) == 0 and np.ptp(b) == 0):
         return
@@ -349,8 +349,11 @@ def pilot_note(df: pd.DataFrame | None, level: float, min_effect_rate: float, mi
         return "无试点数据：数据源中没有 sop_pilots 表（用 data/templates/试点分组表.csv 填写后 opsbook ingest 导入）"
     if df.empty:
         return "无试点数据：sop_pilots 表是空的"
+    k = int(df["pilot"].nunique())
+    many = (f"本表有 {k} 个试点，每个单独按显著性水平 {_pct(1 - level)} 检验：即使各试点都没有真实差异，至少一个被判为显著的概率也约有"
+            f" {_pct(1 - level ** k)}，判为显著的试点推广前请再确认（延长试点或复核）。" if k > 1 else "")
     return (f"每个试点只比较分组前声明的一个指标。结果值全为 0/1 的指标按比例比较（两比例 z 检验），其余按数值比较（Welch t 检验）；"
-            f"置信水平 {level * 100:g}%。每组最少样本 = 以 {power * 100:g}% 把握检出最小效应所需的每组对象数（比例指标：比对照组高"
+            f"均为双侧检验（试点比对照高或低都算差异），置信水平 {level * 100:g}%。{many}每组最少样本 = 以 {power * 100:g}% 把握检出最小效应所需的每组对象数（比例指标：比对照组高"
             f" {min_effect_rate * 100:g} 个百分点；数值指标：{min_effect_sd:g} 个标准差），把握度一列是本试点各组样本量检出该最小效应的"
             "概率；任一组不足最少样本时不下结论。还没有结果值的对象单独计为“待出结果”，不算失败")
 
