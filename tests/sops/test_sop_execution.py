@@ -355,3 +355,19 @@ def test_the_pilot_note_says_two_sided_and_warns_of_several_pilots():
     assert "本表有" not in sx.pilot_note(units[units["pilot"] == PAY], 0.95, 0.1, 0.5, 0.8)
     tests_ = sx.pilot_results(units, 0.95, 0.1, 0.5, 0.8)["test"].tolist()
     assert all("双侧" in t for t in tests_)
+
+
+def test_a_note_on_an_unclaimed_task_does_not_make_its_writer_the_executor(state):
+    """A 主管 reminding on an unclaimed overdue task (a note, no status change) is not charged with it: it stays
+    （未领取）; whoever moves it (处理中 without naming anyone, as on the command line) takes it on."""
+    t0 = dt.datetime(2026, 11, 1, 8, 0, tzinfo=TZ)
+    first, second = opened(state, t0, "x.stock", "x.late")
+    tasks.update(first, who="张主管", note="请尽快补货", state=state, now=t0 + dt.timedelta(hours=30))
+    tasks.update(second, who="李运营", status="处理中", state=state, now=t0 + dt.timedelta(hours=2))
+    tasks.update(second, who="张主管", note="进度？", state=state, now=t0 + dt.timedelta(hours=80))
+    rows, changes = tasks.history_rows()
+    done = sx.executions(rows, changes, t0 + dt.timedelta(days=5), days=28, settle_days=7).set_index("id")
+    assert done.loc[first, ["executor", "outcome"]].tolist() == ["（未领取）", "逾期未完成"]
+    assert done.loc[second, ["executor", "outcome"]].tolist() == ["李运营", "逾期未完成"]
+    people = sx.by_executor(done.reset_index())
+    assert "张主管" not in people["executor"].tolist()

@@ -59,7 +59,7 @@ RATE, NUMBER = "比例", "数值"
 PILOT, CONTROL = "试点", "对照"
 SMALL = "样本量不足，暂不下结论"
 DEFINITIONS = ("按时完成 = 状态为已完成且关闭时间不晚于截止时间；逾期完成 = 已完成但晚于截止时间；不处理 = 标记为不处理（写明原因）；"
-               "逾期未完成 = 仍未关闭且已过截止时间。执行人 = 关闭任务的人；未关闭的任务算处理人，没有处理人时算最后一个更新它的人，"
+               "逾期未完成 = 仍未关闭且已过截止时间。执行人 = 关闭任务的人；未关闭的任务算处理人，没有处理人时算最后一个改动它状态的人（只写备注不算领取），"
                "都没有则为（未领取）。按时完成率 = 按时完成 ÷（按时完成 + 逾期完成）。完成后复发 = 任务完成后同一任务的同一提示再次出现"
                "（开了接续的新任务）；完成不满观察天数的算观察中，不计入未复发比例")
 
@@ -116,7 +116,8 @@ def executions(task_rows: list[dict], change_rows: list[dict], now: dt.datetime,
     followed = set(t["follows"].dropna().astype(int))
     t = t[(t["opened"] > now - pd.Timedelta(days=days)) & (t["opened"] <= now)].copy()
     changes = pd.DataFrame(change_rows, columns=["task", "at", "who", "old", "new"])
-    people = changes[~changes["who"].astype(str).str.startswith(JOB_USER)]
+    # who moved the task (a status change): a note alone (a 主管's reminder) does not take the task on
+    people = changes[~changes["who"].astype(str).str.startswith(JOB_USER) & (changes["old"] != changes["new"])]
     last_changer = people.groupby("task")["who"].last()
     closed = t["status"].isin([DONE, DROPPED]) & t["closed"].notna()
     done = t["status"].eq(DONE) & t["closed"].notna()
