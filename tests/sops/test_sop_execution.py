@@ -371,3 +371,18 @@ def test_a_note_on_an_unclaimed_task_does_not_make_its_writer_the_executor(state
     assert done.loc[second, ["executor", "outcome"]].tolist() == ["李运营", "逾期未完成"]
     people = sx.by_executor(done.reset_index())
     assert "张主管" not in people["executor"].tolist()
+
+
+def test_a_task_closed_by_the_lead_counts_for_its_handler(state):
+    """李运营 took the task (处理人) and did it; 张主管 closed it after checking: the on-time record is 李运营's, not
+    the 主管's. A task nobody took counts for whoever closed it."""
+    t0 = dt.datetime(2026, 11, 1, 8, 0, tzinfo=TZ)
+    taken, loose = opened(state, t0, "x.late", "x.refund")
+    tasks.update(taken, who="李运营", status="处理中", assignee="李运营", state=state, now=t0 + dt.timedelta(hours=1))
+    tasks.update(taken, who="张主管", status="已完成", note="已核对", state=state, now=t0 + dt.timedelta(hours=10))
+    tasks.update(loose, who="赵客服", status="已完成", state=state, now=t0 + dt.timedelta(hours=3))
+    rows, changes = tasks.history_rows()
+    done = sx.executions(rows, changes, t0 + dt.timedelta(days=2), days=28, settle_days=7).set_index("id")
+    assert done.loc[taken, ["executor", "outcome"]].tolist() == ["李运营", "按时完成"]
+    assert done.loc[loose, ["executor", "outcome"]].tolist() == ["赵客服", "按时完成"]
+    assert "张主管" not in sx.by_executor(done.reset_index())["executor"].tolist()

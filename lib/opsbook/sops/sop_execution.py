@@ -59,7 +59,7 @@ RATE, NUMBER = "比例", "数值"
 PILOT, CONTROL = "试点", "对照"
 SMALL = "样本量不足，暂不下结论"
 DEFINITIONS = ("按时完成 = 状态为已完成且关闭时间不晚于截止时间；逾期完成 = 已完成但晚于截止时间；不处理 = 标记为不处理（写明原因）；"
-               "逾期未完成 = 仍未关闭且已过截止时间。执行人 = 关闭任务的人；未关闭的任务算处理人，没有处理人时算最后一个改动它状态的人（只写备注不算领取），"
+               "逾期未完成 = 仍未关闭且已过截止时间。执行人 = 任务的处理人（别人代为关闭也算处理人的）；没有处理人时，已关闭的算关闭任务的人，未关闭的算最后一个改动它状态的人（只写备注不算领取），"
                "都没有则为（未领取）。按时完成率 = 按时完成 ÷（按时完成 + 逾期完成）。完成后复发 = 任务完成后同一任务的同一提示再次出现"
                "（开了接续的新任务）；完成不满观察天数的算观察中，不计入未复发比例")
 
@@ -121,8 +121,9 @@ def executions(task_rows: list[dict], change_rows: list[dict], now: dt.datetime,
     last_changer = people.groupby("task")["who"].last()
     closed = t["status"].isin([DONE, DROPPED]) & t["closed"].notna()
     done = t["status"].eq(DONE) & t["closed"].notna()
-    executor = t["closed_by"].where(closed)
-    executor = executor.fillna(t["assignee"].where(t["assignee"].fillna("").str.strip() != ""))
+    # the task's 处理人 answers for it, also when someone else (a 主管 confirming) closed it; else who closed it
+    executor = t["assignee"].where(t["assignee"].fillna("").str.strip() != "")
+    executor = executor.fillna(t["closed_by"].where(closed))
     executor = executor.fillna(t["id"].map(last_changer)).fillna(UNCLAIMED)
     late = t["closed"] > t["due"]
     outcome = np.select([done & ~late, done & late, t["status"].eq(DROPPED), t["due"] <= now],
