@@ -64,3 +64,15 @@ def test_promotion_names_are_read_as_the_playbook_reads_them():
         assert promo_timeline.parse(name)[0] == promo_timeline.parse(text)[0]
     assert promotion_name("双11 2026") == promotion_name("2026双11") == "2026年双11"
     assert promotion_name("店庆") == "店庆"
+
+
+def test_a_promotion_without_a_year_is_refused_by_its_row(tmp_path):
+    """「双11」 alone is no promotion's plan: the daily run (promotion left empty) would never show it and would offer
+    the template as if nothing had been imported; next year's 双11 would collide with its task ids."""
+    sheet = tmp_path / "排期.csv"
+    sheet.write_text(HEADER + "2026双12,01,选品,运营,2026-10-17,2026-10-21,,货品\n"
+                              "双12,02,素材,设计,2026-10-17,2026-10-21,,素材\n", encoding="utf-8")
+    lines = "\n".join(ingested(sheet, tmp_path / "wh"))
+    assert "新增 1 行" in lines and "拒绝 1 行" in lines
+    assert "第 3 行 大促名称 双12 没有年份" in lines
+    assert rows_of(tmp_path / "wh", "plan_tasks")["promotion"].tolist() == ["2026年双12"]

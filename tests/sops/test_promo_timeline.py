@@ -226,3 +226,18 @@ def test_the_gantt_chart_is_in_the_report_without_missing_glyphs():
 def test_the_source_reads_the_sample_plans():
     src = sources.open_source("data/sample")
     assert set(pt.plans(src)["promotion"]) == {sample_ops.PLAN_PROMOTION, sample_ops.HISTORY_PROMOTION}
+
+
+def test_an_imported_nian_huo_jie_plan_is_found_by_its_calendar_name():
+    """A sheet's 「2027年货节」 (filed as it is written) is the calendar's 年货节 of 2027: the run shows the imported
+    plan, not the template as if nothing had been imported."""
+    from opsbook.data.intake.plans import promotion_name
+    filed = promotion_name("2027年货节")
+    rows = pd.DataFrame({"promotion": [filed], "task_id": ["N-01"], "task": ["年货节选品"], "owner_role": ["运营"],
+                         "start_date": [dt.date(2026, 12, 1)], "planned_end": [dt.date(2026, 12, 20)],
+                         "done_date": [None], "milestone": ["货品"]})
+    for name in ("", "年货节", "2027年货节", "2027年年货节", "年货节 2027"):
+        choice = pt.choose(rows, name, dt.date(2026, 12, 25))
+        assert not choice.from_template and choice.tasks["task_id"].tolist() == ["N-01"], name
+        assert choice.promotion.name == "年货节" and choice.promotion.start == dt.date(2027, 1, 4)
+        assert pt.status(choice.tasks, dt.date(2026, 12, 25), 0.1)["status"].tolist() == [pt.OVERDUE]

@@ -296,3 +296,93 @@ def test_a_missing_column_stops_the_run_and_an_empty_window_says_so(shop, state)
     assert result.ok, result.error
     assert result.metrics["tasks"] == 0 and result.metrics["on_time_rate"] is None
     assert "无待办记录：最近 3 天内没有开启的跟进任务" in result.report.read_text(encoding="utf-8")
+
+
+# -- shops ----------------------------------------------------------------------------------------------------
+
+SHOPS = ("shops:\n  - {name: 天猫旗舰店, platform: TM, source: data/sample, roles: [主管]}\n"
+         "  - {name: 抖店, platform: DY, source: data/other, users: [抖店主管]}\n")
+
+
+def test_a_shops_run_sees_only_that_shops_tasks_and_runs(tmp_path, monkeypatch, runs_root):
+    """With shops.yaml a 主管 of one shop runs the report on it: the other shop's tasks, executors and kpi runs stay
+    out (they were all counted before)."""
+    from conftest import REPO
+
+    from opsbook.engine import kernels
+    kernels.POOL.drain()  # a warm kernel keeps the project it was started in
+    (tmp_path / "playbooks").symlink_to(REPO / "playbooks")
+    (tmp_path / "data" / "other").mkdir(parents=True)
+    for name in ("sample", "reference"):
+        (tmp_path / "data" / name).symlink_to(REPO / "data" / name)
+    (tmp_path / "shops.yaml").write_text(SHOPS, encoding="utf-8")
+    monkeypatch.setenv("OPSBOOK_HOME", str(tmp_path))
+    state = State()
+    t0 = dt.datetime.now(TZ) - dt.timedelta(days=3)
+    for shop, codes, who in (("天猫旗舰店", ("x.price",), "李运营"), ("抖店", ("x.stock", "x.refund"), "抖店仓管")):
+        record = RunRecord(f"{t0:%Y%m%d-%H%M%S}-{len(shop)}aaaaa", "probe", "ok", 0, trigger="schedule", job=JOB.name,
+                           params={"shop": shop, "source": "data/sample" if shop == "天猫旗舰店" else "data/other"},
+                           flags=flags(*codes))
+        for task in tasks.record_run(JOB, record, state=state, now=t0):
+            tasks.update(task, who=who, status="已完成", state=state, now=t0 + dt.timedelta(hours=1))
+    state.close()
+    store = records.store()
+    for i, (shop, source, gmv) in enumerate((("天猫旗舰店", "data/sample", 100.0), ("抖店", "data/other", 5000.0),
+                                            ("抖店", "data/other", 6000.0))):
+        when = dt.datetime(2026, 11, 1 + i, 8, tzinfo=TZ)
+        record = RunRecord(records.new_run_id(when), "kpi_report", "running", 1, job="kpi_daily", trigger="schedule",
+                           started=when.isoformat(), git="aaa111", params={"shop": shop, "source": source})
+        running = store.open(record)
+        record.status, record.exit_code, record.metrics = "ok", 0, {"gmv": gmv}
+        store.file(record, running)
+    result = runner.run("sop_execution", {"shop": "天猫旗舰店"})
+    kernels.POOL.drain()
+    assert result.ok, result.error
+    assert result.metrics["tasks"] == 1 and result.metrics["version_runs"] == 1
+    people = pd.read_csv(result.folder / "按执行人.csv")
+    assert people["执行人"].tolist() == ["李运营"]
+    html = result.report.read_text(encoding="utf-8")
+    assert "抖店仓管" not in html and "5,000" not in html and "5500" not in html
+
+
+def test_the_pilot_note_says_two_sided_and_warns_of_several_pilots():
+    """A manager reads how sure a verdict is: both tests are two-sided (said in the note and the test column), and with
+    several pilots the chance that one of them is 'significant' by luck is stated (1 − 0.95² = 9.75 %)."""
+    units = sx.pilots(SAMPLE)
+    assert units["pilot"].nunique() == 2
+    note = sx.pilot_note(units, 0.95, 0.1, 0.5, 0.8)
+    assert "均为双侧检验" in note and "本表有 2 个试点" in note and "约有 9.8%" in note
+    assert "本表有" not in sx.pilot_note(units[units["pilot"] == PAY], 0.95, 0.1, 0.5, 0.8)
+    tests_ = sx.pilot_results(units, 0.95, 0.1, 0.5, 0.8)["test"].tolist()
+    assert all("双侧" in t for t in tests_)
+
+
+def test_a_note_on_an_unclaimed_task_does_not_make_its_writer_the_executor(state):
+    """A 主管 reminding on an unclaimed overdue task (a note, no status change) is not charged with it: it stays
+    （未领取）; whoever moves it (处理中 without naming anyone, as on the command line) takes it on."""
+    t0 = dt.datetime(2026, 11, 1, 8, 0, tzinfo=TZ)
+    first, second = opened(state, t0, "x.stock", "x.late")
+    tasks.update(first, who="张主管", note="请尽快补货", state=state, now=t0 + dt.timedelta(hours=30))
+    tasks.update(second, who="李运营", status="处理中", state=state, now=t0 + dt.timedelta(hours=2))
+    tasks.update(second, who="张主管", note="进度？", state=state, now=t0 + dt.timedelta(hours=80))
+    rows, changes = tasks.history_rows()
+    done = sx.executions(rows, changes, t0 + dt.timedelta(days=5), days=28, settle_days=7).set_index("id")
+    assert done.loc[first, ["executor", "outcome"]].tolist() == ["（未领取）", "逾期未完成"]
+    assert done.loc[second, ["executor", "outcome"]].tolist() == ["李运营", "逾期未完成"]
+    people = sx.by_executor(done.reset_index())
+    assert "张主管" not in people["executor"].tolist()
+
+
+def test_a_task_closed_by_the_lead_counts_for_its_handler(state):
+    """李运营 took the task (处理人) and did it; 张主管 closed it after checking: the on-time record is 李运营's, not
+    the 主管's. A task nobody took counts for whoever closed it."""
+    t0 = dt.datetime(2026, 11, 1, 8, 0, tzinfo=TZ)
+    taken, loose = opened(state, t0, "x.late", "x.refund")
+    tasks.update(taken, who="李运营", status="处理中", assignee="李运营", state=state, now=t0 + dt.timedelta(hours=1))
+    tasks.update(taken, who="张主管", status="已完成", note="已核对", state=state, now=t0 + dt.timedelta(hours=10))
+    tasks.update(loose, who="赵客服", status="已完成", state=state, now=t0 + dt.timedelta(hours=3))
+    rows, changes = tasks.history_rows()
+    done = sx.executions(rows, changes, t0 + dt.timedelta(days=2), days=28, settle_days=7).set_index("id")
+    assert done.loc[taken, ["executor", "outcome"]].tolist() == ["李运营", "按时完成"]
+    assert done.loc[loose, ["executor", "outcome"]].tolist() == ["赵客服", "按时完成"]
+    assert "张主管" not in sx.by_executor(done.reset_index())["executor"].tolist()

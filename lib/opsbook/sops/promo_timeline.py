@@ -136,7 +136,8 @@ def choose(all_tasks: pd.DataFrame, name: str, as_of: dt.date) -> Choice:
     named = all_tasks["promotion"].astype("str")
     keys = named.map(parse)
     want = promo.start.year if promo else year
-    tasks = all_tasks[(named == name) | keys.map(lambda k: k[1] == base and k[0] == want)]
+    # 「2027年货节」 reads as year 2027 and 货节: the year took the 年 of 年货节 (as the import files it)
+    tasks = all_tasks[(named == name) | keys.map(lambda k: base in (k[1], "年" + k[1]) and k[0] == want)]
     if len(tasks):
         return Choice(str(tasks["promotion"].iloc[0]), promo, tasks.reset_index(drop=True))
     if promo is None:

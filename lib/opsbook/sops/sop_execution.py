@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .. import spec
+from ..data import shops
 from ..errors import DataError, ParamError
 from ..flags import Flag, make
 from ..settings import TZ_NAME
@@ -58,12 +59,41 @@ RATE, NUMBER = "比例", "数值"
 PILOT, CONTROL = "试点", "对照"
 SMALL = "样本量不足，暂不下结论"
 DEFINITIONS = ("按时完成 = 状态为已完成且关闭时间不晚于截止时间；逾期完成 = 已完成但晚于截止时间；不处理 = 标记为不处理（写明原因）；"
-               "逾期未完成 = 仍未关闭且已过截止时间。执行人 = 关闭任务的人；未关闭的任务算处理人，没有处理人时算最后一个更新它的人，"
+               "逾期未完成 = 仍未关闭且已过截止时间。执行人 = 任务的处理人（别人代为关闭也算处理人的）；没有处理人时，已关闭的算关闭任务的人，未关闭的算最后一个改动它状态的人（只写备注不算领取），"
                "都没有则为（未领取）。按时完成率 = 按时完成 ÷（按时完成 + 逾期完成）。完成后复发 = 任务完成后同一任务的同一提示再次出现"
                "（开了接续的新任务）；完成不满观察天数的算观察中，不计入未复发比例")
 
 
 # -- follow-up tasks ------------------------------------------------------------------------------------------
+
+def _ours(value, names: set[str], source: str) -> bool:
+    """Whether a task's shop or a run's shop/source (`value`: a shop's name, else a source) is this run's shop."""
+    value = str(value or "").strip()
+    if not value:
+        return False
+    if value in names:
+        return True
+    try:
+        return shops._same_place(value, source)
+    except Exception:  # noqa: BLE001 — an unreadable location is not this shop
+        return False
+
+
+def scope(task_rows: list[dict], summaries: list[dict], shop: str | None,
+          source: str) -> tuple[list[dict], list[dict]]:
+    """Once the project registers shops (shops.yaml), only the tasks opened by runs on this run's shop and the runs
+    made on it (a task records its run's shop, else its source; a run its parameters): a 主管 of one shop never sees
+    another shop's tasks, executors or results through this report. Without shops.yaml the project has one shop:
+    everything."""
+    if not shops.registered():
+        return task_rows, summaries
+    names = {shop} if shop else set()
+    names |= {s.name for s in shops.load() if _ours(s.source, set(), source)}
+    tasks_ = [t for t in task_rows if _ours(t.get("shop"), names, source)]
+    runs = [r for r in summaries
+            if _ours((r.get("params") or {}).get("shop") or (r.get("params") or {}).get("source"), names, source)]
+    return tasks_, runs
+
 
 def _times(values) -> pd.Series:
     """Stored ISO times as timezone-aware China times (missing stays missing)."""
@@ -86,12 +116,14 @@ def executions(task_rows: list[dict], change_rows: list[dict], now: dt.datetime,
     followed = set(t["follows"].dropna().astype(int))
     t = t[(t["opened"] > now - pd.Timedelta(days=days)) & (t["opened"] <= now)].copy()
     changes = pd.DataFrame(change_rows, columns=["task", "at", "who", "old", "new"])
-    people = changes[~changes["who"].astype(str).str.startswith(JOB_USER)]
+    # who moved the task (a status change): a note alone (a 主管's reminder) does not take the task on
+    people = changes[~changes["who"].astype(str).str.startswith(JOB_USER) & (changes["old"] != changes["new"])]
     last_changer = people.groupby("task")["who"].last()
     closed = t["status"].isin([DONE, DROPPED]) & t["closed"].notna()
     done = t["status"].eq(DONE) & t["closed"].notna()
-    executor = t["closed_by"].where(closed)
-    executor = executor.fillna(t["assignee"].where(t["assignee"].fillna("").str.strip() != ""))
+    # the task's 处理人 answers for it, also when someone else (a 主管 confirming) closed it; else who closed it
+    executor = t["assignee"].where(t["assignee"].fillna("").str.strip() != "")
+    executor = executor.fillna(t["closed_by"].where(closed))
     executor = executor.fillna(t["id"].map(last_changer)).fillna(UNCLAIMED)
     late = t["closed"] > t["due"]
     outcome = np.select([done & ~late, done & late, t["status"].eq(DROPPED), t["due"] <= now],
@@ -242,7 +274,7 @@ def _rate_test(out: dict, a: np.ndarray, b: np.ndarray, alpha: float, effect: fl
     from statsmodels.stats.power import NormalIndPower
     from statsmodels.stats.proportion import confint_proportions_2indep, proportion_effectsize, proportions_ztest
     ca, cb, na, nb = int(a.sum()), int(b.sum()), len(a), len(b)
-    out["test"] = "两比例 z 检验（合并方差）；差值置信区间：Wald"
+    out["test"] = "两比例 z 检验（双侧，合并方差）；差值置信区间：Wald"
     base = out["value_control"]
     target = base + effect if base + effect <= 1 else base - effect
     h = abs(proportion_effectsize(target, base)) if 0 <= target <= 1 else float("nan")
@@ -258,7 +290,7 @@ def _mean_test(out: dict, a: np.ndarray, b: np.ndarray, alpha: float, effect: fl
     """Welch's t-test with its interval of the difference of means, sample size and power for `effect` SDs."""
     from scipy import stats
     from statsmodels.stats.power import TTestIndPower
-    out["test"] = "Welch t 检验（不假设方差相等）"
+    out["test"] = "Welch t 检验（双侧，不假设方差相等）"
     _size(out, TTestIndPower(), effect, len(a), len(b), alpha, power)
     if len(a) < 2 or len(b) < 2 or (np.ptp(a) == 0 and np.ptp(b) == 0):
         return
@@ -319,8 +351,11 @@ def pilot_note(df: pd.DataFrame | None, level: float, min_effect_rate: float, mi
         return "无试点数据：数据源中没有 sop_pilots 表（用 data/templates/试点分组表.csv 填写后 opsbook ingest 导入）"
     if df.empty:
         return "无试点数据：sop_pilots 表是空的"
+    k = int(df["pilot"].nunique())
+    many = (f"本表有 {k} 个试点，每个单独按显著性水平 {_pct(1 - level)} 检验：即使各试点都没有真实差异，至少一个被判为显著的概率也约有"
+            f" {_pct(1 - level ** k)}，判为显著的试点推广前请再确认（延长试点或复核）。" if k > 1 else "")
     return (f"每个试点只比较分组前声明的一个指标。结果值全为 0/1 的指标按比例比较（两比例 z 检验），其余按数值比较（Welch t 检验）；"
-            f"置信水平 {level * 100:g}%。每组最少样本 = 以 {power * 100:g}% 把握检出最小效应所需的每组对象数（比例指标：比对照组高"
+            f"均为双侧检验（试点比对照高或低都算差异），置信水平 {level * 100:g}%。{many}每组最少样本 = 以 {power * 100:g}% 把握检出最小效应所需的每组对象数（比例指标：比对照组高"
             f" {min_effect_rate * 100:g} 个百分点；数值指标：{min_effect_sd:g} 个标准差），把握度一列是本试点各组样本量检出该最小效应的"
             "概率；任一组不足最少样本时不下结论。还没有结果值的对象单独计为“待出结果”，不算失败")
 

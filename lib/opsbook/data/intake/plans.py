@@ -1,6 +1,6 @@
 """The shop's promotion plans (大促排期表, data/templates/大促排期表.csv) into `plan_tasks`: one row per task of a
 promotion, typed by the table's schema, the promotion's name as plans are filed (2026双11 → 2026年双11). A row is
-refused by its number for an empty or unreadable required cell, an owner that is no role (the words staff use for a lead or a designer — 运营经理, 美工 … — read as their role), or a
+refused by its number for an empty or unreadable required cell, a promotion without a year (双11: which one?), an owner that is no role (the words staff use for a lead or a designer — 运营经理, 美工 … — read as their role), or a
 planned end before its start; a task listed twice in one promotion refuses the file."""
 from __future__ import annotations
 
@@ -36,6 +36,11 @@ def to_plan_tasks(raw: RawTable, kind: exports.ExportKind, secret: bytes, name: 
     out, reasons, cols = goods._typed(raw, kind, tables.SCHEMAS[TABLE], name)
     if "promotion" in out:
         out["promotion"] = out["promotion"].map(promotion_name, na_action="ignore")
+        # without a year a plan is no promotion's: the daily run (the calendar's next 大促) never finds it, and next
+        # year's plan of the same name would collide with this one's task ids
+        yearless = out["promotion"].notna() & ~out["promotion"].astype("str").str.contains(_YEAR)
+        reasons = exports._reject(reasons, yearless, f"{cols['promotion']} " + out["promotion"].astype("str")
+                                  + " 没有年份：请写成 2026年双11 这样（年份 + 大促日历中的名称）")
     if "owner_role" in out:
         out["owner_role"] = out["owner_role"].map(lambda v: ROLE_WORDS.get(v, v), na_action="ignore")
         bad = out["owner_role"].notna() & ~out["owner_role"].isin(ROLES)
