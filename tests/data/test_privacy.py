@@ -74,3 +74,20 @@ def test_source_views_mask_the_same_forms(tmp_path, raw):
     orders.to_parquet(tmp_path / "orders.parquet")
     phones = set(sources.open_source(str(tmp_path)).sql("SELECT DISTINCT phone FROM orders")["phone"])
     assert phones == {privacy.mask_phone(raw).strip()} and not privacy.find_phones(" ".join(phones))
+
+
+@pytest.mark.parametrize("text", ["13812345678,13912345678", "电话13812345678 13912345678 或 13712345678/13612345678",
+                                  "退货请打 138　1234　5678（周末 139\t1234 5678）", "＋86　１３８１２３４５６７８，１３９１２３４５６７８"])
+def test_source_views_mask_every_phone_of_a_text_column(tmp_path, text):
+    """reviews.text / cs_sessions.text hold several numbers, side by side, with full-width spaces: the view masks each
+    one, as mask_phone does (it used to leave every second one of two numbers one character apart)."""
+    from opsbook import sources
+    for table in ("reviews", "cs_sessions"):
+        rows = sources.open_source("data/sample").table(table).head(2)
+        rows["text"] = [text, None]
+        rows.to_parquet(tmp_path / f"{table}.parquet")
+    src = sources.open_source(str(tmp_path))
+    for table in ("reviews", "cs_sessions"):
+        shown = src.sql(f"SELECT text FROM {table}")["text"].tolist()
+        assert shown[0] == privacy.mask_phone(text) and not privacy.find_phones(shown[0]), table
+        assert pd.isna(shown[1])

@@ -13,16 +13,18 @@ import pandas as pd
 from .. import paths
 from ..errors import NO_SPACE, NOT_WRITABLE, DataError, writing
 from ..settings import DUCKDB_MEMORY_ENV, TZ_NAME
-from . import tables, verified
+from . import privacy, tables, verified
 
 DUCK_TYPES = {"str": "VARCHAR", "int": "BIGINT", "float": "DOUBLE", "bool": "BOOLEAN",
               "datetime": "TIMESTAMPTZ", "date": "DATE"}
 
-# masks 13812345678, +86 138 1234 5678, 138-1234-5678, 138.1234.5678, full-width digits … as 138****5678 (the rule
-# of privacy.mask_phone, in RE2: a phone column holds no decimals, so dots need no look-ahead here)
-_MASK_PHONE = (r"regexp_replace(CAST(phone AS VARCHAR), "
-               r"'(^|[^0-9.])(?:[+＋]?[8８][6６][ -]?)?([1１][3-9３-９][0-9０-９])[ .\-－]?[0-9０-９]{4}[ .\-－]?"
-               r"([0-9０-９]{4})($|[^0-9])', '\1\2****\3\4', 'g')")
+# masks 13812345678, +86 138 1234 5678, 138-1234-5678, 138.1234.5678, full-width digits and spaces … as 138****5678
+# (the rule of privacy.mask_phone, in RE2: no look-ahead, so dots are not told from decimals, and a match takes the
+# character after the number, which the next number may need before it: "13812345678,13912345678" is replaced twice)
+_PHONE_RE2 = (rf"(^|[^0-9.])(?:[+＋]?[8８][6６][{privacy.SPACE}-]?)?([1１][3-9３-９][0-9０-９])[{privacy.SPACE}.\-－]?"
+              rf"[0-9０-９]{{4}}[{privacy.SPACE}.\-－]?([0-9０-９]{{4}})($|[^0-9０-９])")
+_MASK_PHONE = "regexp_replace(regexp_replace(CAST(phone AS VARCHAR), '{0}', '\\1\\2****\\3\\4', 'g'), '{0}', " \
+              "'\\1\\2****\\3\\4', 'g')".format(_PHONE_RE2)
 
 
 def connect(memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
