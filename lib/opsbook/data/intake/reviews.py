@@ -67,6 +67,9 @@ def _typed(df: pd.DataFrame, kind: exports.ExportKind, name: str) -> tuple[pd.Da
             out[target] = df[source].astype("str").where(df[source].notna())
         else:
             out[target] = clean.clean_id_column(df[source])
+        if col.required and not col.nullable and target != "review_id":  # refused by its row, not the file (an id
+            # left empty is made from the order below)
+            reasons = exports._reject(reasons, out[target].isna(), f"{source} 为空")
     out["platform"] = _platforms(df, cols, kind)
     reasons = exports._reject(reasons, out["platform"].isna(),
                               "平台未知：请在文件中加 平台 列（TB/TM/JD/DY/PDD 或 淘宝/天猫/京东/抖音/拼多多），或导入时指定平台")

@@ -60,6 +60,8 @@ def to_cs_sessions(raw, kind: exports.ExportKind, secret: bytes, name: str) -> t
         stamp = pd.to_datetime(text, errors="coerce", format="mixed")
         reasons = exports._reject(reasons, text.notna() & stamp.isna(), f"{source} 不是时间")
         out[target] = stamp.dt.tz_localize(TZ_NAME)
+    for target in ("session_id", "agent", "start_time"):  # required: an empty cell refuses its row, not the file
+        reasons = exports._reject(reasons, out[target].isna(), f"{cols[target]} 为空")
     response, bad = clean.parse_numbers(df[cols["first_response_s"]]) if cols.get("first_response_s") else (
         pd.Series(float("nan"), index=df.index), pd.Series(False, index=df.index))
     out["first_response_s"] = response
