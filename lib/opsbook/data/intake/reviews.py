@@ -16,22 +16,18 @@ import pandas as pd
 
 from ...settings import TZ_NAME
 from .. import tables
-from ..platforms import PLATFORMS
 from . import clean, exports
 from .read import RawTable
 
-PLATFORM_NAMES = {**{code: code for code in PLATFORMS}, **{name: code for code, name in PLATFORMS.items()},
-                  "抖店": "DY", "抖音小店": "DY", "淘宝网": "TB", "天猫商城": "TM", "京东商城": "JD", "PDD": "PDD"}
 RATING_WORDS = {"好评": 5, "中评": 3, "差评": 1, "good": 5, "neutral": 3, "bad": 1}
 
 
 def _platforms(df: pd.DataFrame, cols: dict, kind: exports.ExportKind) -> pd.Series:
     """Each row's platform code: the file's 平台 column, else the kind's (`--platform`), else missing."""
-    given = pd.Series(kind.platform, index=df.index, dtype="object")
+    given = pd.Series(kind.platform, index=df.index, dtype="str")
     if cols.get("platform"):
-        text = df[cols["platform"]].astype("str").str.strip()
-        given = text.map(lambda v: PLATFORM_NAMES.get(v, PLATFORM_NAMES.get(str(v).upper()))).where(
-            text.ne("") & df[cols["platform"]].notna(), given)
+        written = clean.clean_id_column(df[cols["platform"]])
+        given = clean.platform_codes(df[cols["platform"]]).where(written.notna(), given)
     return given
 
 
