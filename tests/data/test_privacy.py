@@ -91,3 +91,16 @@ def test_source_views_mask_every_phone_of_a_text_column(tmp_path, text):
         shown = src.sql(f"SELECT text FROM {table}")["text"].tolist()
         assert shown[0] == privacy.mask_phone(text) and not privacy.find_phones(shown[0]), table
         assert pd.isna(shown[1])
+
+
+def test_tracking_numbers_are_never_masked_in_exports(tmp_path):
+    """A 圆通 number YT86 138… reads as +86 138…: the exported action list keeps it whole (staff track the parcel with
+    it), while a phone beside it is masked."""
+    from opsbook import report
+    df = pd.DataFrame({"tracking_no": ["YT8613812345678", "JT8613912345678"], "note": ["买家 13812345678", "无"]})
+    names = report.export(df, tmp_path, "跟踪", {"tracking_no": "运单号", "note": "备注"})
+    assert "跟踪.xlsx" in names and "跟踪.csv" in names
+    csv = pd.read_csv(tmp_path / "跟踪.csv", dtype=str)
+    assert csv["运单号"].tolist() == ["YT8613812345678", "JT8613912345678"] and csv["备注"][0] == "买家 138****5678"
+    assert pd.read_excel(tmp_path / "跟踪.xlsx", dtype=str)["运单号"].tolist() == ["YT8613812345678", "JT8613912345678"]
+    assert "YT8613812345678" in report.table_html(df)

@@ -11,6 +11,8 @@ import pyarrow.compute as pc
 # never the fraction digits of a number
 PHONE = re.compile(r"(?<![\d.])(?:[+＋]?[8８][6６][\s-]?)?([1１][3-9３-９]\d)([\s\-－]?|\.(?=\d{4}\.))\d{4}(?:\2|[\s\-－]?)(\d{4})(?!\d)")
 PHONE_COLUMNS = re.compile(r"phone|mobile|tel|手机|电话", re.I)
+# columns of carriers' numbers, never masked (tables.py: shipments.tracking_no): 圆通's YT8613812345678 reads as +86 138…
+NEVER_MASKED = ("tracking_no",)
 
 
 def mask_phone(text: str) -> str:
@@ -30,9 +32,12 @@ def _mask_value(v):
 
 
 def mask_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """Mask phone numbers in every text column, and in phone-named columns whatever their type."""
+    """Mask phone numbers in every text column, and in phone-named columns whatever their type (never in a column of
+    tracking numbers, `NEVER_MASKED`)."""
     out = df.copy()
     for col in out.columns:
+        if col in NEVER_MASKED:
+            continue
         if PHONE_COLUMNS.search(str(col)) and not pd.api.types.is_string_dtype(out[col]):
             out[col] = out[col].map(lambda v: mask_phone(f"{v:.0f}" if isinstance(v, float) else str(v)),
                                     na_action="ignore")
