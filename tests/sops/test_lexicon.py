@@ -58,7 +58,8 @@ def test_pairs_agree_with_find_all_on_any_column():
     its order: Arrow's byte offsets are never taken for character offsets."""
     import pandas as pd
     import pyarrow as pa
-    from hypothesis import given, settings, strategies as st
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
     words = lexicon.build({"g": ["AB", "第一", "变质", "最", "b", "abc", "😀差", "ß"], "h": ["质量差", "差", "i"]},
                           allowed=["没有变质", "第一步", "b最"])
 

@@ -357,7 +357,7 @@ def test_reading_the_tasks_never_waits_for_nor_blocks_a_writing_scheduler(state)
     with state.transaction() as db:  # the scheduler writes a change not yet committed
         db.execute("UPDATE tasks SET status = '已完成' WHERE status <> '已完成'")
         started = time.monotonic()
-        rows, changes = tasks.history_rows()
+        rows, _ = tasks.history_rows()
         assert time.monotonic() - started < 5
         assert len(rows) == 6 and sum(r["status"] == "已完成" for r in rows) == 3  # as committed
     with state.transaction():  # the reader holds nothing

@@ -23,8 +23,8 @@ DUCK_TYPES = {"str": "VARCHAR", "int": "BIGINT", "float": "DOUBLE", "bool": "BOO
 # character after the number, which the next number may need before it: "13812345678,13912345678" is replaced twice)
 _PHONE_RE2 = (rf"(^|[^0-9.])(?:[+＋]?[8８][6６][{privacy.SPACE}-]?)?([1１][3-9３-９][0-9０-９])[{privacy.SPACE}.\-－]?"
               rf"[0-9０-９]{{4}}[{privacy.SPACE}.\-－]?([0-9０-９]{{4}})($|[^0-9０-９])")
-_MASK_PHONE = "regexp_replace(regexp_replace(CAST(phone AS VARCHAR), '{0}', '\\1\\2****\\3\\4', 'g'), '{0}', " \
-              "'\\1\\2****\\3\\4', 'g')".format(_PHONE_RE2)
+_MASK_PHONE = (f"regexp_replace(regexp_replace(CAST(phone AS VARCHAR), '{_PHONE_RE2}', '\\1\\2****\\3\\4', 'g'), "
+               f"'{_PHONE_RE2}', '\\1\\2****\\3\\4', 'g')")
 
 
 def connect(memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
-
 from ...errors import IntakeError
 from .. import tables
 from . import clean, exports, goods

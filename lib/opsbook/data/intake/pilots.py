@@ -8,7 +8,6 @@ row is right is not guessed).
 """
 from __future__ import annotations
 
-
 from ...settings import TZ_NAME
 from .. import tables
 from . import clean, exports, goods
