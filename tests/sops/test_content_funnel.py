@@ -314,3 +314,12 @@ def test_content_dated_in_the_future_is_said(shop):
                                       today=dt.date(2026, 7, 1))
     assert [(f.code, str(f.severity), f.owner) for f in flags] == [("kol.future_date", "low", "数据分析")]
     assert flags[0].message.startswith("2 条内容的发布日期晚于今天（2026-07-01）")
+
+
+def test_tier_bounds_reach_the_sql_only_as_whole_numbers():
+    """The tiers' CASE is the one SQL text built from parameters: a bound that is no whole number never reaches it."""
+    hostile = content_funnel.Tiers("1 THEN '头部' END, (SELECT 1) --", "100000", "500000", "10000")
+    with pytest.raises(ValueError):
+        hostile.sql()
+    assert content_funnel.Tiers(1_000_000, 100_000, 500_000, 10_000).sql().startswith(
+        "CASE WHEN followers >= 1000000 THEN")
