@@ -76,3 +76,17 @@ def test_sop_execution_on_an_ingested_warehouse(tmp_path):
     table = pd.read_csv(result.folder / "试点对比.csv").set_index("试点名称")
     assert table.loc["催付话术 v2", ["试点样本", "对照样本", "对照待出结果"]].tolist() == [2, 1, 1]
     assert table["结论"].str.startswith("样本量不足，暂不下结论").all()
+
+
+def test_a_customer_keyed_by_phone_is_stored_and_shown_masked(tmp_path):
+    """A CRM list keying its customers by their phone: 对象ID is masked on intake and in the source view alike."""
+    from opsbook import sources
+    sheet = write(tmp_path / "试点.csv", HEADER + "P,v2,13812345678,客户,试点,2026-06-01 10:00,付款率,1\n"
+                                                "P,v1,13912345678,客户,对照,2026-06-01 10:00,付款率,0\n")
+    ingested(sheet, tmp_path / "wh")
+    assert rows_of(tmp_path / "wh", "sop_pilots")["unit_id"].tolist() == ["138****5678", "139****5678"]
+    raw = rows_of(tmp_path / "wh", "sop_pilots").assign(unit_id=["13812345678", "13912345678"])
+    (tmp_path / "other").mkdir()
+    raw.to_parquet(tmp_path / "other" / "sop_pilots.parquet")  # written by another tool: phones as they are
+    shown = sources.open_source(str(tmp_path / "other")).sql("SELECT unit_id FROM sop_pilots ORDER BY 1")
+    assert shown["unit_id"].tolist() == ["138****5678", "139****5678"]

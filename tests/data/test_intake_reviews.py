@@ -70,3 +70,13 @@ def test_keyword_ranks_and_a_warehouse_that_runs_risk_watch(tmp_path):
     assert result.ok, result.error
     assert result.metrics["reviews"] == 4 and result.metrics["hits"]["质量问题"] == 1
     assert result.flag_codes["risk.rank_drop"] == "high" and result.flag_codes["risk.overdue"] == "high"
+
+
+def test_an_empty_rating_or_time_refuses_its_row_not_the_file(tmp_path):
+    sheet = tmp_path / "评价.csv"
+    sheet.write_text("平台,订单编号,评分,评价内容,评价时间\nTB,1001,,好,2026-06-01 10:00\nTB,1002,5,,\n"
+                     "TB,1003,4,不错,2026-06-01 11:00\n", encoding="utf-8-sig")
+    report = ingest_file(sheet, tmp_path / "wh")
+    assert report.error is None, report.error and report.error.message
+    assert "拒绝 2 行：第 2 行 评分 为空；第 3 行 评价时间 为空" in report.lines
+    assert pd.read_parquet(tmp_path / "wh" / "reviews.parquet")["order_id"].tolist() == ["1003"]

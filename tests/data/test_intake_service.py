@@ -73,3 +73,32 @@ def test_an_imported_warehouse_runs_service_quality(tmp_path):
     assert result.metrics["sessions"] == 3 and result.metrics["target_rate"] == pytest.approx(2 / 3)
     assert "无评价数据" in (result.folder / "report.html").read_text(encoding="utf-8")
     assert "催付" in (result.folder / "report.html").read_text(encoding="utf-8")
+
+
+def test_an_empty_required_cell_refuses_its_row_not_the_file(tmp_path):
+    sheet = write(tmp_path / "接待记录.csv", HEADER
+                  + "S1,TB,小美,千牛,售前,商品咨询,买家A,,2026-06-30 10:00:00,8,,,,好\n"
+                  + ",TB,小美,千牛,售前,商品咨询,买家B,,2026-06-30 10:05:00,8,,,,没有会话ID\n"
+                  + "S3,TB,,千牛,售前,商品咨询,买家C,,2026-06-30 10:06:00,8,,,,没有客服\n"
+                  + "S4,TB,小美,千牛,售前,商品咨询,买家D,,,8,,,,没有开始时间\n")
+    report = ingest_file(sheet, tmp_path / "wh")
+    assert report.error is None, report.error and report.error.message
+    rejected = next(line for line in report.lines if line.startswith("拒绝"))
+    assert rejected == "拒绝 3 行：第 3 行 会话ID 为空；第 4 行 客服 为空；第 5 行 会话开始时间 为空"
+    assert rows_of(tmp_path / "wh", "cs_sessions")["session_id"].tolist() == ["S1"]
+
+
+def test_every_intake_reads_a_platform_cell_the_same_way(tmp_path):
+    """One reading of 平台 for sessions, reviews, parcels and content (clean.platform_codes): a session list saying
+    抖音小店 or tm is read like a review export or a content sheet saying so (each module used to keep its own list)."""
+    from opsbook.data.intake import clean
+    words = pd.Series(["抖音小店", " tm ", "淘宝网", "京东自营", "拼多多", "PDD", "抖店", "微店", "", None], dtype="str")
+    assert clean.platform_codes(words).tolist()[:7] == ["DY", "TM", "TB", "JD", "PDD", "PDD", "DY"]
+    assert clean.platform_codes(words)[7:].isna().all()
+    sheet = write(tmp_path / "接待记录.csv", HEADER
+                  + "S1,抖音小店,小美,飞鸽,售前,商品咨询,买家A,,2026-06-30 10:00:00,8,,,,好\n"
+                  + "S2,tm,小美,千牛,售前,商品咨询,买家B,,2026-06-30 10:05:00,8,,,,好\n")
+    report = ingest_file(sheet, tmp_path / "wh")
+    assert report.error is None and not any(line.startswith("拒绝") for line in report.lines), report.lines
+    assert rows_of(tmp_path / "wh", "cs_sessions").set_index("session_id")["platform"].to_dict() == {"S1": "DY",
+                                                                                                    "S2": "TM"}

@@ -85,7 +85,7 @@ def test_a_parcel_listed_twice_refuses_the_file(tmp_path):
     row = "TB,2606271031431990,中通,75312345678901,2026-06-28 14:02,,,"
     report = ingest_file(written(tmp_path, row, row), tmp_path / "wh")
     assert report.error is not None and report.error.exit_code == 2
-    assert "订单编号 2606271031431990、运单号 75312345678901（TB）出现在第 2、3 行" in report.error.message
+    assert "订单编号 2606271031431990，运单号 75312345678901（TB）出现在第 2、3 行" in report.error.message
     assert not (tmp_path / "wh" / "shipments.parquet").exists()
 
 

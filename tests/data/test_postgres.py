@@ -169,6 +169,23 @@ def test_phones_are_never_stored_or_shown_unmasked(tmp_path, pg):
     assert set(shown["phone"]) == {"139****5670"}
 
 
+def test_review_and_chat_texts_are_masked_when_read_from_postgresql(pg):
+    """Texts written into reviews / cs_sessions by other tools keep their phones: the PostgreSQL source masks every one
+    of them, as it masks orders.phone (both through the view), also two numbers one character apart."""
+    src, db = sources.open_source("data/sample"), postgres.Database.parse(pg)
+    text = "联系 13812345678,13912345678 或 138　1234　5678"
+    with postgres.connect(db) as conn:
+        for name in ("reviews", "cs_sessions"):
+            frame = src.table(name).head(3).assign(text=[text, None, "没有号码"])
+            postgres.ensure_table(conn, db, name, tables.KEYS[name], list(frame.columns))
+            postgres.store(conn, db.ident(name), frame)
+    assert query(pg, "SELECT count(*) FROM reviews WHERE text LIKE '%13912345678%'") == [(1,)]  # stored raw
+    shown = sources.open_source(pg)
+    for name in ("reviews", "cs_sessions"):
+        texts = shown.sql(f"SELECT text FROM {name} ORDER BY text NULLS LAST")["text"].tolist()
+        assert texts[:2] == ["没有号码", "联系 138****5678,139****5678 或 138****5678"] and pd.isna(texts[2]), name
+
+
 def test_pseudonym_secret_is_private_and_ignored_by_git(tmp_path, pg):
     ingest_file(write(tmp_path / "a.csv", DY_HEADER, dy_rows()), pg)
     secret = warehouse.PostgresTarget(pg).secret_home / ".opsbook-secret"

@@ -44,6 +44,8 @@ def test_scan_finds_phones_in_every_kind_of_artifact(tmp_path):
 
 @pytest.mark.parametrize("raw", ["+8613812345678", "8613812345678", "138 1234 5678", "138-1234-5678", "+86 138-1234-5678",
                                  "138.1234.5678", "138 - 1234 - 5678", "138--1234--5678", "1 3 8 1 2 3 4 5 6 7 8"])
+
+
 def test_written_forms_of_a_phone_are_masked(raw):
     assert privacy.mask_phone(f"电话 {raw}。") == "电话 138****5678。"
     assert privacy.find_phones(raw)
@@ -68,6 +70,8 @@ def test_full_width_phones_are_masked_and_decimals_are_not():
 
 @pytest.mark.parametrize("raw", ["１３８１２３４５６７８", "138.1234.5678", "+86 138 1234 5678", "138 - 1234 - 5678",
                                  "138\u30001234\u30005678", "1 3 8 1 2 3 4 5 6 7 8"])
+
+
 def test_source_views_mask_the_same_forms(tmp_path, raw):
     from opsbook import sources
     orders = sources.open_source("data/sample").table("orders").head(3)
@@ -83,6 +87,8 @@ def test_spaced_digits_longer_than_a_phone_are_left_alone():
 
 
 @pytest.mark.parametrize("raw", ["139 - 1234 - 5678", "1 3 9 1 2 3 4 5 6 7 8", "139\u30001234\u30005678"])
+
+
 def test_review_and_chat_texts_are_masked_by_the_source_view(tmp_path, raw):
     """Free texts (reviews.text, cs_sessions.text) are read with phones masked, as a phone column is."""
     from opsbook import sources
@@ -91,3 +97,35 @@ def test_review_and_chat_texts_are_masked_by_the_source_view(tmp_path, raw):
     reviews.to_parquet(tmp_path / "reviews.parquet")
     texts = set(sources.open_source(str(tmp_path)).sql("SELECT DISTINCT text FROM reviews")["text"])
     assert texts == {"有问题打我电话139****5678，谢谢"}
+
+
+@pytest.mark.parametrize("text", ["13812345678,13912345678", "电话13812345678 13912345678 或 13712345678/13612345678",
+                                  "退货请打 138　1234　5678（周末 139\t1234 5678）", "＋86　１３８１２３４５６７８，１３９１２３４５６７８"])
+
+
+def test_source_views_mask_every_phone_of_a_text_column(tmp_path, text):
+    """reviews.text / cs_sessions.text hold several numbers, side by side, with full-width spaces: the view masks each
+    one, as mask_phone does (it used to leave every second one of two numbers one character apart)."""
+    from opsbook import sources
+    for table in ("reviews", "cs_sessions"):
+        rows = sources.open_source("data/sample").table(table).head(2)
+        rows["text"] = [text, None]
+        rows.to_parquet(tmp_path / f"{table}.parquet")
+    src = sources.open_source(str(tmp_path))
+    for table in ("reviews", "cs_sessions"):
+        shown = src.sql(f"SELECT text FROM {table}")["text"].tolist()
+        assert shown[0] == privacy.mask_phone(text) and not privacy.find_phones(shown[0]), table
+        assert pd.isna(shown[1])
+
+
+def test_tracking_numbers_are_never_masked_in_exports(tmp_path):
+    """A 圆通 number YT86 138… reads as +86 138…: the exported action list keeps it whole (staff track the parcel with
+    it), while a phone beside it is masked."""
+    from opsbook import report
+    df = pd.DataFrame({"tracking_no": ["YT8613812345678", "JT8613912345678"], "note": ["买家 13812345678", "无"]})
+    names = report.export(df, tmp_path, "跟踪", {"tracking_no": "运单号", "note": "备注"})
+    assert "跟踪.xlsx" in names and "跟踪.csv" in names
+    csv = pd.read_csv(tmp_path / "跟踪.csv", dtype=str)
+    assert csv["运单号"].tolist() == ["YT8613812345678", "JT8613912345678"] and csv["备注"][0] == "买家 138****5678"
+    assert pd.read_excel(tmp_path / "跟踪.xlsx", dtype=str)["运单号"].tolist() == ["YT8613812345678", "JT8613912345678"]
+    assert "YT8613812345678" in report.table_html(df)

@@ -127,6 +127,8 @@ def test_the_budget_suggestion_sums_to_the_budget_and_follows_its_rule():
     ((0.3, 0.3, 0.4), (1, 1.5, 1.9), 0.2, (0.3, 0.3, 0.4)),  # nobody above the line: nothing moves
     ((0.3, 0.3, 0.4), (3, 2.5, 4), 0.2, (0.3, 0.3, 0.4)),  # nobody under it: nothing moves
 ], ids=["free", "capped giver", "capped taker", "all under", "all over"])
+
+
 def test_the_shift_rule_by_hand(share, roi, cap, expected):
     index = ["头部", "腰部", "素人"]
     moved = content_funnel.shift(pd.Series(share, index=index), pd.Series(roi, index=index, dtype=float), 2.0, cap)
@@ -178,6 +180,8 @@ def test_a_cost_of_zero_gives_roi_无_never_inf(shop):
 @pytest.mark.parametrize("as_of, days, first", [("2026-06-17", 10, "2026-06-08"), ("2026-06-30", 1, "2026-06-30"),
                                                 ("2026-05-20", 30, "2026-04-21")],
                          ids=["mid-week, 10 days", "one day", "before the data starts"])
+
+
 def test_odd_periods(as_of, days, first):
     result = runner.run("content_funnel", {"as_of": as_of, "days": days})
     assert result.ok, result.error
@@ -329,3 +333,12 @@ def test_every_tier_losing_money_is_not_said_to_be_cut(shop):
     one = runner.run("content_funnel", {"source": shop(edit=("kol_content", lambda k: k.assign(gmv=k["gmv"].where(
         ~k["followers"].between(10_000, 99_999), (k["cost"] / 3).round(2)))))})
     assert "下期预算建议已按规则下调素人" in next(f for f in one.flags if f.code == "kol.tier_loss").message
+
+
+def test_tier_bounds_reach_the_sql_only_as_whole_numbers():
+    """The tiers' CASE is the one SQL text built from parameters: a bound that is no whole number never reaches it."""
+    hostile = content_funnel.Tiers("1 THEN '头部' END, (SELECT 1) --", "100000", "500000", "10000")
+    with pytest.raises(ValueError):
+        hostile.sql()
+    assert content_funnel.Tiers(1_000_000, 100_000, 500_000, 10_000).sql().startswith(
+        "CASE WHEN followers >= 1000000 THEN")

@@ -67,3 +67,35 @@ def test_full_width_text_matches_and_a_number_inside_a_longer_one_does_not():
     for r, i in zip(rows.tolist(), index.tolist()):
         got[r].append(words.words[i])
     assert got == expected
+
+
+def test_pairs_agree_with_find_all_on_any_column():
+    """Property: for any texts (Chinese, 4-byte emoji, letters lowering to two, the separator itself, missing, empty),
+    given as a list, a pandas column, a sliced Arrow array or a chunked one, `pairs` finds what `find_all` finds, in
+    its order: Arrow's byte offsets are never taken for character offsets."""
+    import pandas as pd
+    import pyarrow as pa
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+    words = lexicon.build({"g": ["AB", "第一", "变质", "最", "b", "abc", "😀差", "ß"], "h": ["质量差", "差", "i"]},
+                          allowed=["没有变质", "第一步", "b最"])
+
+    def listed(rows, index, n):
+        got = [[] for _ in range(n)]
+        for r, i in zip(rows.tolist(), index.tolist()):
+            got[r].append(words.words[i])
+        return got
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(st.one_of(st.none(), st.text(alphabet="abAB第一变质差最步没有İi̇ß😀\x00 ，", max_size=12)), max_size=12),
+           st.integers(0, 12), st.integers(0, 12))
+    def check(texts, at, size):
+        expected = words.find_all(texts)
+        assert listed(*words.pairs(texts), len(texts)) == expected
+        assert listed(*words.pairs(pd.Series(texts, dtype="str")), len(texts)) == expected
+        column = pa.array(texts, pa.string())
+        assert listed(*words.pairs(pa.chunked_array([column[:at], column[at:]], pa.string())), len(texts)) == expected
+        part = column.slice(at, size)
+        assert listed(*words.pairs(part), len(part)) == words.find_all(part.to_pylist())
+
+    check()

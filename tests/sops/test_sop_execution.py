@@ -203,6 +203,8 @@ def folder_with(tmp_path, rows: pd.DataFrame) -> str:
     ({"metric": ["付款率", "付款率", "客单价", "付款率"]}, "试点“P”的行声明了 2 个指标（付款率、客单价）"),
     ({"pilot_group": ["试点"] * 4}, "试点“P”缺少对照组"),
 ])
+
+
 def test_a_pilot_with_two_metrics_or_one_group_is_refused(tmp_path, change, message):
     with pytest.raises(DataError, match=message):
         sx.pilots(sources.open_source(folder_with(tmp_path, pilot_rows(**change))))
@@ -386,3 +388,69 @@ def test_a_task_closed_by_the_lead_counts_for_its_handler(state):
     assert done.loc[taken, ["executor", "outcome"]].tolist() == ["李运营", "按时完成"]
     assert done.loc[loose, ["executor", "outcome"]].tolist() == ["赵客服", "按时完成"]
     assert "张主管" not in sx.by_executor(done.reset_index())["executor"].tolist()
+
+
+def test_a_shop_sees_only_its_own_tasks_and_runs(tmp_path, monkeypatch, runs_root):
+    """Two registered shops file their tasks and runs in one store: a shop's sop_execution run counts its own tasks
+    and compares its own runs' versions, never the other shop's (their titles, executors and GMV stay theirs)."""
+    from conftest import REPO
+    project = tmp_path / "project"
+    (project / "data").mkdir(parents=True)
+    (project / "playbooks").symlink_to(REPO / "playbooks")
+    for name in ("sample", "reference"):
+        (project / "data" / name).symlink_to(REPO / "data" / name)
+    (project / "data" / "douyin").symlink_to(REPO / "data" / "sample")  # another place: another shop
+    (project / "shops.yaml").write_text("shops:\n  - {name: 天猫店, platform: TM, source: data/sample}\n"
+                                        "  - {name: 抖店, platform: DY, source: data/douyin}\n", encoding="utf-8")
+    monkeypatch.setenv("OPSBOOK_HOME", str(project))
+    own, other = {"shop": "天猫店", "source": "data/sample"}, {"shop": "抖店", "source": "data/douyin"}
+    now = dt.datetime.now(TZ) - dt.timedelta(days=2)
+    state = State()
+    try:
+        for params, code, when in ((own, "x.price", now), (other, "x.stock", now), ({"source": "data/douyin"}, "x.late",
+                                                                                     now + dt.timedelta(hours=1))):
+            record = RunRecord(f"{when:%Y%m%d-%H%M%S}-{code[2:]:a<6}", "probe", "ok", 0, trigger="schedule",
+                               job=JOB.name, params=params, flags=flags(code))
+            tasks.record_run(JOB, record, state=state, now=when)
+        for t in tasks.select(state, status=None):
+            tasks.update(t.id, who="抖店客服" if t.code != "x.price" else "李运营", status="已完成", state=state,
+                         now=now + dt.timedelta(hours=2))
+    finally:
+        state.close()
+    store = records.store()
+    for i, (params, git, gmv) in enumerate([(own, "aaa111", 100.0), (own, "aaa111", 110.0), (other, "bbb222", 9e6),
+                                            (other, "bbb222", 8e6), (own, "ccc333", 120.0)]):
+        when = dt.datetime(2026, 11, 1 + i, 8, tzinfo=TZ)
+        record = RunRecord(records.new_run_id(when), "kpi_report", "running", 1, job="kpi_daily", trigger="schedule",
+                           started=when.isoformat(), git=git, params=params)
+        running = store.open(record)
+        record.status, record.exit_code, record.metrics = "ok", 0, {"gmv": gmv}
+        store.file(record, running)
+    rows, changes = tasks.history_rows(store, own)
+    assert [r["code"] for r in rows] == ["x.price"] and {c["task"] for c in changes} == {rows[0]["id"]}
+    assert "李运营" in {c["who"] for c in changes}
+    assert sorted(r["code"] for r in tasks.history_rows(store, {"source": str(project / "data" / "douyin")})[0]) == [
+        "x.late", "x.stock"]  # the same place, named or written as a path
+    assert len(tasks.history_rows(store)[0]) == 3  # without a run's parameters: every task (the scheduler's view)
+    assert [s["git"] for s in records.summaries(store, "kpi_report", own)] == ["aaa111", "aaa111", "ccc333"]
+    result = runner.run("sop_execution", {"shop": "天猫店"})
+    assert result.ok, result.error
+    assert result.metrics["tasks"] == 1 and result.metrics["version_runs"] == 3
+    shown = pd.read_csv(result.folder / "按执行人.csv")
+    assert shown["执行人"].tolist() == ["李运营"]
+    assert "bbb222" not in pd.read_csv(result.folder / "版本对比.csv").to_string()
+
+
+def test_reading_the_tasks_never_waits_for_nor_blocks_a_writing_scheduler(state):
+    """A scheduler in the middle of a write transaction: the notebook reads the last committed tasks at once (it used
+    to open the state for writing, waiting up to 30 s for the scheduler and then failing); it leaves no lock behind."""
+    import time
+    fill(state, dt.datetime.now(TZ) - dt.timedelta(days=3))
+    with state.transaction() as db:  # the scheduler writes a change not yet committed
+        db.execute("UPDATE tasks SET status = '已完成' WHERE status <> '已完成'")
+        started = time.monotonic()
+        rows, _ = tasks.history_rows()
+        assert time.monotonic() - started < 5
+        assert len(rows) == 6 and sum(r["status"] == "已完成" for r in rows) == 3  # as committed
+    with state.transaction():  # the reader holds nothing
+        pass

@@ -13,20 +13,23 @@ import pandas as pd
 from .. import paths
 from ..errors import NO_SPACE, NOT_WRITABLE, DataError, writing
 from ..settings import DUCKDB_MEMORY_ENV, TZ_NAME
-from . import tables, verified
+from . import privacy, tables, verified
 
 DUCK_TYPES = {"str": "VARCHAR", "int": "BIGINT", "float": "DOUBLE", "bool": "BOOLEAN",
               "datetime": "TIMESTAMPTZ", "date": "DATE"}
 
-# masks 13812345678, +86 138 1234 5678, 138 - 1234 - 5678, 138.1234.5678, full-width digits, 1 3 8 1 2 3 4 5 6 7 8 …
-# as 138****5678 (the rules of privacy.mask_phone, in RE2; dots need no look-ahead: a masked column holds phones or
-# texts, not decimals)
-_SEP = r"(?:[ \t　\-－]{0,3}|[.])"
-_MASK_PHONE = (r"regexp_replace(regexp_replace(CAST(phone AS VARCHAR), "
-               rf"'(^|[^0-9.])(?:[+＋]?[8８][6６][ -]?)?([1１][3-9３-９][0-9０-９]){_SEP}[0-9０-９]{{4}}{_SEP}"
-               r"([0-9０-９]{4})($|[^0-9])', '\1\2****\3\4', 'g'), "
-               r"'(^|[^0-9.])([1１])[ \t　]([3-9３-９])[ \t　]([0-9０-９])(?:[ \t　][0-9０-９]){4}[ \t　]([0-9０-９])[ \t　]"
-               r"([0-9０-９])[ \t　]([0-9０-９])[ \t　]([0-9０-９])($|[^0-9])', '\1\2\3\4****\5\6\7\8\9', 'g')")
+# masks 13812345678, +86 138 1234 5678, 138 - 1234 - 5678, 138.1234.5678, full-width digits and spaces,
+# 1 3 8 1 2 3 4 5 6 7 8 … as 138****5678 (the rules of privacy.mask_phone, in RE2: no look-ahead, so dots are not told
+# from decimals, and a match takes the character after the number, which the next number may need before it:
+# "13812345678,13912345678" is replaced twice)
+_SEP = rf"(?:[{privacy.SPACE}\-－]{{0,3}}|[.])"
+_PHONE_RE2 = (rf"(^|[^0-9.])(?:[+＋]?[8８][6６][{privacy.SPACE}-]?)?([1１][3-9３-９][0-9０-９]){_SEP}"
+              rf"[0-9０-９]{{4}}{_SEP}([0-9０-９]{{4}})($|[^0-9０-９])")
+_GAP = r"[ \t　]"
+_SPACED_RE2 = (rf"(^|[^0-9.])([1１]){_GAP}([3-9３-９]){_GAP}([0-9０-９])(?:{_GAP}[0-9０-９]){{4}}{_GAP}([0-9０-９]){_GAP}"
+               rf"([0-9０-９]){_GAP}([0-9０-９]){_GAP}([0-9０-９])($|[^0-9０-９])")
+_MASK_PHONE = (f"regexp_replace(regexp_replace(regexp_replace(CAST(phone AS VARCHAR), '{_PHONE_RE2}', '\\1\\2****\\3\\4', 'g'), "
+               f"'{_PHONE_RE2}', '\\1\\2****\\3\\4', 'g'), '{_SPACED_RE2}', '\\1\\2\\3\\4****\\5\\6\\7\\8\\9', 'g')")
 
 
 def connect(memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:

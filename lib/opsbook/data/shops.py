@@ -203,6 +203,23 @@ def may_see_run(params: dict, user: str, roles: tuple[str, ...] | list[str], eve
     return any(_same_place(s.source, str(source)) for s in mine)
 
 
+def same_shop(recorded: str | None, params) -> bool:
+    """Whether what a task or a run was recorded under (its run's shop name, else its source: `tasks.shop`, a run's
+    params) is the shop of a run made with `params` (its `shop` and `source`): the same name, or the same place once
+    a registered shop's name is read as its source. A record of neither (a playbook without a data source) is no
+    shop's data and belongs to every one."""
+    if not recorded:
+        return True
+    sources = {s.name: s.source for s in load()}
+    here = params.get("shop") or params.get("source")
+    if not here:
+        return False
+    if recorded == here:
+        return True
+    there = str(sources.get(str(here), params.get("source") or here))
+    return _same_place(str(sources.get(recorded, recorded)), there)
+
+
 def find(name: str) -> Shop:
     """The registered shop called `name`; ParamError in Chinese naming the registered ones otherwise."""
     shops = load()

@@ -282,7 +282,7 @@ SCHEMAS: dict[str, dict[str, Column]] = {
             _c("pilot", "str", "试点名称"),
             _c("playbook", "str", "剧本", required=False, nullable=True),
             _c("sop_version", "str", "SOP 版本"),
-            _c("unit_id", "str", "对象ID"),
+            _c("unit_id", "str", "对象ID", masked=True),  # a CRM may key its customers by their phone
             _c("unit_kind", "str", "对象类型", choices=("客户", "员工")),
             _c("pilot_group", "str", "分组", choices=("试点", "对照")),
             _c("assigned_at", "datetime", "分组时间"),

@@ -343,10 +343,13 @@ def store_of_run(run_dir: str | os.PathLike | None) -> RunStore:
     return RunStore(Path(os.path.abspath(run_dir)).parents[1]) if run_dir else store()
 
 
-def summaries(run_store: RunStore, playbook: str) -> list[dict]:
+def summaries(run_store: RunStore, playbook: str, params=None) -> list[dict]:
     """The filed runs of a playbook as their index lines (result.json's fields without flags and tables: status,
-    trigger, job, started, git revision, metrics …), oldest first; [] when it has none."""
-    return [r.to_json() for r in run_store.index() if r.playbook == playbook]
+    trigger, job, started, git revision, metrics …), oldest first; [] when it has none. With `params` (those of the
+    run asking), only the runs on its shop (`shops.same_shop`): another shop's numbers are neither shown nor mixed in."""
+    from ..data import shops
+    return [r.to_json() for r in run_store.index() if r.playbook == playbook and (
+        params is None or shops.same_shop(r.params.get("shop") or r.params.get("source") or "", params))]
 
 
 def check_keep_days(days) -> int:

@@ -405,22 +405,31 @@ def get(task_id, state: State | None = None) -> Task:
             opened.close()
 
 
-def history_rows(run_store=None) -> tuple[list[dict], list[dict]]:
+def history_rows(run_store=None, params=None) -> tuple[list[dict], list[dict]]:
     """Every task (without its rows) and every change of the state kept beside the runs of `run_store` (default: the
-    project's), as plain rows for the SOP-execution playbook; ([], []) when no scheduler has written one (reading
-    never creates it)."""
+    project's), as plain rows for the SOP-execution playbook; with `params` (those of the run asking), only the tasks
+    of its shop (`shops.same_shop`) and their changes. ([], []) when no scheduler has written one. The file is read
+    only (never created, migrated or locked for writing, so a scheduler writing meanwhile is neither blocked nor
+    blocks), both tables in one snapshot."""
     file = (run_store or records.store()).root / STATE_FILE
     if not file.is_file():
         return [], []
-    state = State(file)
+    db = sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True, timeout=30, isolation_level=None)
+    db.row_factory = sqlite3.Row
     try:
-        found = [dict(r) for r in state.rows(
+        db.execute("BEGIN")  # one read transaction: the changes of the tasks read, none of a task not read
+        found = [dict(r) for r in db.execute(
             "SELECT id, job, playbook, shop, code, severity, owner, roles, title, row_count, opened, due, status, "
             "assignee, reason, closed, closed_by, follows FROM tasks ORDER BY id")]
-        changes = [dict(r) for r in state.rows("SELECT task, at, who, old, new FROM task_changes ORDER BY id")]
-        return found, changes
+        changes = [dict(r) for r in db.execute("SELECT task, at, who, old, new FROM task_changes ORDER BY id")]
+        db.execute("COMMIT")
     finally:
-        state.close()
+        db.close()
+    if params is not None:
+        found = [t for t in found if shops.same_shop(t["shop"], params)]
+        kept = {t["id"] for t in found}
+        changes = [c for c in changes if c["task"] in kept]
+    return found, changes
 
 
 # -- changes ----------------------------------------------------------------------------------------------------

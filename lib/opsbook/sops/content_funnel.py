@@ -58,10 +58,11 @@ class Tiers:
                              f"腰部上限（{self.waist_max:,}）< 头部下限（{self.head_min:,}）")
 
     def sql(self, column: str = "followers") -> str:
-        """A SQL CASE naming the tier of `column`."""
-        return (f"CASE WHEN {column} >= {self.head_min} THEN '{HEAD}' "
-                f"WHEN {column} BETWEEN {self.waist_min} AND {self.waist_max} THEN '{WAIST}' "
-                f"WHEN {column} >= {self.amateur_min} AND {column} < {self.waist_min} THEN '{AMATEUR}' "
+        """A SQL CASE naming the tier of `column` (the bounds written as whole numbers: nothing else reaches the SQL)."""
+        head, low, high, amateur = (int(v) for v in (self.head_min, self.waist_min, self.waist_max, self.amateur_min))
+        return (f"CASE WHEN {column} >= {head} THEN '{HEAD}' "
+                f"WHEN {column} BETWEEN {low} AND {high} THEN '{WAIST}' "
+                f"WHEN {column} >= {amateur} AND {column} < {low} THEN '{AMATEUR}' "
                 f"ELSE '{OTHER}' END")
 
     def ranges(self) -> dict[str, str]:

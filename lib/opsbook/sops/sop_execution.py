@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 
 from .. import spec
-from ..data import shops
 from ..errors import DataError, ParamError
 from ..flags import Flag, make
 from ..settings import TZ_NAME
@@ -65,35 +64,6 @@ DEFINITIONS = ("按时完成 = 状态为已完成且关闭时间不晚于截止�
 
 
 # -- follow-up tasks ------------------------------------------------------------------------------------------
-
-def _ours(value, names: set[str], source: str) -> bool:
-    """Whether a task's shop or a run's shop/source (`value`: a shop's name, else a source) is this run's shop."""
-    value = str(value or "").strip()
-    if not value:
-        return False
-    if value in names:
-        return True
-    try:
-        return shops._same_place(value, source)
-    except Exception:  # noqa: BLE001 — an unreadable location is not this shop
-        return False
-
-
-def scope(task_rows: list[dict], summaries: list[dict], shop: str | None,
-          source: str) -> tuple[list[dict], list[dict]]:
-    """Once the project registers shops (shops.yaml), only the tasks opened by runs on this run's shop and the runs
-    made on it (a task records its run's shop, else its source; a run its parameters): a 主管 of one shop never sees
-    another shop's tasks, executors or results through this report. Without shops.yaml the project has one shop:
-    everything."""
-    if not shops.registered():
-        return task_rows, summaries
-    names = {shop} if shop else set()
-    names |= {s.name for s in shops.load() if _ours(s.source, set(), source)}
-    tasks_ = [t for t in task_rows if _ours(t.get("shop"), names, source)]
-    runs = [r for r in summaries
-            if _ours((r.get("params") or {}).get("shop") or (r.get("params") or {}).get("source"), names, source)]
-    return tasks_, runs
-
 
 def _times(values) -> pd.Series:
     """Stored ISO times as timezone-aware China times (missing stays missing)."""

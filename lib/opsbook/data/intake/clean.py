@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 
 from ...errors import IntakeError
 from ...settings import TZ_NAME
+from ..platforms import PLATFORMS
 from ..privacy import SPACE
 
 ENCODINGS = ("utf-8-sig", "gb18030")  # gb18030 is a superset of GBK
@@ -34,6 +35,20 @@ _MISSING = pa.array(sorted(MISSING), pa.large_string())
 _ID_MARKS = pa.array(["'", "`", "\t"], pa.large_string())  # what exports put before a long number to keep it text
 TIME_UNIT = "datetime64[us]"
 _SLASH_LAYOUTS = ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d")  # Excel re-saves times as 2026/9/22 10:11:12
+
+
+# what a 平台 cell may say for each platform code: the code (any case), its Chinese name, and the names of its
+# shop back-ends and channels that sheets use (抖店, 淘宝联盟 …); one reading for every intake with a platform column
+PLATFORM_WORDS = {**{code: code for code in PLATFORMS}, **{name: code for code, name in PLATFORMS.items()},
+                  "淘宝网": "TB", "淘宝联盟": "TB", "天猫商城": "TM", "天猫超市": "TM", "京东商城": "JD", "京东自营": "JD",
+                  "抖店": "DY", "抖音小店": "DY", "抖音电商": "DY"}
+
+
+def platform_codes(series: pd.Series) -> pd.Series:
+    """Each cell's platform code (`PLATFORM_WORDS`, codes in any case, surrounding spaces ignored); missing for an
+    empty cell or a word that names no platform."""
+    text = clean_id_column(series)
+    return text.map(lambda v: PLATFORM_WORDS.get(v, PLATFORM_WORDS.get(v.upper())), na_action="ignore").astype("str")
 
 
 def unknown_encoding(name: str) -> str:

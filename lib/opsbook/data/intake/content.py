@@ -14,17 +14,12 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
-import pandas as pd
-
 from ...errors import IntakeError
 from .. import tables
-from ..platforms import PLATFORMS
 from . import clean, exports, goods
 from .read import RawTable
 
 TABLE = "kol_content"
-NAMES = {**{code: code for code in PLATFORMS}, **{name: code for code, name in PLATFORMS.items()},
-         "抖店": "DY", "抖音电商": "DY", "抖音小店": "DY", "淘宝联盟": "TB", "天猫超市": "TM", "京东自营": "JD"}
 _UNITS = re.compile(r"^\s*([-+]?\d+(?:\.\d+)?)\s*(万|w|W|亿)\s*$")
 _FACTOR = {"万": Decimal(10_000), "w": Decimal(10_000), "W": Decimal(10_000), "亿": Decimal(100_000_000)}
 COUNTS = ("followers", "plays", "completions", "interactions", "link_clicks", "carts", "orders", "repurchase_orders")
@@ -56,7 +51,7 @@ def to_kol_content(raw: RawTable, kind: exports.ExportKind, secret: bytes, name:
                            ("请加一列 平台（淘宝、天猫、京东、抖音、拼多多，或 TB、TM、JD、DY、PDD；模板见 "
                             "data/templates/达人投放表.csv）后重新导入")], headline=f"{name} 无法导入，未写入任何数据")
     text = clean.clean_id_column(df[source])
-    frame["platform"] = text.map(lambda v: NAMES.get(v, NAMES.get(str(v).upper())), na_action="ignore")
+    frame["platform"] = clean.platform_codes(df[source])
     shown = df.attrs.get("spelled", {}).get(source, source)
     unknown = frame["platform"].isna()
     reasons = exports._reject(reasons, unknown & text.isna(), f"{shown} 为空")
@@ -64,23 +59,10 @@ def to_kol_content(raw: RawTable, kind: exports.ExportKind, secret: bytes, name:
                               "” 不是平台（淘宝、天猫、京东、抖音、拼多多 或 TB、TM、JD、DY、PDD）")
     cols["platform"] = shown
     reasons = goods._broken_rules(frame, reasons, TABLE)
-    _once(frame, reasons, raw, cols, name)
+    # which row holds the right numbers is not guessed (a content exported again later is a later file: it updates)
+    goods._unique(frame, reasons, raw, tables.KEYS[TABLE], cols, name,
+                  ("同一平台的每条内容", "（同一条内容后来再导出的数据，单独导入即可更新）"))
     return exports._split(frame[[c for c in tables.SCHEMAS[TABLE] if c in frame]], reasons, raw)
-
-
-def _once(frame: pd.DataFrame, reasons: pd.Series, raw: RawTable, cols: dict, name: str) -> None:
-    """IntakeError naming each content id the file's good rows list twice for one platform, with its rows: which row
-    holds the right numbers is not guessed (a content exported again later is a later file, which updates it)."""
-    good = frame[reasons == ""]
-    twice = good[good.duplicated(subset=["platform", "content_id"], keep=False)]
-    if twice.empty:
-        return
-    lines = [f"{cols['content_id']} {cid}（{platform}）出现在第 "
-             + "、".join(str(int(i) + raw.header_row + 2) for i in rows.index) + " 行"
-             for (platform, cid), rows in twice.groupby(["platform", "content_id"], sort=True)]
-    raise IntakeError(lines[:20] + [("同一平台的每条内容只能有一行：请删除重复的行后重新导入（同一条内容后来再导出的数据，"
-                                     "单独导入即可更新）")],
-                      headline=f"{name} 中有 {twice['content_id'].nunique()} 条内容ID重复，无法确定该用哪一行，未写入任何数据")
 
 
 exports.MAPPERS[TABLE] = to_kol_content

@@ -109,8 +109,11 @@ def _typed(raw: RawTable, kind: exports.ExportKind, spec: dict[str, tables.Colum
     return out, reasons, {t: df.attrs.get("spelled", {}).get(s, s) for t, s in cols.items()}
 
 
-def _unique(out: pd.DataFrame, reasons: pd.Series, raw: RawTable, key: list[str], cols: dict, name: str) -> None:
-    """IntakeError naming each key the file's good rows hold twice, with its rows: which one is right is not guessed."""
+def _unique(out: pd.DataFrame, reasons: pd.Series, raw: RawTable, key: list[str], cols: dict, name: str,
+            one_row: tuple[str, str] | None = None) -> None:
+    """IntakeError naming each key the file's good rows hold twice, with its rows (the first 20 keys; a platform in
+    brackets after the others): which one is right is not guessed. `one_row` is (who may have one row only, how to
+    tell rows apart), else `_ONE_ROW`'s by the key."""
     good = out[reasons == ""]
     repeated = good[good.duplicated(subset=key, keep=False)]
     if repeated.empty:
@@ -120,10 +123,12 @@ def _unique(out: pd.DataFrame, reasons: pd.Series, raw: RawTable, key: list[str]
         groups.setdefault(values, []).append(row)
     lines = []
     for values, rows in sorted(groups.items()):
-        shown = "，".join(f"{cols[k]} {v}" for k, v in zip(key, values))
-        lines.append(f"{shown} 出现在第 {'、'.join(str(int(i) + raw.header_row + 2) for i in rows)} 行")
-    scope, hint = next(v for k, v in _ONE_ROW.items() if k in key)
-    raise IntakeError(lines + [f"{scope}只能有一行：请删除重复的行{hint}后重新导入"],
+        named = dict(zip(key, values))
+        platform = named.pop("platform", None)
+        shown = "，".join(f"{cols[k]} {v}" for k, v in named.items()) + (f"（{platform}）" if platform else " ")
+        lines.append(f"{shown}出现在第 {'、'.join(str(int(i) + raw.header_row + 2) for i in rows)} 行")
+    scope, hint = one_row or next(v for k, v in _ONE_ROW.items() if k in key)
+    raise IntakeError(lines[:20] + [f"{scope}只能有一行：请删除重复的行{hint}后重新导入"],
                       headline=f"{name} 的 {'+'.join(cols[k] for k in key)} 有重复，无法确定该用哪一行，未写入任何数据")
 
 

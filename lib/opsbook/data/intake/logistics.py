@@ -19,8 +19,6 @@ from . import clean, exports, goods
 from .read import RawTable
 
 TABLE = "shipments"
-PLATFORM_NAMES = {"淘宝": "TB", "天猫": "TM", "京东": "JD", "抖音": "DY", "抖店": "DY", "抖音小店": "DY", "拼多多": "PDD",
-                  **{p: p for p in tables.PLATFORMS}, **{p.lower(): p for p in tables.PLATFORMS}}
 EXCEPTION_WORDS = {  # what carriers, ERPs and tracking tools write → the canonical exception
     "丢件": "丢件", "丢失": "丢件", "遗失": "丢件", "快件丢失": "丢件",
     "破损": "破损", "损坏": "破损", "包裹破损": "破损",
@@ -50,7 +48,7 @@ def to_shipments(raw: RawTable, kind: exports.ExportKind, secret: bytes, name: s
         out[target] = ids
         reasons = exports._reject(reasons, ids.isna(), f"{cols[target]} 为空")
     written = clean.clean_id_column(df[cols["platform"]])
-    out["platform"] = written.map(lambda v: PLATFORM_NAMES.get(v.strip()), na_action="ignore").astype("str")
+    out["platform"] = clean.platform_codes(df[cols["platform"]])
     reasons = exports._reject(reasons, out["platform"].isna(), cols["platform"] + " 为“" + written.fillna("") +
                               "”，应为 TB、TM、JD、DY、PDD（或 淘宝、天猫、京东、抖音、拼多多）")
     for target in TIMES:
@@ -70,22 +68,8 @@ def to_shipments(raw: RawTable, kind: exports.ExportKind, secret: bytes, name: s
         reasons = exports._reject(reasons, (mapped == "?").fillna(False).astype(bool),
                                   cols["exception"] + " 为“" + words.fillna("") + f"”，无法识别（可填：{known}，或留空）")
     reasons = goods._broken_rules(out, reasons, TABLE)
-    _once(out, reasons, raw, cols, name)
+    goods._unique(out, reasons, raw, tables.KEYS[TABLE], cols, name, ("每个包裹（订单编号 + 运单号）", ""))
     return exports._split(out[list(tables.SCHEMAS[TABLE])], reasons, raw)
-
-
-def _once(out: pd.DataFrame, reasons: pd.Series, raw: RawTable, cols: dict, name: str) -> None:
-    """IntakeError naming each parcel (platform + order + tracking number) the file's good rows hold twice."""
-    key = tables.KEYS[TABLE]
-    good = out[reasons == ""]
-    twice = good[good.duplicated(subset=key, keep=False)]
-    if twice.empty:
-        return
-    lines = [f"{cols['order_id']} {order}、{cols['tracking_no']} {tracking}（{platform}）出现在第 "
-             + "、".join(str(int(i) + raw.header_row + 2) for i in rows.index) + " 行"
-             for (platform, order, tracking), rows in twice.groupby(key, sort=True)]
-    raise IntakeError(lines[:20] + ["每个包裹（订单编号 + 运单号）只能有一行：请删除重复的行后重新导入"],
-                      headline=f"{name} 中有包裹重复，无法确定该用哪一行，未写入任何数据")
 
 
 exports.MAPPERS[TABLE] = to_shipments

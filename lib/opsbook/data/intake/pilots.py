@@ -8,9 +8,6 @@ row is right is not guessed).
 """
 from __future__ import annotations
 
-import pandas as pd
-
-from ...errors import IntakeError
 from ...settings import TZ_NAME
 from .. import tables
 from . import clean, exports, goods
@@ -32,20 +29,9 @@ def to_sop_pilots(raw: RawTable, kind: exports.ExportKind, secret: bytes, name: 
             allowed = spec[column].choices
             wrong = out[column].notna() & ~out[column].isin(allowed)
             reasons = exports._reject(reasons, wrong, f"{shown[column]} 只能填 {'或'.join(allowed)}")
-    _unique(out[reasons == ""], raw, shown, name)
+    goods._unique(out, reasons, raw, tables.KEYS[TABLE], shown, name,
+                  ("同一试点中每个对象（一个对象只能在试点组或对照组之一）", ""))
     return exports._split(out, reasons, raw)
-
-
-def _unique(good: pd.DataFrame, raw: RawTable, shown: dict, name: str) -> None:
-    """IntakeError naming each unit listed twice in one pilot, with its rows."""
-    repeated = good[good.duplicated(subset=["pilot", "unit_id"], keep=False)]
-    if repeated.empty:
-        return
-    lines = [f"{shown['pilot']} {pilot}，{shown['unit_id']} {unit} 出现在第 "
-             f"{'、'.join(str(int(i) + raw.header_row + 2) for i in rows.index)} 行"
-             for (pilot, unit), rows in repeated.groupby(["pilot", "unit_id"], sort=True)]
-    raise IntakeError(lines + ["同一试点中每个对象只能有一行（一个对象只能在试点组或对照组之一）：请删除重复的行后重新导入"],
-                      headline=f"{name} 的 {shown['pilot']}+{shown['unit_id']} 有重复，无法确定该用哪一行，未写入任何数据")
 
 
 exports.MAPPERS[TABLE] = to_sop_pilots

@@ -16,22 +16,18 @@ import pandas as pd
 
 from ...settings import TZ_NAME
 from .. import tables
-from ..platforms import PLATFORMS
 from . import clean, exports
 from .read import RawTable
 
-PLATFORM_NAMES = {**{code: code for code in PLATFORMS}, **{name: code for code, name in PLATFORMS.items()},
-                  "抖店": "DY", "抖音小店": "DY", "淘宝网": "TB", "天猫商城": "TM", "京东商城": "JD", "PDD": "PDD"}
 RATING_WORDS = {"好评": 5, "中评": 3, "差评": 1, "good": 5, "neutral": 3, "bad": 1}
 
 
 def _platforms(df: pd.DataFrame, cols: dict, kind: exports.ExportKind) -> pd.Series:
     """Each row's platform code: the file's 平台 column, else the kind's (`--platform`), else missing."""
-    given = pd.Series(kind.platform, index=df.index, dtype="object")
+    given = pd.Series(kind.platform, index=df.index, dtype="str")
     if cols.get("platform"):
-        text = df[cols["platform"]].astype("str").str.strip()
-        given = text.map(lambda v: PLATFORM_NAMES.get(v, PLATFORM_NAMES.get(str(v).upper()))).where(
-            text.ne("") & df[cols["platform"]].notna(), given)
+        written = clean.clean_id_column(df[cols["platform"]])
+        given = clean.platform_codes(df[cols["platform"]]).where(written.notna(), given)
     return given
 
 
@@ -67,6 +63,9 @@ def _typed(df: pd.DataFrame, kind: exports.ExportKind, name: str) -> tuple[pd.Da
             out[target] = df[source].astype("str").where(df[source].notna())
         else:
             out[target] = clean.clean_id_column(df[source])
+        if col.required and not col.nullable and target != "review_id":  # refused by its row, not the file (an id
+            # left empty is made from the order below)
+            reasons = exports._reject(reasons, out[target].isna(), f"{source} 为空")
     out["platform"] = _platforms(df, cols, kind)
     reasons = exports._reject(reasons, out["platform"].isna(),
                               "平台未知：请在文件中加 平台 列（TB/TM/JD/DY/PDD 或 淘宝/天猫/京东/抖音/拼多多），或导入时指定平台")

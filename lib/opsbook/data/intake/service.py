@@ -14,8 +14,6 @@ from ...settings import TZ_NAME
 from . import clean, exports
 
 TABLE = "cs_sessions"
-PLATFORM_NAMES = {"TB": "TB", "淘宝": "TB", "TM": "TM", "天猫": "TM", "JD": "JD", "京东": "JD", "DY": "DY", "抖音": "DY",
-                  "抖店": "DY", "PDD": "PDD", "拼多多": "PDD"}
 CHANNEL_PLATFORM = {"咚咚": "JD", "京东咚咚": "JD", "飞鸽": "DY", "抖店飞鸽": "DY", "拼多多商家工作台": "PDD", "多多客服": "PDD"}
 CATEGORY_NAMES = {"售前": "售前", "售前咨询": "售前", "售中": "售中", "售中咨询": "售中", "售后": "售后", "售后咨询": "售后"}
 SATISFACTION = {"非常满意": 5, "满意": 4, "一般": 3, "不满意": 2, "非常不满意": 1}
@@ -37,8 +35,8 @@ def to_cs_sessions(raw, kind: exports.ExportKind, secret: bytes, name: str) -> t
     cols = exports._columns(df, kind, ("session_id", "agent", "category", "start_time"), name)
     out = pd.DataFrame(index=df.index)
     reasons = pd.Series("", index=df.index)
-    platform = _text(df, cols.get("platform")).map(PLATFORM_NAMES.get)
-    by_channel = _text(df, cols.get("channel")).map(CHANNEL_PLATFORM.get)
+    platform = clean.platform_codes(df[cols["platform"]]) if cols.get("platform") else _text(df, None)
+    by_channel = _text(df, cols.get("channel")).map(CHANNEL_PLATFORM.get).astype("str")
     platform = platform.fillna(by_channel).fillna(kind.platform) if kind.platform else platform.fillna(by_channel)
     out["platform"] = platform
     given = _text(df, cols.get("platform"))
@@ -60,6 +58,8 @@ def to_cs_sessions(raw, kind: exports.ExportKind, secret: bytes, name: str) -> t
         stamp = pd.to_datetime(text, errors="coerce", format="mixed")
         reasons = exports._reject(reasons, text.notna() & stamp.isna(), f"{source} 不是时间")
         out[target] = stamp.dt.tz_localize(TZ_NAME)
+    for target in ("session_id", "agent", "start_time"):  # required: an empty cell refuses its row, not the file
+        reasons = exports._reject(reasons, out[target].isna(), f"{cols[target]} 为空")
     response, bad = clean.parse_numbers(df[cols["first_response_s"]]) if cols.get("first_response_s") else (
         pd.Series(float("nan"), index=df.index), pd.Series(False, index=df.index))
     out["first_response_s"] = response
