@@ -390,7 +390,16 @@ def test_a_task_closed_by_the_lead_counts_for_its_handler(state):
     assert "张主管" not in sx.by_executor(done.reset_index())["executor"].tolist()
 
 
-def test_a_shop_sees_only_its_own_tasks_and_runs(tmp_path, monkeypatch, runs_root):
+@pytest.fixture
+def own_kernels():
+    """Kernels started for this test only: a warm kernel keeps the project (OPSBOOK_HOME) it was started in."""
+    from opsbook.engine import kernels
+    kernels.POOL.drain()
+    yield
+    kernels.POOL.drain()
+
+
+def test_a_shop_sees_only_its_own_tasks_and_runs(tmp_path, monkeypatch, runs_root, own_kernels):
     """Two registered shops file their tasks and runs in one store: a shop's sop_execution run counts its own tasks
     and compares its own runs' versions, never the other shop's (their titles, executors and GMV stay theirs)."""
     from conftest import REPO
