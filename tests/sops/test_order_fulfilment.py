@@ -254,6 +254,21 @@ def test_hostile_ids_stay_text(shop):
     assert not any("etc" in p.name or "passwd" in p.name for p in result.folder.rglob("*"))
 
 
+def test_a_tracking_number_shaped_like_a_phone_is_masked_everywhere(shop):
+    """A stalled parcel whose 运单号 is a mobile number (typed into the wrong column): the flag quoting it is masked
+    like the exported table, in result.json, the report and the notebook."""
+    from opsbook.data import privacy
+    stalled = "JT3481267400102"  # the planted stalled parcel
+    folder = shop(edit=("shipments", lambda f: f.assign(tracking_no=f["tracking_no"].replace(stalled, "13812345678"))))
+    result = runner.run("order_fulfilment", {"source": folder})
+    assert result.ok, result.error
+    flag = next(f for f in result.flags if f.code == "fulfil.stalled")
+    assert "138****5678" in flag.message
+    for path in result.folder.rglob("*"):
+        if path.suffix in (".json", ".html", ".ipynb", ".csv"):
+            assert not privacy.find_phones(path.read_text(encoding="utf-8-sig")), path.name
+
+
 def test_the_duckdb_file_gives_the_folder_numbers(sample_duckdb):
     on_file = runner.run("order_fulfilment", {"source": str(sample_duckdb)})
     assert on_file.ok, on_file.error
