@@ -160,7 +160,15 @@ def test_an_audit_before_the_parcels_begin_says_no_data_not_zero():
     assert result.ok, result.error
     assert result.metrics["paid_orders"] == 0 and result.metrics["on_time_rate"] is None
     assert result.metrics["miss_rate"] is None and "fulfil.miss_rate" not in result.flag_codes
-    assert "无数据" in (result.folder / "report.html").read_text(encoding="utf-8")
+    html = (result.folder / "report.html").read_text(encoding="utf-8")
+    assert "无数据" in html
+    # the windows are empty because the parcels begin later (05-02), not because nothing was paid: said, flagged,
+    # and no window shown running backwards (from the first parcel to the earlier audit)
+    assert "fulfil.no_coverage" in result.flag_codes
+    flag = next(f for f in result.flags if f.code == "fulfil.no_coverage")
+    assert "物流数据从 2026-05-02 16:02 才开始" in flag.message and flag.owner == "数据分析"
+    assert "统计 2026-05-02 16:02 至 2026-04-20" not in html and "2026-05-02 16:02 以来付款" not in html
+    assert "fulfil.no_coverage" not in runner.run("order_fulfilment", {"as_of": "2026-05-03"}).flag_codes
 
 
 def test_logistics_data_ending_before_the_audit_is_flagged():

@@ -404,6 +404,9 @@ def summary(at: dt.datetime, batch: str, sla: dict, act: pd.DataFrame, stuck: pd
 def sla_note(start: dt.datetime, at: dt.datetime, rules: Rules, promos: list[calendar.Promotion],
              since: pd.Timestamp | None) -> str:
     """How the SLA table counts, in Chinese."""
+    if before_data(at, since):
+        return (f"物流数据从 {since:%Y-%m-%d %H:%M} 才开始，审核时刻 {at:%Y-%m-%d %H:%M} 之前没有发货数据："
+                "无法统计发货时效（无数据）")
     promo = "、".join(p.describe() for p in promos) or "无"
     cut = f"；发货数据从 {since:%Y-%m-%d %H:%M} 开始，之前付款的订单不计" if since is not None and \
         since.to_pydatetime() >= start else ""
@@ -462,8 +465,18 @@ def findings(act: pd.DataFrame, late: pd.DataFrame, stuck: pd.DataFrame, lost: p
     return out
 
 
-def stale(at: dt.datetime, last: pd.Timestamp | None, hours: int) -> list[Flag]:
-    """A flag when the parcels' data ends long before the audit: every order since would look unshipped."""
+def before_data(at: dt.datetime, since: pd.Timestamp | None) -> bool:
+    """Whether the audit's moment comes before the first parcel on file: nothing before it can be judged."""
+    return since is not None and since.to_pydatetime() >= at
+
+
+def stale(at: dt.datetime, last: pd.Timestamp | None, hours: int, since: pd.Timestamp | None = None) -> list[Flag]:
+    """A flag when the parcels' data ends long before the audit (every order since would look unshipped), or begins
+    after it (nothing can be judged: the windows are empty, and 0 orders is not the shop's truth)."""
+    if before_data(at, since):
+        return [make("fulfil.no_coverage", "medium", "数据分析",
+                     f"物流数据从 {since:%Y-%m-%d %H:%M} 才开始，审核时刻 {at:%Y-%m-%d %H:%M} 在此之前：无法判断这段时间的发货，"
+                     "发货时效、异常订单、物流跟踪和错发漏发率均无数据（不是 0 单）；请选择之后的审核日期，或导入更早的物流（发货）导出")]
     if last is not None and last.to_pydatetime() >= at - dt.timedelta(hours=hours):
         return []
     reach = f"物流数据只到 {last:%Y-%m-%d %H:%M}" if last is not None else "shipments 表没有包裹"
@@ -475,6 +488,9 @@ def stale(at: dt.datetime, last: pd.Timestamp | None, hours: int) -> list[Flag]:
 def actions_note(start: dt.datetime, at: dt.datetime, day: dt.date | None, floor: int, remote: list[str],
                  unpaid_hours: int) -> str:
     """How the action list is made, in Chinese."""
+    if start >= at:
+        return (f"物流数据从 {start:%Y-%m-%d %H:%M} 才开始，审核时刻 {at:%Y-%m-%d %H:%M} 之前没有发货数据："
+                "无法核对待发订单（无数据）")
     stock = f"{day} 收盘的库存快照（可售库存 ≤ {floor} 视为缺货）" if day else "没有可用的库存快照，未检查缺货"
     return (f"{start:%Y-%m-%d %H:%M} 以来付款、到 {at:%Y-%m-%d %H:%M} 仍未发货（也未退款）的订单逐一核对：是否超过发货时限、"
             f"商品库存（{stock}）、收货地址是否完整、是否偏远地区（{'、'.join(remote)}；清单见 "
