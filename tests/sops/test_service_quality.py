@@ -189,6 +189,38 @@ def test_follow_up_states_at_the_window_end(tmp_path):
     assert loose.set_index("session_id")["state"].to_dict() == {"L1": "未回访", "L2": "已按时回访"}
 
 
+def test_a_late_evening_low_rating_is_judged_by_the_next_daily_report(tmp_path):
+    """The daily job looks at one day: a 1-star resolved at 23:00 (due 01:00) is 待回访 in its day's report and must be
+    judged in the next day's, or nobody is ever told; one resolved after midnight belongs to the next day as well.
+    The agent table, the headline and the flag agree."""
+    t = lambda s: pd.Timestamp(s, tz=TZ)  # noqa: E731
+    base = dict(platform="TB", channel="千牛", category="售后", topic="质量问题", order_id=None, first_response_s=5.0,
+                text="差评")
+    extra = [dict(base, session_id="L1", agent="小美", start_time=t("2026-06-14 22:30"),
+                  resolved_time=t("2026-06-14 23:00"), rating=1, follow_up_time=pd.NaT),
+             dict(base, session_id="L3", agent="阿杰", start_time=t("2026-06-14 23:50"),
+                  resolved_time=t("2026-06-15 00:20"), rating=2, follow_up_time=t("2026-06-15 01:00")),
+             dict(base, session_id="N1", agent="小美", start_time=t("2026-06-15 10:00"),
+                  resolved_time=t("2026-06-15 10:20"), rating=5, follow_up_time=pd.NaT),
+             dict(base, session_id="N2", agent="阿杰", start_time=t("2026-06-15 11:00"),
+                  resolved_time=t("2026-06-15 11:20"), rating=None, follow_up_time=pd.NaT)]
+    folder = review_shop(tmp_path / "shop", REVIEWS, extra)
+    src = sources.open_source(folder)
+    day = service_quality.low_ratings(src, service_quality.window(dt.date(2026, 6, 14), "日"), lines())
+    assert day.set_index("session_id")["state"].to_dict() == {"L1": "待回访"}
+    nxt = service_quality.low_ratings(src, service_quality.window(dt.date(2026, 6, 15), "日"), lines())
+    assert nxt.set_index("session_id")["state"].to_dict() == {"L1": "未回访", "L3": "已按时回访"}
+    first = runner.run("service_quality", {"source": folder, "as_of": "2026-06-14", "period": "日"})
+    assert first.ok, first.error
+    assert first.metrics["low_overdue"] == 0 and "service.low_rating_overdue" not in first.flag_codes
+    result = runner.run("service_quality", {"source": folder, "as_of": "2026-06-15", "period": "日"})
+    assert result.ok, result.error
+    assert result.metrics["low_overdue"] == 1
+    assert pd.read_csv(result.folder / "客服明细.csv").set_index("客服")["未按时回访"].to_dict() == {"小美": 1, "阿杰": 0}
+    flag = next(f for f in result.flags if f.code == "service.low_rating_overdue")
+    assert flag.rows == 1 and "L1 小美 1 星 未回访" in flag.message
+
+
 def test_complex_after_sales_open_is_judged_at_the_reference_day():
     """The planted session started 06-28 15:40: at the end of 06-28 it is 8.3 h old (not late), at the end of 06-29
     32.3 h; with 48 h allowed it is late only at the end of 06-30."""

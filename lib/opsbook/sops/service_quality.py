@@ -21,7 +21,7 @@ from . import periods
 # Chinese labels of the headline metrics in result.json (what delivered report cards show), with their number format
 METRICS = {"first_day": "统计开始", "last_day": "统计截至", "sessions": "会话数", "agents": "客服人数",
            "fast_rate": ("10 秒响应率", "pct"), "target_rate": ("30 秒响应率", "pct"),
-           "low_ratings": "1–2 星评价", "low_overdue": "超时未回访", "complex_open": "超 24 小时未解决的复杂售后",
+           "low_ratings": "1–2 星评价", "low_overdue": "未按时回访", "complex_open": "超 24 小时未解决的复杂售后",
            "urge_sessions": "催付会话", "urge_rate": ("催付成功率", "pct"), "reviews": "评价数",
            "bad_review_rate": ("差评率", "pct"), "mean_review_stars": "评价平均星级"}
 # follow-up times of the tasks the flags open, from the SOP: the supervisor calls a low rating back within
@@ -32,7 +32,7 @@ LABELS = {
     "agent": "客服", "sessions": "会话数", "pre_sale": "售前", "in_sale": "售中", "after_sale": "售后",
     "unanswered": "未响应", "fast": "10 秒内响应", "fast_rate": "10 秒响应率", "within": "30 秒内响应",
     "within_rate": "30 秒响应率", "median_response_s": "首次响应中位数（秒）", "rated": "评价会话",
-    "mean_stars": "会话平均评分", "low_ratings": "1–2 星", "low_overdue": "超时未回访", "complex": "复杂售后",
+    "mean_stars": "会话平均评分", "low_ratings": "1–2 星", "low_overdue": "未按时回访", "complex": "复杂售后",
     "complex_late": "复杂售后超时", "urge": "催付会话", "urge_judged": "催付可判定", "urge_paid": "催付后付款",
     "urge_rate": "催付成功率", "reviews": "经手订单评价", "bad_reviews": "经手订单差评", "bad_review_rate": "经手订单差评率",
     "below_floor": "低于个人底线", "session_id": "会话ID", "topic": "问题类型", "order_id": "订单编号",
@@ -141,6 +141,10 @@ def _orders_paid(src: Source) -> str:
     return "(SELECT platform, order_id, min(pay_time) AS pay_time FROM orders GROUP BY 1, 2)"
 
 
+# when a low rating's follow-up is due: its resolution (else its start) plus the follow-up hours
+_DUE = "(coalesce(resolved_time, start_time) + $follow)"
+
+
 def _review_agents(src: Source, w: Window, lines: Lines) -> str:
     """Per agent, the reviews (in the window) of the orders the agent served in any session, and the bad ones."""
     if not src.has("reviews"):
@@ -155,7 +159,7 @@ def _review_agents(src: Source, w: Window, lines: Lines) -> str:
 def agents(src: Source, w: Window, lines: Lines) -> pd.DataFrame:
     """One row per agent who had sessions starting in the window: sessions per category, unanswered, answered within
     the fast and the target seconds (shares of all sessions), the median first response, rated sessions and their
-    mean, 1–2 star ratings and those not followed up in time (`low_overdue`, judged at the window's end), complex
+    mean, 1–2 star ratings and those whose follow-up fell due in the window and was missed or late (`low_overdue`), complex
     after-sales sessions and those not solved in time, 催付 sessions, judged and paid (the success rate), and the
     reviews (in the window) of the orders the agent served; `below_floor` for agents with enough sessions whose
     target share is under the personal floor."""
@@ -172,6 +176,10 @@ def agents(src: Source, w: Window, lines: Lines) -> pd.DataFrame:
                         count(*) FILTER (WHERE ok) AS urge_paid, count(*) FILTER (WHERE NOT matched) AS unmatched
                  FROM u GROUP BY 1),
         rv AS {_review_agents(src, w, lines)},
+        lo AS (SELECT agent, count(*) AS low_overdue FROM cs_sessions
+               WHERE {w.where()} AND rating <= $low AND start_time < $end
+                 AND {_DUE} > $start AND {_DUE} <= $end AND (follow_up_time IS NULL OR follow_up_time > {_DUE})
+               GROUP BY 1),
         a AS (SELECT agent, count(*) AS sessions,
                      count(*) FILTER (WHERE category = '售前') AS pre_sale,
                      count(*) FILTER (WHERE category = '售中') AS in_sale,
@@ -183,10 +191,6 @@ def agents(src: Source, w: Window, lines: Lines) -> pd.DataFrame:
                      count(rating) FILTER (WHERE coalesce(resolved_time, start_time) < $end) AS rated,
                      avg(rating) FILTER (WHERE coalesce(resolved_time, start_time) < $end) AS mean_stars,
                      count(*) FILTER (WHERE rating <= $low AND coalesce(resolved_time, start_time) < $end) AS low_ratings,
-                     count(*) FILTER (WHERE rating <= $low AND coalesce(resolved_time, start_time) + $follow <= $end
-                                      AND (follow_up_time IS NULL
-                                           OR follow_up_time > coalesce(resolved_time, start_time) + $follow))
-                         AS low_overdue,
                      count(*) FILTER (WHERE category = '售后' AND list_contains($topics, topic)) AS complex,
                      count(*) FILTER (WHERE category = '售后' AND list_contains($topics, topic) AND start_time + $complex <= $end
                                       AND (resolved_time IS NULL OR resolved_time > start_time + $complex))
@@ -194,8 +198,9 @@ def agents(src: Source, w: Window, lines: Lines) -> pd.DataFrame:
               FROM s GROUP BY 1)
         SELECT a.*, coalesce(urge.urge, 0) AS urge, coalesce(urge.urge_judged, 0) AS urge_judged,
                coalesce(urge.urge_paid, 0) AS urge_paid, coalesce(urge.unmatched, 0) AS unmatched,
-               coalesce(rv.reviews, 0) AS reviews, coalesce(rv.bad_reviews, 0) AS bad_reviews
-        FROM a LEFT JOIN urge USING (agent) LEFT JOIN rv USING (agent) ORDER BY a.agent""",
+               coalesce(rv.reviews, 0) AS reviews, coalesce(rv.bad_reviews, 0) AS bad_reviews,
+               coalesce(lo.low_overdue, 0) AS low_overdue
+        FROM a LEFT JOIN urge USING (agent) LEFT JOIN rv USING (agent) LEFT JOIN lo USING (agent) ORDER BY a.agent""",
                  w.args(fast=lines.fast_seconds, target=lines.target_seconds, low=lines.low_rating_max,
                         follow=dt.timedelta(hours=lines.follow_up_hours), topics=topics,
                         complex=dt.timedelta(hours=lines.complex_hours), urge=dt.timedelta(hours=lines.urge_hours),
@@ -263,7 +268,7 @@ def summary(table: pd.DataFrame, open_complex: pd.DataFrame, reviews: pd.DataFra
     cards = {"统计期": f"{w.first} 至 {w.last}" if w.first != w.last else f"{w.last}",
              "会话 / 客服": f"{n:,} / {len(table)}" if n else "无数据",
              "10 秒响应率": pct(metrics["fast_rate"]), "30 秒响应率": pct(metrics["target_rate"]),
-             "1–2 星 / 超时未回访": f"{metrics['low_ratings']} / {metrics['low_overdue']}",
+             "1–2 星 / 未按时回访": f"{metrics['low_ratings']} / {metrics['low_overdue']}",
              "超 24 小时未解决复杂售后": f"{len(open_complex)}",
              "催付成功率": f"{pct(metrics['urge_rate'])}（{metrics['urge_paid']}/{judged}）" if judged else "—",
              "差评率": ("无评价数据" if reviews is None else
@@ -298,14 +303,16 @@ def categories(src: Source, w: Window) -> pd.DataFrame:
 def low_ratings(src: Source, w: Window, lines: Lines) -> pd.DataFrame:
     """Sessions of the window rated `low_rating_max` stars or less, each with the time its follow-up is due
     (resolution, else start, plus the follow-up hours) and its state at the window's end: 已按时回访, 超时回访, 未回访
-    (overdue), 待回访 (not due yet); overdue ones first. A follow-up after the window's end is not known then."""
+    (overdue), 待回访 (not due yet); overdue ones first. A follow-up after the window's end is not known then.
+    Sessions of an earlier window whose follow-up fell due after its end (a 1-star at 23:00, judged by the next day's
+    report) are listed too: each low rating is judged in the window where its follow-up falls due."""
     src.check("cs_sessions")
     df = _sql(src, f"""
         SELECT session_id, platform, agent, category, topic, order_id, start_time, rating,
                coalesce(resolved_time, start_time) + $follow AS due,
                CASE WHEN follow_up_time < $end THEN follow_up_time END AS follow_up_time, text
-        FROM cs_sessions WHERE start_time >= $start AND start_time < $end AND {w.where()} AND rating <= $low
-          AND coalesce(resolved_time, start_time) < $end
+        FROM cs_sessions WHERE start_time < $end AND {w.where()} AND rating <= $low
+          AND coalesce(resolved_time, start_time) < $end AND (start_time >= $start OR {_DUE} > $start)
         ORDER BY start_time, session_id""",
                  w.args(follow=dt.timedelta(hours=lines.follow_up_hours), low=lines.low_rating_max))
     end = w.end
@@ -326,7 +333,8 @@ def low_note(low: pd.DataFrame, lines: Lines) -> str:
     counts = low["state"].value_counts()
     shown = "，".join(f"{k} {int(counts.get(k, 0))}" for k in ("未回访", "超时回访", "待回访", "已按时回访"))
     return (f"{lines.low_rating_max} 星及以下的会话评价 {len(low)} 个：{shown}。客服主管应在会话解决（未解决的从会话开始）后 "
-            f"{lines.follow_up_hours:g} 小时内联系客户致歉并跟进，记入《客户满意度改进表》")
+            f"{lines.follow_up_hours:g} 小时内联系客户致歉并跟进，记入《客户满意度改进表》。上期结束时还没到回访时限的低分会话"
+            "（如前一天深夜的差评）在本期列出并判断")
 
 
 def open_complex(src: Source, w: Window, lines: Lines) -> pd.DataFrame:
