@@ -159,8 +159,8 @@ def _review_agents(src: Source, w: Window, lines: Lines) -> str:
 def agents(src: Source, w: Window, lines: Lines) -> pd.DataFrame:
     """One row per agent who had sessions starting in the window: sessions per category, unanswered, answered within
     the fast and the target seconds (shares of all sessions), the median first response, rated sessions and their
-    mean, 1–2 star ratings and those whose follow-up fell due in the window and was missed or late (`low_overdue`), complex
-    after-sales sessions and those not solved in time, 催付 sessions, judged and paid (the success rate), and the
+    mean, 1–2 star ratings and those whose follow-up fell due in the window and was missed or late (`low_overdue`),
+    complex after-sales sessions and those not solved in time, 催付 sessions, judged and paid (the success rate), and the
     reviews (in the window) of the orders the agent served; `below_floor` for agents with enough sessions whose
     target share is under the personal floor."""
     src.check("cs_sessions")
