@@ -146,6 +146,18 @@ def test_inside_a_big_promotion_the_sla_is_48_hours():
     assert strict.metrics["late"] == late > 0 and "fulfil.late" in strict.flag_codes
 
 
+def test_the_promotion_sla_holds_when_the_summary_reaches_further_back_than_the_lookback():
+    """45 summary days reach into 618 (05-20 … 06-20) while the 5-day lookback does not: the payments inside 618 keep
+    their 48 h, not 24 h (715 orders were called late, the on-time rate 57.7 % instead of 99.6 %)."""
+    result = runner.run("order_fulfilment", {"summary_days": 45, "lookback_days": 5})
+    assert result.ok, result.error
+    mine = sla_counts(AT, 45)
+    assert result.metrics["late"] == int(mine["late"].sum()) == 1
+    assert result.metrics["on_time"] == int(mine["on_time"].sum())
+    table = pd.read_csv(result.folder / "发货时效.csv", dtype={"大促": str})
+    assert set(table.loc[table["付款日期"].between("2026-05-20", "2026-06-20"), "发货时限（小时）"]) == {48}
+
+
 def test_one_platform():
     result = runner.run("order_fulfilment", {"platform": "JD"})
     assert result.ok, result.error
