@@ -221,6 +221,18 @@ def test_a_late_evening_low_rating_is_judged_by_the_next_daily_report(tmp_path):
     assert flag.rows == 1 and "L1 小美 1 星 未回访" in flag.message
 
 
+def test_an_agent_who_answered_nothing_is_named_without_nan(tmp_path):
+    t = lambda s: pd.Timestamp(s, tz=TZ)  # noqa: E731
+    silent = [dict(session_id=f"Q{i}", platform="TB", agent="小刘", channel="千牛", category="售前", topic="商品咨询",
+                   order_id=None, start_time=t("2026-06-15 09:00") + pd.Timedelta(minutes=i), first_response_s=None,
+                   resolved_time=pd.NaT, rating=None, follow_up_time=pd.NaT, text="客户离开") for i in range(10)]
+    result = runner.run("service_quality", {"source": review_shop(tmp_path / "shop", REVIEWS, silent),
+                                            "as_of": "2026-06-15", "period": "日"})
+    assert result.ok, result.error
+    flag = next(f for f in result.flags if f.code == "service.slow_agent")
+    assert "小刘 0.0%（10 个会话，全部未响应）" in flag.message and "nan" not in flag.message
+
+
 def test_complex_after_sales_open_is_judged_at_the_reference_day():
     """The planted session started 06-28 15:40: at the end of 06-28 it is 8.3 h old (not late), at the end of 06-29
     32.3 h; with 48 h allowed it is late only at the end of 06-30."""

@@ -505,7 +505,9 @@ def findings(table: pd.DataFrame, low: pd.DataFrame, open_rows: pd.DataFrame, rv
     if len(slow):
         out.append(make("service.slow_agent", "high", "客服、客服主管",
                         f"{len(slow)} 名客服 {lines.target_seconds} 秒响应率低于个人底线 {_pct(lines.agent_floor)}：" + "、".join(
-                            f"{r.agent} {_pct(r.within_rate)}（{r.sessions} 个会话，首次响应中位数 {r.median_response_s:g} 秒）"
+                            f"{r.agent} {_pct(r.within_rate)}（{r.sessions} 个会话，" + (
+                                f"首次响应中位数 {r.median_response_s:g} 秒）" if pd.notna(r.median_response_s)
+                                else "全部未响应）")
                             for r in slow.itertuples()) + "；客服主管请当天辅导（话术库、快捷回复），必要时调整接待分流",
                         slow[["agent", "sessions", "within_rate", "fast_rate", "median_response_s"]]))
     overdue = low[low["state"].eq("未回访") | low["state"].eq("超时回访")]
