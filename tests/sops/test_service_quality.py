@@ -233,6 +233,17 @@ def test_an_agent_who_answered_nothing_is_named_without_nan(tmp_path):
     assert "小刘 0.0%（10 个会话，全部未响应）" in flag.message and "nan" not in flag.message
 
 
+def test_without_orders_the_urge_success_is_not_a_fake_zero(shop):
+    result = runner.run("service_quality", {"source": shop(drop_tables=("orders",))})
+    assert result.ok, result.error
+    m = result.metrics
+    assert m["urge_sessions"] == 8 and m["urge_judged"] == 0 and m["urge_rate"] is None
+    assert pd.read_csv(result.folder / "催付.csv")["催付成功率"].isna().all()
+    assert pd.read_csv(result.folder / "客服明细.csv")["催付成功率"].isna().all()
+    html = (result.folder / "report.html").read_text(encoding="utf-8")
+    assert "0.0%（0/8）" not in html and "无法判断催付后是否付款" in html
+
+
 def test_complex_after_sales_open_is_judged_at_the_reference_day():
     """The planted session started 06-28 15:40: at the end of 06-28 it is 8.3 h old (not late), at the end of 06-29
     32.3 h; with 48 h allowed it is late only at the end of 06-30."""

@@ -211,6 +211,8 @@ def agents(src: Source, w: Window, lines: Lines) -> pd.DataFrame:
         df[col] = df[col].astype("int64")
     df["fast_rate"] = df["fast"] / df["sessions"]
     df["within_rate"] = df["within"] / df["sessions"]
+    if not src.has("orders"):  # no payments to look at: nothing is judged (no fake 0 %)
+        df["urge_judged"] = 0
     df["urge_rate"] = df["urge_paid"] / df["urge_judged"].where(df["urge_judged"] > 0)
     df["bad_review_rate"] = df["bad_reviews"] / df["reviews"].where(df["reviews"] > 0)
     df["mean_stars"] = df["mean_stars"].round(2)
@@ -378,6 +380,8 @@ def urge_by_platform(src: Source, w: Window, lines: Lines) -> pd.DataFrame:
                  w.args(urge=dt.timedelta(hours=lines.urge_hours), urge_topic=lines.urge_topic))
     for col in ("urge", "urge_judged", "urge_paid", "unmatched"):
         df[col] = df[col].astype("int64")
+    if not src.has("orders"):  # no payments to look at: nothing is judged (no fake 0 %)
+        df["urge_judged"] = 0
     df["urge_rate"] = df["urge_paid"] / df["urge_judged"].where(df["urge_judged"] > 0)
     return df
 
