@@ -244,6 +244,26 @@ def test_without_orders_the_urge_success_is_not_a_fake_zero(shop):
     assert "0.0%（0/8）" not in html and "无法判断催付后是否付款" in html
 
 
+def test_a_late_follow_up_is_not_sent_back_to_call_the_customer_again(tmp_path):
+    """未回访 asks the supervisor to call now (high); 超时回访 was called, late: a low flag to review the timing."""
+    t = lambda s: pd.Timestamp(s, tz=TZ)  # noqa: E731
+    base = dict(platform="TB", channel="千牛", category="售后", topic="质量问题", order_id=None, first_response_s=5.0,
+                text="差评", agent="小美")
+    extra = [dict(base, session_id="L1", start_time=t("2026-06-14 09:00"), resolved_time=t("2026-06-14 09:10"),
+                  rating=1, follow_up_time=pd.NaT),
+             dict(base, session_id="L2", start_time=t("2026-06-14 10:00"), resolved_time=t("2026-06-14 10:10"),
+                  rating=2, follow_up_time=t("2026-06-14 13:10"))]
+    result = runner.run("service_quality", {"source": review_shop(tmp_path / "shop", REVIEWS, extra),
+                                            "as_of": "2026-06-14", "period": "日"})
+    assert result.ok, result.error
+    flags = {f.code: f for f in result.flags}
+    now, late = flags["service.low_rating_overdue"], flags["service.low_rating_late"]
+    assert (now.severity, now.rows, late.severity, late.rows) == ("high", 1, "low", 1)
+    assert "L1" in now.message and "L2" not in now.message and "请立即联系客户" in now.message
+    assert "L2 小美 回访 06-14 13:10，应在 06-14 12:10 前" in late.message and "复盘" in late.message
+    assert result.metrics["low_overdue"] == 2  # both missed the 2 h
+
+
 def test_complex_after_sales_open_is_judged_at_the_reference_day():
     """The planted session started 06-28 15:40: at the end of 06-28 it is 8.3 h old (not late), at the end of 06-29
     32.3 h; with 48 h allowed it is late only at the end of 06-30."""

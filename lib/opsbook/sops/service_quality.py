@@ -492,7 +492,7 @@ def _pct(x: float) -> str:
 def findings(table: pd.DataFrame, low: pd.DataFrame, open_rows: pd.DataFrame, rv: pd.DataFrame | None,
              lines: Lines, w: Window) -> list[Flag]:
     """Flags for 客服 and 客服主管: the shop's target-second share under target, agents under the personal floor, low
-    ratings not followed up in time, complex after-sales open too long, the bad-review rate over target, no
+    ratings not followed up (high: call now) or followed up late (low: review the timing), complex after-sales open too long, the bad-review rate over target, no
     sessions at all."""
     out = []
     n = int(table["sessions"].sum())
@@ -514,13 +514,23 @@ def findings(table: pd.DataFrame, low: pd.DataFrame, open_rows: pd.DataFrame, rv
                                 else "全部未响应）")
                             for r in slow.itertuples()) + "；客服主管请当天辅导（话术库、快捷回复），必要时调整接待分流",
                         slow[["agent", "sessions", "within_rate", "fast_rate", "median_response_s"]]))
-    overdue = low[low["state"].eq("未回访") | low["state"].eq("超时回访")]
+    # not followed up at all: call the customer now; followed up, but late: the call was made, review the timing
+    overdue = low[low["state"].eq("未回访")]
     if len(overdue):
         out.append(make("service.low_rating_overdue", "high", "客服主管",
-                        f"{len(overdue)} 个 {lines.low_rating_max} 星及以下的会话没有在 {lines.follow_up_hours:g} 小时内回访（"
+                        f"{len(overdue)} 个 {lines.low_rating_max} 星及以下的会话超过 {lines.follow_up_hours:g} 小时仍未回访（"
                         + "、".join(f"{r.session_id} {r.agent} {r.rating} 星 {r.state}" for r in overdue.head(5).itertuples())
-                        + "）：请联系客户致歉并跟进，记入《客户满意度改进表》",
+                        + "）：请立即联系客户致歉并跟进，记入《客户满意度改进表》",
                         overdue[["session_id", "platform", "agent", "rating", "start_time", "due", "state"]]))
+    tardy = low[low["state"].eq("超时回访")]
+    if len(tardy):
+        out.append(make("service.low_rating_late", "low", "客服主管",
+                        f"{len(tardy)} 个 {lines.low_rating_max} 星及以下的会话已回访，但晚于 {lines.follow_up_hours:g} 小时（"
+                        + "、".join(f"{r.session_id} {r.agent} 回访 {r.follow_up_time:%m-%d %H:%M}，应在 {r.due:%m-%d %H:%M} 前"
+                                   for r in tardy.head(5).itertuples())
+                        + "）：请复盘低分回访的排班与提醒",
+                        tardy[["session_id", "platform", "agent", "rating", "start_time", "due", "follow_up_time",
+                               "state"]]))
     if len(open_rows):
         out.append(make("service.complex_open", "high", "客服、客服主管",
                         f"{len(open_rows)} 个复杂售后超过 {lines.complex_hours:g} 小时仍未解决（" + "、".join(
