@@ -227,6 +227,29 @@ def test_address_remote_area_stock_and_unpaid_orders_reach_the_action_list(shop)
     assert "fulfil.unpaid" not in patient.flag_codes
 
 
+@pytest.mark.parametrize("refund, state, codes", [
+    ("small", "部分退款", {"fulfil.lost_partial_refund"}), ("full", "已退款", set())])
+def test_a_lost_parcel_counts_as_refunded_only_when_the_order_is(shop, refund, state, codes):
+    """The planted lost parcel (34 h, nothing done): a ¥5 price-protection refund on the order does not settle it —
+    部分退款, to check (medium); a full refund does (已退款, no flag)."""
+    lost = "2606265031431969"
+
+    def edit(frame):
+        rows = frame["order_id"] == lost
+        frame.loc[rows, "refund_amount"] = frame.loc[rows, "amount"] if refund == "full" else 0.0
+        if refund == "small":
+            frame.loc[rows.idxmax(), "refund_amount"] = 5.0
+        return frame
+    result = runner.run("order_fulfilment", {"source": shop(edit=("orders", edit))})
+    assert result.ok, result.error
+    table = pd.read_csv(result.folder / "丢件破损.csv", dtype={"订单编号": str}).set_index("订单编号")
+    assert table.loc[lost, "处理情况"] == state
+    found = {c for c in result.flag_codes if c.startswith("fulfil.lost")}
+    assert found == codes and result.metrics["lost_damaged_open"] == 0
+    if codes:
+        assert "退款 ¥5.00" in next(f for f in result.flags if f.code == "fulfil.lost_partial_refund").message
+
+
 def test_thresholds_are_the_parameters():
     tight = runner.run("order_fulfilment", {"stall_hours": 12, "max_miss_rate": 0.01, "handle_hours": 48})
     assert tight.ok, tight.error

@@ -328,11 +328,11 @@ def lost_damaged(src: Source, at: dt.datetime, start: dt.datetime, handle_hours:
                    AND n.tracking_no <> p.tracking_no AND n.ship_time > coalesce(p.last_event_time, p.ship_time)
                    AND n.ship_time < ?
               GROUP BY ALL),
-        f AS (SELECT platform, order_id, sum(coalesce(refund_amount, 0)) AS refund_amount
+        f AS (SELECT platform, order_id, sum(coalesce(refund_amount, 0)) AS refund_amount, sum(amount) AS paid_amount
               FROM orders GROUP BY platform, order_id)
         SELECT p.platform, p.order_id, p.carrier, p.tracking_no, p.exception,
                coalesce(p.last_event_time, p.ship_time) AS exception_time, r.reship_time,
-               coalesce(f.refund_amount, 0) AS refund_amount
+               coalesce(f.refund_amount, 0) AS refund_amount, f.paid_amount
         FROM p LEFT JOIN r USING (platform, order_id, tracking_no) LEFT JOIN f USING (platform, order_id)
         ORDER BY exception_time""", [start, at, *args, at])
     at_ts = pd.Timestamp(at)
@@ -341,11 +341,14 @@ def lost_damaged(src: Source, at: dt.datetime, start: dt.datetime, handle_hours:
     done_late = frame["reship_time"].notna() & (waited > handle_hours)
     frame["handled"] = "待处理"
     frame.loc[frame["hours"] >= handle_hours, "handled"] = "超时未处理"
-    frame.loc[frame["refund_amount"] > 0, "handled"] = "已退款"
+    # a refund smaller than what the order paid may be a 价保 or a small compensation, not the lost goods' money
+    partial = (frame["refund_amount"] > 0) & (frame["refund_amount"] < frame["paid_amount"].fillna(0) - 0.005)
+    frame.loc[partial, "handled"] = "部分退款"
+    frame.loc[(frame["refund_amount"] > 0) & ~partial, "handled"] = "已退款"
     frame.loc[frame["reship_time"].notna(), "handled"] = "已补发"
     frame.loc[done_late, "handled"] = "补发超时"
     frame["handled"] = frame["handled"].astype("str")
-    return frame
+    return frame.drop(columns="paid_amount")
 
 
 def miss_rate(src: Source, at: dt.datetime, days: int, platform: str = "全部") -> pd.DataFrame:
@@ -420,7 +423,7 @@ def findings(act: pd.DataFrame, late: pd.DataFrame, stuck: pd.DataFrame, lost: p
              others: pd.DataFrame, *, rules: Rules, summary_days: int) -> list[Flag]:
     """Flags with their owners: overdue orders (仓储), SKUs out of stock (仓储/客服), incomplete addresses (客服),
     remote areas (仓储), unpaid orders (客服), late shipments (仓储), stalled parcels (运营/客服), lost or damaged
-    parcels past the handling time (客服), the miss-shipment rate above target (仓储), other exceptions (客服)."""
+    parcels past the handling time (客服; only partly refunded: medium, to check), the miss-shipment rate above target (仓储), other exceptions (客服)."""
     out = []
     cols = ["platform", "order_id", "detail", "hours", "skus"]
     plan = [("超时未发货", "fulfil.overdue", "high", "已过发货时限仍未发货：请仓储立即发货，无法发货的由客服联系客户"),
@@ -449,6 +452,12 @@ def findings(act: pd.DataFrame, late: pd.DataFrame, stuck: pd.DataFrame, lost: p
                         f"{len(overdue)} 个丢件/破损包裹超过 {rules.handle_hours} 小时仍未补发或退款（"
                         + "、".join(f"{r.order_id} {r.exception} {r.hours:g} 小时" for r in overdue.head(3).itertuples())
                         + "）：请立即为客户补发或退款", overdue))
+    partial = lost[(lost["handled"] == "部分退款") & (lost["hours"] >= rules.handle_hours)]
+    if len(partial):
+        out.append(make("fulfil.lost_partial_refund", "medium", "客服",
+                        f"{len(partial)} 个丢件/破损包裹超过 {rules.handle_hours} 小时未补发，订单只有部分退款（"
+                        + "、".join(f"{r.order_id} {r.exception} 退款 ¥{r.refund_amount:,.2f}" for r in partial.head(3).itertuples())
+                        + "）：请核对退款是否覆盖丢失或破损的商品，不够的补发或补退", partial))
     slow = lost[lost["handled"] == "补发超时"]
     if len(slow):
         out.append(make("fulfil.reship_late", "low", "客服",
@@ -506,7 +515,8 @@ def tracking_note(at: dt.datetime, hours: int) -> str:
 
 def lost_note(handle_hours: int) -> str:
     """How lost and damaged parcels are judged, in Chinese."""
-    return (f"丢件/破损的异常时间取该包裹的最后物流更新时间；之后同一订单又发出的包裹算补发，订单有退款金额算已退款"
+    return ("丢件/破损的异常时间取该包裹的最后物流更新时间；之后同一订单又发出的包裹算补发，订单全额退款算已退款，"
+            "退款少于订单实付（可能只是价保或小额补偿）为部分退款、超时的单独提示核对"
             f"（订单表没有退款时间，无法判断退款是否在 {handle_hours} 小时内）；超过 {handle_hours} 小时既未补发也未退款为超时未处理")
 
 
