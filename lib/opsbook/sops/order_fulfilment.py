@@ -33,7 +33,7 @@ OTHER_EXCEPTIONS = ("拒收", "退回", "地址异常")
 METRICS = {"audit_time": "审核时刻", "paid_orders": "统计期付款订单", "on_time": "按时发货",
            "late": "超时发货", "overdue": "超时未发货", "waiting": "待发货（未超时）",
            "withdrawn": "未发货已退款", "on_time_rate": ("发货及时率", "pct"), "actions": "待处理异常订单", "stalled": "物流停滞包裹",
-           "lost_damaged_open": "丢件破损未处理", "parcels": "统计期包裹", "misshipped": "错发漏发包裹",
+           "lost_damaged_open": "丢件破损超时未处理", "parcels": "统计期包裹", "misshipped": "错发漏发包裹",
            "miss_rate": ("错发漏发率", "pct")}
 # the SOP's follow-up times of the tasks a scheduled run's flags open (hours, or the parameter holding them): lost or
 # damaged parcels within `handle_hours` (24 h: 补发/退款); a stalled parcel is chased within the day (物流每日跟踪);
@@ -399,7 +399,7 @@ def summary(at: dt.datetime, batch: str, sla: dict, act: pd.DataFrame, stuck: pd
                "miss_rate": None if pd.isna(m["miss_rate"]) else float(m["miss_rate"])}
     cards = {"审核": describe_moment(at, batch), f"近 {summary_days} 天付款订单": f"{sla['paid_orders']:,}",
              f"近 {summary_days} 天发货及时率": _pct(sla["on_time_rate"]), "超时未发货": f"{sla['overdue']:,}",
-             "异常订单": f"{metrics['actions']:,}", "物流停滞": f"{len(stuck):,}", "丢件破损未处理": f"{open_lost:,}",
+             "异常订单": f"{metrics['actions']:,}", "物流停滞": f"{len(stuck):,}", "丢件破损超时未处理": f"{open_lost:,}",
              f"近 {miss_days} 天错发漏发率": _pct(metrics["miss_rate"])}
     return metrics, cards
 
