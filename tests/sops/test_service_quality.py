@@ -33,6 +33,21 @@ def lines(**changes) -> service_quality.Lines:
     return service_quality.Lines(**(base | changes))
 
 
+def urge_by_hand(first: str, last: str, hours: float = 24) -> tuple[int, int, int]:
+    """催付 successes and sessions judged in [first, last] (each session once, where its result came: paid in the
+    window within the hours, or the hours ran out in it unpaid), and the sessions started in it — pandas."""
+    start, end = pd.Timestamp(first, tz=TZ), pd.Timestamp(last, tz=TZ) + pd.Timedelta(days=1)
+    orders = pd.read_parquet("data/sample/orders.parquet").groupby(["platform", "order_id"])["pay_time"].min()
+    u = sessions()
+    u = u[u["topic"] == "催付"].join(orders, on=["platform", "order_id"])
+    due = u["start_time"] + pd.Timedelta(hours=hours)
+    ok = u["pay_time"].notna() & (u["pay_time"] >= u["start_time"]) & (u["pay_time"] < due) & (u["pay_time"] < end)
+    paid = ok & (u["pay_time"] >= start)
+    failed = ~ok & (due > start) & (due <= end) & (u["start_time"] < end)
+    fresh = (u["start_time"] >= start) & (u["start_time"] < end)
+    return int(paid.sum()), int((paid | failed).sum()), int(fresh.sum())
+
+
 def test_headline_numbers_recomputed_from_the_files():
     """The weekly default (2026-06-24 … 06-30): sessions, 10 s / 30 s shares (unanswered count as late), categories,
     the slow agent's share, 催付 success joined to the orders by hand."""
@@ -54,13 +69,9 @@ def test_headline_numbers_recomputed_from_the_files():
     assert table["会话数"].sum() == len(week)
     # 催付: the order paid after the session started, within 24 h (and before the week's end)
     orders = pd.read_parquet("data/sample/orders.parquet").groupby(["platform", "order_id"])["pay_time"].min()
-    urge = week[week["topic"] == "催付"].join(orders, on=["platform", "order_id"])
-    end = pd.Timestamp("2026-07-01", tz=TZ)
-    ok = urge["pay_time"].notna() & (urge["pay_time"] >= urge["start_time"]) \
-        & (urge["pay_time"] < (urge["start_time"] + pd.Timedelta(hours=24)).clip(upper=end))
-    judged = ok | (urge["start_time"] + pd.Timedelta(hours=24) <= end)
-    assert (m["urge_sessions"], m["urge_paid"], m["urge_judged"]) == (len(urge), int(ok.sum()), int(judged.sum()))
-    assert m["urge_rate"] == pytest.approx(ok.sum() / judged.sum())
+    paid, judged, count = urge_by_hand("2026-06-24", "2026-06-30")
+    assert (m["urge_sessions"], m["urge_paid"], m["urge_judged"]) == (count, paid, judged)
+    assert m["urge_rate"] == pytest.approx(paid / judged)
     # the whole sample: a believable 催付 success rate (some paid, most not)
     every = sessions()
     every = every[every["topic"] == "催付"].join(orders, on=["platform", "order_id"])
@@ -262,6 +273,21 @@ def test_a_late_follow_up_is_not_sent_back_to_call_the_customer_again(tmp_path):
     assert "L1" in now.message and "L2" not in now.message and "请立即联系客户" in now.message
     assert "L2 小美 回访 06-14 13:10，应在 06-14 12:10 前" in late.message and "复盘" in late.message
     assert result.metrics["low_overdue"] == 2  # both missed the 2 h
+
+
+def test_the_daily_urge_success_is_not_only_the_same_day_payments():
+    """The daily report used to judge only the sessions paid the same day (06-05: 2 of 2, 06-08: 4 of 4 — 100 %): a
+    session unpaid at midnight was pending, and outside the next day's window — never judged. Now each session is
+    judged in the day its result came (06-05: 2 of 6, 06-08: 4 of 6, with the unpaid ones of the day before)."""
+    for day in ("2026-06-05", "2026-06-08"):
+        result = runner.run("service_quality", {"as_of": day, "period": "日"})
+        assert result.ok, result.error
+        paid, judged, count = urge_by_hand(day, day)
+        m = result.metrics
+        assert (m["urge_sessions"], m["urge_paid"], m["urge_judged"]) == (count, paid, judged)
+        assert judged > paid > 0 and m["urge_rate"] == pytest.approx(paid / judged) and m["urge_rate"] < 1
+        table = pd.read_csv(result.folder / "催付.csv")
+        assert table["催付可判定"].sum() == judged and table["催付后付款"].sum() == paid
 
 
 def test_complex_after_sales_open_is_judged_at_the_reference_day():

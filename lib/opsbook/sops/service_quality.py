@@ -40,6 +40,7 @@ LABELS = {
     "follow_up_time": "回访时间", "due": "应回访时间", "state": "状态", "hours_open": "已持续（小时）", "text": "会话摘要",
     "share": "占比", "paid_time": "付款时间", "week_start": "周开始", "week": "周", "mean_review_stars": "评价平均星级",
     "bad_rate": "差评率", "categories": "咨询阶段", "category": "咨询阶段", "channel": "接待渠道", "unmatched": "未匹配到订单",
+    "urge_pending": "待判定",
 }
 CATEGORIES = ("售前", "售中", "售后")
 NO_REVIEWS = "无评价数据：数据源中没有 reviews 表（评价导出用 opsbook ingest 导入后再运行），差评率和 DSR 走势未计算"
@@ -47,7 +48,7 @@ DSR_NOTE = ("DSR（描述相符 / 服务态度 / 物流服务）是平台按最�
             "作近似（每个平台一条线），只看走势，不等于平台显示的 DSR 分")
 DEFINITIONS = ("10 秒 / 30 秒响应率 = 首次响应不超过该秒数的会话 ÷ 全部会话（客户先离开、未响应的会话算未达标）；"
                "复杂售后 = 售后会话中问题类型属于参数所列类型的；催付成功 = 催付会话的订单在会话开始后、参数给定小时数内付款"
-               "（付款早于催付、订单表中找不到的不算成功；时限未到且尚未付款的暂不判定）；"
+               "（付款早于催付、订单表中找不到的不算成功；时限未到且尚未付款的暂不判定，到有结果的那一期再判定）；"
                "经手订单差评率 = 该客服接待过的订单收到的评价中评分不高于差评线的比例（评价不分摊到客服，按订单归属）")
 
 
@@ -145,6 +146,28 @@ def _orders_paid(src: Source) -> str:
 _DUE = "(coalesce(resolved_time, start_time) + $follow)"
 
 
+def _urge(w: Window, key: str) -> str:
+    """Per `key`, 催付 sessions (a relation `paid` of each order's first payment must be in the query): `urge` started
+    in the window; `urge_judged` decided in it — paid within the hours (success, decided when paid) or the hours ran
+    out unpaid (decided then) — whenever the session started, so a daily report judges yesterday's evening sessions
+    the next day instead of never (and does not count only the same-day successes); `urge_paid` the successes among
+    them; `urge_pending` the window's sessions not decided at its end; `unmatched` the window's sessions whose order
+    is not in the orders table (they count as unpaid)."""
+    return f"""(SELECT {key}, count(*) FILTER (WHERE fresh) AS urge,
+                       count(*) FILTER (WHERE (ok AND pay_time >= $start) OR (NOT ok AND due <= $end)) AS urge_judged,
+                       count(*) FILTER (WHERE ok AND pay_time >= $start) AS urge_paid,
+                       count(*) FILTER (WHERE fresh AND NOT ok AND due > $end) AS urge_pending,
+                       count(*) FILTER (WHERE fresh AND NOT matched) AS unmatched
+                FROM (SELECT s.{key}, s.start_time >= $start AS fresh, p.order_id IS NOT NULL AS matched, p.pay_time,
+                             s.start_time + $urge AS due,
+                             coalesce(p.pay_time >= s.start_time AND p.pay_time < s.start_time + $urge
+                                      AND p.pay_time < $end, false) AS ok
+                      FROM cs_sessions s LEFT JOIN paid p USING (platform, order_id)
+                      WHERE s.topic = $urge_topic AND s.start_time < $end AND s.start_time + $urge > $start
+                        AND {w.where('s')}) u
+                GROUP BY 1)"""
+
+
 def _review_agents(src: Source, w: Window, lines: Lines) -> str:
     """Per agent, the reviews (in the window) of the orders the agent served in any session, and the bad ones."""
     if not src.has("reviews"):
@@ -168,13 +191,7 @@ def agents(src: Source, w: Window, lines: Lines) -> pd.DataFrame:
     df = _sql(src, f"""
         WITH s AS (SELECT * FROM cs_sessions WHERE start_time >= $start AND start_time < $end AND {w.where()}),
         paid AS {_orders_paid(src)},
-        u AS (SELECT s.agent, s.start_time, p.order_id IS NOT NULL AS matched,
-                     coalesce(p.pay_time >= s.start_time AND p.pay_time < least(s.start_time + $urge, $end), false) AS ok,
-                     s.start_time + $urge <= $end AS closed
-              FROM s LEFT JOIN paid p USING (platform, order_id) WHERE s.topic = $urge_topic),
-        urge AS (SELECT agent, count(*) AS urge, count(*) FILTER (WHERE ok OR closed) AS urge_judged,
-                        count(*) FILTER (WHERE ok) AS urge_paid, count(*) FILTER (WHERE NOT matched) AS unmatched
-                 FROM u GROUP BY 1),
+        urge AS {_urge(w, "agent")},
         rv AS {_review_agents(src, w, lines)},
         lo AS (SELECT agent, count(*) AS low_overdue FROM cs_sessions
                WHERE {w.where()} AND rating <= $low AND start_time < $end
@@ -364,21 +381,14 @@ def complex_note(rows: pd.DataFrame, lines: Lines, w: Window) -> str:
 
 
 def urge_by_platform(src: Source, w: Window, lines: Lines) -> pd.DataFrame:
-    """催付 sessions of the window per platform: sessions, judged, paid afterwards within the hours, success rate and
-    sessions whose order is not in the orders table."""
+    """催付 sessions per platform: the window's sessions, those judged in the window (see `_urge`), paid within the
+    hours, the success rate, the window's sessions still pending and those whose order is not in the orders table."""
     src.check("cs_sessions")
     df = _sql(src, f"""
-        WITH paid AS {_orders_paid(src)},
-        u AS (SELECT s.platform, p.order_id IS NOT NULL AS matched,
-                     coalesce(p.pay_time >= s.start_time AND p.pay_time < least(s.start_time + $urge, $end), false) AS ok,
-                     s.start_time + $urge <= $end AS closed
-              FROM cs_sessions s LEFT JOIN paid p USING (platform, order_id)
-              WHERE s.topic = $urge_topic AND s.start_time >= $start AND s.start_time < $end AND {w.where('s')})
-        SELECT platform, count(*) AS urge, count(*) FILTER (WHERE ok OR closed) AS urge_judged,
-               count(*) FILTER (WHERE ok) AS urge_paid, count(*) FILTER (WHERE NOT matched) AS unmatched
-        FROM u GROUP BY 1 ORDER BY 1""",
+        WITH paid AS {_orders_paid(src)}
+        SELECT * FROM {_urge(w, "platform")} ORDER BY 1""",
                  w.args(urge=dt.timedelta(hours=lines.urge_hours), urge_topic=lines.urge_topic))
-    for col in ("urge", "urge_judged", "urge_paid", "unmatched"):
+    for col in ("urge", "urge_judged", "urge_paid", "unmatched", "urge_pending"):
         df[col] = df[col].astype("int64")
     if not src.has("orders"):  # no payments to look at: nothing is judged (no fake 0 %)
         df["urge_judged"] = 0
@@ -392,9 +402,10 @@ def urge_note(urge: pd.DataFrame, lines: Lines, has_orders: bool) -> str:
         return "数据源中没有 orders 表：无法判断催付后是否付款（催付成功率未计算）"
     if urge.empty:
         return f"统计期内没有问题类型为“{lines.urge_topic}”的会话（无数据）"
-    pending = int((urge["urge"] - urge["urge_judged"]).sum())
+    pending = int(urge["urge_pending"].sum())
     unmatched = int(urge["unmatched"].sum())
-    return (f"催付成功 = 订单在催付会话开始后 {lines.urge_hours:g} 小时内付款"
+    return (f"催付成功 = 订单在催付会话开始后 {lines.urge_hours:g} 小时内付款；每个催付会话在有结果的一期判定一次（付款的在付款当期，"
+            f"未付款的在满 {lines.urge_hours:g} 小时的当期，所以本期判定的会话可以包括上期末开始的）"
             + (f"；{pending} 个催付会话尚未满 {lines.urge_hours:g} 小时且订单还没付款，暂不判定" if pending else "")
             + (f"；{unmatched} 个催付会话的订单在订单表中找不到，算未成功" if unmatched else ""))
 
