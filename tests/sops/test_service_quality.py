@@ -290,6 +290,22 @@ def test_the_daily_urge_success_is_not_only_the_same_day_payments():
         assert table["催付可判定"].sum() == judged and table["催付后付款"].sum() == paid
 
 
+def test_a_complex_case_past_its_24_hours_counts_for_its_agent_in_the_daily_table():
+    """The planted session (06-28 15:40) is due 06-29 15:40: the daily table of 06-29 counts it as 复杂售后超时 for its
+    agent (a one-day window held no whole 24 h, so the column was always 0 in daily reports)."""
+    result = runner.run("service_quality", {"as_of": "2026-06-29", "period": "日"})
+    assert result.ok, result.error
+    table = pd.read_csv(result.folder / "客服明细.csv").set_index("客服")
+    s = sessions().set_index("session_id").loc[sample_ops.OPEN_COMPLEX_SESSION]
+    assert table.loc[s["agent"], "复杂售后超时"] >= 1
+    start, end = pd.Timestamp("2026-06-29", tz=TZ), pd.Timestamp("2026-06-30", tz=TZ)
+    every = sessions()
+    due = every["start_time"] + pd.Timedelta(hours=24)
+    late = every[(every["category"] == "售后") & every["topic"].isin(COMPLEX) & (due > start) & (due <= end)
+                 & (every["resolved_time"].isna() | (every["resolved_time"] > due))]
+    assert table["复杂售后超时"].sum() == len(late)
+
+
 def test_complex_after_sales_open_is_judged_at_the_reference_day():
     """The planted session started 06-28 15:40: at the end of 06-28 it is 8.3 h old (not late), at the end of 06-29
     32.3 h; with 48 h allowed it is late only at the end of 06-30."""

@@ -183,7 +183,8 @@ def agents(src: Source, w: Window, lines: Lines) -> pd.DataFrame:
     """One row per agent who had sessions starting in the window: sessions per category, unanswered, answered within
     the fast and the target seconds (shares of all sessions), the median first response, rated sessions and their
     mean, 1–2 star ratings and those whose follow-up fell due in the window and was missed or late (`low_overdue`),
-    complex after-sales sessions and those not solved in time, 催付 sessions, judged and paid (the success rate), and the
+    complex after-sales sessions and those whose solution was due in the window and missed (`complex_late`, whenever
+    they started: a daily window could never hold a whole 24 h), 催付 sessions, judged and paid (the success rate), and the
     reviews (in the window) of the orders the agent served; `below_floor` for agents with enough sessions whose
     target share is under the personal floor."""
     src.check("cs_sessions")
@@ -197,6 +198,11 @@ def agents(src: Source, w: Window, lines: Lines) -> pd.DataFrame:
                WHERE {w.where()} AND rating <= $low AND start_time < $end
                  AND {_DUE} > $start AND {_DUE} <= $end AND (follow_up_time IS NULL OR follow_up_time > {_DUE})
                GROUP BY 1),
+        cl AS (SELECT agent, count(*) AS complex_late FROM cs_sessions
+               WHERE {w.where()} AND category = '售后' AND list_contains($topics, topic)
+                 AND start_time + $complex > $start AND start_time + $complex <= $end
+                 AND (resolved_time IS NULL OR resolved_time > start_time + $complex)
+               GROUP BY 1),
         a AS (SELECT agent, count(*) AS sessions,
                      count(*) FILTER (WHERE category = '售前') AS pre_sale,
                      count(*) FILTER (WHERE category = '售中') AS in_sale,
@@ -208,16 +214,14 @@ def agents(src: Source, w: Window, lines: Lines) -> pd.DataFrame:
                      count(rating) FILTER (WHERE coalesce(resolved_time, start_time) < $end) AS rated,
                      avg(rating) FILTER (WHERE coalesce(resolved_time, start_time) < $end) AS mean_stars,
                      count(*) FILTER (WHERE rating <= $low AND coalesce(resolved_time, start_time) < $end) AS low_ratings,
-                     count(*) FILTER (WHERE category = '售后' AND list_contains($topics, topic)) AS complex,
-                     count(*) FILTER (WHERE category = '售后' AND list_contains($topics, topic) AND start_time + $complex <= $end
-                                      AND (resolved_time IS NULL OR resolved_time > start_time + $complex))
-                         AS complex_late
+                     count(*) FILTER (WHERE category = '售后' AND list_contains($topics, topic)) AS complex
               FROM s GROUP BY 1)
         SELECT a.*, coalesce(urge.urge, 0) AS urge, coalesce(urge.urge_judged, 0) AS urge_judged,
                coalesce(urge.urge_paid, 0) AS urge_paid, coalesce(urge.unmatched, 0) AS unmatched,
                coalesce(rv.reviews, 0) AS reviews, coalesce(rv.bad_reviews, 0) AS bad_reviews,
-               coalesce(lo.low_overdue, 0) AS low_overdue
-        FROM a LEFT JOIN urge USING (agent) LEFT JOIN rv USING (agent) LEFT JOIN lo USING (agent) ORDER BY a.agent""",
+               coalesce(lo.low_overdue, 0) AS low_overdue, coalesce(cl.complex_late, 0) AS complex_late
+        FROM a LEFT JOIN urge USING (agent) LEFT JOIN rv USING (agent) LEFT JOIN lo USING (agent)
+             LEFT JOIN cl USING (agent) ORDER BY a.agent""",
                  w.args(fast=lines.fast_seconds, target=lines.target_seconds, low=lines.low_rating_max,
                         follow=dt.timedelta(hours=lines.follow_up_hours), topics=topics,
                         complex=dt.timedelta(hours=lines.complex_hours), urge=dt.timedelta(hours=lines.urge_hours),
