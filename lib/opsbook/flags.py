@@ -35,9 +35,10 @@ class Flag:
 
 def make(code: str, severity: str, owner: str, message: str, rows: pd.DataFrame | None = None,
          sample_size: int = 10) -> Flag:
-    """A Flag, keeping the count and a JSON-safe sample of the affected rows."""
+    """A Flag, keeping the count and a JSON-safe sample of the affected rows; phones quoted in the message (a value
+    copied from the data, e.g. a tracking number that is a mobile number) are masked like the rows."""
     sample = [] if rows is None else _json_rows(rows.head(sample_size))
-    return Flag(code, severity, owner, message, 0 if rows is None else len(rows), sample)
+    return Flag(code, severity, owner, privacy.mask_phone(message), 0 if rows is None else len(rows), sample)
 
 
 def _json_value(v):

@@ -65,6 +65,16 @@ def test_phones_in_summaries_are_masked_and_bad_rows_refused_by_number(tmp_path)
     assert rows.loc["S6", "platform"] == "DY" and rows.loc["S6", "rating"] == 4
 
 
+def test_phones_typed_into_agent_channel_or_topic_are_masked_too(tmp_path):
+    sheet = write(tmp_path / "接待记录.csv", HEADER
+                  + "S1,TB,小美13812345678,千牛 13912345678,售后,回电 137-1234-5678,买家A,O1,2026-06-30 10:00:00,8,,,,无\n",
+                  encoding="gbk")
+    report = ingest_file(sheet, tmp_path / "wh")
+    assert report.error is None, report.error
+    row = rows_of(tmp_path / "wh", "cs_sessions").iloc[0]
+    assert (row["agent"], row["channel"], row["topic"]) == ("小美138****5678", "千牛 139****5678", "回电 137****5678")
+
+
 def test_an_imported_warehouse_runs_service_quality(tmp_path):
     wh = tmp_path / "wh"
     ingested(FIXTURES / "standard.csv", wh)

@@ -99,6 +99,8 @@ def test_the_planted_faults_are_found():
     flags = {f.code: f for f in result.flags}
     assert flags["fulfil.lost_damaged"].owner == "客服" and flags["fulfil.stalled"].owner == "运营/客服"
     assert flags["fulfil.miss_rate"].owner == "仓储" and "0.77%" in flags["fulfil.miss_rate"].message
+    # the card counts the parcels past the handling time only (a lost parcel of an hour ago is not in it): it says so
+    assert "丢件破损超时未处理" in (result.folder / "report.html").read_text(encoding="utf-8")
 
 
 def test_shipments_agree_with_the_order_statuses():
@@ -146,6 +148,18 @@ def test_inside_a_big_promotion_the_sla_is_48_hours():
     assert strict.metrics["late"] == late > 0 and "fulfil.late" in strict.flag_codes
 
 
+def test_the_promotion_sla_holds_when_the_summary_reaches_further_back_than_the_lookback():
+    """45 summary days reach into 618 (05-20 … 06-20) while the 5-day lookback does not: the payments inside 618 keep
+    their 48 h, not 24 h (715 orders were called late, the on-time rate 57.7 % instead of 99.6 %)."""
+    result = runner.run("order_fulfilment", {"summary_days": 45, "lookback_days": 5})
+    assert result.ok, result.error
+    mine = sla_counts(AT, 45)
+    assert result.metrics["late"] == int(mine["late"].sum()) == 1
+    assert result.metrics["on_time"] == int(mine["on_time"].sum())
+    table = pd.read_csv(result.folder / "发货时效.csv", dtype={"大促": str})
+    assert set(table.loc[table["付款日期"].between("2026-05-20", "2026-06-20"), "发货时限（小时）"]) == {48}
+
+
 def test_one_platform():
     result = runner.run("order_fulfilment", {"platform": "JD"})
     assert result.ok, result.error
@@ -160,7 +174,15 @@ def test_an_audit_before_the_parcels_begin_says_no_data_not_zero():
     assert result.ok, result.error
     assert result.metrics["paid_orders"] == 0 and result.metrics["on_time_rate"] is None
     assert result.metrics["miss_rate"] is None and "fulfil.miss_rate" not in result.flag_codes
-    assert "无数据" in (result.folder / "report.html").read_text(encoding="utf-8")
+    html = (result.folder / "report.html").read_text(encoding="utf-8")
+    assert "无数据" in html
+    # the windows are empty because the parcels begin later (05-02), not because nothing was paid: said, flagged,
+    # and no window shown running backwards (from the first parcel to the earlier audit)
+    assert "fulfil.no_coverage" in result.flag_codes
+    flag = next(f for f in result.flags if f.code == "fulfil.no_coverage")
+    assert "物流数据从 2026-05-02 16:02 才开始" in flag.message and flag.owner == "数据分析"
+    assert "统计 2026-05-02 16:02 至 2026-04-20" not in html and "2026-05-02 16:02 以来付款" not in html
+    assert "fulfil.no_coverage" not in runner.run("order_fulfilment", {"as_of": "2026-05-03"}).flag_codes
 
 
 def test_logistics_data_ending_before_the_audit_is_flagged():
@@ -205,6 +227,29 @@ def test_address_remote_area_stock_and_unpaid_orders_reach_the_action_list(shop)
     # a longer wait before 催付 leaves the 20-hour-old order alone
     patient = runner.run("order_fulfilment", {"source": folder, "unpaid_hours": 24})
     assert "fulfil.unpaid" not in patient.flag_codes
+
+
+@pytest.mark.parametrize("refund, state, codes", [
+    ("small", "部分退款", {"fulfil.lost_partial_refund"}), ("full", "已退款", set())])
+def test_a_lost_parcel_counts_as_refunded_only_when_the_order_is(shop, refund, state, codes):
+    """The planted lost parcel (34 h, nothing done): a ¥5 price-protection refund on the order does not settle it —
+    部分退款, to check (medium); a full refund does (已退款, no flag)."""
+    lost = "2606265031431969"
+
+    def edit(frame):
+        rows = frame["order_id"] == lost
+        frame.loc[rows, "refund_amount"] = frame.loc[rows, "amount"] if refund == "full" else 0.0
+        if refund == "small":
+            frame.loc[rows.idxmax(), "refund_amount"] = 5.0
+        return frame
+    result = runner.run("order_fulfilment", {"source": shop(edit=("orders", edit))})
+    assert result.ok, result.error
+    table = pd.read_csv(result.folder / "丢件破损.csv", dtype={"订单编号": str}).set_index("订单编号")
+    assert table.loc[lost, "处理情况"] == state
+    found = {c for c in result.flag_codes if c.startswith("fulfil.lost")}
+    assert found == codes and result.metrics["lost_damaged_open"] == 0
+    if codes:
+        assert "退款 ¥5.00" in next(f for f in result.flags if f.code == "fulfil.lost_partial_refund").message
 
 
 def test_thresholds_are_the_parameters():
@@ -252,6 +297,21 @@ def test_hostile_ids_stay_text(shop):
     stuck = pd.read_csv(result.folder / "物流停滞.csv")
     assert stuck["运单号"].tolist() == ["'" + evil_tracking] and stuck["订单编号"].tolist() == [evil_order]
     assert not any("etc" in p.name or "passwd" in p.name for p in result.folder.rglob("*"))
+
+
+def test_a_tracking_number_shaped_like_a_phone_is_masked_everywhere(shop):
+    """A stalled parcel whose 运单号 is a mobile number (typed into the wrong column): the flag quoting it is masked
+    like the exported table, in result.json, the report and the notebook."""
+    from opsbook.data import privacy
+    stalled = "JT3481267400102"  # the planted stalled parcel
+    folder = shop(edit=("shipments", lambda f: f.assign(tracking_no=f["tracking_no"].replace(stalled, "13812345678"))))
+    result = runner.run("order_fulfilment", {"source": folder})
+    assert result.ok, result.error
+    flag = next(f for f in result.flags if f.code == "fulfil.stalled")
+    assert "138****5678" in flag.message
+    for path in result.folder.rglob("*"):
+        if path.suffix in (".json", ".html", ".ipynb", ".csv"):
+            assert not privacy.find_phones(path.read_text(encoding="utf-8-sig")), path.name
 
 
 def test_the_duckdb_file_gives_the_folder_numbers(sample_duckdb):

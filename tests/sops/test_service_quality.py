@@ -33,6 +33,21 @@ def lines(**changes) -> service_quality.Lines:
     return service_quality.Lines(**(base | changes))
 
 
+def urge_by_hand(first: str, last: str, hours: float = 24) -> tuple[int, int, int]:
+    """催付 successes and sessions judged in [first, last] (each session once, where its result came: paid in the
+    window within the hours, or the hours ran out in it unpaid), and the sessions started in it — pandas."""
+    start, end = pd.Timestamp(first, tz=TZ), pd.Timestamp(last, tz=TZ) + pd.Timedelta(days=1)
+    orders = pd.read_parquet("data/sample/orders.parquet").groupby(["platform", "order_id"])["pay_time"].min()
+    u = sessions()
+    u = u[u["topic"] == "催付"].join(orders, on=["platform", "order_id"])
+    due = u["start_time"] + pd.Timedelta(hours=hours)
+    ok = u["pay_time"].notna() & (u["pay_time"] >= u["start_time"]) & (u["pay_time"] < due) & (u["pay_time"] < end)
+    paid = ok & (u["pay_time"] >= start)
+    failed = ~ok & (due > start) & (due <= end) & (u["start_time"] < end)
+    fresh = (u["start_time"] >= start) & (u["start_time"] < end)
+    return int(paid.sum()), int((paid | failed).sum()), int(fresh.sum())
+
+
 def test_headline_numbers_recomputed_from_the_files():
     """The weekly default (2026-06-24 … 06-30): sessions, 10 s / 30 s shares (unanswered count as late), categories,
     the slow agent's share, 催付 success joined to the orders by hand."""
@@ -54,13 +69,9 @@ def test_headline_numbers_recomputed_from_the_files():
     assert table["会话数"].sum() == len(week)
     # 催付: the order paid after the session started, within 24 h (and before the week's end)
     orders = pd.read_parquet("data/sample/orders.parquet").groupby(["platform", "order_id"])["pay_time"].min()
-    urge = week[week["topic"] == "催付"].join(orders, on=["platform", "order_id"])
-    end = pd.Timestamp("2026-07-01", tz=TZ)
-    ok = urge["pay_time"].notna() & (urge["pay_time"] >= urge["start_time"]) \
-        & (urge["pay_time"] < (urge["start_time"] + pd.Timedelta(hours=24)).clip(upper=end))
-    judged = ok | (urge["start_time"] + pd.Timedelta(hours=24) <= end)
-    assert (m["urge_sessions"], m["urge_paid"], m["urge_judged"]) == (len(urge), int(ok.sum()), int(judged.sum()))
-    assert m["urge_rate"] == pytest.approx(ok.sum() / judged.sum())
+    paid, judged, count = urge_by_hand("2026-06-24", "2026-06-30")
+    assert (m["urge_sessions"], m["urge_paid"], m["urge_judged"]) == (count, paid, judged)
+    assert m["urge_rate"] == pytest.approx(paid / judged)
     # the whole sample: a believable 催付 success rate (some paid, most not)
     every = sessions()
     every = every[every["topic"] == "催付"].join(orders, on=["platform", "order_id"])
@@ -187,6 +198,112 @@ def test_follow_up_states_at_the_window_end(tmp_path):
     loose = service_quality.low_ratings(src, service_quality.window(dt.date(2026, 6, 15), "周"),
                                         lines(follow_up_hours=4.0))
     assert loose.set_index("session_id")["state"].to_dict() == {"L1": "未回访", "L2": "已按时回访"}
+
+
+def test_a_late_evening_low_rating_is_judged_by_the_next_daily_report(tmp_path):
+    """The daily job looks at one day: a 1-star resolved at 23:00 (due 01:00) is 待回访 in its day's report and must be
+    judged in the next day's, or nobody is ever told; one resolved after midnight belongs to the next day as well.
+    The agent table, the headline and the flag agree."""
+    t = lambda s: pd.Timestamp(s, tz=TZ)  # noqa: E731
+    base = dict(platform="TB", channel="千牛", category="售后", topic="质量问题", order_id=None, first_response_s=5.0,
+                text="差评")
+    extra = [dict(base, session_id="L1", agent="小美", start_time=t("2026-06-14 22:30"),
+                  resolved_time=t("2026-06-14 23:00"), rating=1, follow_up_time=pd.NaT),
+             dict(base, session_id="L3", agent="阿杰", start_time=t("2026-06-14 23:50"),
+                  resolved_time=t("2026-06-15 00:20"), rating=2, follow_up_time=t("2026-06-15 01:00")),
+             dict(base, session_id="N1", agent="小美", start_time=t("2026-06-15 10:00"),
+                  resolved_time=t("2026-06-15 10:20"), rating=5, follow_up_time=pd.NaT),
+             dict(base, session_id="N2", agent="阿杰", start_time=t("2026-06-15 11:00"),
+                  resolved_time=t("2026-06-15 11:20"), rating=None, follow_up_time=pd.NaT)]
+    folder = review_shop(tmp_path / "shop", REVIEWS, extra)
+    src = sources.open_source(folder)
+    day = service_quality.low_ratings(src, service_quality.window(dt.date(2026, 6, 14), "日"), lines())
+    assert day.set_index("session_id")["state"].to_dict() == {"L1": "待回访"}
+    nxt = service_quality.low_ratings(src, service_quality.window(dt.date(2026, 6, 15), "日"), lines())
+    assert nxt.set_index("session_id")["state"].to_dict() == {"L1": "未回访", "L3": "已按时回访"}
+    first = runner.run("service_quality", {"source": folder, "as_of": "2026-06-14", "period": "日"})
+    assert first.ok, first.error
+    assert first.metrics["low_overdue"] == 0 and "service.low_rating_overdue" not in first.flag_codes
+    result = runner.run("service_quality", {"source": folder, "as_of": "2026-06-15", "period": "日"})
+    assert result.ok, result.error
+    assert result.metrics["low_overdue"] == 1
+    assert pd.read_csv(result.folder / "客服明细.csv").set_index("客服")["未按时回访"].to_dict() == {"小美": 1, "阿杰": 0}
+    flag = next(f for f in result.flags if f.code == "service.low_rating_overdue")
+    assert flag.rows == 1 and "L1 小美 1 星 未回访" in flag.message
+
+
+def test_an_agent_who_answered_nothing_is_named_without_nan(tmp_path):
+    t = lambda s: pd.Timestamp(s, tz=TZ)  # noqa: E731
+    silent = [dict(session_id=f"Q{i}", platform="TB", agent="小刘", channel="千牛", category="售前", topic="商品咨询",
+                   order_id=None, start_time=t("2026-06-15 09:00") + pd.Timedelta(minutes=i), first_response_s=None,
+                   resolved_time=pd.NaT, rating=None, follow_up_time=pd.NaT, text="客户离开") for i in range(10)]
+    result = runner.run("service_quality", {"source": review_shop(tmp_path / "shop", REVIEWS, silent),
+                                            "as_of": "2026-06-15", "period": "日"})
+    assert result.ok, result.error
+    flag = next(f for f in result.flags if f.code == "service.slow_agent")
+    assert "小刘 0.0%（10 个会话，全部未响应）" in flag.message and "nan" not in flag.message
+
+
+def test_without_orders_the_urge_success_is_not_a_fake_zero(shop):
+    result = runner.run("service_quality", {"source": shop(drop_tables=("orders",))})
+    assert result.ok, result.error
+    m = result.metrics
+    assert m["urge_sessions"] == 8 and m["urge_judged"] == 0 and m["urge_rate"] is None
+    assert pd.read_csv(result.folder / "催付.csv")["催付成功率"].isna().all()
+    assert pd.read_csv(result.folder / "客服明细.csv")["催付成功率"].isna().all()
+    html = (result.folder / "report.html").read_text(encoding="utf-8")
+    assert "0.0%（0/8）" not in html and "无法判断催付后是否付款" in html
+
+
+def test_a_late_follow_up_is_not_sent_back_to_call_the_customer_again(tmp_path):
+    """未回访 asks the supervisor to call now (high); 超时回访 was called, late: a low flag to review the timing."""
+    t = lambda s: pd.Timestamp(s, tz=TZ)  # noqa: E731
+    base = dict(platform="TB", channel="千牛", category="售后", topic="质量问题", order_id=None, first_response_s=5.0,
+                text="差评", agent="小美")
+    extra = [dict(base, session_id="L1", start_time=t("2026-06-14 09:00"), resolved_time=t("2026-06-14 09:10"),
+                  rating=1, follow_up_time=pd.NaT),
+             dict(base, session_id="L2", start_time=t("2026-06-14 10:00"), resolved_time=t("2026-06-14 10:10"),
+                  rating=2, follow_up_time=t("2026-06-14 13:10"))]
+    result = runner.run("service_quality", {"source": review_shop(tmp_path / "shop", REVIEWS, extra),
+                                            "as_of": "2026-06-14", "period": "日"})
+    assert result.ok, result.error
+    flags = {f.code: f for f in result.flags}
+    now, late = flags["service.low_rating_overdue"], flags["service.low_rating_late"]
+    assert (now.severity, now.rows, late.severity, late.rows) == ("high", 1, "low", 1)
+    assert "L1" in now.message and "L2" not in now.message and "请立即联系客户" in now.message
+    assert "L2 小美 回访 06-14 13:10，应在 06-14 12:10 前" in late.message and "复盘" in late.message
+    assert result.metrics["low_overdue"] == 2  # both missed the 2 h
+
+
+def test_the_daily_urge_success_is_not_only_the_same_day_payments():
+    """The daily report used to judge only the sessions paid the same day (06-05: 2 of 2, 06-08: 4 of 4 — 100 %): a
+    session unpaid at midnight was pending, and outside the next day's window — never judged. Now each session is
+    judged in the day its result came (06-05: 2 of 6, 06-08: 4 of 6, with the unpaid ones of the day before)."""
+    for day in ("2026-06-05", "2026-06-08"):
+        result = runner.run("service_quality", {"as_of": day, "period": "日"})
+        assert result.ok, result.error
+        paid, judged, count = urge_by_hand(day, day)
+        m = result.metrics
+        assert (m["urge_sessions"], m["urge_paid"], m["urge_judged"]) == (count, paid, judged)
+        assert judged > paid > 0 and m["urge_rate"] == pytest.approx(paid / judged) and m["urge_rate"] < 1
+        table = pd.read_csv(result.folder / "催付.csv")
+        assert table["催付可判定"].sum() == judged and table["催付后付款"].sum() == paid
+
+
+def test_a_complex_case_past_its_24_hours_counts_for_its_agent_in_the_daily_table():
+    """The planted session (06-28 15:40) is due 06-29 15:40: the daily table of 06-29 counts it as 复杂售后超时 for its
+    agent (a one-day window held no whole 24 h, so the column was always 0 in daily reports)."""
+    result = runner.run("service_quality", {"as_of": "2026-06-29", "period": "日"})
+    assert result.ok, result.error
+    table = pd.read_csv(result.folder / "客服明细.csv").set_index("客服")
+    s = sessions().set_index("session_id").loc[sample_ops.OPEN_COMPLEX_SESSION]
+    assert table.loc[s["agent"], "复杂售后超时"] >= 1
+    start, end = pd.Timestamp("2026-06-29", tz=TZ), pd.Timestamp("2026-06-30", tz=TZ)
+    every = sessions()
+    due = every["start_time"] + pd.Timedelta(hours=24)
+    late = every[(every["category"] == "售后") & every["topic"].isin(COMPLEX) & (due > start) & (due <= end)
+                 & (every["resolved_time"].isna() | (every["resolved_time"] > due))]
+    assert table["复杂售后超时"].sum() == len(late)
 
 
 def test_complex_after_sales_open_is_judged_at_the_reference_day():

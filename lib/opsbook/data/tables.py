@@ -215,10 +215,11 @@ SCHEMAS: dict[str, dict[str, Column]] = {
         "cs_sessions": [
             _c("session_id", "str", "会话ID"),
             _c("platform", "str", "平台", choices=PLATFORMS),
-            _c("agent", "str", "客服"),
-            _c("channel", "str", "接待渠道", required=False, nullable=True),  # 千牛 / 咚咚 / 飞鸽 / 电话 …
+            # agent, channel and topic are what a console lets staff type: a phone in them is masked like the summary's
+            _c("agent", "str", "客服", masked=True),
+            _c("channel", "str", "接待渠道", required=False, nullable=True, masked=True),  # 千牛 / 咚咚 / 飞鸽 / 电话 …
             _c("category", "str", "咨询阶段", choices=("售前", "售中", "售后")),
-            _c("topic", "str", "问题类型", required=False, nullable=True),  # 催付 / 退换货 / 质量问题 / 物流 …
+            _c("topic", "str", "问题类型", required=False, nullable=True, masked=True),  # 催付 / 退换货 / 质量问题 / 物流 …
             _c("customer_id", "str", "客户ID（匿名）", required=False, nullable=True),
             _c("order_id", "str", "订单编号", required=False, nullable=True),
             _c("start_time", "datetime", "会话开始时间"),

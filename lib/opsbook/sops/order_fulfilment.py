@@ -33,7 +33,7 @@ OTHER_EXCEPTIONS = ("拒收", "退回", "地址异常")
 METRICS = {"audit_time": "审核时刻", "paid_orders": "统计期付款订单", "on_time": "按时发货",
            "late": "超时发货", "overdue": "超时未发货", "waiting": "待发货（未超时）",
            "withdrawn": "未发货已退款", "on_time_rate": ("发货及时率", "pct"), "actions": "待处理异常订单", "stalled": "物流停滞包裹",
-           "lost_damaged_open": "丢件破损未处理", "parcels": "统计期包裹", "misshipped": "错发漏发包裹",
+           "lost_damaged_open": "丢件破损超时未处理", "parcels": "统计期包裹", "misshipped": "错发漏发包裹",
            "miss_rate": ("错发漏发率", "pct")}
 # the SOP's follow-up times of the tasks a scheduled run's flags open (hours, or the parameter holding them): lost or
 # damaged parcels within `handle_hours` (24 h: 补发/退款); a stalled parcel is chased within the day (物流每日跟踪);
@@ -328,11 +328,11 @@ def lost_damaged(src: Source, at: dt.datetime, start: dt.datetime, handle_hours:
                    AND n.tracking_no <> p.tracking_no AND n.ship_time > coalesce(p.last_event_time, p.ship_time)
                    AND n.ship_time < ?
               GROUP BY ALL),
-        f AS (SELECT platform, order_id, sum(coalesce(refund_amount, 0)) AS refund_amount
+        f AS (SELECT platform, order_id, sum(coalesce(refund_amount, 0)) AS refund_amount, sum(amount) AS paid_amount
               FROM orders GROUP BY platform, order_id)
         SELECT p.platform, p.order_id, p.carrier, p.tracking_no, p.exception,
                coalesce(p.last_event_time, p.ship_time) AS exception_time, r.reship_time,
-               coalesce(f.refund_amount, 0) AS refund_amount
+               coalesce(f.refund_amount, 0) AS refund_amount, f.paid_amount
         FROM p LEFT JOIN r USING (platform, order_id, tracking_no) LEFT JOIN f USING (platform, order_id)
         ORDER BY exception_time""", [start, at, *args, at])
     at_ts = pd.Timestamp(at)
@@ -341,11 +341,14 @@ def lost_damaged(src: Source, at: dt.datetime, start: dt.datetime, handle_hours:
     done_late = frame["reship_time"].notna() & (waited > handle_hours)
     frame["handled"] = "待处理"
     frame.loc[frame["hours"] >= handle_hours, "handled"] = "超时未处理"
-    frame.loc[frame["refund_amount"] > 0, "handled"] = "已退款"
+    # a refund smaller than what the order paid may be a 价保 or a small compensation, not the lost goods' money
+    partial = (frame["refund_amount"] > 0) & (frame["refund_amount"] < frame["paid_amount"].fillna(0) - 0.005)
+    frame.loc[partial, "handled"] = "部分退款"
+    frame.loc[(frame["refund_amount"] > 0) & ~partial, "handled"] = "已退款"
     frame.loc[frame["reship_time"].notna(), "handled"] = "已补发"
     frame.loc[done_late, "handled"] = "补发超时"
     frame["handled"] = frame["handled"].astype("str")
-    return frame
+    return frame.drop(columns="paid_amount")
 
 
 def miss_rate(src: Source, at: dt.datetime, days: int, platform: str = "全部") -> pd.DataFrame:
@@ -396,7 +399,7 @@ def summary(at: dt.datetime, batch: str, sla: dict, act: pd.DataFrame, stuck: pd
                "miss_rate": None if pd.isna(m["miss_rate"]) else float(m["miss_rate"])}
     cards = {"审核": describe_moment(at, batch), f"近 {summary_days} 天付款订单": f"{sla['paid_orders']:,}",
              f"近 {summary_days} 天发货及时率": _pct(sla["on_time_rate"]), "超时未发货": f"{sla['overdue']:,}",
-             "异常订单": f"{metrics['actions']:,}", "物流停滞": f"{len(stuck):,}", "丢件破损未处理": f"{open_lost:,}",
+             "异常订单": f"{metrics['actions']:,}", "物流停滞": f"{len(stuck):,}", "丢件破损超时未处理": f"{open_lost:,}",
              f"近 {miss_days} 天错发漏发率": _pct(metrics["miss_rate"])}
     return metrics, cards
 
@@ -404,6 +407,9 @@ def summary(at: dt.datetime, batch: str, sla: dict, act: pd.DataFrame, stuck: pd
 def sla_note(start: dt.datetime, at: dt.datetime, rules: Rules, promos: list[calendar.Promotion],
              since: pd.Timestamp | None) -> str:
     """How the SLA table counts, in Chinese."""
+    if before_data(at, since):
+        return (f"物流数据从 {since:%Y-%m-%d %H:%M} 才开始，审核时刻 {at:%Y-%m-%d %H:%M} 之前没有发货数据："
+                "无法统计发货时效（无数据）")
     promo = "、".join(p.describe() for p in promos) or "无"
     cut = f"；发货数据从 {since:%Y-%m-%d %H:%M} 开始，之前付款的订单不计" if since is not None and \
         since.to_pydatetime() >= start else ""
@@ -417,7 +423,7 @@ def findings(act: pd.DataFrame, late: pd.DataFrame, stuck: pd.DataFrame, lost: p
              others: pd.DataFrame, *, rules: Rules, summary_days: int) -> list[Flag]:
     """Flags with their owners: overdue orders (仓储), SKUs out of stock (仓储/客服), incomplete addresses (客服),
     remote areas (仓储), unpaid orders (客服), late shipments (仓储), stalled parcels (运营/客服), lost or damaged
-    parcels past the handling time (客服), the miss-shipment rate above target (仓储), other exceptions (客服)."""
+    parcels past the handling time (客服; only partly refunded: medium, to check), the miss-shipment rate above target (仓储), other exceptions (客服)."""
     out = []
     cols = ["platform", "order_id", "detail", "hours", "skus"]
     plan = [("超时未发货", "fulfil.overdue", "high", "已过发货时限仍未发货：请仓储立即发货，无法发货的由客服联系客户"),
@@ -446,6 +452,12 @@ def findings(act: pd.DataFrame, late: pd.DataFrame, stuck: pd.DataFrame, lost: p
                         f"{len(overdue)} 个丢件/破损包裹超过 {rules.handle_hours} 小时仍未补发或退款（"
                         + "、".join(f"{r.order_id} {r.exception} {r.hours:g} 小时" for r in overdue.head(3).itertuples())
                         + "）：请立即为客户补发或退款", overdue))
+    partial = lost[(lost["handled"] == "部分退款") & (lost["hours"] >= rules.handle_hours)]
+    if len(partial):
+        out.append(make("fulfil.lost_partial_refund", "medium", "客服",
+                        f"{len(partial)} 个丢件/破损包裹超过 {rules.handle_hours} 小时未补发，订单只有部分退款（"
+                        + "、".join(f"{r.order_id} {r.exception} 退款 ¥{r.refund_amount:,.2f}" for r in partial.head(3).itertuples())
+                        + "）：请核对退款是否覆盖丢失或破损的商品，不够的补发或补退", partial))
     slow = lost[lost["handled"] == "补发超时"]
     if len(slow):
         out.append(make("fulfil.reship_late", "low", "客服",
@@ -462,8 +474,18 @@ def findings(act: pd.DataFrame, late: pd.DataFrame, stuck: pd.DataFrame, lost: p
     return out
 
 
-def stale(at: dt.datetime, last: pd.Timestamp | None, hours: int) -> list[Flag]:
-    """A flag when the parcels' data ends long before the audit: every order since would look unshipped."""
+def before_data(at: dt.datetime, since: pd.Timestamp | None) -> bool:
+    """Whether the audit's moment comes before the first parcel on file: nothing before it can be judged."""
+    return since is not None and since.to_pydatetime() >= at
+
+
+def stale(at: dt.datetime, last: pd.Timestamp | None, hours: int, since: pd.Timestamp | None = None) -> list[Flag]:
+    """A flag when the parcels' data ends long before the audit (every order since would look unshipped), or begins
+    after it (nothing can be judged: the windows are empty, and 0 orders is not the shop's truth)."""
+    if before_data(at, since):
+        return [make("fulfil.no_coverage", "medium", "数据分析",
+                     f"物流数据从 {since:%Y-%m-%d %H:%M} 才开始，审核时刻 {at:%Y-%m-%d %H:%M} 在此之前：无法判断这段时间的发货，"
+                     "发货时效、异常订单、物流跟踪和错发漏发率均无数据（不是 0 单）；请选择之后的审核日期，或导入更早的物流（发货）导出")]
     if last is not None and last.to_pydatetime() >= at - dt.timedelta(hours=hours):
         return []
     reach = f"物流数据只到 {last:%Y-%m-%d %H:%M}" if last is not None else "shipments 表没有包裹"
@@ -475,6 +497,9 @@ def stale(at: dt.datetime, last: pd.Timestamp | None, hours: int) -> list[Flag]:
 def actions_note(start: dt.datetime, at: dt.datetime, day: dt.date | None, floor: int, remote: list[str],
                  unpaid_hours: int) -> str:
     """How the action list is made, in Chinese."""
+    if start >= at:
+        return (f"物流数据从 {start:%Y-%m-%d %H:%M} 才开始，审核时刻 {at:%Y-%m-%d %H:%M} 之前没有发货数据："
+                "无法核对待发订单（无数据）")
     stock = f"{day} 收盘的库存快照（可售库存 ≤ {floor} 视为缺货）" if day else "没有可用的库存快照，未检查缺货"
     return (f"{start:%Y-%m-%d %H:%M} 以来付款、到 {at:%Y-%m-%d %H:%M} 仍未发货（也未退款）的订单逐一核对：是否超过发货时限、"
             f"商品库存（{stock}）、收货地址是否完整、是否偏远地区（{'、'.join(remote)}；清单见 "
@@ -490,7 +515,8 @@ def tracking_note(at: dt.datetime, hours: int) -> str:
 
 def lost_note(handle_hours: int) -> str:
     """How lost and damaged parcels are judged, in Chinese."""
-    return (f"丢件/破损的异常时间取该包裹的最后物流更新时间；之后同一订单又发出的包裹算补发，订单有退款金额算已退款"
+    return ("丢件/破损的异常时间取该包裹的最后物流更新时间；之后同一订单又发出的包裹算补发，订单全额退款算已退款，"
+            "退款少于订单实付（可能只是价保或小额补偿）为部分退款、超时的单独提示核对"
             f"（订单表没有退款时间，无法判断退款是否在 {handle_hours} 小时内）；超过 {handle_hours} 小时既未补发也未退款为超时未处理")
 
 

@@ -21,7 +21,7 @@ from . import periods
 # Chinese labels of the headline metrics in result.json (what delivered report cards show), with their number format
 METRICS = {"first_day": "统计开始", "last_day": "统计截至", "sessions": "会话数", "agents": "客服人数",
            "fast_rate": ("10 秒响应率", "pct"), "target_rate": ("30 秒响应率", "pct"),
-           "low_ratings": "1–2 星评价", "low_overdue": "超时未回访", "complex_open": "超 24 小时未解决的复杂售后",
+           "low_ratings": "1–2 星评价", "low_overdue": "未按时回访", "complex_open": "超 24 小时未解决的复杂售后",
            "urge_sessions": "催付会话", "urge_rate": ("催付成功率", "pct"), "reviews": "评价数",
            "bad_review_rate": ("差评率", "pct"), "mean_review_stars": "评价平均星级"}
 # follow-up times of the tasks the flags open, from the SOP: the supervisor calls a low rating back within
@@ -32,7 +32,7 @@ LABELS = {
     "agent": "客服", "sessions": "会话数", "pre_sale": "售前", "in_sale": "售中", "after_sale": "售后",
     "unanswered": "未响应", "fast": "10 秒内响应", "fast_rate": "10 秒响应率", "within": "30 秒内响应",
     "within_rate": "30 秒响应率", "median_response_s": "首次响应中位数（秒）", "rated": "评价会话",
-    "mean_stars": "会话平均评分", "low_ratings": "1–2 星", "low_overdue": "超时未回访", "complex": "复杂售后",
+    "mean_stars": "会话平均评分", "low_ratings": "1–2 星", "low_overdue": "未按时回访", "complex": "复杂售后",
     "complex_late": "复杂售后超时", "urge": "催付会话", "urge_judged": "催付可判定", "urge_paid": "催付后付款",
     "urge_rate": "催付成功率", "reviews": "经手订单评价", "bad_reviews": "经手订单差评", "bad_review_rate": "经手订单差评率",
     "below_floor": "低于个人底线", "session_id": "会话ID", "topic": "问题类型", "order_id": "订单编号",
@@ -40,6 +40,7 @@ LABELS = {
     "follow_up_time": "回访时间", "due": "应回访时间", "state": "状态", "hours_open": "已持续（小时）", "text": "会话摘要",
     "share": "占比", "paid_time": "付款时间", "week_start": "周开始", "week": "周", "mean_review_stars": "评价平均星级",
     "bad_rate": "差评率", "categories": "咨询阶段", "category": "咨询阶段", "channel": "接待渠道", "unmatched": "未匹配到订单",
+    "urge_pending": "待判定",
 }
 CATEGORIES = ("售前", "售中", "售后")
 NO_REVIEWS = "无评价数据：数据源中没有 reviews 表（评价导出用 opsbook ingest 导入后再运行），差评率和 DSR 走势未计算"
@@ -47,7 +48,7 @@ DSR_NOTE = ("DSR（描述相符 / 服务态度 / 物流服务）是平台按最�
             "作近似（每个平台一条线），只看走势，不等于平台显示的 DSR 分")
 DEFINITIONS = ("10 秒 / 30 秒响应率 = 首次响应不超过该秒数的会话 ÷ 全部会话（客户先离开、未响应的会话算未达标）；"
                "复杂售后 = 售后会话中问题类型属于参数所列类型的；催付成功 = 催付会话的订单在会话开始后、参数给定小时数内付款"
-               "（付款早于催付、订单表中找不到的不算成功；时限未到且尚未付款的暂不判定）；"
+               "（付款早于催付、订单表中找不到的不算成功；时限未到且尚未付款的暂不判定，到有结果的那一期再判定）；"
                "经手订单差评率 = 该客服接待过的订单收到的评价中评分不高于差评线的比例（评价不分摊到客服，按订单归属）")
 
 
@@ -141,6 +142,32 @@ def _orders_paid(src: Source) -> str:
     return "(SELECT platform, order_id, min(pay_time) AS pay_time FROM orders GROUP BY 1, 2)"
 
 
+# when a low rating's follow-up is due: its resolution (else its start) plus the follow-up hours
+_DUE = "(coalesce(resolved_time, start_time) + $follow)"
+
+
+def _urge(w: Window, key: str) -> str:
+    """Per `key`, 催付 sessions (a relation `paid` of each order's first payment must be in the query): `urge` started
+    in the window; `urge_judged` decided in it — paid within the hours (success, decided when paid) or the hours ran
+    out unpaid (decided then) — whenever the session started, so a daily report judges yesterday's evening sessions
+    the next day instead of never (and does not count only the same-day successes); `urge_paid` the successes among
+    them; `urge_pending` the window's sessions not decided at its end; `unmatched` the window's sessions whose order
+    is not in the orders table (they count as unpaid)."""
+    return f"""(SELECT {key}, count(*) FILTER (WHERE fresh) AS urge,
+                       count(*) FILTER (WHERE (ok AND pay_time >= $start) OR (NOT ok AND due <= $end)) AS urge_judged,
+                       count(*) FILTER (WHERE ok AND pay_time >= $start) AS urge_paid,
+                       count(*) FILTER (WHERE fresh AND NOT ok AND due > $end) AS urge_pending,
+                       count(*) FILTER (WHERE fresh AND NOT matched) AS unmatched
+                FROM (SELECT s.{key}, s.start_time >= $start AS fresh, p.order_id IS NOT NULL AS matched, p.pay_time,
+                             s.start_time + $urge AS due,
+                             coalesce(p.pay_time >= s.start_time AND p.pay_time < s.start_time + $urge
+                                      AND p.pay_time < $end, false) AS ok
+                      FROM cs_sessions s LEFT JOIN paid p USING (platform, order_id)
+                      WHERE s.topic = $urge_topic AND s.start_time < $end AND s.start_time + $urge > $start
+                        AND {w.where('s')}) u
+                GROUP BY 1)"""
+
+
 def _review_agents(src: Source, w: Window, lines: Lines) -> str:
     """Per agent, the reviews (in the window) of the orders the agent served in any session, and the bad ones."""
     if not src.has("reviews"):
@@ -155,8 +182,9 @@ def _review_agents(src: Source, w: Window, lines: Lines) -> str:
 def agents(src: Source, w: Window, lines: Lines) -> pd.DataFrame:
     """One row per agent who had sessions starting in the window: sessions per category, unanswered, answered within
     the fast and the target seconds (shares of all sessions), the median first response, rated sessions and their
-    mean, 1–2 star ratings and those not followed up in time (`low_overdue`, judged at the window's end), complex
-    after-sales sessions and those not solved in time, 催付 sessions, judged and paid (the success rate), and the
+    mean, 1–2 star ratings and those whose follow-up fell due in the window and was missed or late (`low_overdue`),
+    complex after-sales sessions and those whose solution was due in the window and missed (`complex_late`, whenever
+    they started: a daily window could never hold a whole 24 h), 催付 sessions, judged and paid (the success rate), and the
     reviews (in the window) of the orders the agent served; `below_floor` for agents with enough sessions whose
     target share is under the personal floor."""
     src.check("cs_sessions")
@@ -164,14 +192,17 @@ def agents(src: Source, w: Window, lines: Lines) -> pd.DataFrame:
     df = _sql(src, f"""
         WITH s AS (SELECT * FROM cs_sessions WHERE start_time >= $start AND start_time < $end AND {w.where()}),
         paid AS {_orders_paid(src)},
-        u AS (SELECT s.agent, s.start_time, p.order_id IS NOT NULL AS matched,
-                     coalesce(p.pay_time >= s.start_time AND p.pay_time < least(s.start_time + $urge, $end), false) AS ok,
-                     s.start_time + $urge <= $end AS closed
-              FROM s LEFT JOIN paid p USING (platform, order_id) WHERE s.topic = $urge_topic),
-        urge AS (SELECT agent, count(*) AS urge, count(*) FILTER (WHERE ok OR closed) AS urge_judged,
-                        count(*) FILTER (WHERE ok) AS urge_paid, count(*) FILTER (WHERE NOT matched) AS unmatched
-                 FROM u GROUP BY 1),
+        urge AS {_urge(w, "agent")},
         rv AS {_review_agents(src, w, lines)},
+        lo AS (SELECT agent, count(*) AS low_overdue FROM cs_sessions
+               WHERE {w.where()} AND rating <= $low AND start_time < $end
+                 AND {_DUE} > $start AND {_DUE} <= $end AND (follow_up_time IS NULL OR follow_up_time > {_DUE})
+               GROUP BY 1),
+        cl AS (SELECT agent, count(*) AS complex_late FROM cs_sessions
+               WHERE {w.where()} AND category = '售后' AND list_contains($topics, topic)
+                 AND start_time + $complex > $start AND start_time + $complex <= $end
+                 AND (resolved_time IS NULL OR resolved_time > start_time + $complex)
+               GROUP BY 1),
         a AS (SELECT agent, count(*) AS sessions,
                      count(*) FILTER (WHERE category = '售前') AS pre_sale,
                      count(*) FILTER (WHERE category = '售中') AS in_sale,
@@ -183,19 +214,14 @@ def agents(src: Source, w: Window, lines: Lines) -> pd.DataFrame:
                      count(rating) FILTER (WHERE coalesce(resolved_time, start_time) < $end) AS rated,
                      avg(rating) FILTER (WHERE coalesce(resolved_time, start_time) < $end) AS mean_stars,
                      count(*) FILTER (WHERE rating <= $low AND coalesce(resolved_time, start_time) < $end) AS low_ratings,
-                     count(*) FILTER (WHERE rating <= $low AND coalesce(resolved_time, start_time) + $follow <= $end
-                                      AND (follow_up_time IS NULL
-                                           OR follow_up_time > coalesce(resolved_time, start_time) + $follow))
-                         AS low_overdue,
-                     count(*) FILTER (WHERE category = '售后' AND list_contains($topics, topic)) AS complex,
-                     count(*) FILTER (WHERE category = '售后' AND list_contains($topics, topic) AND start_time + $complex <= $end
-                                      AND (resolved_time IS NULL OR resolved_time > start_time + $complex))
-                         AS complex_late
+                     count(*) FILTER (WHERE category = '售后' AND list_contains($topics, topic)) AS complex
               FROM s GROUP BY 1)
         SELECT a.*, coalesce(urge.urge, 0) AS urge, coalesce(urge.urge_judged, 0) AS urge_judged,
                coalesce(urge.urge_paid, 0) AS urge_paid, coalesce(urge.unmatched, 0) AS unmatched,
-               coalesce(rv.reviews, 0) AS reviews, coalesce(rv.bad_reviews, 0) AS bad_reviews
-        FROM a LEFT JOIN urge USING (agent) LEFT JOIN rv USING (agent) ORDER BY a.agent""",
+               coalesce(rv.reviews, 0) AS reviews, coalesce(rv.bad_reviews, 0) AS bad_reviews,
+               coalesce(lo.low_overdue, 0) AS low_overdue, coalesce(cl.complex_late, 0) AS complex_late
+        FROM a LEFT JOIN urge USING (agent) LEFT JOIN rv USING (agent) LEFT JOIN lo USING (agent)
+             LEFT JOIN cl USING (agent) ORDER BY a.agent""",
                  w.args(fast=lines.fast_seconds, target=lines.target_seconds, low=lines.low_rating_max,
                         follow=dt.timedelta(hours=lines.follow_up_hours), topics=topics,
                         complex=dt.timedelta(hours=lines.complex_hours), urge=dt.timedelta(hours=lines.urge_hours),
@@ -206,6 +232,8 @@ def agents(src: Source, w: Window, lines: Lines) -> pd.DataFrame:
         df[col] = df[col].astype("int64")
     df["fast_rate"] = df["fast"] / df["sessions"]
     df["within_rate"] = df["within"] / df["sessions"]
+    if not src.has("orders"):  # no payments to look at: nothing is judged (no fake 0 %)
+        df["urge_judged"] = 0
     df["urge_rate"] = df["urge_paid"] / df["urge_judged"].where(df["urge_judged"] > 0)
     df["bad_review_rate"] = df["bad_reviews"] / df["reviews"].where(df["reviews"] > 0)
     df["mean_stars"] = df["mean_stars"].round(2)
@@ -263,7 +291,7 @@ def summary(table: pd.DataFrame, open_complex: pd.DataFrame, reviews: pd.DataFra
     cards = {"统计期": f"{w.first} 至 {w.last}" if w.first != w.last else f"{w.last}",
              "会话 / 客服": f"{n:,} / {len(table)}" if n else "无数据",
              "10 秒响应率": pct(metrics["fast_rate"]), "30 秒响应率": pct(metrics["target_rate"]),
-             "1–2 星 / 超时未回访": f"{metrics['low_ratings']} / {metrics['low_overdue']}",
+             "1–2 星 / 未按时回访": f"{metrics['low_ratings']} / {metrics['low_overdue']}",
              "超 24 小时未解决复杂售后": f"{len(open_complex)}",
              "催付成功率": f"{pct(metrics['urge_rate'])}（{metrics['urge_paid']}/{judged}）" if judged else "—",
              "差评率": ("无评价数据" if reviews is None else
@@ -298,14 +326,16 @@ def categories(src: Source, w: Window) -> pd.DataFrame:
 def low_ratings(src: Source, w: Window, lines: Lines) -> pd.DataFrame:
     """Sessions of the window rated `low_rating_max` stars or less, each with the time its follow-up is due
     (resolution, else start, plus the follow-up hours) and its state at the window's end: 已按时回访, 超时回访, 未回访
-    (overdue), 待回访 (not due yet); overdue ones first. A follow-up after the window's end is not known then."""
+    (overdue), 待回访 (not due yet); overdue ones first. A follow-up after the window's end is not known then.
+    Sessions of an earlier window whose follow-up fell due after its end (a 1-star at 23:00, judged by the next day's
+    report) are listed too: each low rating is judged in the window where its follow-up falls due."""
     src.check("cs_sessions")
     df = _sql(src, f"""
         SELECT session_id, platform, agent, category, topic, order_id, start_time, rating,
                coalesce(resolved_time, start_time) + $follow AS due,
                CASE WHEN follow_up_time < $end THEN follow_up_time END AS follow_up_time, text
-        FROM cs_sessions WHERE start_time >= $start AND start_time < $end AND {w.where()} AND rating <= $low
-          AND coalesce(resolved_time, start_time) < $end
+        FROM cs_sessions WHERE start_time < $end AND {w.where()} AND rating <= $low
+          AND coalesce(resolved_time, start_time) < $end AND (start_time >= $start OR {_DUE} > $start)
         ORDER BY start_time, session_id""",
                  w.args(follow=dt.timedelta(hours=lines.follow_up_hours), low=lines.low_rating_max))
     end = w.end
@@ -326,7 +356,8 @@ def low_note(low: pd.DataFrame, lines: Lines) -> str:
     counts = low["state"].value_counts()
     shown = "，".join(f"{k} {int(counts.get(k, 0))}" for k in ("未回访", "超时回访", "待回访", "已按时回访"))
     return (f"{lines.low_rating_max} 星及以下的会话评价 {len(low)} 个：{shown}。客服主管应在会话解决（未解决的从会话开始）后 "
-            f"{lines.follow_up_hours:g} 小时内联系客户致歉并跟进，记入《客户满意度改进表》")
+            f"{lines.follow_up_hours:g} 小时内联系客户致歉并跟进，记入《客户满意度改进表》。上期结束时还没到回访时限的低分会话"
+            "（如前一天深夜的差评）在本期列出并判断")
 
 
 def open_complex(src: Source, w: Window, lines: Lines) -> pd.DataFrame:
@@ -354,22 +385,17 @@ def complex_note(rows: pd.DataFrame, lines: Lines, w: Window) -> str:
 
 
 def urge_by_platform(src: Source, w: Window, lines: Lines) -> pd.DataFrame:
-    """催付 sessions of the window per platform: sessions, judged, paid afterwards within the hours, success rate and
-    sessions whose order is not in the orders table."""
+    """催付 sessions per platform: the window's sessions, those judged in the window (see `_urge`), paid within the
+    hours, the success rate, the window's sessions still pending and those whose order is not in the orders table."""
     src.check("cs_sessions")
     df = _sql(src, f"""
-        WITH paid AS {_orders_paid(src)},
-        u AS (SELECT s.platform, p.order_id IS NOT NULL AS matched,
-                     coalesce(p.pay_time >= s.start_time AND p.pay_time < least(s.start_time + $urge, $end), false) AS ok,
-                     s.start_time + $urge <= $end AS closed
-              FROM cs_sessions s LEFT JOIN paid p USING (platform, order_id)
-              WHERE s.topic = $urge_topic AND s.start_time >= $start AND s.start_time < $end AND {w.where('s')})
-        SELECT platform, count(*) AS urge, count(*) FILTER (WHERE ok OR closed) AS urge_judged,
-               count(*) FILTER (WHERE ok) AS urge_paid, count(*) FILTER (WHERE NOT matched) AS unmatched
-        FROM u GROUP BY 1 ORDER BY 1""",
+        WITH paid AS {_orders_paid(src)}
+        SELECT * FROM {_urge(w, "platform")} ORDER BY 1""",
                  w.args(urge=dt.timedelta(hours=lines.urge_hours), urge_topic=lines.urge_topic))
-    for col in ("urge", "urge_judged", "urge_paid", "unmatched"):
+    for col in ("urge", "urge_judged", "urge_paid", "unmatched", "urge_pending"):
         df[col] = df[col].astype("int64")
+    if not src.has("orders"):  # no payments to look at: nothing is judged (no fake 0 %)
+        df["urge_judged"] = 0
     df["urge_rate"] = df["urge_paid"] / df["urge_judged"].where(df["urge_judged"] > 0)
     return df
 
@@ -380,9 +406,10 @@ def urge_note(urge: pd.DataFrame, lines: Lines, has_orders: bool) -> str:
         return "数据源中没有 orders 表：无法判断催付后是否付款（催付成功率未计算）"
     if urge.empty:
         return f"统计期内没有问题类型为“{lines.urge_topic}”的会话（无数据）"
-    pending = int((urge["urge"] - urge["urge_judged"]).sum())
+    pending = int(urge["urge_pending"].sum())
     unmatched = int(urge["unmatched"].sum())
-    return (f"催付成功 = 订单在催付会话开始后 {lines.urge_hours:g} 小时内付款"
+    return (f"催付成功 = 订单在催付会话开始后 {lines.urge_hours:g} 小时内付款；每个催付会话在有结果的一期判定一次（付款的在付款当期，"
+            f"未付款的在满 {lines.urge_hours:g} 小时的当期，所以本期判定的会话可以包括上期末开始的）"
             + (f"；{pending} 个催付会话尚未满 {lines.urge_hours:g} 小时且订单还没付款，暂不判定" if pending else "")
             + (f"；{unmatched} 个催付会话的订单在订单表中找不到，算未成功" if unmatched else ""))
 
@@ -480,7 +507,7 @@ def _pct(x: float) -> str:
 def findings(table: pd.DataFrame, low: pd.DataFrame, open_rows: pd.DataFrame, rv: pd.DataFrame | None,
              lines: Lines, w: Window) -> list[Flag]:
     """Flags for 客服 and 客服主管: the shop's target-second share under target, agents under the personal floor, low
-    ratings not followed up in time, complex after-sales open too long, the bad-review rate over target, no
+    ratings not followed up (high: call now) or followed up late (low: review the timing), complex after-sales open too long, the bad-review rate over target, no
     sessions at all."""
     out = []
     n = int(table["sessions"].sum())
@@ -497,16 +524,28 @@ def findings(table: pd.DataFrame, low: pd.DataFrame, open_rows: pd.DataFrame, rv
     if len(slow):
         out.append(make("service.slow_agent", "high", "客服、客服主管",
                         f"{len(slow)} 名客服 {lines.target_seconds} 秒响应率低于个人底线 {_pct(lines.agent_floor)}：" + "、".join(
-                            f"{r.agent} {_pct(r.within_rate)}（{r.sessions} 个会话，首次响应中位数 {r.median_response_s:g} 秒）"
+                            f"{r.agent} {_pct(r.within_rate)}（{r.sessions} 个会话，" + (
+                                f"首次响应中位数 {r.median_response_s:g} 秒）" if pd.notna(r.median_response_s)
+                                else "全部未响应）")
                             for r in slow.itertuples()) + "；客服主管请当天辅导（话术库、快捷回复），必要时调整接待分流",
                         slow[["agent", "sessions", "within_rate", "fast_rate", "median_response_s"]]))
-    overdue = low[low["state"].eq("未回访") | low["state"].eq("超时回访")]
+    # not followed up at all: call the customer now; followed up, but late: the call was made, review the timing
+    overdue = low[low["state"].eq("未回访")]
     if len(overdue):
         out.append(make("service.low_rating_overdue", "high", "客服主管",
-                        f"{len(overdue)} 个 {lines.low_rating_max} 星及以下的会话没有在 {lines.follow_up_hours:g} 小时内回访（"
+                        f"{len(overdue)} 个 {lines.low_rating_max} 星及以下的会话超过 {lines.follow_up_hours:g} 小时仍未回访（"
                         + "、".join(f"{r.session_id} {r.agent} {r.rating} 星 {r.state}" for r in overdue.head(5).itertuples())
-                        + "）：请联系客户致歉并跟进，记入《客户满意度改进表》",
+                        + "）：请立即联系客户致歉并跟进，记入《客户满意度改进表》",
                         overdue[["session_id", "platform", "agent", "rating", "start_time", "due", "state"]]))
+    tardy = low[low["state"].eq("超时回访")]
+    if len(tardy):
+        out.append(make("service.low_rating_late", "low", "客服主管",
+                        f"{len(tardy)} 个 {lines.low_rating_max} 星及以下的会话已回访，但晚于 {lines.follow_up_hours:g} 小时（"
+                        + "、".join(f"{r.session_id} {r.agent} 回访 {r.follow_up_time:%m-%d %H:%M}，应在 {r.due:%m-%d %H:%M} 前"
+                                   for r in tardy.head(5).itertuples())
+                        + "）：请复盘低分回访的排班与提醒",
+                        tardy[["session_id", "platform", "agent", "rating", "start_time", "due", "follow_up_time",
+                               "state"]]))
     if len(open_rows):
         out.append(make("service.complex_open", "high", "客服、客服主管",
                         f"{len(open_rows)} 个复杂售后超过 {lines.complex_hours:g} 小时仍未解决（" + "、".join(

@@ -14,7 +14,7 @@ import pandas as pd
 
 from ...errors import IntakeError
 from ...settings import TZ_NAME
-from .. import tables
+from .. import privacy, tables
 from . import clean, exports, goods
 from .read import RawTable
 
@@ -29,6 +29,7 @@ EXCEPTION_WORDS = {  # what carriers, ERPs and tracking tools write → the cano
 }
 NO_EXCEPTION = {"", "无", "正常", "-", "—", "否"}
 TIMES = ("ship_time", "last_event_time", "delivered_time")
+PHONE_LIKE = r"\+?(?:86)?[\s-]?1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}"
 
 
 def to_shipments(raw: RawTable, kind: exports.ExportKind, secret: bytes, name: str):
@@ -47,6 +48,11 @@ def to_shipments(raw: RawTable, kind: exports.ExportKind, secret: bytes, name: s
                               headline=f"{name} 无法导入，未写入任何数据")
         out[target] = ids
         reasons = exports._reject(reasons, ids.isna(), f"{cols[target]} 为空")
+    # no carrier numbers its parcels like a mobile (1[3-9] + 9 digits): such a 运单号 is the buyer's phone typed into
+    # the wrong column — refused by row (shown masked), never stored where reports would mask it into a useless id
+    phone_like = out["tracking_no"].fillna("").str.fullmatch(PHONE_LIKE).astype(bool)
+    reasons = exports._reject(reasons, phone_like, cols["tracking_no"] + " 为“" + out["tracking_no"].fillna("").map(
+        privacy.mask_phone) + "”，像手机号而不是快递单号：请核对运单号后重新导入")
     written = clean.clean_id_column(df[cols["platform"]])
     out["platform"] = clean.platform_codes(df[cols["platform"]])
     reasons = exports._reject(reasons, out["platform"].isna(), cols["platform"] + " 为“" + written.fillna("") +
