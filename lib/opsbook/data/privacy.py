@@ -15,7 +15,8 @@ PHONE = re.compile(r"(?<![\d.])(?:[+＋]?[8８][6６][\s-]?)?([1１][3-9３-９]
 SPACED_PHONE = re.compile(r"(?<![\d.])([1１])[ \t　]([3-9３-９])[ \t　](\d)(?:[ \t　]\d){4}[ \t　](\d)[ \t　](\d)[ \t　](\d)"
                           r"[ \t　](\d)(?![ \t　]?\d)")
 PHONE_COLUMNS = re.compile(r"phone|mobile|tel|手机|电话", re.I)
-# columns of carriers' numbers, never masked (tables.py: shipments.tracking_no): 圆通's YT8613812345678 reads as +86 138…
+# columns of carriers' numbers (tables.py: shipments.tracking_no), masked only where a whole cell is a phone number
+# (typed into the wrong column): 圆通's YT8613812345678 reads as +86 138… inside a longer text, and must stay whole
 NEVER_MASKED = ("tracking_no",)
 
 
@@ -36,11 +37,12 @@ def _mask_value(v):
 
 
 def mask_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """Mask phone numbers in every text column, and in phone-named columns whatever their type (never in a column of
-    tracking numbers, `NEVER_MASKED`)."""
+    """Mask phone numbers in every text column, and in phone-named columns whatever their type (in a column of
+    tracking numbers, `NEVER_MASKED`, only a cell that is a phone number as a whole)."""
     out = df.copy()
     for col in out.columns:
         if col in NEVER_MASKED:
+            out[col] = out[col].map(lambda v: mask_phone(v) if isinstance(v, str) and PHONE.fullmatch(v.strip()) else v)
             continue
         if PHONE_COLUMNS.search(str(col)) and not pd.api.types.is_string_dtype(out[col]):
             out[col] = out[col].map(lambda v: mask_phone(f"{v:.0f}" if isinstance(v, float) else str(v)),
