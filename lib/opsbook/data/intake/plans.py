@@ -38,7 +38,7 @@ def to_plan_tasks(raw: RawTable, kind: exports.ExportKind, secret: bytes, name: 
         out["promotion"] = out["promotion"].map(promotion_name, na_action="ignore")
         # without a year a plan is no promotion's: the daily run (the calendar's next 大促) never finds it, and next
         # year's plan of the same name would collide with this one's task ids
-        yearless = out["promotion"].notna() & ~out["promotion"].astype("str").str.contains(_YEAR)
+        yearless = out["promotion"].notna() & ~out["promotion"].astype("str").map(lambda t: isinstance(t, str) and _YEAR.search(t) is not None).astype(bool)
         reasons = exports._reject(reasons, yearless, f"{cols['promotion']} " + out["promotion"].astype("str")
                                   + " 没有年份：请写成 2026年双11 这样（年份 + 大促日历中的名称）")
     if "owner_role" in out:
