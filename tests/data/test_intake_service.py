@@ -112,3 +112,21 @@ def test_every_intake_reads_a_platform_cell_the_same_way(tmp_path):
     assert report.error is None and not any(line.startswith("拒绝") for line in report.lines), report.lines
     assert rows_of(tmp_path / "wh", "cs_sessions").set_index("session_id")["platform"].to_dict() == {"S1": "DY",
                                                                                                     "S2": "TM"}
+
+
+def test_times_are_read_as_every_intake_reads_them_and_a_half_star_is_refused(tmp_path):
+    """clean.parse_times, not pandas' own: "today" is no time (pandas read it as the clock's), a time with its offset
+    is converted (it crashed the import); a rating of 4.5 is refused by its row (it was rounded to 4)."""
+    sheet = write(tmp_path / "接待记录.csv", HEADER
+                  + "S1,TB,小美,千牛,售前,商品咨询,买家A,,today,8,,,,好\n"
+                  + "S2,TB,小美,千牛,售前,商品咨询,买家B,,2026-06-30 10:00:00,8,2026-06-30T02:05:00+00:00,,,好\n"
+                  + "S3,TB,小美,千牛,售前,商品咨询,买家C,,2026-06-30 10:00:00,8,,4.5,,好\n"
+                  + "S4,TB,小美,千牛,售前,商品咨询,买家D,,2026/6/30 10:00,8,,,-,好\n")
+    report = ingest_file(sheet, tmp_path / "wh")
+    assert report.error is None, report.error and report.error.message
+    rejected = next(line for line in report.lines if line.startswith("拒绝"))
+    assert rejected == "拒绝 2 行：第 2 行 会话开始时间 不是时间；第 4 行 客户评分应为 1–5 星或 非常满意/满意/一般/不满意/非常不满意"
+    rows = rows_of(tmp_path / "wh", "cs_sessions").set_index("session_id")
+    assert rows.loc["S2", "resolved_time"] == pd.Timestamp("2026-06-30 10:05", tz="Asia/Shanghai")
+    assert rows.loc["S4", "start_time"] == pd.Timestamp("2026-06-30 10:00", tz="Asia/Shanghai")
+    assert pd.isna(rows.loc["S4", "follow_up_time"])

@@ -54,10 +54,9 @@ def to_cs_sessions(raw, kind: exports.ExportKind, secret: bytes, name: str) -> t
         if source is None:
             out[target] = pd.Series(pd.NaT, index=df.index, dtype=f"datetime64[us, {TZ_NAME}]")
             continue
-        text = _text(df, source)
-        stamp = pd.to_datetime(text, errors="coerce", format="mixed")
-        reasons = exports._reject(reasons, text.notna() & stamp.isna(), f"{source} 不是时间")
-        out[target] = stamp.dt.tz_localize(TZ_NAME)
+        stamps, bad = clean.parse_times(df[source])  # the shared reading: an offset converted, "today" no time
+        reasons = exports._reject(reasons, bad, f"{source} 不是时间")
+        out[target] = stamps.dt.tz_localize(TZ_NAME)
     for target in ("session_id", "agent", "start_time"):  # required: an empty cell refuses its row, not the file
         reasons = exports._reject(reasons, out[target].isna(), f"{cols[target]} 为空")
     response, bad = clean.parse_numbers(df[cols["first_response_s"]]) if cols.get("first_response_s") else (
@@ -66,7 +65,8 @@ def to_cs_sessions(raw, kind: exports.ExportKind, secret: bytes, name: str) -> t
     reasons = exports._reject(reasons, bad, f"{cols.get('first_response_s')} 不是数字")
     rating_text = _text(df, cols.get("rating"))
     stars, bad = clean.parse_numbers(rating_text.map(lambda v: SATISFACTION.get(v, v), na_action="ignore"))
-    out["rating"] = stars.round().astype("Int64")
+    bad |= stars.notna() & ~stars.isin([1, 2, 3, 4, 5])  # 4.5 is refused, never rounded to 4
+    out["rating"] = stars.where(~bad).astype("Int64")
     reasons = exports._reject(reasons, bad, "客户评分应为 1–5 星或 非常满意/满意/一般/不满意/非常不满意")
     buyer = _text(df, exports._pick(df, kind.customer)) if kind.customer else None
     out["customer_id"] = None
