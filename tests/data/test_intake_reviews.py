@@ -80,3 +80,27 @@ def test_an_empty_rating_or_time_refuses_its_row_not_the_file(tmp_path):
     assert report.error is None, report.error and report.error.message
     assert "拒绝 2 行：第 2 行 评分 为空；第 3 行 评价时间 为空" in report.lines
     assert pd.read_parquet(tmp_path / "wh" / "reviews.parquet")["order_id"].tolist() == ["1003"]
+
+
+def test_times_and_ranks_are_read_as_every_sheets(tmp_path):
+    """Dates, times and counts go through the shared reading (goods._values): "today" is no review time (pandas read
+    it as the clock's), a time with its offset is converted (it crashed the import), a rank of 3.5 is refused by its
+    row (it was rounded to 4)."""
+    reviews = tmp_path / "评价.csv"
+    reviews.write_text("平台,订单编号,评分,评价内容,评价时间\nTB,1001,5,好,today\nTB,1002,4,好,2026-06-30T02:05:00Z\n"
+                       "TB,1003,4,好,2026/6/30 10:06\n", encoding="utf-8-sig")
+    report = ingest_file(reviews, tmp_path / "wh")
+    assert report.error is None, report.error and report.error.message
+    assert "拒绝 1 行：第 2 行 评价时间 不是时间" in report.lines
+    stored = rows_of(tmp_path / "wh", "reviews").set_index("order_id")["review_time"]
+    assert stored.to_dict() == {"1002": pd.Timestamp("2026-06-30 10:05", tz="Asia/Shanghai"),
+                                "1003": pd.Timestamp("2026-06-30 10:06", tz="Asia/Shanghai")}
+    ranks = tmp_path / "排名.csv"
+    ranks.write_text("日期,平台,关键词,排名\n2026-06-30,TB,牛奶,3.5\n2026-06-30,TB,酸奶,\ntoday,TB,奶粉,2\n"
+                     "2026/6/30,TB,羊奶,7\n", encoding="utf-8-sig")
+    report = ingest_file(ranks, tmp_path / "wh")
+    assert report.error is None, report.error and report.error.message
+    assert "拒绝 2 行：第 2 行 排名 不是整数；第 4 行 日期 不是日期" in report.lines
+    stored = rows_of(tmp_path / "wh", "keyword_ranks").set_index("keyword")
+    assert values(stored, "rank") == [7, None] and list(stored.index) == ["羊奶", "酸奶"]
+    assert (stored["date"] == pd.Timestamp("2026-06-30")).all()

@@ -19,6 +19,7 @@ import re
 import pandas as pd
 
 from ...errors import IntakeError
+from ...settings import TZ_NAME
 from .. import tables
 from . import clean, exports
 from .read import RawTable
@@ -71,6 +72,9 @@ def _values(series: pd.Series, col: tables.Column, target: str) -> tuple[pd.Seri
     if col.kind == "date":
         stamps, bad = clean.parse_times(series)
         return stamps.dt.normalize(), [(bad, "不是日期")]
+    if col.kind == "datetime":
+        stamps, bad = clean.parse_times(series)
+        return stamps.dt.tz_localize(TZ_NAME), [(bad, "不是时间")]
     text = clean.clean_id_column(series)
     return (text if tables.is_id(col) else _unescaped(text)), []
 

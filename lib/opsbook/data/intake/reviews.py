@@ -14,9 +14,8 @@ import hashlib
 
 import pandas as pd
 
-from ...settings import TZ_NAME
 from .. import tables
-from . import clean, exports
+from . import clean, exports, goods
 from .read import RawTable
 
 RATING_WORDS = {"好评": 5, "中评": 3, "差评": 1, "good": 5, "neutral": 3, "bad": 1}
@@ -50,15 +49,10 @@ def _typed(df: pd.DataFrame, kind: exports.ExportKind, name: str) -> tuple[pd.Da
             out[target] = words.fillna(numbers)
             reasons = exports._reject(reasons, out[target].isna() & text.ne(""),
                                       f"{source} 应为 1–5 星或 好评/中评/差评")
-        elif col.kind in ("date", "datetime"):
-            present = df[source].notna() & df[source].astype("str").str.strip().ne("")
-            stamp = pd.to_datetime(df[source].astype("str").str.strip().where(present), errors="coerce", format="mixed")
-            reasons = exports._reject(reasons, stamp.isna() & present, f"{source} 不是日期")
-            out[target] = stamp.dt.normalize() if col.kind == "date" else stamp.dt.tz_localize(TZ_NAME)
-        elif col.kind in ("int", "float"):
-            values, bad = clean.parse_numbers(df[source])
-            out[target] = values
-            reasons = exports._reject(reasons, bad, f"{source} 不是数字")
+        elif col.kind in ("date", "datetime", "int", "float"):  # read as every sheet's (a rank of 3.5 is no rank)
+            out[target], problems = goods._values(df[source], col, target)
+            for bad, why in problems:
+                reasons = exports._reject(reasons, bad, f"{source} {why}")
         elif col.masked:
             out[target] = df[source].astype("str").where(df[source].notna())
         else:
@@ -93,7 +87,6 @@ def to_reviews(raw: RawTable, kind: exports.ExportKind, secret: bytes, name: str
 def to_keyword_ranks(raw: RawTable, kind: exports.ExportKind, secret: bytes, name: str):
     """Canonical keyword ranks of a rank sheet (an empty rank: not in the ranking that day), and the rejected rows."""
     out, reasons, _ = _typed(raw.frame, kind, name)
-    out["rank"] = out["rank"].round().astype("Int64")
     return exports._split(out, reasons, raw)
 
 
