@@ -8,9 +8,8 @@ row is right is not guessed).
 """
 from __future__ import annotations
 
-from ...settings import TZ_NAME
 from .. import tables
-from . import clean, exports, goods
+from . import exports, goods
 from .read import RawTable
 
 TABLE = "sop_pilots"
@@ -20,10 +19,6 @@ def to_sop_pilots(raw: RawTable, kind: exports.ExportKind, secret: bytes, name: 
     """A pilot-group sheet's units (sop_pilots) typed by the schema, and the rejected rows with their reasons."""
     spec = tables.SCHEMAS[TABLE]
     out, reasons, shown = goods._typed(raw, kind, spec, name)
-    source = exports._columns(raw.frame, kind, ("assigned_at",), name)["assigned_at"]
-    stamps, bad = clean.parse_times(raw.frame[source])
-    out["assigned_at"] = stamps.dt.tz_localize(TZ_NAME)
-    reasons = exports._reject(reasons, bad, f"{shown['assigned_at']} 不是时间")
     for column in ("pilot_group", "unit_kind"):
         if column in out:
             allowed = spec[column].choices
