@@ -130,3 +130,17 @@ def test_times_are_read_as_every_intake_reads_them_and_a_half_star_is_refused(tm
     assert rows.loc["S2", "resolved_time"] == pd.Timestamp("2026-06-30 10:05", tz="Asia/Shanghai")
     assert rows.loc["S4", "start_time"] == pd.Timestamp("2026-06-30 10:00", tz="Asia/Shanghai")
     assert pd.isna(rows.loc["S4", "follow_up_time"])
+
+
+def test_a_buyer_is_the_same_pseudonym_as_in_the_orders(tmp_path):
+    """The buyer cell is read as an order export reads it (exports._customers: '…, ="…", a tab unwrapped), so a
+    session's customer_id is the one the buyer's orders carry; `-` is no buyer."""
+    sheet = write(tmp_path / "接待记录.csv", HEADER
+                  + "S1,TB,小美,千牛,售前,商品咨询,'889123,,2026-06-30 10:00:00,8,,,,好\n"
+                  + "S2,JD,阿杰,咚咚,售前,商品咨询,\"=\"\"889123\"\"\",,2026-06-30 10:00:00,8,,,,好\n"
+                  + "S3,TB,小美,千牛,售前,商品咨询,-,,2026-06-30 10:00:00,8,,,,好\n")
+    ingested(sheet, tmp_path / "wh")
+    secret = exports.warehouse_secret(tmp_path / "wh")
+    rows = rows_of(tmp_path / "wh", "cs_sessions").set_index("session_id")["customer_id"]
+    assert rows["S1"] == exports.pseudonym(secret, "TB", "889123")
+    assert rows["S2"] == exports.pseudonym(secret, "JD", "889123") and pd.isna(rows["S3"])

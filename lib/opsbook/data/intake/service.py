@@ -68,12 +68,12 @@ def to_cs_sessions(raw, kind: exports.ExportKind, secret: bytes, name: str) -> t
     bad |= stars.notna() & ~stars.isin([1, 2, 3, 4, 5])  # 4.5 is refused, never rounded to 4
     out["rating"] = stars.where(~bad).astype("Int64")
     reasons = exports._reject(reasons, bad, "客户评分应为 1–5 星或 非常满意/满意/一般/不满意/非常不满意")
-    buyer = _text(df, exports._pick(df, kind.customer)) if kind.customer else None
+    buyer = exports._pick(df, kind.customer)
     out["customer_id"] = None
-    if buyer is not None:
+    if buyer is not None:  # the buyer cell read as an order export's (exports._customers): the orders' pseudonym
         for code in platform.dropna().unique():
-            rows = (platform == code) & buyer.notna()
-            out.loc[rows, "customer_id"] = clean.map_unique(buyer[rows], exports.pseudonymizer(secret, code))
+            rows = platform == code
+            out.loc[rows, "customer_id"] = exports._customers(df.loc[rows, buyer], exports.pseudonymizer(secret, code))
     return exports._split(out, reasons, raw)
 
 
