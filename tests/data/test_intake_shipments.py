@@ -92,14 +92,18 @@ def test_a_parcel_listed_twice_refuses_the_file(tmp_path):
 def test_a_tracking_number_that_is_a_mobile_number_refuses_its_row_masked(tmp_path):
     path = written(tmp_path, "TB,2606271031431990,中通,75312345678901,2026-06-28 14:02,,,",
                    "DY,2606264031431978,极兔,13812345678,2026-06-27 14:02,,,",
-                   "TB,2606271031431991,中通,138 1234 5679,2026-06-27 14:02,,,", encoding="gbk")
+                   "TB,2606271031431991,中通,138 1234 5679,2026-06-27 14:02,,,",
+                   "TB,2606271031431992,中通,138.1234.5670,2026-06-27 14:02,,,",
+                   "TB,2606271031431993,中通,１３８１２３４５６７１,2026-06-27 14:02,,,",
+                   "TB,2606271031431994,圆通,YT8613812345678,2026-06-27 14:02,,,", encoding="gb18030")
     report = ingest_file(path, tmp_path / "wh")
     assert report.error is None, report.error
-    line = next(x for x in report.lines if x.startswith("拒绝 2 行"))
+    line = next(x for x in report.lines if x.startswith("拒绝 4 行"))
     assert "第 3 行 运单号 为“138****5678”，像手机号而不是快递单号" in line and "13812345678" not in line
-    assert "138 1234 5679" not in line
+    assert "138 1234 5679" not in line and "第 5 行" in line and "第 6 行" in line  # the same test as mask_frame's
+    assert "1234.5670" not in line and "１２３４５６７１" not in line
     stored_ = pd.read_parquet(tmp_path / "wh" / "shipments.parquet")
-    assert stored_["tracking_no"].tolist() == ["75312345678901"]
+    assert stored_["tracking_no"].tolist() == ["75312345678901", "YT8613812345678"]  # a carrier's number stays whole
 
 
 def test_tracking_numbers_excel_turned_into_e_notation_refuse_the_file(tmp_path):

@@ -29,7 +29,6 @@ EXCEPTION_WORDS = {  # what carriers, ERPs and tracking tools write → the cano
 }
 NO_EXCEPTION = {"", "无", "正常", "-", "—", "否"}
 TIMES = ("ship_time", "last_event_time", "delivered_time")
-PHONE_LIKE = r"\+?(?:86)?[\s-]?1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}"
 
 
 def to_shipments(raw: RawTable, kind: exports.ExportKind, secret: bytes, name: str):
@@ -50,7 +49,9 @@ def to_shipments(raw: RawTable, kind: exports.ExportKind, secret: bytes, name: s
         reasons = exports._reject(reasons, ids.isna(), f"{cols[target]} 为空")
     # no carrier numbers its parcels like a mobile (1[3-9] + 9 digits): such a 运单号 is the buyer's phone typed into
     # the wrong column — refused by row (shown masked), never stored where reports would mask it into a useless id
-    phone_like = out["tracking_no"].fillna("").str.fullmatch(PHONE_LIKE).astype(bool)
+    # (the same whole-cell test as privacy.mask_frame's for this column: 138.1234.5678 and full-width digits too)
+    phone_like = out["tracking_no"].map(lambda t: privacy.PHONE.fullmatch(t) is not None, na_action="ignore")
+    phone_like = phone_like.fillna(False).astype(bool)
     reasons = exports._reject(reasons, phone_like, cols["tracking_no"] + " 为“" + out["tracking_no"].fillna("").map(
         privacy.mask_phone) + "”，像手机号而不是快递单号：请核对运单号后重新导入")
     written = clean.clean_id_column(df[cols["platform"]])
