@@ -273,8 +273,15 @@ def test_hostile_names_stay_text_and_outside_sources_are_refused(shop):
 
 
 def test_result_json_is_strict():
+    """JD's week holds one 腰部 content (cost ¥6,900, GMV ¥12,480.32): the tiers without content have no ROI (null,
+    never NaN), and the budget keeps 5 % trial shares for them (the 腰部 ROI 1.81 is under the line, but no tier above
+    it can take budget: 90 % stays)."""
     result = runner.run("content_funnel", {"platform": "JD"})
-    json.loads((result.folder / "result.json").read_text(encoding="utf-8"), parse_constant=lambda c: pytest.fail(c))
+    assert result.ok, result.error
+    saved = json.loads((result.folder / "result.json").read_text(encoding="utf-8"),
+                       parse_constant=lambda c: pytest.fail(c))
+    assert saved["metrics"]["tier_roi"] == {"头部": None, "腰部": pytest.approx(12480.32 / 6900, abs=1e-6), "素人": None}
+    assert saved["metrics"]["budget_split"] == {"头部": 345.0, "腰部": 6210.0, "素人": 345.0}
 
 
 def test_a_tier_losing_money_is_flagged_for_operations_and_loses_budget(shop):

@@ -329,3 +329,17 @@ def test_audit_moments():
     start = order_fulfilment.window_start(order_fulfilment.audit_time(dt.date(2026, 5, 3), "18:00"), 7, since)
     assert start == since.to_pydatetime()  # not before the first parcel on file
     assert re.match(r"2026-05-02", str(start))
+
+
+def test_the_rules_are_the_notebooks_parameters_by_name():
+    """`Rules.of(run.p)` takes each threshold from its parameter (ship_sla_hours → sla_hours, the rest by the same
+    name), with no default of its own that could drift from the notebook's."""
+    from dataclasses import fields
+    from types import SimpleNamespace
+
+    from opsbook import spec
+    params = {name: i + 1 for i, name in enumerate(spec.load("order_fulfilment").params)}
+    rules = order_fulfilment.Rules.of(SimpleNamespace(**params))
+    assert {f.name: getattr(rules, f.name) for f in fields(rules)} == {
+        f.name: params["ship_sla_hours" if f.name == "sla_hours" else f.name] for f in fields(rules)}
+    assert all(f.default is f.default_factory for f in fields(rules))  # both MISSING: no defaults

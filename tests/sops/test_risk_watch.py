@@ -306,3 +306,16 @@ def test_an_hourly_run_before_the_days_first_text_scans_the_24_hours_before_midn
     assert m["scan_from"] == "2026-06-30T00:00:00+08:00" and m["scan_until"] == "2026-07-01T00:00:00+08:00"
     r = reviews()
     assert m["reviews"] == int(((r["review_time"] >= WEEK[1] - pd.Timedelta(days=1)) & (r["review_time"] < WEEK[1])).sum()) > 0
+
+
+def test_a_sku_listed_on_two_platforms_is_named_by_the_catalogue_rule(shop):
+    """A SKU with listings on two platforms takes the name of its first listing by platform code (`catalogue.by_sku`,
+    as every other playbook names it), not whichever row the scan meets first."""
+    def second_listing(p: pd.DataFrame) -> pd.DataFrame:
+        tb = p[p["platform"] == "TB"].iloc[[0]]
+        return pd.concat([p, tb.assign(platform="DY", name="抖音版名称", product_id="DY-extra")], ignore_index=True)
+    src = sources.open_source(shop(edit=("products", second_listing)))
+    sku = pd.read_parquet(paths.resolve("data/sample/products.parquet")).query("platform == 'TB'")["sku"].iloc[0]
+    names = risk_watch.product_names(src)
+    assert names[sku] == "抖音版名称"
+    assert names.index.is_unique and len(names) == src.sql("SELECT count(DISTINCT sku) AS n FROM products")["n"].iloc[0]

@@ -98,13 +98,12 @@ class Lexicon:
         owner = np.searchsorted(bounds, start, side="right") - 1
         inside = end <= bounds[owner + 1]
         index, start, end, owner = index[inside], start[inside], end[inside], owner[inside]
-        edge = np.append(self._digits(), np.int8(0))[np.minimum(index, len(self._words))]  # accepted phrases: 0
-        if edge.any():  # a number (12315) inside a longer number (an order number 3123156…) is no match
+        number = np.append(self._numbers(), False)[np.minimum(index, len(self._words))]  # accepted phrases: False
+        if number.any():  # a number (12315) inside a longer number (an order number 3123156…) is no match
             raw = np.frombuffer(data, dtype=np.uint8)  # an ASCII digit is never a byte of a longer UTF-8 character
             before = np.where(start > bounds[owner], raw[np.maximum(start - 1, 0)], 0)
             after = np.where(end < bounds[owner + 1], raw[np.minimum(end, len(raw) - 1)], 0)
-            keep = ~(((edge & 1) > 0) & (before >= 0x30) & (before <= 0x39)
-                     | ((edge & 2) > 0) & (after >= 0x30) & (after <= 0x39))
+            keep = ~(number & ((before >= 0x30) & (before <= 0x39) | (after >= 0x30) & (after <= 0x39)))
             index, start, end, owner = index[keep], start[keep], end[keep], owner[keep]
         word = index < len(self._words)
         if not word.all():  # accepted phrases: a word inside one found in the same text is no match
@@ -121,9 +120,9 @@ class Lexicon:
         first.sort()
         return owner[first], index[first]
 
-    def _digits(self) -> np.ndarray:
-        """Per word: 3 when it is a number (12315), else 0."""
-        return np.array([3 * _number(w) for w in self._words], dtype=np.int8)
+    def _numbers(self) -> np.ndarray:
+        """Per word: whether it is a number (12315)."""
+        return np.array([_number(w) for w in self._words], dtype=bool)
 
     def _in_number(self, index: int, before: str, after: str) -> bool:
         """Whether word `index`, a number (12315), is matched inside a longer number (an order number 3123156…)."""

@@ -67,16 +67,22 @@ ISSUE_ORDER = {k: i for i, k in enumerate(ISSUES)}
 class Rules:
     """The thresholds of one audit, all parameters."""
 
-    sla_hours: int = 24
-    promo_sla_hours: int = 48
-    unpaid_hours: int = 12
-    stall_hours: int = 48
-    handle_hours: int = 24
-    stock_floor: int = 0
-    lookback_days: int = 30
-    miss_days: int = 30
-    max_miss_rate: float = 0.002
-    summary_days: int = 7
+    sla_hours: int
+    promo_sla_hours: int
+    unpaid_hours: int
+    stall_hours: int
+    handle_hours: int
+    stock_floor: int
+    lookback_days: int
+    miss_days: int
+    max_miss_rate: float
+    summary_days: int
+
+    @classmethod
+    def of(cls, p) -> Rules:
+        """The thresholds from the run's parameters (`run.p`)."""
+        return cls(p.ship_sla_hours, p.promo_sla_hours, p.unpaid_hours, p.stall_hours, p.handle_hours, p.stock_floor,
+                   p.lookback_days, p.miss_days, p.max_miss_rate, p.summary_days)
 
 
 def audit_time(as_of: dt.date, batch: str) -> dt.datetime:
@@ -389,7 +395,7 @@ def totals(days: pd.DataFrame) -> dict:
 
 
 def summary(at: dt.datetime, batch: str, sla: dict, act: pd.DataFrame, stuck: pd.DataFrame, lost: pd.DataFrame,
-            miss: pd.DataFrame, summary_days: int = 7, miss_days: int = 30) -> tuple[dict, dict[str, str]]:
+            miss: pd.DataFrame, summary_days: int, miss_days: int) -> tuple[dict, dict[str, str]]:
     """Headline metrics for result.json and the cards shown on top of the report."""
     m = miss.iloc[0]
     open_lost = int((lost["handled"] == "超时未处理").sum())
@@ -420,7 +426,7 @@ def sla_note(start: dt.datetime, at: dt.datetime, rules: Rules, promos: list[cal
 
 
 def findings(act: pd.DataFrame, late: pd.DataFrame, stuck: pd.DataFrame, lost: pd.DataFrame, miss: pd.DataFrame,
-             others: pd.DataFrame, *, rules: Rules, summary_days: int) -> list[Flag]:
+             others: pd.DataFrame, *, rules: Rules) -> list[Flag]:
     """Flags with their owners: overdue orders (仓储), SKUs out of stock (仓储/客服), incomplete addresses (客服),
     remote areas (仓储), unpaid orders (客服), late shipments (仓储), stalled parcels (运营/客服), lost or damaged
     parcels past the handling time (客服; only partly refunded: medium, to check), the miss-shipment rate above target (仓储), other exceptions (客服)."""
@@ -439,7 +445,7 @@ def findings(act: pd.DataFrame, late: pd.DataFrame, stuck: pd.DataFrame, lost: p
     if len(late):
         worst = late.sort_values("ship_hours", ascending=False).iloc[0]
         out.append(make("fulfil.late", "medium", "仓储",
-                        f"最近 {summary_days} 天付款的订单中 {len(late)} 单超时发货（最长 {worst.ship_hours:g} 小时，"
+                        f"最近 {rules.summary_days} 天付款的订单中 {len(late)} 单超时发货（最长 {worst.ship_hours:g} 小时，"
                         f"订单 {worst.order_id}，时限 {worst.sla_hours} 小时）：请复盘拣货排班与截单时间", late))
     if len(stuck):
         out.append(make("fulfil.stalled", "medium", "运营/客服",

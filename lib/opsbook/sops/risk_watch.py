@@ -19,7 +19,7 @@ from ..errors import DataError
 from ..flags import Flag, make
 from ..settings import ROLES, TZ_NAME
 from ..sources import Source
-from . import lexicon, reference
+from . import catalogue, lexicon, reference
 
 RISK_WORDS = Path("data") / "reference" / "risk_words.yaml"
 SEVERITIES = ("high", "medium", "low")
@@ -228,10 +228,11 @@ def texts(src: Source, start: pd.Timestamp, until: pd.Timestamp, found: list[Gro
 
 
 def product_names(src: Source) -> pd.Series:
-    """SKU → product name (empty without a products table)."""
+    """SKU → product name (empty without a products table); a SKU listed on several platforms named by
+    `catalogue.by_sku`'s rule, as the other playbooks name it."""
     if not src.has("products"):
         return pd.Series(dtype="str")
-    names = src.sql("SELECT sku, any_value(name) AS name FROM products GROUP BY sku")
+    names = src.sql(f"SELECT sku, name FROM {catalogue.by_sku(src, 'name')}")
     return names.set_index("sku")["name"]
 
 

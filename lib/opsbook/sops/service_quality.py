@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .. import charts
+from .. import charts, report
 from ..errors import ParamError
 from ..flags import Flag, make
 from ..settings import TZ_NAME
@@ -283,19 +283,16 @@ def summary(table: pd.DataFrame, open_complex: pd.DataFrame, reviews: pd.DataFra
                "complex_open": int(len(open_complex)), "urge_sessions": int(table["urge"].sum()),
                "urge_judged": judged, "urge_paid": int(table["urge_paid"].sum()),
                "urge_rate": rate(table["urge_paid"].sum(), judged), "reviews": total_reviews, "bad_reviews": bad,
-               "bad_review_rate": rate(bad, total_reviews) if total_reviews else None, "mean_review_stars": stars}
-
-    def pct(x):
-        return "—" if x is None else f"{x * 100:.1f}%"
+               "bad_review_rate": rate(bad, total_reviews), "mean_review_stars": stars}
 
     cards = {"统计期": f"{w.first} 至 {w.last}" if w.first != w.last else f"{w.last}",
              "会话 / 客服": f"{n:,} / {len(table)}" if n else "无数据",
-             "10 秒响应率": pct(metrics["fast_rate"]), "30 秒响应率": pct(metrics["target_rate"]),
+             "10 秒响应率": report.pct(metrics["fast_rate"]), "30 秒响应率": report.pct(metrics["target_rate"]),
              "1–2 星 / 未按时回访": f"{metrics['low_ratings']} / {metrics['low_overdue']}",
              "超 24 小时未解决复杂售后": f"{len(open_complex)}",
-             "催付成功率": f"{pct(metrics['urge_rate'])}（{metrics['urge_paid']}/{judged}）" if judged else "—",
+             "催付成功率": f"{report.pct(metrics['urge_rate'])}（{metrics['urge_paid']}/{judged}）" if judged else "—",
              "差评率": ("无评价数据" if reviews is None else
-                     f"{pct(metrics['bad_review_rate'])}（{bad}/{total_reviews}）" if total_reviews else "无数据")}
+                     f"{report.pct(metrics['bad_review_rate'])}（{bad}/{total_reviews}）" if total_reviews else "无数据")}
     return metrics, cards
 
 
@@ -500,10 +497,6 @@ def response_chart(table: pd.DataFrame, lines: Lines):
                       highlight="below_floor")
 
 
-def _pct(x: float) -> str:
-    return f"{x * 100:.1f}%"
-
-
 def findings(table: pd.DataFrame, low: pd.DataFrame, open_rows: pd.DataFrame, rv: pd.DataFrame | None,
              lines: Lines, w: Window) -> list[Flag]:
     """Flags for 客服 and 客服主管: the shop's target-second share under target, agents under the personal floor, low
@@ -517,14 +510,14 @@ def findings(table: pd.DataFrame, low: pd.DataFrame, open_rows: pd.DataFrame, rv
     rate = table["within"].sum() / n
     if rate < lines.target_rate:
         out.append(make("service.response_rate", "medium", "客服主管",
-                        f"{lines.target_seconds} 秒响应率 {_pct(rate)}，低于目标 {_pct(lines.target_rate)}"
+                        f"{lines.target_seconds} 秒响应率 {report.pct(rate)}，低于目标 {report.pct(lines.target_rate)}"
                         f"（{n:,} 个会话中 {n - int(table['within'].sum()):,} 个超时或未响应）：请检查排班、快捷短语和分流设置",
                         agent_table(table)[["agent", "sessions", "within_rate", "median_response_s"]]))
     slow = table[table["below_floor"]]
     if len(slow):
         out.append(make("service.slow_agent", "high", "客服、客服主管",
-                        f"{len(slow)} 名客服 {lines.target_seconds} 秒响应率低于个人底线 {_pct(lines.agent_floor)}：" + "、".join(
-                            f"{r.agent} {_pct(r.within_rate)}（{r.sessions} 个会话，" + (
+                        f"{len(slow)} 名客服 {lines.target_seconds} 秒响应率低于个人底线 {report.pct(lines.agent_floor)}：" + "、".join(
+                            f"{r.agent} {report.pct(r.within_rate)}（{r.sessions} 个会话，" + (
                                 f"首次响应中位数 {r.median_response_s:g} 秒）" if pd.notna(r.median_response_s)
                                 else "全部未响应）")
                             for r in slow.itertuples()) + "；客服主管请当天辅导（话术库、快捷回复），必要时调整接待分流",
@@ -556,8 +549,8 @@ def findings(table: pd.DataFrame, low: pd.DataFrame, open_rows: pd.DataFrame, rv
         total, bad = int(rv["reviews"].sum()), int(rv["bad_reviews"].sum())
         if total >= lines.min_reviews and bad / total > lines.bad_review_target:
             out.append(make("service.bad_review_rate", "medium", "客服主管",
-                            f"差评率 {_pct(bad / total)}（{bad}/{total}），高于目标 {_pct(lines.bad_review_target)}：" + "、".join(
-                                f"{r.platform} {_pct(r.bad_review_rate)}" for r in rv.itertuples() if r.bad_reviews)
+                            f"差评率 {report.pct(bad / total)}（{bad}/{total}），高于目标 {report.pct(lines.bad_review_target)}：" + "、".join(
+                                f"{r.platform} {report.pct(r.bad_review_rate)}" for r in rv.itertuples() if r.bad_reviews)
                             + "；请逐条回复差评、用差评安抚话术联系客户，并把问题反馈给品控",
                             rv[["platform", "reviews", "bad_reviews", "bad_review_rate"]]))
     return out
