@@ -200,6 +200,7 @@ def test_an_empty_window_says_no_data():
     assert result.flags == []
     page = (result.folder / "report.html").read_text(encoding="utf-8")
     assert "无数据：统计期内没有发布的达人内容" in page and "不给预算建议" in page
+    assert "无数据：2025-01-25 至 2025-01-31 没有发布的达人内容" in page  # under the per-content table
 
 
 def test_tier_bounds_are_parameters():

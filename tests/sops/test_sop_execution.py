@@ -277,10 +277,10 @@ def test_version_edge_cases_and_a_hostile_playbook_name(tmp_path):
     empty = pd.DataFrame(columns=["run_id", "started", "version", "value"])
     assert sx.compare_versions(empty, sx.versions(empty), "kpi_report", "gmv", .95, True, 2).startswith(
         "无运行记录：剧本 kpi_report 还没有带数值指标 gmv 的定时任务的成功运行（另有 2 次")
-    with pytest.raises(ParamError, match="剧本 '../etc' 不存在"):
-        sx.check_playbook("../etc")
     result = runner.run("sop_execution", {"compare_playbook": "../../passwd"})
-    assert result.exit_code == 2 and "不存在" in result.error
+    assert result.exit_code == 2 and "剧本名称 '../../passwd' 不对" in result.error
+    result = runner.run("sop_execution", {"compare_playbook": "no_such_playbook"})
+    assert result.exit_code == 2 and "没有名为 no_such_playbook 的剧本" in result.error
 
 
 def test_out_of_range_parameters_are_refused():

@@ -328,6 +328,24 @@ def _cents(share: pd.Series, total: float) -> pd.Series:
     return whole / 100
 
 
+def budget_total(tier_rows: pd.DataFrame, asked: float) -> float:
+    """Next period's budget: the one asked for, else this period's spend on the three budgeted tiers (asked = 0)."""
+    return asked or float(tier_rows.loc[tier_rows["tier"].isin(TIERS), "cost"].sum())
+
+
+def budget_note(plan: pd.DataFrame, total: float, lines: Lines, max_shift: float, trial_share: float,
+                asked: float) -> str:
+    """The note under the budget table: its rule, or why there is no suggestion."""
+    if not len(plan):
+        return "无数据：本期头部、腰部、素人都没有内容（或下期预算为 0），不给预算建议"
+    return budget_rule(total, lines, max_shift, trial_share, asked)
+
+
+def content_note(df: pd.DataFrame, first: dt.date, last: dt.date) -> str:
+    """The note under the per-content table: 无数据 when the period has no content."""
+    return "" if len(df) else f"无数据：{first} 至 {last} 没有发布的达人内容"
+
+
 def budget_rule(total: float, lines: Lines, max_shift: float, trial_share: float, asked: float) -> str:
     """The budget rule in Chinese, for the report."""
     where = f"下期预算 {report.money(total)}" + ("（参数为 0：沿用本期头部、腰部、素人花费合计）" if not asked else "")

@@ -427,6 +427,11 @@ def rank_windows(as_of: dt.date, days: int) -> tuple[dt.date, dt.date, dt.date]:
     return first_cur - dt.timedelta(days=days), first_cur, as_of
 
 
+def rank_table(changes: pd.DataFrame | None) -> pd.DataFrame:
+    """The ranking table as shown: the changes, or an empty table with their columns when the source has no ranks."""
+    return NO_RANKS if changes is None else changes
+
+
 def rank_changes(src: Source, as_of: dt.date, days: int, max_drop: float) -> pd.DataFrame | None:
     """Per platform and keyword: the mean rank over the last `days` days and over the `days` before (days with a
     rank), the drop = (current − previous) ÷ previous (a higher number is a lower place), and the warning: a drop

@@ -22,8 +22,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from .. import spec
-from ..errors import DataError, ParamError
+from ..errors import DataError
 from ..flags import Flag, make
 from ..settings import TZ_NAME
 from ..sources import Source
@@ -331,14 +330,6 @@ def pilot_note(df: pd.DataFrame | None, level: float, min_effect_rate: float, mi
 
 
 # -- versions of a playbook -----------------------------------------------------------------------------------
-
-def check_playbook(name: str) -> str:
-    """The playbook name if it is one of the project's playbooks; ParamError in Chinese otherwise (never a path)."""
-    known = spec.available()
-    if name not in known:
-        raise ParamError(f"剧本 {name!r} 不存在：可选 {'、'.join(known)}")
-    return name
-
 
 def version_runs(summaries: list[dict], metric: str, jobs_only: bool) -> tuple[pd.DataFrame, int]:
     """The good runs (of jobs only, if `jobs_only`) with a numeric value of `metric`: run id, start, version (the git
